@@ -1,0 +1,117 @@
+"""Helpers shared by several stages: length-sorted batching, atomic writes, signatures, progress bars."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+
+T = TypeVar("T")
+
+logger = logging.getLogger("mtkit")
+
+
+def length_sorted_batches(
+    items: Sequence[T],
+    *,
+    max_batch_size: int = 0,
+    max_batch_tokens: int = 0,
+    length: Callable[[T], int] = len,  # type: ignore[assignment]
+    sort_window: int = 0,
+) -> Iterator[list[int]]:
+    """Yield batches of indices into ``items``, longest first, bounded by examples and/or padded tokens.
+
+    ``max_batch_tokens`` bounds ``batch_size * longest_length`` (the padded size a model sees).
+    ``sort_window`` > 0 sorts only within consecutive windows of that many items (streaming-friendly, as
+    CTranslate2's ``translate_iterable`` does); 0 sorts everything. Callers restore input order from the
+    indices. Neither bound set means one batch per sort window.
+    """
+    n = len(items)
+    if n == 0:
+        return
+    window = sort_window if sort_window > 0 else n
+    for w0 in range(0, n, window):
+        idx = list(range(w0, min(n, w0 + window)))
+        lengths = {i: max(1, int(length(items[i]))) for i in idx}
+        idx.sort(key=lambda i: (-lengths[i], i))
+        batch: list[int] = []
+        longest = 0
+        for i in idx:
+            new_longest = max(longest, lengths[i])
+            too_many = max_batch_size and len(batch) + 1 > max_batch_size
+            too_big = max_batch_tokens and batch and new_longest * (len(batch) + 1) > max_batch_tokens
+            if batch and (too_many or too_big):
+                yield batch
+                batch, new_longest = [], lengths[i]
+            batch.append(i)
+            longest = new_longest
+        if batch:
+            yield batch
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"):
+    """Write to a temp file beside ``path`` and rename it into place on success.
+
+    A crash leaves either the old file or none, never a half-written file that looks complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        kwargs = {} if "b" in mode else {"encoding": encoding, "newline": ""}
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Deterministic, atomic JSON (sorted keys, UTF-8 kept readable)."""
+    with atomic_write(path) as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=2, sort_keys=True)
+        fh.write("\n")
+
+
+def stable_hash(*parts: Any, length: int = 16) -> str:
+    """A short hex digest of JSON-serialisable parts: cache keys and record ids that survive re-runs."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(json.dumps(part, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:length]
+
+
+def make_signature(name: str, **settings: Any) -> str:
+    """``name|key:value|...|mtkit:VERSION``, the form sacrebleu made familiar, printed beside outputs."""
+    from . import __version__
+
+    parts = [name] + [f"{k}:{_fmt(v)}" for k, v in settings.items()] + [f"mtkit:{__version__}"]
+    return "|".join(parts)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def progress(iterable: Iterable[T], *, enabled: bool = False, **kwargs: Any) -> Iterable[T]:
+    """tqdm when asked for (progress bars are opt-in in library code; the CLI turns them on)."""
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, **kwargs)

@@ -120,7 +120,13 @@ class SentencePair:
     src_offsets: tuple[tuple[int, int], ...] = ()
     tgt_offsets: tuple[tuple[int, int], ...] = ()
     story: str = ""
+    split: str = ""  # train / dev / test, set by the corpus builder's document-level splitter
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config(self) -> str:
+        """The dataset config (language pair) this pair belongs to: sorted codes, e.g. ``en-zh``."""
+        return "-".join(sorted((self.src_lang, self.tgt_lang)))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,68 @@
+"""Shared helpers: batching, atomic writes, signatures, registries."""
+
+import os
+
+import pytest
+
+from mtkit import __version__
+from mtkit.errors import ConfigError
+from mtkit.registry import Registry
+from mtkit.utils import atomic_write, length_sorted_batches, make_signature, stable_hash
+
+
+@pytest.mark.parametrize(
+    "lengths, kwargs, expected",
+    [
+        ([3, 1, 2], {}, [[0, 2, 1]]),
+        ([3, 1, 2, 5], {"max_batch_size": 2}, [[3, 0], [2, 1]]),
+        # padded size = len(batch) * longest: 5*1, then 3+2 -> 3*2=6 <= 6, then 1
+        ([3, 1, 2, 5], {"max_batch_tokens": 6}, [[3], [0, 2], [1]]),
+        # sorting only inside windows of two items keeps streaming order between windows
+        ([1, 4, 9, 2], {"sort_window": 2}, [[1, 0], [2, 3]]),
+        ([], {}, []),
+    ],
+)
+def test_length_sorted_batches(lengths, kwargs, expected):
+    items = ["x" * n for n in lengths]
+    assert list(length_sorted_batches(items, **kwargs)) == expected
+
+
+def test_a_single_item_longer_than_the_token_budget_still_gets_a_batch():
+    assert list(length_sorted_batches(["x" * 50], max_batch_tokens=10)) == [[0]]
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError):
+        with atomic_write(target) as fh:
+            fh.write("half")
+            raise RuntimeError("crash")
+    assert not target.exists()
+    assert os.listdir(tmp_path) == []
+    with atomic_write(target) as fh:
+        fh.write("whole\n")
+    assert target.read_text() == "whole\n"
+
+
+def test_signature_and_hash_are_stable():
+    assert make_signature("align:bertalign", max_align=5, skip=-0.1, margin=True) == (
+        f"align:bertalign|max_align:5|skip:-0.1|margin:yes|mtkit:{__version__}"
+    )
+    assert stable_hash({"b": 1, "a": [1, 2]}) == stable_hash({"a": [1, 2], "b": 1})
+    assert stable_hash("x") != stable_hash("y")
+    assert len(stable_hash("x", length=8)) == 8
+
+
+def test_registry_lists_known_names_on_a_miss():
+    reg: Registry = Registry("filter")
+
+    @reg.register("length_ratio")
+    class LengthRatio:
+        pass
+
+    assert reg.get("length_ratio") is LengthRatio
+    assert LengthRatio.registered_name == "length_ratio"
+    with pytest.raises(ConfigError, match=r"unknown filter 'lenght_ratio'; known: length_ratio"):
+        reg.get("lenght_ratio")
+    with pytest.raises(ConfigError, match="registered twice"):
+        reg.register("length_ratio")(LengthRatio)

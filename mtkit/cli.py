@@ -29,7 +29,83 @@ def _out(text: str = "") -> None:
 
 
 # ============================================================== ingest / segment
-# (section owned by the ingest and segment work)
+
+
+@command
+def _add_ingest(sub):
+    p = sub.add_parser("ingest", help="clean raw pages: language/script per paragraph, removals logged",
+                       description="Clean raw pages into paragraphs with language, script and raw offsets. "
+                       "PATH is a page or a corpus directory with manifest.yaml.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--explain", action="store_true",
+                   help="after each page's paragraphs, print every removed span as FILE:START-END<TAB>RULE<TAB>TEXT")
+    p.add_argument("--jsonl", action="store_true", help="one JSON record per kept paragraph")
+    p.add_argument("--to-simplified", action="store_true", help="convert Traditional Chinese to Simplified (OpenCC)")
+    p.set_defaults(func=_run_ingest)
+
+
+def _run_ingest(args) -> int:
+    import json
+
+    from .ingest import ingest_path
+
+    for path in args.paths:
+        for result in ingest_path(path, to_simplified=args.to_simplified):
+            for doc in result.documents:
+                if not args.jsonl:
+                    _out(f"# {doc.id}\t{doc.lang}\t{doc.script}\t{len(doc.paragraphs)} paragraphs")
+                for p in doc.paragraphs:
+                    if args.jsonl:
+                        record = {"doc_id": doc.id, "lang": p.lang, "script": p.script, "start": p.start,
+                                  "end": p.end, "text": p.text, "role": p.meta.get("role", "body")}
+                        if p.original is not None:
+                            record["original"] = p.original
+                        _out(json.dumps(record, ensure_ascii=False))
+                    else:
+                        _out(p.text)
+            if args.explain:
+                for r in result.removed:
+                    excerpt = r.text if len(r.text) <= 80 else r.text[:77] + "..."
+                    _out(f"{result.source}:{r.start}-{r.end}\t{r.rule}\t{excerpt.replace(chr(10), ' ')}")
+    return 0
+
+
+@command
+def _add_segment(sub):
+    p = sub.add_parser("segment", help="print a cleaned page's sentences, one per line",
+                       description="Print the sentences of cleaned pages in document order, one per line, each a "
+                       "verbatim substring of the raw file. PATH is a page or a corpus directory.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--lang", help="keep one language (zh, id, en, ...)")
+    p.add_argument("--jsonl", action="store_true", help="records with text, lang, script, doc id and raw offsets")
+    p.add_argument("--to-simplified", action="store_true",
+                   help="print Traditional Chinese converted to Simplified (then lines are no longer verbatim)")
+    p.set_defaults(func=_run_segment)
+
+
+def _run_segment(args) -> int:
+    import json
+
+    from .ingest import ingest_path
+    from .segment import segment_document
+
+    for path in args.paths:
+        for result in ingest_path(path, to_simplified=args.to_simplified):
+            for doc in result.documents:
+                if args.lang and doc.lang != args.lang:
+                    continue
+                for s in segment_document(doc):
+                    if args.lang and s.lang != args.lang:
+                        continue
+                    if args.jsonl:
+                        record = {"doc_id": s.doc_id, "index": s.index, "text": s.text, "lang": s.lang,
+                                  "script": s.script, "start": s.start, "end": s.end, "paragraph": s.paragraph}
+                        if s.original is not None:
+                            record["original"] = s.original
+                        _out(json.dumps(record, ensure_ascii=False))
+                    else:
+                        _out(s.text if args.to_simplified else s.raw)
+    return 0
 
 
 # ============================================================== align

@@ -1,0 +1,176 @@
+"""Ingest: raw page -> cleaned Documents (one per language part), with every removal logged.
+
+``ingest_file`` decodes a page, runs the cleaning rules (:mod:`mtkit.ingest.clean`), detects language and
+script per paragraph (:mod:`mtkit.ingest.langid`), splits a bilingual page into one Document per language,
+and optionally converts Traditional Chinese to Simplified with OpenCC (keeping the original).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from ..records import Document, Paragraph, Removal
+from ..utils import make_signature
+from .clean import CLEANING_RULES, clean_blocks, strip_annotations
+from .decode import decode_bytes, read_text_file
+from .langid import _opencc, detect_language
+
+__all__ = ["IngestResult", "ingest_file", "ingest_text", "ingest_manifest", "ingest_path", "detect_language", "decode_bytes",
+           "CLEANING_RULES", "signature"]
+
+logger = logging.getLogger("mtkit.ingest")
+
+# A language gets a Document of its own when it holds at least this share of the page's kept characters
+# (or is one the manifest expects); paragraphs in other languages stay in their neighbours' Document.
+MIN_PART_SHARE = 0.15
+
+
+@dataclass(slots=True)
+class IngestResult:
+    documents: list[Document]
+    removed: list[Removal]
+    raw_text: str
+    encoding: str = "utf-8"
+    source: str = ""
+    meta: dict = field(default_factory=dict)
+
+
+def signature(*, to_simplified: bool = False) -> str:
+    return make_signature("ingest:rules", rules=len(CLEANING_RULES.names()), t2s=to_simplified)
+
+
+def ingest_file(
+    path: str | Path,
+    *,
+    doc_id: str | None = None,
+    languages: Sequence[str] | None = None,
+    to_simplified: bool = False,
+    story: str | None = None,
+) -> IngestResult:
+    path = Path(path)
+    text, encoding = read_text_file(path)
+    result = ingest_text(text, doc_id=doc_id or path.stem, source=str(path), languages=languages,
+                         to_simplified=to_simplified, story=story)
+    result.encoding = encoding
+    for doc in result.documents:
+        doc.meta["encoding"] = encoding
+    return result
+
+
+def ingest_text(
+    text: str,
+    *,
+    doc_id: str,
+    source: str = "",
+    languages: Sequence[str] | None = None,
+    to_simplified: bool = False,
+    story: str | None = None,
+) -> IngestResult:
+    kept, dropped = clean_blocks(text)
+    removed = [Removal(b.start, b.end, b.rule, b.text, b.reason) for b in dropped]
+    paragraphs = []
+    for block in kept:
+        lang, script = detect_language(block.text, expected=languages)
+        meta = {"line": block.line}
+        if block.role != "body":
+            meta["role"] = block.role
+        clean_text, cuts = strip_annotations(block.text)
+        for s, e in cuts:
+            removed.append(Removal(block.start + s, block.start + e, "pinyin_annotation", block.text[s:e],
+                                   "ruby annotation flattened into the text (removed from text, kept in original)"))
+        original = block.text if cuts else None
+        paragraphs.append(Paragraph(clean_text, block.start, block.end, lang, script, original, meta))
+    removed.sort(key=lambda r: r.start)
+    _inherit_undetermined(paragraphs)
+    documents = _split_by_language(paragraphs, doc_id=doc_id, source=source, story=story, expected=languages)
+    if to_simplified:
+        for doc in documents:
+            _to_simplified(doc)
+    if not documents:
+        logger.warning("%s: no article text left after cleaning (%d blocks removed)", source or doc_id, len(removed))
+    return IngestResult(documents, removed, text, "utf-8", source)
+
+
+def ingest_manifest(manifest, *, to_simplified: bool = False) -> Iterator[IngestResult]:
+    """One IngestResult per manifest document, with its id, expected languages and story."""
+    for entry in manifest.documents:
+        yield ingest_file(entry.file, doc_id=entry.id, languages=entry.languages, to_simplified=to_simplified,
+                          story=entry.story)
+
+
+def ingest_path(path: str | Path, *, to_simplified: bool = False) -> Iterator[IngestResult]:
+    """A corpus directory (all its manifest's documents, in manifest order) or one page. A page listed in the
+    manifest of the directory it sits in gets its id, languages and story from there; else its file stem."""
+    from ..corpus.manifest import MANIFEST_NAME, load_manifest
+
+    path = Path(path)
+    if path.is_dir():
+        yield from ingest_manifest(load_manifest(path), to_simplified=to_simplified)
+        return
+    for folder in (path.parent, path.parent.parent):
+        if (folder / MANIFEST_NAME).is_file():
+            manifest = load_manifest(folder)
+            entry = next((d for d in manifest.documents if d.file == path.resolve()), None)
+            if entry is not None:
+                yield ingest_file(path, doc_id=entry.id, languages=entry.languages, to_simplified=to_simplified,
+                                  story=entry.story)
+                return
+    yield ingest_file(path, to_simplified=to_simplified)
+
+
+def _inherit_undetermined(paragraphs: list[Paragraph]) -> None:
+    """Paragraphs with no decidable language (numbers, a name) take their neighbour's."""
+    for i, p in enumerate(paragraphs):
+        if p.lang != "und":
+            continue
+        neighbour = next((q for q in reversed(paragraphs[:i]) if q.lang != "und"), None) or next(
+            (q for q in paragraphs[i + 1:] if q.lang != "und"), None)
+        if neighbour is not None:
+            p.lang = neighbour.lang
+            p.script = p.script or neighbour.script
+
+
+def _split_by_language(paragraphs, *, doc_id, source, story, expected) -> list[Document]:
+    chars = Counter()
+    for p in paragraphs:
+        chars[p.lang] += len(p.text)
+    total = sum(chars.values()) or 1
+    parts = [lang for lang in chars if lang != "und" and (chars[lang] >= MIN_PART_SHARE * total or (expected and lang in expected))]
+    if not parts and paragraphs:
+        parts = [chars.most_common(1)[0][0]]
+    groups: dict[str, list[Paragraph]] = {lang: [] for lang in parts}
+    current = None
+    for p in paragraphs:
+        if p.lang in groups:
+            current = p.lang
+        home = current or next((q.lang for q in paragraphs if q.lang in groups), parts[0])
+        groups[p.lang if p.lang in groups else home].append(p)
+    order = sorted(groups, key=lambda lang: groups[lang][0].start if groups[lang] else 0)
+    documents = []
+    for lang in order:
+        members = groups[lang]
+        if not members:
+            continue
+        scripts = Counter()
+        for p in members:
+            if p.lang == lang and p.script:
+                scripts[p.script] += len(p.text)
+        script = scripts.most_common(1)[0][0] if scripts else ""
+        documents.append(Document(f"{doc_id}.{lang}", lang, script, members, source, story, {"base_id": doc_id}))
+    return documents
+
+
+def _to_simplified(doc: Document) -> None:
+    if doc.lang != "zh" or doc.script != "Hant":
+        return
+    converter = _opencc("t2s")
+    for p in doc.paragraphs:
+        if p.script == "Hant":
+            p.text, p.original, p.script = converter.convert(p.text), p.raw, "Hans"
+            p.meta["converted_from"] = "Hant"
+    doc.script = "Hans"
+    doc.meta["converted_from"] = "Hant"

@@ -1,0 +1,431 @@
+"""Cleaning rules for scraped news pages.
+
+A page is cut into blocks (non-empty lines, trimmed). Rules run in three kinds, datatrove-filter style, each
+registered by name so that ``--explain`` and the stats can say which rule dropped what:
+
+- inline rules cut spans out of a block (HTML remnants, photo credits); the rest of the block stays as pieces,
+  each still a verbatim slice of the raw text;
+- block rules look at one block (language menus, junk tokens, copyright footers, bylines and datelines);
+- page rules look at the blocks in order (related-reading lists, the header and footer around the article body,
+  repeated paragraphs).
+
+The rules are general: they key on the shape of boilerplate (a line of language names, a keyboard-mash token,
+copyright vocabulary, a block after the last paragraph of the article), never on the text of one page.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ..registry import Registry
+from .langid import HAN_RE, LATIN_RE
+
+CLEANING_RULES: Registry = Registry("cleaning rule")
+
+WHITESPACE = " \t\r\n\f\v\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff"
+SENTENCE_END = "。！？!?.…”\"』」)）:：;；"
+
+
+@dataclass(slots=True)
+class Block:
+    start: int
+    end: int
+    text: str
+    line: int  # 1-based line number in the raw page
+    kept: bool = True
+    rule: str = ""
+    reason: str = ""
+    role: str = "body"  # body, title, heading, source
+    meta: dict = field(default_factory=dict)
+
+    def drop(self, rule: str, reason: str = "") -> None:
+        self.kept, self.rule, self.reason = False, rule, reason
+
+
+def han_count(text: str) -> int:
+    return len(HAN_RE.findall(text))
+
+
+def word_count(text: str) -> int:
+    return len(re.findall(r"[A-Za-z\u00c0-\u024f]+", text))
+
+
+def is_long(text: str) -> bool:
+    """A paragraph of article prose: enough words and at least one sentence end."""
+    has_end = any(ch in "。！？!?." for ch in text)
+    return has_end and (han_count(text) >= 30 or word_count(text) >= 12)
+
+
+def is_headline(text: str) -> bool:
+    """Long enough to be a title, short enough not to be a paragraph."""
+    han, words = han_count(text), word_count(text)
+    return (8 <= han <= 80 and words <= 10) or (5 <= words <= 40 and han == 0)
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start] in WHITESPACE:
+        start += 1
+    while end > start and text[end - 1] in WHITESPACE:
+        end -= 1
+    return start, end
+
+
+def split_lines(text: str) -> list[Block]:
+    blocks = []
+    pos = 0
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        start, end = trim_span(text, pos, pos + len(line))
+        if end > start:
+            blocks.append(Block(start, end, text[start:end], number))
+        pos += len(line)
+    return blocks
+
+
+# ---------------------------------------------------------------- inline rules: spans cut out of a block
+
+
+class InlineRule:
+    name = ""
+    pattern: re.Pattern
+
+    def spans(self, text: str) -> Iterable[tuple[int, int, str]]:
+        for m in self.pattern.finditer(text):
+            if m.end() > m.start():
+                yield m.start(), m.end(), self.reason(m)
+
+    def reason(self, match: re.Match) -> str:
+        return ""
+
+
+_TAGS = r"a|img|span|div|p|font|iframe|br|strong|em|b|i|script|style"
+
+
+@CLEANING_RULES.register("html_remnant")
+class HtmlRemnant(InlineRule):
+    """Markup that leaked into the text: real tags, tags whose angle brackets were stripped
+    (``a target='_blank' href='/index.html'/a``), and character entities."""
+
+    name = "html_remnant"
+    pattern = re.compile(
+        rf"</?(?:{_TAGS})\b[^<>]{{0,300}}>"
+        rf"|(?<![A-Za-z0-9])(?:{_TAGS})(?:\s+[\w-]+\s*=\s*(?:'[^']*'|\"[^\"]*\"))+\s*/?\s*(?:(?:{_TAGS})(?![A-Za-z0-9]))?"
+        r"|&(?:nbsp|amp|lt|gt|quot|#\d{2,5});"
+    )
+
+    def reason(self, match):
+        return "markup left in the text"
+
+
+@CLEANING_RULES.register("photo_credit")
+class PhotoCredit(InlineRule):
+    """Photo credits: ``新华社记者 殷刚 摄``, ``记者 杨可佳 摄``, ``(Photo: Name)``, ``Foto: Name``."""
+
+    name = "photo_credit"
+    pattern = re.compile(
+        r"[\u4e00-\u9fff]{0,6}(?:记者|記者|通讯员|通訊員|摄影师|攝影師|摄影|攝影)\s*"
+        r"[\u4e00-\u9fff·]{2,4}(?:[、\s]+[\u4e00-\u9fff·]{2,4})*\s*(?:摄|攝)(?![\u4e00-\u9fff])"
+        r"|[(（]\s*(?:Photo|Foto|Photograph|Image|Gambar)\b[^)）]{1,80}[)）]"
+        r"|(?<![\w])(?:Photo|Foto)\s*(?:by|oleh|:)\s*[A-Z][\w .'-]{1,60}$"
+    )
+
+    def reason(self, match):
+        return "photo credit"
+
+
+INLINE_RULES: tuple[InlineRule, ...] = (HtmlRemnant(), PhotoCredit())
+
+
+# ---------------------------------------------------------------- block rules
+
+# Names under which pages list their language versions: endonyms, English names, and the Chinese words for
+# "Chinese", "bilingual" and the two scripts. A line made of these is a language menu or an edition bar.
+LANGUAGE_NAMES = (
+    "English", "Français", "Francais", "Deutsch", "Español", "español", "Italiano", "Português", "Portugues",
+    "Русский язык", "Русский", "日本語", "日本语", "한국어", "한어", "中文", "简体中文", "繁體中文", "简体", "繁體",
+    "繁体", "双语", "雙語", "العربية", "Ελληνικά", "Nederlands", "Polski", "Türkçe", "Tiếng Việt", "ไทย",
+    "Bahasa Indonesia", "Indonesian", "Indonesia", "Bahasa Melayu", "Melayu", "Latina", "Latin", "Suomalainen",
+    "Suomi", "Svenska", "Norsk", "Dansk", "Čeština", "Magyar", "Română", "Українська", "עברית", "हिन्दी",
+    "Sanskrit", "বাংলা", "Filipino", "Монгол", "Қазақ", "Chinese", "French", "German", "Spanish", "Russian",
+    "Japanese", "Korean", "Arabic", "Portuguese", "Italian", "Thai", "Vietnamese", "Malay", "Myanmar", "မြန်မာ",
+)
+_LANGUAGE_NAME_RE = re.compile("|".join(re.escape(n) for n in sorted(LANGUAGE_NAMES, key=len, reverse=True)))
+
+
+class BlockRule:
+    name = ""
+
+    def check(self, text: str) -> str | None:
+        """A reason to drop the block, or None to keep it."""
+        raise NotImplementedError
+
+
+@CLEANING_RULES.register("language_menu")
+class LanguageMenu(BlockRule):
+    """A line listing language versions (``EnglishFrançaisIndonesian...``) or an edition bar
+    (``Global EditionASIA 中文双语Français``)."""
+
+    name = "language_menu"
+
+    def check(self, text):
+        names = _LANGUAGE_NAME_RE.findall(text)
+        if len(names) < 2:
+            return None
+        letters = sum(1 for ch in text if ch.isalpha())
+        covered = sum(sum(1 for ch in n if ch.isalpha()) for n in names)
+        residue = letters - covered
+        if covered >= 0.6 * letters or (len(names) >= 3 and residue <= 20 and not any(c in text for c in "。.!?！？")):
+            return f"{len(names)} language names"
+        return None
+
+
+# Adjacent keys on a QWERTY keyboard, for telling a keyboard mash from an acronym.
+_KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_ADJACENT = {a + b for row in _KEY_ROWS for a, b in zip(row, row[1:])}
+_ADJACENT |= {b + a for a, b in _ADJACENT}
+# Words that gambling and SEO spam glue onto site names in Chinese pages.
+_SPAM_WORDS = ("金沙", "娱乐城", "娛樂城", "博彩", "彩票", "赌场", "賭場", "葡京", "威尼斯人", "澳门", "澳門", "真人", "棋牌", "总站", "總站")
+
+
+@CLEANING_RULES.register("junk_token")
+class JunkToken(BlockRule):
+    """A lone token that is no text: a keyboard mash (``QWERASDZXCRQEFA``) or a spam site name
+    (``6165cc金沙总站``)."""
+
+    name = "junk_token"
+
+    def check(self, text):
+        if " " in text.strip() or len(text) > 30:
+            return None
+        letters = text.lower()
+        if re.fullmatch(r"[a-z]{6,}", letters):
+            pairs = [letters[i:i + 2] for i in range(len(letters) - 1)]
+            if sum(p in _ADJACENT for p in pairs) >= 0.4 * len(pairs):
+                return "keyboard mash"
+        if re.fullmatch(r"[0-9A-Za-z]{3,}[\u4e00-\u9fff]{2,10}", text) and re.search(r"\d", text):
+            return "site name glued to digits"
+        if han_count(text) <= 12 and any(w in text for w in _SPAM_WORDS):
+            return "gambling spam"
+        return None
+
+
+_COPYRIGHT_STRONG = re.compile(
+    r"copyright|©|all rights reserved|版权声明|版權聲明|hak cipta|registration number|license for publishing"
+    r"|icp备|icp證|网络传播视听节目许可证",
+    re.IGNORECASE,
+)
+_COPYRIGHT_WEAK = re.compile(r"版权|版權|著作权|著作權|转载|轉載|未经|未經|授权|授權|不得|reproduc|republish", re.IGNORECASE)
+
+
+@CLEANING_RULES.register("copyright_footer")
+class CopyrightFooter(BlockRule):
+    """Copyright, licence and registration notices."""
+
+    name = "copyright_footer"
+
+    def check(self, text):
+        if _COPYRIGHT_STRONG.search(text):
+            return "copyright or licence notice"
+        if len(_COPYRIGHT_WEAK.findall(text)) >= 3:
+            return "reprint/copyright terms"
+        return None
+
+
+_DATE = r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?"
+_BYLINE_RES = (
+    re.compile(r"^By [A-Z][\w .'-]+(?:\s+in\s+[\w .'-]+)?\s*\|", re.UNICODE),
+    re.compile(r"\|\s*(?:Updated|Published|Diperbarui|Diterbitkan)\s*:", re.IGNORECASE),
+    re.compile(r"^(?:文|编辑|編輯|责任编辑|責任編輯|责编|校对|校對|审核|審核|资料|資料|来源|來源|作者|撰文|记者|記者)\s*[/|｜:：]\s*\S"),
+    re.compile(rf"^[^\s。，,.!?！？]{{2,24}}\s+{_DATE}(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?$"),
+)
+
+
+@CLEANING_RULES.register("byline")
+class Byline(BlockRule):
+    """Bylines, author and editor credits, and outlet + timestamp lines."""
+
+    name = "byline"
+
+    def check(self, text):
+        for pattern in _BYLINE_RES:
+            if pattern.search(text):
+                return "byline or credit line"
+        return None
+
+
+@CLEANING_RULES.register("dateline")
+class Dateline(BlockRule):
+    """A line that is only a date or a timestamp (kept as document metadata, not as text)."""
+
+    name = "dateline"
+
+    def check(self, text):
+        if re.fullmatch(rf"{_DATE}(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?", text.strip()):
+            return "date line"
+        return None
+
+
+BLOCK_RULES: tuple[BlockRule, ...] = (LanguageMenu(), JunkToken(), CopyrightFooter(), Byline(), Dateline())
+
+
+# ---------------------------------------------------------------- page rules
+
+_RELATED_RE = re.compile(
+    r"^(?:相关阅读|相關閱讀|延伸阅读|延伸閱讀|推荐阅读|推薦閱讀|相关新闻|相關新聞|相关报道|相關報道|热门推荐|熱門推薦"
+    r"|Related(?: (?:news|articles|stories|reading))?|Read more|Read also|See also|More from|Baca juga|Berita terkait"
+    r"|Artikel terkait)\s*[:：]?$",
+    re.IGNORECASE,
+)
+
+
+@CLEANING_RULES.register("related_reading")
+class RelatedReading:
+    """A "related reading" heading and the list of headlines after it, up to the end of the page or the next
+    long paragraph."""
+
+    name = "related_reading"
+
+    def apply(self, blocks: list[Block]) -> None:
+        inside = False
+        for block in blocks:
+            if not block.kept:
+                continue
+            if _RELATED_RE.match(block.text):
+                inside = True
+                block.drop(self.name, "related-reading heading")
+            elif inside:
+                if is_long(block.text) and (han_count(block.text) >= 60 or word_count(block.text) >= 25):
+                    inside = False
+                else:
+                    block.drop(self.name, "related-reading list item")
+
+
+@CLEANING_RULES.register("page_frame")
+class PageFrame:
+    """What stands before the first and after the last paragraph of article prose: menus, section names,
+    page titles, widget headings. The last headline-like block before the body is kept as the title;
+    parenthesised source lines after the body (``(Reporter ...)``, ``(信息来源:...)``) are kept."""
+
+    name = "page_frame"
+
+    def apply(self, blocks: list[Block]) -> None:
+        kept = [b for b in blocks if b.kept]
+        body = [i for i, b in enumerate(kept) if is_long(b.text)]
+        if not body:
+            return
+        first, last = body[0], body[-1]
+        title_index = next((i for i in range(first - 1, -1, -1) if is_headline(kept[i].text)), None)
+        for i in range(first):
+            if i == title_index:
+                kept[i].role = "title"
+            else:
+                kept[i].drop(self.name, "before the article body (navigation, section or page title)")
+        for block in kept[last + 1:]:
+            if _is_source_line(block.text):
+                block.role = "source"
+            else:
+                block.drop(self.name, "after the article body (navigation, widgets, footer)")
+        for block in kept[first:last + 1]:
+            if block.kept and not is_long(block.text):
+                block.role = "source" if _is_source_line(block.text) else ("heading" if not _ends_sentence(block.text) else "body")
+
+
+def _is_source_line(text: str) -> bool:
+    return bool(re.fullmatch(r"[(（][^()（）]{2,120}[)）]", text.strip()))
+
+
+def _ends_sentence(text: str) -> bool:
+    return bool(text) and text.rstrip()[-1] in SENTENCE_END
+
+
+@CLEANING_RULES.register("duplicate_paragraph")
+class DuplicateParagraph:
+    """A block whose text repeats an earlier kept block (repeated photo captions, doubled titles)."""
+
+    name = "duplicate_paragraph"
+
+    def apply(self, blocks: list[Block]) -> None:
+        seen: dict[str, int] = {}
+        for block in blocks:
+            if not block.kept:
+                continue
+            key = _normalise(block.text)
+            if key in seen:
+                block.drop(self.name, f"repeats line {seen[key]}")
+            else:
+                seen[key] = block.line
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\W_]+", "", text)
+
+
+PAGE_RULES = (RelatedReading(), DuplicateParagraph(), PageFrame())
+
+
+def clean_blocks(text: str) -> tuple[list[Block], list[Block]]:
+    """Cut ``text`` into blocks and run every rule; returns ``(kept, dropped)`` in page order.
+
+    Dropped inline spans come back as blocks too, so that kept + dropped + whitespace cover the page.
+    """
+    pieces: list[Block] = []
+    cuts: list[Block] = []
+    for line in split_lines(text):
+        spans = sorted(
+            (s, e, rule.name, why) for rule in INLINE_RULES for s, e, why in rule.spans(line.text)
+        )
+        pos = 0
+        for s, e, name, why in spans:
+            if s < pos:  # overlapping matches: the earlier cut already covers this one
+                s = pos
+                if s >= e:
+                    continue
+            _add_piece(pieces, text, line, pos, s)
+            a, b = trim_span(text, line.start + s, line.start + e)
+            if b > a:
+                cut = Block(a, b, text[a:b], line.line)
+                cut.drop(name, why)
+                cuts.append(cut)
+            pos = e
+        _add_piece(pieces, text, line, pos, len(line.text))
+    for block in pieces:
+        plain = strip_annotations(block.text)[0]
+        for rule in BLOCK_RULES:
+            why = rule.check(plain)
+            if why:
+                block.drop(rule.name, why)
+                break
+    for page_rule in PAGE_RULES:
+        page_rule.apply(pieces)
+    everything = sorted(pieces + cuts, key=lambda b: b.start)
+    return [b for b in everything if b.kept], [b for b in everything if not b.kept]
+
+
+def _add_piece(pieces: list[Block], text: str, line: Block, s: int, e: int) -> None:
+    a, b = trim_span(text, line.start + s, line.start + e)
+    # Punctuation left stranded by a cut (a lone "," or "。") is not a paragraph: it goes with the cut.
+    if b > a and any(ch.isalnum() for ch in text[a:b]):
+        pieces.append(Block(a, b, text[a:b], line.line))
+    elif b > a:
+        stray = Block(a, b, text[a:b], line.line)
+        stray.drop("html_remnant", "punctuation left by a cut")
+        pieces.append(stray)
+
+
+# ---------------------------------------------------------------- text repairs inside kept paragraphs
+
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
+# Pinyin in parentheses right after a Han character: ruby annotations that a scraper flattened into the text
+# (``包機(jī)陸續(xù)``). The syllable must carry a tone mark, so that "(a)" enumerations and English glosses stay.
+PINYIN_ANNOTATION_RE = re.compile(rf"(?<=[\u3400-\u9fff])[(（](?=[a-z{_TONED}]*[{_TONED}])[a-z{_TONED}]{{1,7}}[)）]")
+
+
+def strip_annotations(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` without pinyin ruby annotations, and the spans (into ``text``) that were removed."""
+    spans = [(m.start(), m.end()) for m in PINYIN_ANNOTATION_RE.finditer(text)]
+    if not spans:
+        return text, []
+    return PINYIN_ANNOTATION_RE.sub("", text), spans

@@ -1,0 +1,78 @@
+"""Bytes -> text for scraped pages: UTF-8 first, then UTF-16 by its BOM, then charset detection (GBK, Big5, ...).
+
+Offsets everywhere in mtkit index the decoded ``str``; nothing is normalised here, so that
+``text[start:end]`` is always what the page said.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from ..errors import DataError
+
+# Share of control characters (other than tab/newline/CR/form feed) above which text is not a page.
+MAX_CONTROL_SHARE = 0.01
+
+
+def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
+    """Return ``(text, encoding)``; raise DataError for binary or undecodable input."""
+    if not data:
+        return "", "utf-8"
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return _checked(data.decode(encoding), encoding, name)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        return _checked(data.decode("utf-8"), "utf-8", name)
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" in data:
+        # UTF-16 without a BOM shows NULs in every other byte; anything else with NULs is binary.
+        guess = _utf16_without_bom(data)
+        if guess is not None:
+            return _checked(guess[0], guess[1], name)
+        raise DataError(f"{name}: binary file (NUL bytes), not a text page")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise DataError(f"{name}: cannot decode: not UTF-8, UTF-16, GBK, Big5 or another known text encoding")
+    encoding = best.encoding
+    # GB2312 and GBK are subsets of GB18030: decode with the superset so that rare characters survive.
+    if encoding in ("gb2312", "gbk"):
+        encoding = "gb18030"
+    return _checked(data.decode(encoding), encoding, name)
+
+
+def read_text_file(path: str | Path) -> tuple[str, str]:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a page") from None
+    return decode_bytes(data, name=str(path))
+
+
+def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    even_nuls = data[0::2].count(0)
+    odd_nuls = data[1::2].count(0)
+    half = len(data) / 2
+    for encoding, nuls in (("utf-16-le", odd_nuls), ("utf-16-be", even_nuls)):
+        if nuls > 0.3 * half:
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def _checked(text: str, encoding: str, name: str) -> tuple[str, str]:
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
+    if text and (controls > MAX_CONTROL_SHARE * len(text) or "\x00" in text):
+        raise DataError(f"{name}: binary file ({controls} control characters), not a text page")
+    return text, encoding

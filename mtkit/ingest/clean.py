@@ -55,7 +55,8 @@ def word_count(text: str) -> int:
 
 def is_long(text: str) -> bool:
     """A paragraph of article prose: enough words and at least one sentence end."""
-    has_end = any(ch in "。！？!?." for ch in text)
+    # A full stop between digits ("50.000", "5.3") ends no sentence.
+    has_end = re.search(r"[。！？!?]|(?<!\d)\.|\.(?!\d)", text) is not None
     return has_end and (han_count(text) >= 30 or word_count(text) >= 12)
 
 

@@ -1,0 +1,196 @@
+"""Ingest on the five shipped pages: what each page loses and why, language parts, offsets, encodings."""
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mtkit.cli import main
+from mtkit.errors import DataError
+from mtkit.ingest import decode_bytes, ingest_file, ingest_path, ingest_text
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "corpora" / "mps-fraud-2024"
+RAW = CORPUS / "raw"
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {Path(r.source).name[:3]: r for r in ingest_path(CORPUS)}
+
+
+@pytest.mark.parametrize(
+    "seed, parts, rules",
+    [
+        ("000", [("cctv-id-20240827.id", "id", "Latn", 10)],
+         {"dateline": 1, "language_menu": 1, "page_frame": 1}),
+        ("001", [("chinadaily-zh-20240827.zh", "zh", "Hans", 9)],
+         {"byline": 1, "copyright_footer": 3, "duplicate_paragraph": 1, "html_remnant": 1, "junk_token": 3,
+          "language_menu": 1, "page_frame": 8, "photo_credit": 2}),
+        ("002", [("xinhua-zh-hant-20250220.zh", "zh", "Hant", 5)],
+         {"copyright_footer": 2, "duplicate_paragraph": 4, "photo_credit": 5, "pinyin_annotation": 117}),
+        ("003", [("mps-coop-2024.zh", "zh", "Hans", 6), ("mps-coop-2024.en", "en", "Latn", 5)],
+         {"page_frame": 5}),
+        ("004", [("bjyouth-zh-20230820.zh", "zh", "Hans", 39)],
+         {"byline": 12, "copyright_footer": 1, "page_frame": 1, "related_reading": 10}),
+    ],
+)
+def test_language_parts_and_removals_per_page(results, seed, parts, rules):
+    result = results[seed]
+    assert [(d.id, d.lang, d.script, len(d.paragraphs)) for d in result.documents] == parts
+    assert dict(Counter(r.rule for r in result.removed)) == rules
+
+
+@pytest.mark.parametrize(
+    "seed, removed_text, rule",
+    [
+        ("000", "berita", "page_frame"),
+        ("000", "2024-08-27", "dateline"),
+        ("001", "6165cc金沙总站", "junk_token"),
+        ("001", "QWERASDZXCRQEFA", "junk_token"),
+        ("001", "Global EditionASIA 中文双语Français", "language_menu"),
+        ("001", "a target='_blank' href='/index.html'/a", "html_remnant"),
+        ("001", "记者 杨可佳 摄", "photo_credit"),
+        ("001", "Registration Number: 130349", "copyright_footer"),
+        ("001", "Editor's picks", "page_frame"),
+        ("002", "新華社記者 殷剛 攝", "photo_credit"),
+        ("003", "公安机关国际执法合作实现新发展取得新进步等二则0", "page_frame"),
+        ("003", "友情链接", "page_frame"),
+        ("004", "相关阅读", "related_reading"),
+        ("004", "编辑/赵红信", "byline"),
+        ("004", "【版权声明】本文著作权归政知新媒体独家所有,未经授权,不得转载。", "copyright_footer"),
+    ],
+)
+def test_boilerplate_is_removed_by_its_rule(results, seed, removed_text, rule):
+    assert (removed_text, rule) in {(r.text, r.rule) for r in results[seed].removed}
+
+
+@pytest.mark.parametrize(
+    "seed, first, last, title",
+    [
+        ("000", "Kementerian Keamanan Publik: Sebanyak", "(Reporter CCTV Chen Yu dan Cao Xiaozheng)",
+         "Kementerian Keamanan Publik: Sebanyak lebih dari 50.000 tersangka penipuan di Myanmar utara telah ditangkap"),
+        ("001", "推动高质量发展·权威发布", "此外,公安部还积极参与联合国维和行动。", "推动高质量发展·权威发布|公安部严打电诈跨国犯罪 累计抓获缅北涉诈嫌疑人5万余名"),
+        ("004", "严厉打击!王毅", "各方表示,将用实际行动", "严厉打击!王毅、陈文清接连提到这一问题,公安部已出手"),
+    ],
+)
+def test_first_and_last_paragraphs(results, seed, first, last, title):
+    paragraphs = results[seed].documents[0].paragraphs
+    assert paragraphs[0].text.startswith(first)
+    assert paragraphs[-1].text.startswith(last)
+    assert [p.text for p in paragraphs if p.meta.get("role") == "title"] == [title]
+
+
+def test_repeated_caption_is_kept_once(results):
+    texts = [p.text for p in results["002"].documents[0].paragraphs]
+    captions = [t for t in texts if t.startswith("2月20日,隨著中國民航包機降落")]
+    assert len(captions) == 1
+
+
+def test_bilingual_page_splits_at_the_language_change(results):
+    zh, en = results["003"].documents
+    assert zh.paragraphs[-1].text == "(信息来源:中华人民共和国公安部)"
+    assert en.paragraphs[0].text.startswith("New Developments and Progress")
+    assert en.paragraphs[-1].text.endswith("(Source:Ministry of Public Security, P. R. China)")
+    assert zh.story == en.story == "mps-intl-coop-2024"
+
+
+@pytest.mark.parametrize("seed", ["000", "001", "002", "003", "004"])
+def test_no_raw_character_is_lost_silently(results, seed):
+    """Kept paragraphs and removed spans are verbatim slices that, with whitespace, cover the whole page."""
+    result = results[seed]
+    raw = result.raw_text
+    covered = [False] * len(raw)
+    for doc in result.documents:
+        for p in doc.paragraphs:
+            assert raw[p.start:p.end] == p.raw
+            covered[p.start:p.end] = [True] * (p.end - p.start)
+    for r in result.removed:
+        if r.rule == "pinyin_annotation":  # removed from the text, still inside a kept paragraph's original
+            continue
+        assert raw[r.start:r.end] == r.text
+        covered[r.start:r.end] = [True] * (r.end - r.start)
+    lost = "".join(ch for ch, c in zip(raw, covered) if not c)
+    assert lost.strip(" \t\r\n\u3000\u00a0") == ""
+
+
+def test_pinyin_annotations_leave_the_text_and_stay_in_the_original(results):
+    p = results["002"].documents[0].paragraphs[0]
+    assert "包機(jī)陸續(xù)" in p.original
+    assert "包機陸續降落" in p.text
+
+
+def test_traditional_to_simplified_keeps_the_original():
+    result = ingest_file(RAW / "002_f8e7142ca16b1147.txt", to_simplified=True)
+    doc = result.documents[0]
+    assert (doc.script, doc.meta["converted_from"]) == ("Hans", "Hant")
+    p = doc.paragraphs[0]
+    assert p.text.startswith("新华社南京2月20日电(记者朱国亮、熊丰)")
+    assert p.original.startswith("新華社南京2月20日電(記者朱國亮、熊豐)")
+    assert result.raw_text[p.start:p.end] == p.original
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "big5", "utf-16", "utf-8-sig"])
+def test_other_encodings_decode_to_the_same_text(encoding):
+    text = "新華社南京2月20日電。中緬泰三國警方加大工作力度,聯手對妙瓦底地區電信網絡詐騙犯罪開展集中打擊。" * 3
+    if encoding == "gb18030":
+        text = "公安部严打电诈跨国犯罪,累计抓获缅北涉诈嫌疑人5万余名。近年来,公安部加强与缅甸警方合作。" * 3
+    decoded, _ = decode_bytes(text.encode(encoding), name="page")
+    assert decoded == text
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary file"),
+        (bytes([0, 1, 2, 3, 4, 5, 6, 7]) * 40, "binary file"),
+    ],
+)
+def test_binary_input_is_rejected(tmp_path, data, message):
+    path = tmp_path / "image.txt"
+    path.write_bytes(data)
+    with pytest.raises(DataError, match=message) as err:
+        ingest_file(path)
+    assert str(path) in str(err.value)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        ingest_file(tmp_path / "nope.txt")
+
+
+def test_rules_generalise_to_another_site():
+    page = "\n".join([
+        "Home | World | Business",
+        "EnglishEspañolРусский язык日本語Deutsch",
+        "Police in three countries arrest 200 fraud suspects",
+        "Published: 2025-03-01",
+        "Police in China, Myanmar and Thailand arrested 200 suspects in a joint operation on Monday, officials said.",
+        "The suspects were flown home on two charter flights.<a href=\"/x\">more</a>",
+        "The operation follows months of talks between the three police forces, officials added.",
+        "Related articles",
+        "Another headline about fraud",
+        "© 2025 Example News. All rights reserved.",
+        "ZXCVBNMASDF",
+    ])
+    result = ingest_text(page, doc_id="ex")
+    (doc,) = result.documents
+    assert (doc.id, doc.lang) == ("ex.en", "en")
+    assert [p.text for p in doc.paragraphs] == [
+        "Police in three countries arrest 200 fraud suspects",
+        "Police in China, Myanmar and Thailand arrested 200 suspects in a joint operation on Monday, officials said.",
+        "The suspects were flown home on two charter flights.",
+        "more",
+        "The operation follows months of talks between the three police forces, officials added.",
+    ]
+    assert {r.rule for r in result.removed} == {"page_frame", "language_menu", "byline", "html_remnant",
+                                                "related_reading", "copyright_footer", "junk_token"}
+
+
+def test_explain_prints_every_removal(capsys):
+    assert main(["ingest", str(RAW / "000_63baf882e5e4f05a.txt"), "--explain"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "# cctv-id-20240827.id\tid\tLatn\t10 paragraphs"
+    explained = [line.split("\t")[1:] for line in out if "\t" in line and line.startswith(str(RAW))]
+    assert explained == [["page_frame", "berita"], ["dateline", "2024-08-27"],
+                         ["language_menu", "한어Русский языкEnglishFrançaisIndonesianSanskrit日本語DeutschPortuguêsΕλληνικάesp..."]]

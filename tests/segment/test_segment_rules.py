@@ -1,0 +1,141 @@
+"""Sentence segmentation: hand-checked paragraphs of each language, and the `mtkit segment` contract."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mtkit.cli import main
+from mtkit.errors import ConfigError
+from mtkit.segment import split_sentences
+
+ROOT = Path(__file__).resolve().parents[2]
+RAW = ROOT / "corpora" / "mps-fraud-2024" / "raw"
+SEEDS = sorted(RAW.glob("*.txt"))
+
+
+def sentences(text, lang):
+    return [text[s:e] for s, e in split_sentences(text, lang)]
+
+
+@pytest.mark.parametrize(
+    "lang, text, expected",
+    [
+        # a missing space after a full stop still ends the sentence
+        ("id", "di seluruh dunia.Menjalin serangkaian mekanisme kerja sama.",
+         ["di seluruh dunia.", "Menjalin serangkaian mekanisme kerja sama."]),
+        # numbers with a full stop are not boundaries
+        ("id", "menangkap lebih dari 50.000 tersangka penipuan. Ini naik 5.3 persen.",
+         ["menangkap lebih dari 50.000 tersangka penipuan.", "Ini naik 5.3 persen."]),
+        # a full stop followed by a comma continues the sentence
+        ("id", "telah diluncurkan., dan melakukan operasi khusus. Pada langkah selanjutnya, badan keamanan publik:",
+         ["telah diluncurkan., dan melakukan operasi khusus.", "Pada langkah selanjutnya, badan keamanan publik:"]),
+        ("id", "lembaga penegak hukum negara terkait. , pertukaran bukti, penangkapan. Kami akan bekerja.",
+         ["lembaga penegak hukum negara terkait. , pertukaran bukti, penangkapan.", "Kami akan bekerja."]),
+        ("id", 'menyumbangkan "kebijaksanaan Tiongkok" dan "solusi Tiongkok." Kedua,Tingkatkan tindakan keras',
+         ['menyumbangkan "kebijaksanaan Tiongkok" dan "solusi Tiongkok."', "Kedua,Tingkatkan tindakan keras"]),
+        # abbreviations
+        ("en", "effectively maintained regional stability. (Source:Ministry of Public Security, P. R. China)",
+         ["effectively maintained regional stability.", "(Source:Ministry of Public Security, P. R. China)"]),
+        ("en", "He met Dr. Smith at No. 5 Street. Then he left.", ["He met Dr. Smith at No. 5 Street.", "Then he left."]),
+        ("en", "with China’s international voice and influence steadily increasing. In October of last year, police "
+               "liaison officers from eight countries—France, Australia—visited.",
+         ["with China’s international voice and influence steadily increasing.",
+          "In October of last year, police liaison officers from eight countries—France, Australia—visited."]),
+        # Chinese: closing quotes stay with their sentence, even when a digit follows
+        ("zh", "当时,王毅谈到,“中泰双方合作走在前列”“我们要加强合作,维护社会的稳定。”8月19日,王毅和敦会谈时,再度提到了“共同打击电信诈骗”。",
+         ["当时,王毅谈到,“中泰双方合作走在前列”“我们要加强合作,维护社会的稳定。”", "8月19日,王毅和敦会谈时,再度提到了“共同打击电信诈骗”。"]),
+        ("zh", "他说,要“迅速遏制境外电信网络诈骗反弹势头”。据央视报道,仍有诸多困难与阻力。",
+         ["他说,要“迅速遏制境外电信网络诈骗反弹势头”。", "据央视报道,仍有诸多困难与阻力。"]),
+        # decimals, list numbers, ellipses and full-width/ASCII marks
+        ("zh", "已抓获5.3万余人!时间线回顾。1.本网稿件下注明来源。真的吗？是的……好的。",
+         ["已抓获5.3万余人!", "时间线回顾。", "1.本网稿件下注明来源。", "真的吗？", "是的……好的。"]),
+        ("zh", "亓延军表示,下一步,公安机关将主要从以下四个方面开展工作:", ["亓延军表示,下一步,公安机关将主要从以下四个方面开展工作:"]),
+        # Traditional script, with flattened ruby annotations inside
+        ("zh", "此次行動(dòng)是重大戰(zhàn)果。公安部有關(guān)負(fù)責(zé)人表示,必須加大力度。",
+         ["此次行動(dòng)是重大戰(zhàn)果。", "公安部有關(guān)負(fù)責(zé)人表示,必須加大力度。"]),
+        ("en", "   ", []),
+    ],
+)
+def test_split_sentences(lang, text, expected):
+    assert sentences(text, lang) == expected
+
+
+def test_unknown_language_is_a_clear_error():
+    with pytest.raises(ConfigError, match="no sentence splitter for language 'xx'"):
+        split_sentences("text", "xx")
+
+
+@pytest.fixture(scope="module")
+def segmented():
+    out = {}
+    for seed in SEEDS:
+        import contextlib
+        import io
+
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            assert main(["segment", str(seed)]) == 0
+        out[seed.name[:3]] = buffer.getvalue().splitlines()
+    return out
+
+
+BOILERPLATE = ["berita", "Русский язык", "6165cc", "QWERASDZXCRQEFA", "Global Edition", "By ZHOU WENTING",
+               "href=", "记者 杨可佳 摄", "攝", "Copyright", "BACK TO THE TOP", "本網(wǎng)", "等二则",
+               "经典小说推荐", "友情链接", "北京青年报客户端", "相关阅读", "编辑/", "版权声明", "最新评论", "Editor's picks"]
+
+
+@pytest.mark.parametrize("seed", ["000", "001", "002", "003", "004"])
+def test_every_line_is_raw_text_and_no_boilerplate(segmented, seed):
+    raw = next(RAW.glob(f"{seed}_*.txt")).read_text(encoding="utf-8")
+    lines = segmented[seed]
+    assert lines
+    for line in lines:
+        assert line == line.strip() and line in raw
+        for junk in BOILERPLATE:
+            assert junk not in line, (junk, line)
+
+
+@pytest.mark.parametrize(
+    "seed, count, first, last",
+    [
+        ("000", 17, "Kementerian Keamanan Publik: Sebanyak lebih dari 50.000 tersangka penipuan di Myanmar utara telah ditangkap",
+         "(Reporter CCTV Chen Yu dan Cao Xiaozheng)"),
+        ("001", 16, "推动高质量发展·权威发布|公安部严打电诈跨国犯罪 累计抓获缅北涉诈嫌疑人5万余名",
+         "中国维和警察忠诚履职,严格执行联合国授权任务,严格遵守联合国规定和当地法律,为任务区恢复和平与稳定作出重要贡献,也受到了各界的广泛称赞。"),
+        ("003", 36, "公安机关国际执法合作实现新发展取得新进步", "(Source:Ministry of Public Security, P. R. China)"),
+        ("004", 45, "严厉打击!", "各方表示,将用实际行动向那些仍不收手的赌诈犯罪集团发出严厉警告,向国内外展示中泰缅老四国警方团结合作、严打赌诈的坚定决心。"),
+    ],
+)
+def test_sentence_counts_and_ends(segmented, seed, count, first, last):
+    lines = segmented[seed]
+    assert (len(lines), lines[0], lines[-1]) == (count, first, last)
+
+
+def test_the_indonesian_glued_sentence_is_two(segmented):
+    lines = segmented["000"]
+    i = next(i for i, line in enumerate(lines) if line.endswith("penegak hukum di seluruh dunia."))
+    assert lines[i + 1].startswith("Menjalin serangkaian mekanisme kerja sama dengan lembaga penegak hukum asing")
+
+
+def test_lang_filter_and_jsonl(capsys):
+    seed = str(RAW / "003_91cde0563d2e864a.txt")
+    assert main(["segment", seed, "--lang", "en"]) == 0
+    english = capsys.readouterr().out.splitlines()
+    assert english[0] == "New Developments and Progress in International Law Enforcement Cooperation by Public Security Organs"
+    assert len(english) == 24
+    assert main(["segment", seed, "--lang", "zh", "--jsonl"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    raw = Path(seed).read_text(encoding="utf-8")
+    assert len(records) == 12
+    assert {r["doc_id"] for r in records} == {"mps-coop-2024.zh"}
+    assert all(raw[r["start"]:r["end"]] == r["text"] and r["lang"] == "zh" and r["script"] == "Hans" for r in records)
+    assert [r["index"] for r in records] == list(range(12))
+
+
+def test_to_simplified_keeps_the_original_in_jsonl(capsys):
+    assert main(["segment", str(RAW / "002_f8e7142ca16b1147.txt"), "--jsonl", "--to-simplified"]) == 0
+    first = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert first["text"].startswith("新华社南京2月20日电(记者朱国亮、熊丰)2月20日,随著中国民航包机陆续降落")
+    assert first["original"].startswith("新華社南京2月20日電(記者朱國亮、熊豐)2月20日,隨著中國民航包機(jī)陸續(xù)")
+    assert first["script"] == "Hans"

@@ -1,0 +1,135 @@
+"""Sentence alignment: bertalign's two-pass method over any sentence encoder.
+
+``align(src, tgt)`` aligns one pair; ``align_many(pairs)`` embeds many pairs in shared batches (identical
+sentences and windows embedded once, one model load) and aligns each.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..records import Alignment, Bead
+from ..utils import make_signature
+from .dp import align_embeddings, overlap_texts
+from .encoders import ENCODERS, LABSE, LexicalEncoder, SentenceEncoder, TransformerEncoder, get_encoder
+
+__all__ = ["Aligner", "align", "align_many", "get_encoder", "SentenceEncoder", "ENCODERS", "LexicalEncoder",
+           "TransformerEncoder", "LABSE"]
+
+logger = logging.getLogger("mtkit.align")
+
+# Above this ratio of sentence counts a pair is most likely not two versions of one text.
+LENGTH_RATIO_WARNING = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Aligner:
+    """Settings of the two-pass aligner; defaults are bertalign's."""
+
+    max_align: int = 5
+    top_k: int = 3
+    win: int = 5
+    skip: float = -0.1
+    margin: bool = True
+    len_penalty: bool = True
+
+    def __post_init__(self):
+        if self.max_align < 2:
+            raise ConfigError(f"max_align must be >= 2, got {self.max_align}")
+        if self.top_k < 1 or self.win < 1:
+            raise ConfigError(f"top_k and win must be >= 1, got top_k={self.top_k}, win={self.win}")
+
+    def signature(self, encoder: SentenceEncoder | None = None) -> str:
+        enc = encoder.signature().split("|")[0].removeprefix("enc:") if encoder else "?"
+        return make_signature("align:bertalign", max_align=self.max_align, top_k=self.top_k, win=self.win,
+                              skip=self.skip, margin=self.margin, len_penalty=self.len_penalty, enc=enc)
+
+    def align_vectors(self, src_vecs, tgt_vecs, src_lens, tgt_lens) -> list[Bead]:
+        n, m = src_vecs.shape[1], tgt_vecs.shape[1]
+        if n == 0 or m == 0:
+            return [Bead((i,), (), self.skip) for i in range(n)] + [Bead((), (j,), self.skip) for j in range(m)]
+        beads = align_embeddings(src_vecs, tgt_vecs, src_lens, tgt_lens, max_align=self.max_align,
+                                 top_k_count=self.top_k, win=self.win, skip=self.skip, margin=self.margin,
+                                 len_penalty=self.len_penalty)
+        return [Bead(s, t, round(score, 6)) for s, t, score in beads]
+
+
+def embed_overlaps(encoder: SentenceEncoder, sentence_lists: Sequence[Sequence[str]], num_overlaps: int, *,
+                   langs: Sequence[str | None] | None = None, progress: bool = False):
+    """For each sentence list: vectors (num_overlaps, n, dim) and UTF-8 lengths (num_overlaps, n).
+
+    All windows of all lists go through the encoder in one call per language, each distinct text once.
+    """
+    langs = list(langs) if langs is not None else [None] * len(sentence_lists)
+    windows = [overlap_texts(sents, num_overlaps) for sents in sentence_lists]
+    vectors: dict[tuple[str | None, str], np.ndarray] = {}
+    for lang in dict.fromkeys(langs):
+        distinct = list(dict.fromkeys(t for w, l in zip(windows, langs) if l == lang for t in w))
+        if distinct:
+            encoded = encoder.encode(distinct, lang=lang, progress=progress)
+            vectors.update(((lang, t), v) for t, v in zip(distinct, encoded))
+    out = []
+    for sents, w, lang in zip(sentence_lists, windows, langs):
+        n = len(sents)
+        if n == 0:
+            out.append((np.zeros((num_overlaps, 0, 1), np.float32), np.zeros((num_overlaps, 0), np.int64)))
+            continue
+        vecs = np.stack([vectors[(lang, t)] for t in w]).reshape(num_overlaps, n, -1)
+        lens = np.array([len(t.encode("utf-8")) for t in w], dtype=np.int64).reshape(num_overlaps, n)
+        out.append((vecs, lens))
+    return out
+
+
+def align(src: Sequence[str], tgt: Sequence[str], *, encoder: str | SentenceEncoder = "auto",
+          src_lang: str | None = None, tgt_lang: str | None = None, **settings) -> Alignment:
+    """Align two versions of one text, sentence by sentence. Settings as :class:`Aligner`."""
+    return next(align_many([(src, tgt)], encoder=encoder, src_lang=src_lang, tgt_lang=tgt_lang, **settings))
+
+
+def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder: str | SentenceEncoder = "auto",
+               src_lang: str | None = None, tgt_lang: str | None = None, batch_pairs: int = 64,
+               progress: bool = False, **settings) -> Iterator[Alignment]:
+    """Align many document pairs, embedding ``batch_pairs`` pairs at a time in shared batches."""
+    aligner = Aligner(**settings)
+    enc = get_encoder(encoder) if isinstance(encoder, str) else encoder
+    signature = aligner.signature(enc)
+    batch: list[tuple[Sequence[str], Sequence[str]]] = []
+
+    def flush():
+        src_side = embed_overlaps(enc, [p[0] for p in batch], aligner.max_align - 1, langs=[src_lang] * len(batch),
+                                  progress=progress)
+        tgt_side = embed_overlaps(enc, [p[1] for p in batch], aligner.max_align - 1, langs=[tgt_lang] * len(batch),
+                                  progress=progress)
+        for (src, tgt), (sv, sl), (tv, tl) in zip(batch, src_side, tgt_side):
+            warnings = _check_pair(src, tgt)
+            beads = aligner.align_vectors(sv, tv, sl, tl)
+            meta = {"warnings": warnings} if warnings else {}
+            if getattr(enc, "fallback_reason", None):
+                meta["encoder_fallback"] = enc.fallback_reason
+            yield Alignment(beads, signature, meta)
+
+    for pair in pairs:
+        batch.append(pair)
+        if len(batch) >= batch_pairs:
+            yield from flush()
+            batch = []
+    if batch:
+        yield from flush()
+
+
+def _check_pair(src: Sequence[str], tgt: Sequence[str]) -> list[str]:
+    warnings = []
+    n, m = len(src), len(tgt)
+    if n == 0 or m == 0:
+        warnings.append(f"one side is empty ({n} source, {m} target sentences): every sentence is unaligned")
+    elif max(n, m) / min(n, m) > LENGTH_RATIO_WARNING:
+        warnings.append(f"sentence counts differ {max(n, m) / min(n, m):.0f}x ({n} vs {m}): "
+                        "probably not two versions of one text")
+    for warning in warnings:
+        logger.warning(warning)
+    return warnings

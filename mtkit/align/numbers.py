@@ -1,0 +1,78 @@
+"""Numbers in any of our languages as values: ``50.000`` (id), ``50,000`` (en), ``5万`` and ``五万`` (zh), ``十九``.
+
+Shared by the lexical encoder (a number is a language-neutral feature) and the corpus builder's numbers filter.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+           "八": 8, "九": 9}
+_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_BIG = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
+_CJK_NUMBER = re.compile(r"[零〇一二两兩三四五六七八九十拾百佰千仟]+[万萬亿億]?")
+# Arabic numbers with , or . group separators or a decimal part, optionally followed by a Chinese multiplier.
+_ARABIC = re.compile(r"(?<![\d.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])\s*([万萬亿億])?")
+_YEARISH = re.compile(r"^(1[89]|20)\d\d$")
+
+
+def parse_cjk_number(text: str) -> int | None:
+    """``十九`` -> 19, ``五万`` -> 50000, ``二〇二四`` -> 2024 (digit by digit); None if not a number."""
+    if not text:
+        return None
+    if all(ch in _DIGITS for ch in text) and len(text) > 1:
+        return int("".join(str(_DIGITS[ch]) for ch in text))
+    total, section, digit = 0, 0, None
+    for ch in text:
+        if ch in _DIGITS:
+            digit = _DIGITS[ch]
+        elif ch in _UNITS:
+            section += (digit if digit is not None else 1) * _UNITS[ch]
+            digit = None
+        elif ch in _BIG:
+            section += digit or 0
+            total += section * _BIG[ch]
+            section, digit = 0, None
+        else:
+            return None
+    return total + section + (digit or 0)
+
+
+def extract_numbers(text: str, lang: str | None = None) -> list[float]:
+    """Every number in ``text`` as a value, in order of appearance.
+
+    Group separators follow the language: ``50.000`` is fifty thousand in Indonesian and in Chinese text
+    (where the sources copy European formats), ``5.3`` is a decimal; ``50,000`` is fifty thousand in English.
+    """
+    values: list[float] = []
+    for m in _ARABIC.finditer(text):
+        raw, mult = m.group(1), m.group(2)
+        values.append(_arabic_value(raw, lang) * (_BIG[mult] if mult else 1))
+    for m in _CJK_NUMBER.finditer(text):
+        value = parse_cjk_number(m.group(0))
+        # a lone 一 is mostly the article "a/one" inside words (一系列, 一年来): not a number worth matching
+        if value is not None and m.group(0) not in ("一",):
+            values.append(float(value))
+    return values
+
+
+def _arabic_value(raw: str, lang: str | None) -> float:
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", raw):
+        seps = set(re.findall(r"[.,]", raw))
+        if len(seps) == 1 and len(raw.split(next(iter(seps)))) == 2:
+            # one separator and three digits after it: a thousands group, except an English/Chinese decimal point
+            sep = next(iter(seps))
+            if sep == "." and lang in ("en",):
+                return float(raw)
+            if sep == "," and lang in ("id", "de", "fr", "es", "it", "pt", "nl"):
+                return float(raw.replace(",", "."))
+        return float(re.sub(r"[.,]", "", raw))
+    if "," in raw:
+        return float(raw.replace(",", ".")) if lang in ("id", "de", "fr", "es", "it", "pt", "nl") else float(raw.replace(",", ""))
+    return float(raw)
+
+
+def number_keys(text: str, lang: str | None = None) -> set[str]:
+    """Numbers as canonical strings (``50000``, ``5.3``) for set comparison."""
+    return {f"{v:g}" for v in extract_numbers(text, lang)}

@@ -109,7 +109,92 @@ def _run_segment(args) -> int:
 
 
 # ============================================================== align
-# (section owned by the alignment work)
+
+
+@command
+def _add_align(sub):
+    p = sub.add_parser("align", help="align two versions of a text sentence by sentence (bertalign's two passes)",
+                       description="Align SRC and TGT sentence by sentence. They are raw pages (cleaned and "
+                       "segmented first) or, with --presegmented, files with one sentence per line. The same "
+                       "bilingual page may be given twice with --src-lang and --tgt-lang.")
+    p.add_argument("src", metavar="SRC")
+    p.add_argument("tgt", metavar="TGT")
+    p.add_argument("--presegmented", action="store_true", help="each input line is one sentence")
+    p.add_argument("--encoder", default="auto", help="auto, labse, lexical, or a sentence-transformers name/path")
+    p.add_argument("--src-lang", help="source language (picks that part of a bilingual page)")
+    p.add_argument("--tgt-lang", help="target language")
+    p.add_argument("--format", choices=("tsv", "vecalign", "jsonl"), default="tsv",
+                   help="tsv: score, source, target; vecalign: [0,1]:[2] per bead; jsonl: one bead per line")
+    p.add_argument("--max-align", type=int, default=5, help="most sentences in one bead, both sides together")
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--win", type=int, default=5, help="second-pass window around the first-pass path")
+    p.add_argument("--skip", type=float, default=-0.1, help="score of an unaligned sentence")
+    p.set_defaults(func=_run_align)
+
+
+def _sentences_of(path: str, lang: str | None, presegmented: bool) -> tuple[list[str], str | None]:
+    from pathlib import Path
+
+    from .errors import DataError
+    from .ingest import ingest_path
+    from .ingest.decode import read_text_file
+    from .segment import segment_document
+
+    if presegmented:
+        text, _ = read_text_file(path)
+        return text.splitlines(), lang
+    docs = [d for r in ingest_path(Path(path)) for d in r.documents]
+    if lang:
+        docs = [d for d in docs if d.lang == lang] or docs
+        if docs[0].lang != lang:
+            raise DataError(f"{path}: no {lang} text (it holds {', '.join(d.lang for d in docs)})")
+    if not docs:
+        raise DataError(f"{path}: no article text left after cleaning")
+    doc = docs[0]
+    return [s.text for s in segment_document(doc)], doc.lang
+
+
+def _run_align(args) -> int:
+    import json
+
+    from .align import align
+
+    src, src_lang = _sentences_of(args.src, args.src_lang, args.presegmented)
+    tgt, tgt_lang = _sentences_of(args.tgt, args.tgt_lang, args.presegmented)
+    result = align(src, tgt, encoder=args.encoder, src_lang=src_lang, tgt_lang=tgt_lang, max_align=args.max_align,
+                   top_k=args.top_k, win=args.win, skip=args.skip)
+    for bead in result.beads:
+        if args.format == "vecalign":
+            _out(bead.vecalign())
+        elif args.format == "jsonl":
+            _out(json.dumps({"src": list(bead.src), "tgt": list(bead.tgt), "type": bead.type, "score": bead.score,
+                             "src_text": " ".join(src[i] for i in bead.src),
+                             "tgt_text": " ".join(tgt[j] for j in bead.tgt)}, ensure_ascii=False))
+        else:
+            _out(f"{bead.score:.4f}\t{' '.join(src[i] for i in bead.src)}\t{' '.join(tgt[j] for j in bead.tgt)}")
+    sys.stderr.write(result.signature + "\n")
+    return 0
+
+
+@command
+def _add_score_align(sub):
+    p = sub.add_parser("score-align", help="strict and lax precision/recall/F1 of alignments against gold",
+                       description="Score alignments (vecalign format, one bead per line) against gold ones, "
+                       "micro-averaged over all pairs given: TEST GOLD [TEST GOLD ...].")
+    p.add_argument("files", nargs="+", metavar="TEST GOLD")
+    p.set_defaults(func=_run_score_align)
+
+
+def _run_score_align(args) -> int:
+    from .align.scoring import read_beads, score_alignments
+    from .errors import ConfigError
+
+    if len(args.files) % 2:
+        raise ConfigError(f"give TEST GOLD pairs; got {len(args.files)} files")
+    tests = [read_beads(f) for f in args.files[0::2]]
+    golds = [read_beads(f) for f in args.files[1::2]]
+    _out(score_alignments(tests, golds).table())
+    return 0
 
 
 # ============================================================== corpus build / publish

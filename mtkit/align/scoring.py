@@ -1,0 +1,97 @@
+"""Alignment quality against gold, with vecalign's definitions (as bertalign's evaluation also uses them).
+
+Precision counts every output bead; recall counts gold beads with both sides non-empty (and output beads
+likewise). A bead is a strict match when it equals a gold bead, a lax match when it shares at least one
+source-target link with a gold bead. Counts are summed over documents (micro-average) before dividing.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from ..errors import DataError
+from ..records import Bead
+
+
+@dataclass(frozen=True, slots=True)
+class AlignScore:
+    strict_p: float
+    strict_r: float
+    strict_f1: float
+    lax_p: float
+    lax_r: float
+    lax_f1: float
+
+    def table(self) -> str:
+        return "\n".join([
+            "            strict    lax",
+            f"precision   {self.strict_p:.3f}   {self.lax_p:.3f}",
+            f"recall      {self.strict_r:.3f}   {self.lax_r:.3f}",
+            f"F1          {self.strict_f1:.3f}   {self.lax_f1:.3f}",
+        ])
+
+
+def parse_bead(line: str, *, where: str = "") -> Bead:
+    """``[0, 1]:[2]`` -> Bead((0, 1), (2,))."""
+    try:
+        left, right = line.strip().split(":")
+        src, tgt = ast.literal_eval(left.strip()), ast.literal_eval(right.strip())
+        return Bead(tuple(int(i) for i in src), tuple(int(j) for j in tgt))
+    except (ValueError, SyntaxError, TypeError):
+        raise DataError(f"{where}: not an alignment bead like [0, 1]:[2]: {line.strip()!r}") from None
+
+
+def read_beads(path: str | Path) -> list[Bead]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    return [parse_bead(line, where=f"{path}:{n}") for n, line in enumerate(lines, 1) if line.strip()]
+
+
+def _counts(gold: Iterable[Bead], test: Iterable[Bead]) -> tuple[int, int, int, int]:
+    """(strict true positives, strict false positives, lax true positives, lax false positives) of ``test``."""
+    gold_set = {(b.src, b.tgt) for b in gold if b.src or b.tgt}
+    test_set = {(b.src, b.tgt) for b in test if b.src or b.tgt}
+    links = defaultdict(set)
+    for src, tgt in gold_set:
+        for s in src:
+            links[s].update(tgt)
+    tp_strict = fp_strict = tp_lax = fp_lax = 0
+    for src, tgt in test_set:
+        if (src, tgt) in gold_set:
+            tp_strict += 1
+            tp_lax += 1
+            continue
+        fp_strict += 1
+        linked = set().union(*(links[s] for s in src)) if src else set()
+        if linked & set(tgt):
+            tp_lax += 1
+        else:
+            fp_lax += 1
+    return tp_strict, fp_strict, tp_lax, fp_lax
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def score_alignments(tests: Sequence[Sequence[Bead]], golds: Sequence[Sequence[Bead]]) -> AlignScore:
+    if len(tests) != len(golds):
+        raise DataError(f"{len(tests)} test alignments but {len(golds)} gold alignments")
+    p = [0, 0, 0, 0]
+    r = [0, 0, 0, 0]
+    for test, gold in zip(tests, golds):
+        p = [a + b for a, b in zip(p, _counts(gold, test))]
+        both_test = [b for b in test if b.src and b.tgt]
+        both_gold = [b for b in gold if b.src and b.tgt]
+        # recall is precision of the gold against the output, insertions and deletions left out
+        r = [a + b for a, b in zip(r, _counts(both_test, both_gold))]
+    sp, lp = _ratio(p[0], p[0] + p[1]), _ratio(p[2], p[2] + p[3])
+    sr, lr = _ratio(r[0], r[0] + r[1]), _ratio(r[2], r[2] + r[3])
+    return AlignScore(sp, sr, _ratio(2 * sp * sr, sp + sr), lp, lr, _ratio(2 * lp * lr, lp + lr))

@@ -13,7 +13,7 @@ _UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000
 _BIG = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
 _CJK_NUMBER = re.compile(r"[零〇一二两兩三四五六七八九十拾百佰千仟]+[万萬亿億]?")
 # Arabic numbers with , or . group separators or a decimal part, optionally followed by a Chinese multiplier.
-_ARABIC = re.compile(r"(?<![\d.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])\s*([万萬亿億])?")
+_ARABIC = re.compile(r"(?<!\d)(?<!\d[.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])\s*([万萬亿億])?")
 _YEARISH = re.compile(r"^(1[89]|20)\d\d$")
 
 

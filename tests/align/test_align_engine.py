@@ -1,0 +1,225 @@
+"""The alignment engine: DP behaviour, encoders, scoring, CLI contract."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mtkit.align import Aligner, LexicalEncoder, align, align_many, get_encoder
+from mtkit.align.dp import align_embeddings, overlap_texts
+from mtkit.align.numbers import extract_numbers, parse_cjk_number
+from mtkit.align.scoring import parse_bead, read_beads, score_alignments
+from mtkit.cli import main
+from mtkit.errors import ConfigError, DataError
+from mtkit.records import Bead
+
+ROOT = Path(__file__).resolve().parents[2]
+RAW = ROOT / "corpora" / "mps-fraud-2024" / "raw"
+TEXT_BERG = ROOT.parent / "shared" / "align-gold" / "text+berg"
+
+
+def overlap_vectors(base: np.ndarray, levels: int = 4) -> np.ndarray:
+    pad = np.full(base.shape[1], 0.01, dtype=np.float32)
+    out = np.stack([np.stack([base[max(0, k - lv + 1):k + 1].sum(0) if k >= lv - 1 else pad
+                              for k in range(len(base))]) for lv in range(1, levels + 1)])
+    return (out / np.linalg.norm(out, axis=2, keepdims=True)).astype(np.float32)
+
+
+def lens(n: int) -> np.ndarray:
+    return np.tile(np.arange(1, 5)[:, None] * 40, (1, n)).astype(np.int64)
+
+
+def test_identical_sides_align_one_to_one():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(12, 32)).astype(np.float32)
+    v = overlap_vectors(base)
+    beads = align_embeddings(v, v, lens(12), lens(12))
+    assert [(s, t) for s, t, _ in beads] == [((i,), (i,)) for i in range(12)]
+    assert all(score > 0 for _, _, score in beads)
+
+
+def test_a_merged_sentence_becomes_a_two_to_one_bead_and_an_extra_one_is_left_out():
+    rng = np.random.default_rng(1)
+    concepts = rng.normal(size=(8, 32)).astype(np.float32)
+    noise = rng.normal(size=32).astype(np.float32) * 3
+    # target: 0, 1, (2+3 merged), 4, inserted noise, 5, 6, 7
+    tgt = np.stack([concepts[0], concepts[1], concepts[2] + concepts[3], concepts[4], noise, concepts[5],
+                    concepts[6], concepts[7]])
+    src_lens = np.tile(np.arange(1, 5)[:, None] * 40, (1, 8)).astype(np.int64)
+    tgt_lens = src_lens.copy()
+    tgt_lens[0, 2] = 80
+    beads = align_embeddings(overlap_vectors(concepts), overlap_vectors(tgt), src_lens, tgt_lens)
+    assert [(s, t) for s, t, _ in beads] == [
+        ((0,), (0,)), ((1,), (1,)), ((2, 3), (2,)), ((4,), (3,)), ((), (4,)), ((5,), (5,)), ((6,), (6,)),
+        ((7,), (7,))]
+
+
+def test_overlap_texts_match_bertalign_windows():
+    assert overlap_texts(["a", " ", "c"], 2) == ["a", "BLANK_LINE", "c", "PAD", "a BLANK_LINE", "BLANK_LINE c"]
+
+
+def test_empty_side_gives_unaligned_beads_and_a_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="mtkit.align"):
+        result = align(["Satu.", "Dua."], [], encoder="lexical", src_lang="id", tgt_lang="zh")
+    assert [(b.src, b.tgt) for b in result.beads] == [((0,), ()), ((1,), ())]
+    assert "one side is empty" in result.meta["warnings"][0]
+    assert "one side is empty" in caplog.text
+
+
+def test_very_unequal_sides_warn():
+    result = align(["Polisi menangkap 10 tersangka."], ["警方抓获10名嫌疑人。"] * 12, encoder="lexical",
+                   src_lang="id", tgt_lang="zh")
+    assert "differ 12x" in result.meta["warnings"][0]
+    covered_tgt = sorted(j for b in result.beads for j in b.tgt)
+    assert covered_tgt == list(range(12))
+
+
+def test_settings_are_checked_and_signed():
+    with pytest.raises(ConfigError, match="max_align must be >= 2"):
+        Aligner(max_align=1)
+    assert Aligner().signature(LexicalEncoder()).startswith(
+        "align:bertalign|max_align:5|top_k:3|win:5|skip:-0.1|margin:yes|len_penalty:yes|enc:lexical-v1|mtkit:")
+
+
+@pytest.mark.parametrize(
+    "text, lang, expected",
+    [("lebih dari 50.000 tersangka dan 10 pemimpin", "id", [50000.0, 10.0]),
+     ("累计抓获5万余名,十九大以来,7个任务区", "zh", [50000.0, 7.0, 19.0]),
+     ("50,000 suspects, 5.3 percent", "en", [50000.0, 5.3]),
+     ("已抓获5.3万余人", "zh", [53000.0])],
+)
+def test_numbers_in_every_notation(text, lang, expected):
+    assert extract_numbers(text, lang) == expected
+
+
+@pytest.mark.parametrize("text, value", [("十九", 19), ("五万", 50000), ("一百二十", 120), ("二〇二四", 2024), ("x", None)])
+def test_chinese_numerals(text, value):
+    assert parse_cjk_number(text) == value
+
+
+def test_lexical_encoder_finds_the_translation():
+    enc = LexicalEncoder()
+    zh = "缅甸警方一次性移交了白所成等10名重大的电诈头目,已累计抓获缅北涉诈犯罪嫌疑人5万多名。"
+    candidates = [
+        "Kami berkoordinasi dengan lembaga penegak hukum Myanmar untuk menyerahkan 10 pemimpin besar penipuan "
+        "elektronik termasuk Bai Socheng, dan menangkap lebih dari 50.000 tersangka penipuan di Myanmar utara.",
+        "Setiap polisi penjaga perdamaian Tiongkok telah dianugerahi Medali Perdamaian PBB.",
+        "Untuk negara-negara Eropa di mana wisatawan Tiongkok relatif terkonsentrasi, kami akan terus melakukan patroli.",
+    ]
+    v = enc.encode([zh], lang="zh")
+    c = enc.encode(candidates, lang="id")
+    sims = (c @ v.T).ravel()
+    assert int(np.argmax(sims)) == 0
+    assert np.allclose(np.linalg.norm(c, axis=1), 1.0)
+
+
+def test_align_many_keeps_pair_order():
+    pairs = [(["Satu orang.", "Dua orang."], ["一人。", "两人。"]), ([], ["三人。"])]
+    results = list(align_many(pairs, encoder="lexical", src_lang="id", tgt_lang="zh"))
+    assert [len(r.beads) for r in results] == [2, 1]
+    assert results[1].beads == [Bead((), (0,), -0.1)]
+
+
+def test_a_sentence_transformers_model_from_a_local_path(tmp_path):
+    """The real loading path (LaBSE's) on a tiny random BERT that the test saves itself."""
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "polisi", "警", "察", "menangkap", "抓", "获"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab), encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path / "bert")
+    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32)).save_pretrained(tmp_path / "bert")
+    word = models.Transformer(str(tmp_path / "bert"), max_seq_length=32)
+    SentenceTransformer(modules=[word, models.Pooling(16, "cls"), models.Normalize()]).save(str(tmp_path / "st"))
+
+    encoder = get_encoder(str(tmp_path / "st"))
+    vectors = encoder.encode(["polisi menangkap", "警察抓获", "polisi menangkap"])
+    assert vectors.shape == (3, 16) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(vectors[0], vectors[2])
+    result = align(["polisi menangkap", "polisi"], ["警察抓获", "警察"], encoder=encoder)
+    assert sorted(i for b in result.beads for i in b.src) == [0, 1]
+    assert result.signature.split("|")[-2] == "enc:st"
+
+
+def test_auto_falls_back_to_lexical_and_says_why(monkeypatch, caplog):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    get_encoder.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="mtkit.align"):
+            encoder = get_encoder("auto")
+    finally:
+        get_encoder.cache_clear()
+    assert isinstance(encoder, LexicalEncoder)
+    assert "using the lexical encoder because LaBSE cannot be loaded" in caplog.text
+    assert "HF_HUB_OFFLINE" in encoder.fallback_reason
+
+
+def test_unknown_encoder_name():
+    with pytest.raises(ConfigError, match="unknown encoder 'labsee'"):
+        get_encoder("labsee")
+
+
+# ------------------------------------------------------------------ scoring
+
+
+def test_scoring_definitions_on_a_hand_counted_case():
+    gold = [Bead((0,), (0,)), Bead((1, 2), (1,)), Bead((3,), ()), Bead((4,), (2,))]
+    test = [Bead((0,), (0,)), Bead((1,), (1,)), Bead((2,), ()), Bead((3,), ()), Bead((4,), (3,))]
+    score = score_alignments([test], [gold])
+    # precision over 5 output beads: strict 2 ([0]:[0], [3]:[]); lax 3 (+[1]:[1] shares link 1-1)
+    assert (score.strict_p, score.lax_p) == (2 / 5, 3 / 5)
+    # recall over the 3 gold beads with both sides: strict 1, lax 2 ([1,2]:[1] meets [1]:[1])
+    assert (round(score.strict_r, 6), round(score.lax_r, 6)) == (round(1 / 3, 6), round(2 / 3, 6))
+    assert round(score.strict_f1, 6) == round(2 * 0.4 * (1 / 3) / (0.4 + 1 / 3), 6)
+
+
+def test_bead_parsing_and_errors(tmp_path):
+    assert parse_bead("[0, 1]:[2]") == Bead((0, 1), (2,))
+    assert parse_bead("[49]:[]") == Bead((49,), ())
+    bad = tmp_path / "bad"
+    bad.write_text("[0]:[0]\n0-1\n")
+    with pytest.raises(DataError, match="bad:2: not an alignment bead"):
+        read_beads(bad)
+    with pytest.raises(DataError, match="1 test alignments but 2 gold"):
+        score_alignments([[]], [[], []])
+
+
+@pytest.mark.skipif(not TEXT_BERG.is_dir(), reason="shared/align-gold is not beside this checkout")
+def test_text_berg_gold_has_the_published_counts():
+    golds = [read_beads(TEXT_BERG / "gold" / f"{k:03d}") for k in range(1, 8)]
+    de = sum(len((TEXT_BERG / "de" / f"{k:03d}").read_text(encoding="utf-8").splitlines()) for k in range(1, 8))
+    fr = sum(len((TEXT_BERG / "fr" / f"{k:03d}").read_text(encoding="utf-8").splitlines()) for k in range(1, 8))
+    assert (de, fr) == (991, 1011)
+    assert sum(map(len, golds)) == 916
+    assert sum(1 for g in golds for b in g if b.type == "1-1") == 678
+    perfect = score_alignments(golds, golds)
+    assert (perfect.strict_f1, perfect.lax_f1) == (1.0, 1.0)
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def test_align_cli_vecalign_covers_every_sentence_once(capsys):
+    page = str(RAW / "003_91cde0563d2e864a.txt")
+    assert main(["align", page, page, "--src-lang", "zh", "--tgt-lang", "en", "--encoder", "lexical",
+                 "--format", "vecalign"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    beads = [parse_bead(line) for line in lines]
+    assert all(" " not in line for line in lines)
+    assert [i for b in beads for i in b.src] == list(range(12))
+    assert [j for b in beads for j in b.tgt] == list(range(24))
+    assert lines[0] == "[0]:[0]" and lines[-1] == "[11]:[23]"
+
+
+def test_align_and_score_cli_on_presegmented_files(tmp_path, capsys):
+    (tmp_path / "src").write_text("Polisi menangkap 10 tersangka.\nMereka dipulangkan ke Tiongkok.\n")
+    (tmp_path / "tgt").write_text("警方抓获10名嫌疑人。\n他们被遣返回中国。\n")
+    assert main(["align", str(tmp_path / "src"), str(tmp_path / "tgt"), "--presegmented", "--encoder", "lexical",
+                 "--src-lang", "id", "--tgt-lang", "zh", "--format", "vecalign"]) == 0
+    (tmp_path / "test").write_text(capsys.readouterr().out)
+    (tmp_path / "gold").write_text("[0]:[0]\n[1]:[1]\n")
+    assert main(["score-align", str(tmp_path / "test"), str(tmp_path / "gold")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "F1          1.000   1.000"

@@ -198,7 +198,68 @@ def _run_score_align(args) -> int:
 
 
 # ============================================================== corpus build / publish
-# (section owned by the corpus work)
+
+
+@command
+def _add_build(sub):
+    p = sub.add_parser("build", help="raw pages -> aligned, filtered, split dataset with card and report",
+                       description="Build a parallel corpus from a corpus directory (raw pages + manifest.yaml): "
+                       "ingest, segment, align the versions of each story, filter, split by story, export "
+                       "(Parquet/Hub layout, JSONL, TSV, Moses text, datasets on disk), write the dataset card "
+                       "and the report. Re-runs resume from the alignment cache in OUT_DIR/.cache.")
+    p.add_argument("corpus_dir", metavar="CORPUS_DIR")
+    p.add_argument("--out", required=True, metavar="OUT_DIR")
+    p.add_argument("--config", metavar="YAML", help="build settings (filters, splits, aligner, ...)")
+    p.add_argument("--encoder", help="auto (default), labse, lexical, or a sentence-transformers name/path")
+    p.add_argument("--seed", type=int, help="seed of the story-level split")
+    p.add_argument("--to-simplified", dest="to_simplified", action="store_true", default=None,
+                   help="convert Traditional Chinese to Simplified (default)")
+    p.add_argument("--no-to-simplified", dest="to_simplified", action="store_false")
+    p.add_argument("--executor", choices=("local",), default="local", help="where the stages run")
+    p.set_defaults(func=_run_build)
+
+
+def _run_build(args) -> int:
+    from .corpus.builder import BuildConfig, build_corpus
+
+    overrides = {"encoder": args.encoder, "seed": args.seed, "to_simplified": args.to_simplified}
+    if args.config:
+        config = BuildConfig.from_yaml(args.config, **overrides)
+    else:
+        config = BuildConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
+    result = build_corpus(args.corpus_dir, args.out, config, show_progress=args.progress)
+    for config_name, splits in result.counts.items():
+        _out(f"{config_name}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
+    for warning in result.report["warnings"]:
+        _out(f"warning: {warning}")
+    _out(f"dataset, card and report in {result.out_dir} (report.md)")
+    return 0
+
+
+@command
+def _add_publish(sub):
+    p = sub.add_parser("publish", help="upload a built dataset folder to the Hugging Face Hub",
+                       description="Upload OUT_DIR's dataset card and Parquet shards to a Hub dataset repo. The "
+                       "token comes from HF_TOKEN or `hf auth login`; it is never printed.")
+    p.add_argument("out_dir", metavar="OUT_DIR")
+    p.add_argument("--repo-id", required=True, metavar="ORG/NAME")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--dry-run", action="store_true", help="list what would be uploaded")
+    p.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
+    p.set_defaults(func=_run_publish)
+
+
+def _run_publish(args) -> int:
+    from .publish import publish_dataset
+
+    result = publish_dataset(args.out_dir, args.repo_id, private=args.private, dry_run=args.dry_run,
+                             endpoint=args.endpoint)
+    verb = "would upload" if result.dry_run else "uploaded"
+    for path, size in result.files:
+        _out(f"{verb} {path} ({size:,} bytes)")
+    _out(f"{'dry run: nothing sent to' if result.dry_run else 'published'} {args.repo_id} "
+         f"({len(result.files)} files){' ' + result.url if result.url else ''}")
+    return 0
 
 
 # ============================================================== translate
@@ -233,8 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.WARNING if args.quiet else (logging.INFO, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # other libraries speak at WARNING and above unless -vv; mtkit itself at INFO with -v
+    level = logging.WARNING if args.quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    logging.basicConfig(level=logging.DEBUG if args.verbose >= 2 else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("mtkit").setLevel(level)
     args.progress = not args.quiet and sys.stderr.isatty()
     if not getattr(args, "func", None):
         parser.print_help()

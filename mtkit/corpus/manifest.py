@@ -91,7 +91,7 @@ def is_language_code(code: str) -> bool:
 
 def load_manifest(path: str | Path) -> Manifest:
     """Load and validate ``manifest.yaml`` (or the one inside a corpus directory)."""
-    path = Path(path)
+    path = Path(path).resolve()
     if path.is_dir():
         path = path / MANIFEST_NAME
     if not path.is_file():

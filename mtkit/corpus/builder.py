@@ -1,0 +1,432 @@
+"""``mtkit build``: raw pages -> cleaned, segmented, aligned, filtered, split, exported dataset with card and report.
+
+The run streams story by story. Per-pair alignments are cached under ``OUT/.cache/align`` keyed on the two
+sentence lists and the aligner's signature, so an interrupted run resumes without re-aligning finished pairs.
+Aligned pairs are spooled per language pair to ``OUT/.cache/pairs`` and streamed twice: once to fit the
+filters that learn from data, once to filter, split and export. Outputs are written atomically and hold no
+timestamps: the same input and settings give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import yaml
+
+from .. import __version__
+from ..errors import ConfigError
+from ..records import Alignment, Bead, Document, Sentence, SentencePair
+from ..utils import atomic_write, make_signature, progress, stable_hash, write_json
+from .filters import DEFAULT_FILTERS, build_filter
+from .manifest import Manifest, load_manifest
+
+logger = logging.getLogger("mtkit.corpus")
+
+SPLIT_NAMES = ("train", "dev", "test")
+
+
+@dataclass
+class BuildConfig:
+    """Everything a build depends on; saved resolved as ``OUT/build_config.yaml``."""
+
+    encoder: str = "auto"
+    seed: int = 13
+    to_simplified: bool = True
+    split_ratios: dict = field(default_factory=lambda: {"train": 0.8, "dev": 0.1, "test": 0.1})
+    min_stories_for_heldout: int = 3
+    filters: list = field(default_factory=lambda: [dict(f) for f in DEFAULT_FILTERS])
+    aligner: dict = field(default_factory=dict)  # max_align, top_k, win, skip, margin, len_penalty
+    pivot: bool = False
+    formats: list = field(default_factory=lambda: ["parquet", "jsonl", "tsv", "moses", "hf"])
+    align_batch_pairs: int = 64
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides) -> "BuildConfig":
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "BuildConfig":
+        allowed = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise ConfigError(f"unknown build config key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        config = cls(**data)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if set(self.split_ratios) - set(SPLIT_NAMES) or abs(sum(self.split_ratios.values()) - 1) > 1e-6:
+            raise ConfigError(f"split_ratios must give {', '.join(SPLIT_NAMES)} summing to 1, got {self.split_ratios}")
+        for spec in self.filters:
+            if not isinstance(spec, dict) or "name" not in spec or set(spec) - {"name", "params"}:
+                raise ConfigError(f"a filter is {{name: NAME, params: {{...}}}}, got {spec!r}")
+            build_filter(spec["name"], spec.get("params"))
+        from ..align import Aligner
+
+        Aligner(**self.aligner)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class PairJob:
+    story: str
+    src: Document
+    tgt: Document
+    src_sents: list[Sentence]
+    tgt_sents: list[Sentence]
+
+    @property
+    def config(self) -> str:
+        return "-".join(sorted((self.src.lang, self.tgt.lang)))
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    report: dict
+    counts: dict
+
+
+# ------------------------------------------------------------------ stages
+
+
+def iter_story_documents(manifest: Manifest, *, to_simplified: bool) -> Iterator[tuple[str, list[Document], dict]]:
+    """(story id, its Documents, per-document stats) story by story; documents outside every story form
+    stories of their own."""
+    from ..ingest import ingest_file
+
+    by_id = {d.id: d for d in manifest.documents}
+    groups = [(s.id, list(s.documents)) for s in manifest.stories]
+    grouped = {d for _, docs in groups for d in docs}
+    groups += [(d.id, [d.id]) for d in manifest.documents if d.id not in grouped]
+    for story, doc_ids in groups:
+        documents, stats = [], {}
+        for doc_id in doc_ids:
+            entry = by_id[doc_id]
+            result = ingest_file(entry.file, doc_id=entry.id, languages=entry.languages, to_simplified=to_simplified,
+                                 story=story)
+            removed = Counter(r.rule for r in result.removed)
+            for doc in result.documents:
+                documents.append(doc)
+                stats[doc.id] = {"lang": doc.lang, "script": doc.script, "paragraphs": len(doc.paragraphs),
+                                 "file": str(Path(entry.file).relative_to(manifest.root)), "story": story,
+                                 "removed": dict(sorted(removed.items()))}
+        yield story, documents, stats
+
+
+def pair_jobs(story: str, documents: list[Document]) -> Iterator[PairJob]:
+    """Every two language versions of one story, oriented so that the source is the config's first language."""
+    from ..segment import segment_document
+
+    sentences = {d.id: segment_document(d) for d in documents}
+    for a, b in combinations(documents, 2):
+        if a.lang == b.lang:
+            continue
+        src, tgt = (a, b) if a.lang < b.lang else (b, a)
+        yield PairJob(story, src, tgt, sentences[src.id], sentences[tgt.id])
+
+
+def beads_to_pairs(job: PairJob, alignment: Alignment) -> tuple[list[SentencePair], int]:
+    """Sentence pairs from the beads with both sides; returns them and the number of unaligned sentences."""
+    pairs, unaligned = [], 0
+    for bead in alignment.beads:
+        if not bead.src or not bead.tgt:
+            unaligned += len(bead.src) + len(bead.tgt)
+            continue
+        src = [job.src_sents[i] for i in bead.src]
+        tgt = [job.tgt_sents[j] for j in bead.tgt]
+        joiner_src = "" if job.src.lang in ("zh", "ja") else " "
+        joiner_tgt = "" if job.tgt.lang in ("zh", "ja") else " "
+        key = f"{job.src.id}:{','.join(map(str, bead.src))}={job.tgt.id}:{','.join(map(str, bead.tgt))}"
+        pairs.append(SentencePair(
+            id=stable_hash(key),
+            src_lang=job.src.lang, tgt_lang=job.tgt.lang,
+            src=joiner_src.join(s.text for s in src), tgt=joiner_tgt.join(s.text for s in tgt),
+            score=bead.score, bead_type=bead.type, src_doc=job.src.id, tgt_doc=job.tgt.id,
+            src_idx=bead.src, tgt_idx=bead.tgt,
+            src_offsets=tuple((s.start, s.end) for s in src), tgt_offsets=tuple((t.start, t.end) for t in tgt),
+            story=job.story,
+        ))
+    return pairs, unaligned
+
+
+def derive_pivot_pairs(pairs_by_config: dict[str, list[SentencePair]]) -> list[SentencePair]:
+    """A-B pairs through a pivot language P: a 1-1 pair A-P and a 1-1 pair P-B on the same P sentence."""
+    by_pivot: dict[tuple[str, int, str], list[tuple[str, SentencePair]]] = defaultdict(list)
+    for pairs in pairs_by_config.values():
+        for p in pairs:
+            if p.bead_type != "1-1" or p.meta.get("pivot"):
+                continue
+            by_pivot[(p.tgt_doc, p.tgt_idx[0], p.tgt_lang)].append(("src", p))
+            by_pivot[(p.src_doc, p.src_idx[0], p.src_lang)].append(("tgt", p))
+    derived = []
+    for (doc, idx, pivot_lang), members in by_pivot.items():
+        others = []
+        for side, p in members:
+            if side == "src":  # the pivot sentence is p's target: the other language is p's source
+                others.append((p.src_lang, p.src, p.src_doc, p.src_idx, p.src_offsets, p))
+            else:
+                others.append((p.tgt_lang, p.tgt, p.tgt_doc, p.tgt_idx, p.tgt_offsets, p))
+        for a, b in combinations(sorted(others, key=lambda o: o[0]), 2):
+            if a[0] == b[0]:
+                continue
+            key = f"pivot:{pivot_lang}:{a[2]}:{a[3]}={b[2]}:{b[3]}"
+            derived.append(SentencePair(
+                id=stable_hash(key), src_lang=a[0], tgt_lang=b[0], src=a[1], tgt=b[1],
+                score=min(a[5].score, b[5].score), bead_type="1-1", src_doc=a[2], tgt_doc=b[2],
+                src_idx=a[3], tgt_idx=b[3], src_offsets=a[4], tgt_offsets=b[4], story=a[5].story,
+                meta={"pivot": pivot_lang}))
+    return derived
+
+
+def assign_splits(story_pairs: dict[str, int], *, ratios: dict, seed: int, min_stories: int) -> tuple[dict[str, str], list[str]]:
+    """Story -> split, so that a document (and every version of its story) feeds one split only.
+
+    Stories are taken in an order fixed by the seed; test, then dev, take stories until they hold their share
+    of the pairs; the rest is train. With fewer than ``min_stories`` stories that have pairs, all go to train.
+    """
+    stories = [s for s, n in story_pairs.items() if n > 0]
+    warnings = []
+    if len(stories) < min_stories:
+        warnings.append(f"only {len(stories)} stories with aligned pairs (fewer than {min_stories}): every pair is "
+                        "in train; dev and test are empty")
+        return {s: "train" for s in story_pairs}, warnings
+    order = sorted(stories, key=lambda s: stable_hash(seed, s))
+    total = sum(story_pairs[s] for s in stories)
+    assignment, filled = {}, Counter()
+    for story in order:
+        for split in ("test", "dev"):
+            if filled[split] < ratios.get(split, 0) * total:
+                assignment[story] = split
+                break
+        else:
+            assignment[story] = "train"
+        filled[assignment[story]] += story_pairs[story]
+    for story in story_pairs:
+        assignment.setdefault(story, "train")
+    return assignment, warnings
+
+
+# ------------------------------------------------------------------ the run
+
+
+def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfig | None = None, *,
+                 show_progress: bool = False) -> BuildResult:
+    from ..align import Aligner, align_many, get_encoder
+    from ..publish import DatasetCardInfo, export_corpus
+    from .report import write_report
+
+    config = config or BuildConfig()
+    config.validate()
+    manifest = load_manifest(corpus_dir)
+    out = Path(out_dir)
+    cache = out / ".cache"
+    (cache / "align").mkdir(parents=True, exist_ok=True)
+    spool_dir = cache / "pairs"
+    shutil.rmtree(spool_dir, ignore_errors=True)
+    spool_dir.mkdir(parents=True)
+
+    encoder = get_encoder(config.encoder)
+    aligner = Aligner(**config.aligner)
+    align_signature = aligner.signature(encoder)
+    warnings: list[str] = []
+    if getattr(encoder, "fallback_reason", None):
+        warnings.append(f"the lexical encoder was used because LaBSE could not be loaded ({encoder.fallback_reason})")
+
+    doc_stats: dict[str, dict] = {}
+    pair_stats: list[dict] = []
+    spools: dict[str, object] = {}
+    story_pairs: Counter = Counter()
+    config_pairs: dict[str, list[SentencePair]] = defaultdict(list) if config.pivot else {}
+
+    def spool(pair: SentencePair) -> None:
+        if pair.config not in spools:
+            spools[pair.config] = open(spool_dir / f"{pair.config}.jsonl", "w", encoding="utf-8")
+        spools[pair.config].write(json.dumps(dataclasses.asdict(pair), ensure_ascii=False) + "\n")
+        story_pairs[pair.story] += 1
+
+    def run_chunk(jobs: list[PairJob]) -> None:
+        keys = [stable_hash([s.text for s in j.src_sents], [s.text for s in j.tgt_sents], j.src.lang, j.tgt.lang,
+                            align_signature) for j in jobs]
+        todo = [(j, k) for j, k in zip(jobs, keys) if not (cache / "align" / f"{k}.json").is_file()]
+        by_langs: dict[tuple[str, str], list] = defaultdict(list)
+        for job, key in todo:
+            by_langs[(job.src.lang, job.tgt.lang)].append((job, key))
+        for (src_lang, tgt_lang), group in by_langs.items():
+            results = align_many([([s.text for s in j.src_sents], [s.text for s in j.tgt_sents]) for j, _ in group],
+                                 encoder=encoder, src_lang=src_lang, tgt_lang=tgt_lang, **config.aligner)
+            for (job, key), alignment in zip(group, results):
+                write_json(cache / "align" / f"{key}.json",
+                           {"beads": [[list(b.src), list(b.tgt), b.score] for b in alignment.beads],
+                            "warnings": alignment.meta.get("warnings", [])})
+        for job, key in zip(jobs, keys):
+            cached = json.loads((cache / "align" / f"{key}.json").read_text(encoding="utf-8"))
+            alignment = Alignment([Bead(tuple(s), tuple(t), sc) for s, t, sc in cached["beads"]], align_signature)
+            pairs, unaligned = beads_to_pairs(job, alignment)
+            for warning in cached["warnings"]:
+                warnings.append(f"{job.src.id} / {job.tgt.id}: {warning}")
+            types = Counter(b.type for b in alignment.beads)
+            scored = [b.score for b in alignment.beads if b.src and b.tgt]
+            pair_stats.append({
+                "story": job.story, "config": job.config, "src_doc": job.src.id, "tgt_doc": job.tgt.id,
+                "src_sentences": len(job.src_sents), "tgt_sentences": len(job.tgt_sents),
+                "beads": dict(sorted(types.items())), "unaligned_sentences": unaligned,
+                "mean_score": round(sum(scored) / len(scored), 6) if scored else None,
+                "scores": [round(s, 6) for s in scored],
+            })
+            for pair in pairs:
+                spool(pair)
+                if config.pivot:
+                    config_pairs[pair.config].append(pair)
+
+    jobs: list[PairJob] = []
+    stories = iter_story_documents(manifest, to_simplified=config.to_simplified)
+    for story, documents, stats in progress(stories, enabled=show_progress, desc="stories", unit="story"):
+        doc_stats.update(stats)
+        for doc in documents:
+            doc_stats[doc.id]["sentences"] = None
+        for job in pair_jobs(story, documents):
+            doc_stats[job.src.id]["sentences"] = len(job.src_sents)
+            doc_stats[job.tgt.id]["sentences"] = len(job.tgt_sents)
+            jobs.append(job)
+            if len(jobs) >= config.align_batch_pairs:
+                run_chunk(jobs)
+                jobs = []
+    if jobs:
+        run_chunk(jobs)
+    if config.pivot:
+        for pair in derive_pivot_pairs(config_pairs):
+            spool(pair)
+    for fh in spools.values():
+        fh.close()
+
+    # filters: fit on the spooled pairs, then filter, split and export in one stream
+    filters = [(spec["name"], build_filter(spec["name"], spec.get("params"))) for spec in config.filters]
+    for _, f in filters:
+        f.fit(_read_spool(spool_dir))
+    split_of, split_warnings = assign_splits(dict(story_pairs), ratios=config.split_ratios, seed=config.seed,
+                                             min_stories=config.min_stories_for_heldout)
+    warnings += split_warnings
+    filter_counts: dict[str, Counter] = defaultdict(Counter)
+    reject_files: dict[str, object] = {}
+    all_scores: list[float] = []
+
+    def kept_pairs() -> Iterator[SentencePair]:
+        for pair in _read_spool(spool_dir):
+            verdict = None
+            for name, f in filters:
+                score = f.score([pair])[0]
+                if not f.accept(score):
+                    verdict = (name, score)
+                    break
+            counts = filter_counts[pair.config]
+            counts["input"] += 1
+            all_scores.append(pair.score)
+            if verdict:
+                counts[f"dropped_{verdict[0]}"] += 1
+                if pair.config not in reject_files:
+                    (out / "rejects").mkdir(parents=True, exist_ok=True)
+                    reject_files[pair.config] = atomic_write(out / "rejects" / f"{pair.config}.jsonl")
+                    reject_files[pair.config] = (reject_files[pair.config], reject_files[pair.config].__enter__())
+                row = dataclasses.asdict(pair) | {"rejected_by": verdict[0], "filter_score": verdict[1]}
+                reject_files[pair.config][1].write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+                continue
+            counts["kept"] += 1
+            pair.split = split_of.get(pair.story, "train")
+            yield pair
+
+    sources = [{"id": d.id, "outlet": d.outlet, "date": d.date, "languages": list(d.languages),
+                "file": str(Path(d.file).relative_to(manifest.root))} for d in manifest.documents]
+    limitations = [
+        "Sentences come from scraped news pages; cleaning is rule-based and may leave or drop a line it should not "
+        "(every removal is listed by `mtkit ingest --explain`).",
+        "Versions of one story are not strict translations: unaligned sentences are left out, and merged beads "
+        "(2-1, 1-2, ...) join sentences.",
+        "Splits are by story, so a held-out split shares no document with train; with few stories some splits "
+        "are empty.",
+    ]
+    card = DatasetCardInfo(
+        name=manifest.name, pretty_name=manifest.pretty_name or manifest.name, description=manifest.description,
+        license=manifest.license, languages=manifest.languages, sources=sources,
+        method=_method_text(config, align_signature), signature=build_signature(config, align_signature),
+        filter_counts={}, warnings=[], limitations=limitations)
+    # The card needs the filter counts, which are known only after the export stream: export, then re-render.
+    summary = export_corpus(kept_pairs(), out, card=card, formats=tuple(config.formats))
+    for entry in reject_files.values():
+        entry[0].__exit__(None, None, None)
+    card.filter_counts = {c: {k.removeprefix("dropped_"): v for k, v in sorted(n.items()) if k.startswith("dropped_")}
+                          for c, n in sorted(filter_counts.items())}
+    card.warnings = list(dict.fromkeys(warnings))
+    from ..publish.dataset_card import write_card
+
+    write_card(out, card, summary)
+    with atomic_write(out / "build_config.yaml") as fh:
+        yaml.safe_dump({"mtkit": __version__, "signature": card.signature, **config.to_dict()}, fh,
+                       allow_unicode=True, sort_keys=True)
+    report = {
+        "signature": card.signature,
+        "corpus": manifest.name,
+        "encoder": encoder.signature(),
+        "documents": dict(sorted(doc_stats.items())),
+        "pairs": pair_stats,
+        "filters": {c: dict(sorted(n.items())) for c, n in sorted(filter_counts.items())},
+        "splits": {c: s for c, s in summary.counts.items()},
+        "story_splits": dict(sorted(split_of.items())),
+        "warnings": card.warnings,
+    }
+    write_report(out, report, all_scores)
+    shutil.rmtree(spool_dir, ignore_errors=True)
+    return BuildResult(out, report, summary.counts)
+
+
+def build_signature(config: BuildConfig, align_signature: str) -> str:
+    from ..ingest import signature as ingest_signature
+    from ..segment import signature as segment_signature
+
+    filters = "+".join(f["name"] for f in config.filters)
+    return make_signature("build", ingest=ingest_signature(to_simplified=config.to_simplified).split("|")[0],
+                          segment=segment_signature().split("|")[0], align=align_signature.split("|mtkit")[0],
+                          filters=filters, seed=config.seed, cfg=stable_hash(config.to_dict(), length=8))
+
+
+def _method_text(config: BuildConfig, align_signature: str) -> str:
+    return "\n".join([
+        "1. **Ingest**: pages decoded (UTF-8, UTF-16, GBK/Big5 detected), boilerplate removed by general rules "
+        "(language menus, bylines, copyright footers, related-reading lists, HTML remnants, junk tokens, photo "
+        "credits, repeated paragraphs, page frame around the article body), language and script detected per "
+        "paragraph (lingua; Hans/Hant by OpenCC), bilingual pages split into their language parts"
+        + (", Traditional Chinese converted to Simplified with OpenCC." if config.to_simplified else "."),
+        "2. **Segment**: sentencex for Latin-script languages; a rule splitter on 。！？ with closing quotes for "
+        "Chinese.",
+        f"3. **Align**: every two language versions of a story, with the two-pass method of bertalign "
+        f"(`{align_signature}`).",
+        "4. **Filter**: " + ", ".join(f["name"] for f in config.filters) + ".",
+        "5. **Split**: by story (all versions of a story in one split), deterministic from the seed.",
+    ])
+
+
+def _read_spool(spool_dir: Path) -> Iterator[SentencePair]:
+    for path in sorted(spool_dir.glob("*.jsonl")):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                data = json.loads(line)
+                for key in ("src_idx", "tgt_idx"):
+                    data[key] = tuple(data[key])
+                for key in ("src_offsets", "tgt_offsets"):
+                    data[key] = tuple(tuple(o) for o in data[key])
+                yield SentencePair(**data)
+
+
+__all__ = ["BuildConfig", "BuildResult", "build_corpus", "assign_splits", "derive_pivot_pairs", "iter_story_documents",
+           "pair_jobs", "beads_to_pairs"]

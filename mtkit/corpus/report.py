@@ -1,0 +1,62 @@
+"""The build report: ``report.json`` (everything), ``report.md`` (for people) and ``score_hist.png``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..utils import atomic_write, write_json
+
+
+def write_report(out_dir: Path, report: dict, scores: list[float]) -> None:
+    write_json(out_dir / "report.json", report)
+    with atomic_write(out_dir / "report.md") as fh:
+        fh.write(render_markdown(report))
+    write_histogram(out_dir / "score_hist.png", scores)
+
+
+def render_markdown(report: dict) -> str:
+    lines = [f"# Build report: {report['corpus']}", "", f"Signature: `{report['signature']}`", "",
+             f"Encoder: `{report['encoder']}`", ""]
+    if report["warnings"]:
+        lines += ["## Warnings", ""] + [f"- {w}" for w in report["warnings"]] + [""]
+    lines += ["## Documents", "", "| document | lang | script | paragraphs | sentences | removed (rule: count) |",
+              "|---|---|---|---|---|---|"]
+    for doc_id, d in report["documents"].items():
+        removed = ", ".join(f"{k}: {v}" for k, v in d["removed"].items())
+        lines.append(f"| {doc_id} | {d['lang']} | {d['script']} | {d['paragraphs']} | {d.get('sentences') or ''} | {removed} |")
+    lines += ["", "## Aligned document pairs", "",
+              "| story | config | source | target | sentences | beads by type | unaligned | mean score |",
+              "|---|---|---|---|---|---|---|---|"]
+    for p in report["pairs"]:
+        beads = ", ".join(f"{k}: {v}" for k, v in p["beads"].items())
+        mean = "" if p["mean_score"] is None else f"{p['mean_score']:.3f}"
+        lines.append(f"| {p['story']} | {p['config']} | {p['src_doc']} | {p['tgt_doc']} | "
+                     f"{p['src_sentences']}/{p['tgt_sentences']} | {beads} | {p['unaligned_sentences']} | {mean} |")
+    lines += ["", "## Filters", "", "| config | input | kept | dropped by filter |", "|---|---|---|---|"]
+    for config, counts in report["filters"].items():
+        dropped = ", ".join(f"{k.removeprefix('dropped_')}: {v}" for k, v in counts.items() if k.startswith("dropped_"))
+        lines.append(f"| {config} | {counts.get('input', 0)} | {counts.get('kept', 0)} | {dropped} |")
+    lines += ["", "## Splits", "", "| config | train | dev | test |", "|---|---|---|---|"]
+    for config, splits in report["splits"].items():
+        lines.append(f"| {config} | {splits.get('train', 0)} | {splits.get('dev', 0)} | {splits.get('test', 0)} |")
+    lines += ["", "Alignment scores of all aligned pairs: `score_hist.png`.", ""]
+    return "\n".join(lines)
+
+
+def write_histogram(path: Path, scores: list[float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    ax.hist(scores, bins=30, color="#4c72b0")
+    ax.set_xlabel("alignment score (margin cosine x length penalty)")
+    ax.set_ylabel("pairs")
+    ax.set_title(f"Alignment scores ({len(scores)} pairs)")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp")
+    # no creation date in the PNG metadata, so that re-runs write the same bytes
+    fig.savefig(tmp, format="png", metadata={"Software": None})
+    plt.close(fig)
+    tmp.replace(path)

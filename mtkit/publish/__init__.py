@@ -1,0 +1,77 @@
+"""Export a corpus as a Hugging Face dataset folder (with its card) and publish it to the Hub."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import ConfigError, DataError
+from ..records import SentencePair
+from .dataset_card import DatasetCardInfo, write_card
+from .export import ExportSummary, export_pairs
+
+__all__ = ["export_corpus", "DatasetCardInfo", "ExportSummary", "publish_dataset", "PublishResult", "HUB_FILES"]
+
+logger = logging.getLogger("mtkit.publish")
+
+# What goes to the Hub: the card and the Parquet shards. JSONL/TSV/text/hf copies and reports stay local.
+HUB_FILES = ("README.md", "data/**")
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
+
+
+def export_corpus(pairs: Iterable[SentencePair], out_dir: str | Path, *, card: DatasetCardInfo,
+                  formats=("parquet", "jsonl", "tsv", "moses", "hf")) -> ExportSummary:
+    summary = export_pairs(pairs, out_dir, formats=formats)
+    write_card(out_dir, card, summary)
+    return summary
+
+
+@dataclass
+class PublishResult:
+    repo_id: str
+    files: list[tuple[str, int]] = field(default_factory=list)  # path in repo, bytes
+    url: str = ""
+    dry_run: bool = False
+
+
+def hub_files(out_dir: Path) -> list[tuple[str, int]]:
+    files = []
+    if (out_dir / "README.md").is_file():
+        files.append(("README.md", (out_dir / "README.md").stat().st_size))
+    for path in sorted((out_dir / "data").rglob("*.parquet")):
+        files.append((path.relative_to(out_dir).as_posix(), path.stat().st_size))
+    return files
+
+
+def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False, dry_run: bool = False,
+                    token: str | None = None, endpoint: str | None = None) -> PublishResult:
+    """Upload the card and the Parquet shards of ``out_dir`` to the dataset repo ``repo_id``.
+
+    The token comes from ``token``, else the usual HF environment or login; it is passed to huggingface_hub
+    and never printed, logged or written.
+    """
+    out_dir = Path(out_dir)
+    if not _REPO_ID.match(repo_id):
+        raise ConfigError(f"repo id {repo_id!r} is not of the form ORG/NAME")
+    if not (out_dir / "README.md").is_file():
+        raise DataError(f"{out_dir}: no README.md dataset card; run `mtkit build` first")
+    files = hub_files(out_dir)
+    if not any(f.startswith("data/") for f, _ in files):
+        raise DataError(f"{out_dir}: no data/<config>/*.parquet files to publish")
+    result = PublishResult(repo_id, files, dry_run=dry_run)
+    if dry_run:
+        return result
+    from huggingface_hub import HfApi, get_token
+
+    token = token or get_token()
+    if not token:
+        raise ConfigError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (or pass --dry-run)")
+    api = HfApi(endpoint=endpoint, token=token)
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    commit = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(out_dir),
+                               allow_patterns=list(HUB_FILES), commit_message="Upload dataset with mtkit")
+    result.url = str(getattr(commit, "repo_url", "") or commit)
+    return result

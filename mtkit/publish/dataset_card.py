@@ -1,0 +1,97 @@
+"""The dataset card (README.md) of an exported corpus, built with huggingface_hub's DatasetCard.
+
+The YAML block carries what the Hub validates (language, license, task_categories, size_categories,
+pretty_name, configs with data_files); the prose says where the text comes from, how it was cleaned and
+aligned, what each filter dropped, and the known limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..utils import atomic_write
+from .export import HUB_SPLIT, ROW_SHARD, SPLITS, ExportSummary
+
+# The buckets datasets accepts for size_categories (datasets/utils/resources/size_categories.json).
+SIZE_BUCKETS = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"),
+                (10_000_000_000, "1B<n<10B"), (100_000_000_000, "10B<n<100B"), (1_000_000_000_000, "100B<n<1T"))
+
+
+@dataclass
+class DatasetCardInfo:
+    name: str
+    pretty_name: str
+    description: str = ""
+    license: str = "other"
+    languages: list[str] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)  # doc id, outlet, date, languages, file
+    method: str = ""
+    signature: str = ""
+    filter_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # config -> filter -> dropped
+    warnings: list[str] = field(default_factory=list)
+    limitations: list[str] = field(default_factory=list)
+
+
+def size_category(n: int) -> str:
+    for bound, label in SIZE_BUCKETS:
+        if n < bound:
+            return label
+    return "n>1T"
+
+
+def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    configs = []
+    for config, splits in summary.counts.items():
+        files = [{"split": HUB_SPLIT[s], "path": f"data/{config}/{HUB_SPLIT[s]}-*"} for s in SPLITS if splits.get(s)]
+        configs.append({"config_name": config, "data_files": files})
+    data = DatasetCardData(
+        language=sorted(info.languages),
+        license=info.license,
+        task_categories=["translation"],
+        size_categories=[size_category(summary.total)],
+        pretty_name=info.pretty_name,
+        multilinguality=["translation"],
+        configs=configs,
+        tags=["parallel-corpus", "sentence-alignment", "news"],
+    )
+    lines = [f"# {info.pretty_name}", "", info.description.strip(), "", "## Configurations and splits", "",
+             "| config | train | validation | test |", "|---|---|---|---|"]
+    for config, splits in summary.counts.items():
+        lines.append(f"| {config} | " + " | ".join(str(splits.get(s, 0)) for s in SPLITS) + " |")
+    empty = [f"{c}/{HUB_SPLIT[s]}" for c, splits in summary.counts.items() for s in SPLITS if not splits.get(s)]
+    if empty:
+        lines += ["", f"Empty splits are not declared (the loader rejects splits with no rows): {', '.join(empty)}."]
+    lines += ["", "```python", "from datasets import load_dataset", "",
+              f"ds = load_dataset(\"<this folder or repo id>\", \"{next(iter(summary.counts), 'en-zh')}\")",
+              "print(ds[\"train\"][0][\"translation\"])", "```", "",
+              "Each row has a `translation` column keyed by language code, the alignment `score`, the `bead_type` "
+              "(1-1, 2-1, ...), and provenance: document ids, sentence indices and character offsets into the "
+              "raw pages, the story id, and `pivot` (the pivot language of a derived pair, else null).", "",
+              "## Sources", "", "| document | outlet | date | languages | file |", "|---|---|---|---|---|"]
+    for src in info.sources:
+        lines.append(f"| {src.get('id', '')} | {src.get('outlet', '')} | {src.get('date', '')} | "
+                     f"{', '.join(src.get('languages', []))} | {src.get('file', '')} |")
+    lines += ["", "## How it was made", "", info.method.strip(), "", f"Signature: `{info.signature}`", "",
+              "## Filters", "", "Pairs dropped per filter (a pair counts under the first filter that drops it):", ""]
+    filters = sorted({f for counts in info.filter_counts.values() for f in counts})
+    if filters:
+        lines += ["| config | " + " | ".join(filters) + " |", "|---" * (len(filters) + 1) + "|"]
+        for config, counts in info.filter_counts.items():
+            lines.append(f"| {config} | " + " | ".join(str(counts.get(f, 0)) for f in filters) + " |")
+    lines += ["", "## Known limits", ""] + [f"- {x}" for x in info.limitations + info.warnings]
+    card = DatasetCard.from_template(data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines) + "\n")
+    return str(card)
+
+
+def write_card(out_dir: str | Path, info: DatasetCardInfo, summary: ExportSummary) -> Path:
+    path = Path(out_dir) / "README.md"
+    with atomic_write(path) as fh:
+        fh.write(render_card(info, summary))
+    return path
+
+
+__all__ = ["DatasetCardInfo", "render_card", "write_card", "size_category", "ROW_SHARD"]

@@ -1,0 +1,254 @@
+"""Export parallel pairs: JSONL, TSV, Moses text, Parquet (Hub layout) and a ``datasets.DatasetDict`` on disk.
+
+Writers are datatrove-style blocks: ``write(pair)`` / ``close()``, one open file per (config, split). The
+output folder is itself a Hub-ready dataset: ``README.md`` (the card) + ``data/<config>/<split>-*.parquet``.
+Every file is written under a temporary name and renamed into place, and nothing time-dependent goes in, so
+the same pairs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from ..records import SentencePair
+from ..utils import atomic_write, stable_hash
+
+SPLITS = ("train", "dev", "test")
+# What each split is called in the Hub layout and in datasets (dev -> validation, the datasets convention).
+HUB_SPLIT = {"train": "train", "dev": "validation", "test": "test"}
+ROW_SHARD = "00000-of-00001"
+
+
+def config_languages(config: str) -> list[str]:
+    return config.split("-")
+
+
+def features_for(config: str):
+    from datasets import Features, List, Translation, Value
+
+    return Features({
+        "id": Value("string"),
+        "translation": Translation(languages=config_languages(config)),
+        "score": Value("float32"),
+        "bead_type": Value("string"),
+        "src_lang": Value("string"),
+        "tgt_lang": Value("string"),
+        "src_doc": Value("string"),
+        "tgt_doc": Value("string"),
+        "src_idx": List(Value("int32")),
+        "tgt_idx": List(Value("int32")),
+        "src_offsets": List(List(Value("int64"))),
+        "tgt_offsets": List(List(Value("int64"))),
+        "story": Value("string"),
+        "pivot": Value("string"),
+    })
+
+
+def pair_row(pair: SentencePair) -> dict:
+    return {
+        "id": pair.id,
+        "translation": {pair.src_lang: pair.src, pair.tgt_lang: pair.tgt},
+        "score": float(pair.score),
+        "bead_type": pair.bead_type,
+        "src_lang": pair.src_lang,
+        "tgt_lang": pair.tgt_lang,
+        "src_doc": pair.src_doc,
+        "tgt_doc": pair.tgt_doc,
+        "src_idx": list(pair.src_idx),
+        "tgt_idx": list(pair.tgt_idx),
+        "src_offsets": [list(o) for o in pair.src_offsets],
+        "tgt_offsets": [list(o) for o in pair.tgt_offsets],
+        "story": pair.story,
+        "pivot": pair.meta.get("pivot"),
+    }
+
+
+class Writer:
+    """One output format; files are keyed by (config, split)."""
+
+    name = ""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = Path(out_dir)
+
+    def write(self, pair: SentencePair) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _TextWriter(Writer):
+    """Keeps one atomic text file open per (config, split, suffix)."""
+
+    def __init__(self, out_dir):
+        super().__init__(out_dir)
+        self._files: dict[tuple, tuple] = {}
+
+    def _file(self, key: tuple, path: Path):
+        if key not in self._files:
+            ctx = atomic_write(path)
+            self._files[key] = (ctx, ctx.__enter__())
+        return self._files[key][1]
+
+    def close(self):
+        for ctx, _ in self._files.values():
+            ctx.__exit__(None, None, None)
+        self._files.clear()
+
+
+class JsonlWriter(_TextWriter):
+    name = "jsonl"
+
+    def write(self, pair):
+        fh = self._file((pair.config, pair.split), self.out_dir / "jsonl" / pair.config / f"{pair.split}.jsonl")
+        fh.write(json.dumps(pair_row(pair), ensure_ascii=False, sort_keys=True) + "\n")
+
+
+class TsvWriter(_TextWriter):
+    name = "tsv"
+
+    def write(self, pair):
+        first, second = config_languages(pair.config)
+        text = {pair.src_lang: pair.src, pair.tgt_lang: pair.tgt}
+        fh = self._file((pair.config, pair.split), self.out_dir / "tsv" / pair.config / f"{pair.split}.tsv")
+        fh.write("\t".join(_one_line(x) for x in (text[first], text[second], f"{pair.score:.6f}", pair.bead_type, pair.id)) + "\n")
+
+
+class MosesWriter(_TextWriter):
+    """``text/<config>/<split>.<lang>``: line-parallel plain text, one segment per line."""
+
+    name = "moses"
+
+    def write(self, pair):
+        text = {pair.src_lang: pair.src, pair.tgt_lang: pair.tgt}
+        for lang in config_languages(pair.config):
+            fh = self._file((pair.config, pair.split, lang), self.out_dir / "text" / pair.config / f"{pair.split}.{lang}")
+            fh.write(_one_line(text[lang]) + "\n")
+
+
+class ParquetWriter(Writer):
+    """Buffers rows per (config, split) in Arrow record batches and writes ``data/<config>/<split>-*.parquet``
+    with the ``datasets`` features in the schema, so that ``load_dataset`` rebuilds the Translation feature."""
+
+    name = "parquet"
+    BATCH = 10_000
+
+    def __init__(self, out_dir):
+        super().__init__(out_dir)
+        self._rows: dict[tuple, list] = defaultdict(list)
+        self._writers: dict[tuple, tuple] = {}
+        self.counts: Counter = Counter()
+
+    def write(self, pair):
+        key = (pair.config, pair.split)
+        self._rows[key].append(pair_row(pair))
+        self.counts[key] += 1
+        if len(self._rows[key]) >= self.BATCH:
+            self._flush(key)
+
+    def _flush(self, key):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        config, split = key
+        features = features_for(config)
+        schema = features.arrow_schema
+        if key not in self._writers:
+            path = self.out_dir / "data" / config / f"{HUB_SPLIT[split]}-{ROW_SHARD}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            self._writers[key] = (pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True), tmp, path)
+        rows = self._rows.pop(key, [])
+        if rows:
+            table = pa.Table.from_pylist([features.encode_example(r) for r in rows], schema=schema)
+            self._writers[key][0].write_table(table)
+
+    def close(self):
+        for key in list(self._rows):
+            self._flush(key)
+        for writer, tmp, path in self._writers.values():
+            writer.close()
+            os.replace(tmp, path)
+        self._writers.clear()
+
+
+WRITERS = {w.name: w for w in (ParquetWriter, JsonlWriter, TsvWriter, MosesWriter)}
+DEFAULT_FORMATS = ("parquet", "jsonl", "tsv", "moses", "hf")
+
+
+@dataclass
+class ExportSummary:
+    out_dir: Path
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # config -> split -> pairs
+
+    @property
+    def total(self) -> int:
+        return sum(n for splits in self.counts.values() for n in splits.values())
+
+
+def export_pairs(pairs: Iterable[SentencePair], out_dir: str | Path, *, formats=DEFAULT_FORMATS) -> ExportSummary:
+    """Stream ``pairs`` (each with ``.split`` set) into every format; returns counts per config and split."""
+    out_dir = Path(out_dir)
+    writers = [WRITERS[f](out_dir) for f in formats if f in WRITERS]
+    parquet = next((w for w in writers if isinstance(w, ParquetWriter)), None) or ParquetWriter(out_dir)
+    if parquet not in writers:
+        writers.append(parquet)
+    try:
+        for pair in pairs:
+            for writer in writers:
+                writer.write(pair)
+    finally:
+        for writer in writers:
+            writer.close()
+    counts: dict[str, dict[str, int]] = {}
+    for (config, split), n in sorted(parquet.counts.items()):
+        counts.setdefault(config, {})[split] = n
+    summary = ExportSummary(out_dir, counts)
+    if "hf" in formats:
+        save_dataset_dicts(summary)
+    return summary
+
+
+def save_dataset_dicts(summary: ExportSummary) -> None:
+    """``hf/<config>/``: a DatasetDict per config via ``save_to_disk`` (loadable with ``load_from_disk``).
+
+    Fingerprints are derived from the data, not drawn at random, so re-runs write identical files.
+    """
+    import shutil
+
+    import pyarrow.parquet as pq
+    from datasets import Dataset, DatasetDict, DatasetInfo
+    from datasets.table import InMemoryTable
+
+    for config, splits in summary.counts.items():
+        parts = {}
+        for split, n in splits.items():
+            path = summary.out_dir / "data" / config / f"{HUB_SPLIT[split]}-{ROW_SHARD}.parquet"
+            data = path.read_bytes()
+            ds = Dataset(InMemoryTable(pq.read_table(path)), info=DatasetInfo(features=features_for(config)),
+                         fingerprint=stable_hash(config, split, len(data), stable_hash(data.hex())))
+            parts[HUB_SPLIT[split]] = ds
+        target = summary.out_dir / "hf" / config
+        tmp = target.with_name(f".{config}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        from datasets.utils.logging import disable_progress_bar, enable_progress_bar, is_progress_bar_enabled
+
+        was_enabled = is_progress_bar_enabled()
+        disable_progress_bar()  # one bar per split of a small corpus is noise; the build has its own progress
+        try:
+            DatasetDict(parts).save_to_disk(str(tmp))
+        finally:
+            if was_enabled:
+                enable_progress_bar()
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

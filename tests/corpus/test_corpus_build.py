@@ -1,0 +1,230 @@
+"""The corpus builder: filters, splits, pivots, config errors, resume, determinism, the shipped corpus end to end."""
+
+import filecmp
+import json
+from pathlib import Path
+
+import pytest
+
+from mtkit.cli import main
+from mtkit.corpus.builder import BuildConfig, assign_splits, build_corpus, derive_pivot_pairs
+from mtkit.corpus.filters import FILTERS, build_filter
+from mtkit.errors import ConfigError
+from mtkit.records import SentencePair
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "corpora" / "mps-fraud-2024"
+
+
+def pair(src, tgt, src_lang="id", tgt_lang="zh", score=0.3, bead_type="1-1", **kw):
+    return SentencePair(id="x", src_lang=src_lang, tgt_lang=tgt_lang, src=src, tgt=tgt, score=score,
+                        bead_type=bead_type, **kw)
+
+
+@pytest.mark.parametrize(
+    "name, params, p, accepted",
+    [
+        ("alignment_score", {"min_score": 0.1}, pair("a b", "甲乙", score=0.05), False),
+        ("alignment_score", {"min_score": 0.1}, pair("a b", "甲乙", score=0.2), True),
+        ("empty_side", {}, pair("...", "甲乙"), False),
+        ("empty_side", {}, pair("Polisi", "警察"), True),
+        ("length", {"min_chars": 3, "max_chars": 10}, pair("ab", "警察警察"), False),
+        ("length", {"min_chars": 3, "max_chars": 10}, pair("abcdef", "警察警察"), True),
+        ("script", {}, pair("警察抓获嫌疑人", "警察"), False),
+        ("script", {}, pair("Polisi menangkap", "警察抓获"), True),
+        ("numbers", {}, pair("menangkap lebih dari 50.000 tersangka", "抓获5万余名嫌疑人"), True),
+        ("numbers", {}, pair("menangkap 10 tersangka", "抓获7名嫌疑人"), False),
+        ("numbers", {}, pair("dari empat aspek berikut", "从以下四个方面"), True),  # one side spells it out
+        ("numbers", {}, pair("Kongres Nasional ke-19", "党的十九大以来"), True),
+        ("boilerplate", {}, pair("Baca juga: berita lain", "其他新闻"), False),
+        ("boilerplate", {}, pair("Polisi menangkap", "警察抓获"), True),
+        ("language_id", {"min_chars": 10}, pair("The police arrested ten suspects today in the north",
+                                                "警方今天在北部抓获十名嫌疑人"), False),
+        ("language_id", {"min_chars": 10}, pair("Polisi menangkap sepuluh tersangka hari ini di utara",
+                                                "警方今天在北部抓获十名嫌疑人"), True),
+    ],
+)
+def test_filters(name, params, p, accepted):
+    f = build_filter(name, params)
+    assert f.accept(f.score([p])[0]) is accepted
+
+
+def test_length_ratio_is_learned_per_language_pair():
+    f = build_filter("length_ratio", {"factor": 2.0, "min_pairs": 3})
+    training = [pair("x" * 30, "甲" * 10) for _ in range(5)]  # id is three times as long as zh
+    f.fit(training)
+    assert f.medians == {("id", "zh"): 3.0}
+    assert f.accept(f.score([pair("x" * 33, "甲" * 10)])[0])
+    assert not f.accept(f.score([pair("x" * 10, "甲" * 10)])[0])  # 1/3 of the usual ratio
+    assert f.accept(f.score([pair("x" * 10, "word", src_lang="en", tgt_lang="fr")])[0])  # nothing learned: pass
+
+
+def test_duplicates_keep_the_first():
+    f = build_filter("duplicates", {"near": True})
+    pairs = [pair("Polisi menangkap 10 orang.", "警方抓获10人。"), pair("polisi menangkap 10 orang", "警方抓获10人"),
+             pair("Polisi menangkap 12 orang.", "警方抓获12人。"), pair("Lain.", "别的。")]
+    assert [f.accept(s) for s in f.score(pairs)] == [True, False, False, True]
+
+
+def test_unknown_filter_and_parameter():
+    with pytest.raises(ConfigError, match="unknown filter 'lenght'; known: "):
+        build_filter("lenght")
+    with pytest.raises(ConfigError, match="filter 'length': unknown parameter\\(s\\) max_char; allowed: min_chars, max_chars"):
+        build_filter("length", {"max_char": 3})
+    assert "length_ratio" in FILTERS
+
+
+def test_build_config_rejects_unknown_keys_and_bad_ratios(tmp_path):
+    with pytest.raises(ConfigError, match="unknown build config key\\(s\\) encodr"):
+        BuildConfig.from_dict({"encodr": "lexical"})
+    with pytest.raises(ConfigError, match="split_ratios"):
+        BuildConfig.from_dict({"split_ratios": {"train": 0.9, "test": 0.2}})
+    cfg = tmp_path / "b.yaml"
+    cfg.write_text("filters:\n  - name: length\n    params: {min_chars: 5}\nseed: 3\n")
+    config = BuildConfig.from_yaml(cfg, encoder="lexical")
+    assert (config.seed, config.encoder, config.filters) == (3, "lexical", [{"name": "length", "params": {"min_chars": 5}}])
+
+
+def test_splits_are_by_story_and_deterministic():
+    stories = {f"s{i}": 10 for i in range(10)}
+    a, warnings = assign_splits(stories, ratios={"train": 0.8, "dev": 0.1, "test": 0.1}, seed=1, min_stories=3)
+    b, _ = assign_splits(stories, ratios={"train": 0.8, "dev": 0.1, "test": 0.1}, seed=1, min_stories=3)
+    c, _ = assign_splits(stories, ratios={"train": 0.8, "dev": 0.1, "test": 0.1}, seed=2, min_stories=3)
+    assert a == b and warnings == []
+    assert sorted(a.values()).count("test") == 1 and sorted(a.values()).count("dev") == 1
+    assert a != c
+    few, warnings = assign_splits({"s1": 5, "s2": 7}, ratios={"train": 0.8, "dev": 0.1, "test": 0.1}, seed=1, min_stories=3)
+    assert few == {"s1": "train", "s2": "train"} and "every pair is in train" in warnings[0]
+
+
+def test_pivot_pairs_through_a_shared_sentence():
+    ab = pair("Polisi menangkap.", "警方抓获。", src_doc="s.id", tgt_doc="s.zh", src_idx=(0,), tgt_idx=(0,), story="s")
+    cb = pair("Police arrested.", "警方抓获。", src_lang="en", src_doc="s.en", tgt_doc="s.zh", src_idx=(0,),
+              tgt_idx=(0,), story="s", score=0.2)
+    (derived,) = derive_pivot_pairs({"id-zh": [ab], "en-zh": [cb]})
+    assert (derived.src_lang, derived.tgt_lang, derived.src, derived.tgt) == ("en", "id", "Police arrested.", "Polisi menangkap.")
+    assert (derived.meta, derived.score, derived.config) == ({"pivot": "zh"}, 0.2, "en-id")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build") / "mps"
+    assert main(["-q", "build", str(CORPUS), "--out", str(out), "--encoder", "lexical"]) == 0
+    return out
+
+
+def test_the_shipped_corpus_builds_and_loads(built):
+    import datasets
+
+    en_zh = datasets.load_dataset(str(built), "en-zh")
+    id_zh = datasets.load_dataset(str(built), "id-zh")
+    assert set(en_zh) == {"train"} and set(id_zh) == {"train"}
+    assert en_zh["train"].num_rows == 12 and id_zh["train"].num_rows == 11
+    first = en_zh["train"][0]
+    assert first["translation"] == {"en": "New Developments and Progress in International Law Enforcement "
+                                          "Cooperation by Public Security Organs", "zh": "公安机关国际执法合作实现新发展取得新进步"}
+    assert (first["src_doc"], first["tgt_doc"], first["story"]) == ("mps-coop-2024.en", "mps-coop-2024.zh", "mps-intl-coop-2024")
+    raw = (CORPUS / "raw" / "003_91cde0563d2e864a.txt").read_text(encoding="utf-8")
+    (start, end), = first["tgt_offsets"]
+    assert raw[start:end] == first["translation"]["zh"]
+    assert datasets.load_from_disk(str(built / "hf" / "id-zh"))["train"].num_rows == 11
+    moses_en = (built / "text" / "en-zh" / "train.en").read_text(encoding="utf-8").splitlines()
+    moses_zh = (built / "text" / "en-zh" / "train.zh").read_text(encoding="utf-8").splitlines()
+    assert len(moses_en) == len(moses_zh) == 12
+    jsonl = [json.loads(line) for line in (built / "jsonl" / "id-zh" / "train.jsonl").read_text().splitlines()]
+    assert {"id", "translation", "score", "bead_type", "src_offsets", "tgt_offsets", "story"} <= set(jsonl[0])
+
+
+def test_report_counts_and_warnings(built):
+    report = json.loads((built / "report.json").read_text())
+    assert report["filters"]["id-zh"]["input"] == 14
+    assert report["filters"]["id-zh"]["kept"] == 11
+    assert sum(v for k, v in report["filters"]["id-zh"].items() if k.startswith("dropped_")) == 3
+    pairs = {p["config"]: p for p in report["pairs"]}
+    assert (pairs["en-zh"]["src_sentences"], pairs["en-zh"]["tgt_sentences"]) == (24, 12)
+    assert any("every pair is in train" in w for w in report["warnings"])
+    assert (built / "score_hist.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rejects = [json.loads(line) for line in (built / "rejects" / "id-zh.jsonl").read_text().splitlines()]
+    assert len(rejects) == 3 and all("rejected_by" in r for r in rejects)
+    assert "## Filters" in (built / "report.md").read_text()
+
+
+def test_the_card_passes_datasets_validation(built):
+    from datasets.utils.metadata import MetadataConfigs
+    from huggingface_hub import DatasetCard
+    import datasets.utils.resources as resources
+
+    card = DatasetCard.load(built / "README.md")
+    data = card.data.to_dict()
+    resource_dir = Path(resources.__file__).parent
+    assert data["size_categories"][0] in json.loads((resource_dir / "size_categories.json").read_text())
+    assert data["multilinguality"][0] in json.loads((resource_dir / "multilingualities.json").read_text())
+    assert set(data["language"]) <= set(json.loads((resource_dir / "languages.json").read_text()))
+    assert (data["task_categories"], data["license"]) == (["translation"], "other")
+    configs = MetadataConfigs.from_dataset_card_data(card.data)
+    assert configs == {"en-zh": {"data_files": [{"split": "train", "path": "data/en-zh/train-*"}]},
+                       "id-zh": {"data_files": [{"split": "train", "path": "data/id-zh/train-*"}]}}
+    assert "| id-zh |" in card.text and "Empty splits are not declared" in card.text
+
+
+def test_rerun_resumes_from_the_cache_and_writes_identical_files(built, tmp_path, monkeypatch):
+    import shutil
+
+    out = tmp_path / "again"
+    shutil.copytree(built / ".cache", out / ".cache")
+    calls = []
+
+    def no_alignment(*args, **kwargs):  # every pair is cached: aligning again would be a resume bug
+        calls.append(args)
+        raise AssertionError("aligned a pair that was in the cache")
+
+    import mtkit.align
+
+    monkeypatch.setattr(mtkit.align, "align_many", no_alignment)
+    build_corpus(CORPUS, out, BuildConfig(encoder="lexical"))
+    assert calls == []
+    comparison = filecmp.dircmp(built, out, ignore=[".cache"])
+    assert comparison.diff_files == [] and comparison.left_only == [] and comparison.right_only == []
+    for sub in ("data/en-zh", "data/id-zh", "jsonl/en-zh", "text/id-zh"):
+        for name in filecmp.dircmp(built / sub, out / sub).common_files:
+            assert (built / sub / name).read_bytes() == (out / sub / name).read_bytes()
+
+
+def test_an_interrupted_run_keeps_finished_alignments(tmp_path, monkeypatch):
+    import mtkit.align
+
+    real = mtkit.align.align_many
+    state = {"pairs": 0}
+
+    def crash_after_first(pairs, **kwargs):
+        for result in real(pairs, **kwargs):
+            state["pairs"] += 1
+            if state["pairs"] == 2:
+                raise KeyboardInterrupt
+            yield result
+
+    monkeypatch.setattr(mtkit.align, "align_many", crash_after_first)
+    config = BuildConfig(encoder="lexical", align_batch_pairs=1)
+    with pytest.raises(KeyboardInterrupt):
+        build_corpus(CORPUS, tmp_path, config)
+    assert len(list((tmp_path / ".cache" / "align").glob("*.json"))) == 1
+    assert not (tmp_path / "README.md").exists()
+    monkeypatch.setattr(mtkit.align, "align_many", real)
+    build_corpus(CORPUS, tmp_path, config)
+    assert len(list((tmp_path / ".cache" / "align").glob("*.json"))) == 2
+    assert (tmp_path / "README.md").exists()
+
+
+def test_publish_dry_run_and_errors(built, capsys, monkeypatch):
+    assert main(["publish", str(built), "--repo-id", "mtkit/mps-fraud", "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("would upload README.md (")
+    assert {line.split()[2] for line in out[1:-1]} == {"data/en-zh/train-00000-of-00001.parquet",
+                                                       "data/id-zh/train-00000-of-00001.parquet"}
+    assert out[-1] == "dry run: nothing sent to mtkit/mps-fraud (3 files)"
+    assert main(["publish", str(built), "--repo-id", "not a repo"]) == 2
+    assert "is not of the form ORG/NAME" in capsys.readouterr().err
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(built.parent / "hf-home"))
+    assert main(["publish", str(built), "--repo-id", "mtkit/mps-fraud"]) == 2
+    assert "no Hugging Face token" in capsys.readouterr().err

@@ -267,7 +267,93 @@ def _run_publish(args) -> int:
 
 
 # ============================================================== evaluate / card
-# (section owned by the evaluation work)
+
+
+@command
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="BLEU, chrF, TER (sacrebleu) with signatures; paired significance",
+                       description="Score hypothesis files against references (--hyp/--ref), or models on a split of "
+                       "a built dataset (--model/--dataset). Several systems: paired significance against the "
+                       "baseline. Writes eval.json, eval.md and eval.png with --out.")
+    p.add_argument("--hyp", action="append", default=[], help="hypothesis file (repeat for several systems)")
+    p.add_argument("--ref", action="append", default=[], help="reference file (repeat for several references)")
+    p.add_argument("--src", help="source file, shown beside the worst segments")
+    p.add_argument("--tgt-lang", help="target language (picks BLEU/chrF/TER settings)")
+    p.add_argument("--model", action="append", default=[], help="model to translate the split with (repeatable)")
+    p.add_argument("--dataset", help="dataset folder from `mtkit build` (or a Hub dataset)")
+    p.add_argument("--config", help="language-pair config, e.g. en-zh")
+    p.add_argument("--split", default="test")
+    p.add_argument("--direction", help="SRC->TGT, e.g. zh->en")
+    p.add_argument("--systems", help="comma-separated system names, in the order of --model then --hyp")
+    p.add_argument("--backend", default="auto", help="translation backend for --model")
+    p.add_argument("--baseline", help="baseline system name (default: the first)")
+    p.add_argument("--paired-bs", dest="method", action="store_const", const="bs", help="paired bootstrap (default)")
+    p.add_argument("--paired-ar", dest="method", action="store_const", const="ar", help="approximate randomisation")
+    p.add_argument("--bleu-tokenize", help="override the BLEU tokenizer (zh, 13a, intl, ...)")
+    p.add_argument("--out", help="folder for eval.json, eval.md, eval.png")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args) -> int:
+    from .errors import ConfigError
+    from .evaluate.run import evaluate_dataset, evaluate_files
+
+    if args.dataset:
+        if not (args.config and args.direction):
+            raise ConfigError("--dataset needs --config and --direction")
+        names = args.systems.split(",") if args.systems else ()
+        result = evaluate_dataset(args.dataset, config=args.config, split=args.split, direction=args.direction,
+                                  models=args.model, hyp_paths=args.hyp, system_names=names, out_dir=args.out,
+                                  baseline=args.baseline, method=args.method, backend=args.backend)
+    else:
+        if not args.hyp or not args.ref or not args.tgt_lang:
+            raise ConfigError("give --hyp, --ref and --tgt-lang (or --dataset with --model/--hyp)")
+        result = evaluate_files(args.hyp, args.ref, tgt_lang=args.tgt_lang, src_path=args.src, out_dir=args.out,
+                                baseline=args.baseline, method=args.method, bleu_tokenize=args.bleu_tokenize)
+    for system, scores in result["_scores"].items():
+        if len(result["_scores"]) > 1:
+            _out(f"# {system}")
+        for score in scores.values():
+            _out(f"{score.name} = {score.score:.2f}\t{score.signature}")
+    if args.out:
+        _out(f"report: {args.out}/eval.md")
+    return 0
+
+
+@command
+def _add_card(sub):
+    p = sub.add_parser("card", help="write a Hugging Face model card with model-index results",
+                       description="Write a model card from an eval.json (the first system's scores).")
+    p.add_argument("--eval", required=True, help="eval.json from `mtkit evaluate --out`")
+    p.add_argument("--out", required=True, help="model_cards/NAME.md")
+    p.add_argument("--model-name", required=True)
+    p.add_argument("--base-model")
+    p.add_argument("--languages", required=True, help="comma-separated, e.g. zh,en")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset-config")
+    p.add_argument("--split", default="test")
+    p.add_argument("--system", help="system in eval.json (default: the first)")
+    p.set_defaults(func=_run_card)
+
+
+def _run_card(args) -> int:
+    import json
+
+    from .errors import DataError
+    from .evaluate import MetricScore
+    from .evaluate.card import write_model_card
+
+    report = json.loads(open(args.eval, encoding="utf-8").read())
+    systems = report.get("systems") or {}
+    system = args.system or next(iter(systems), None)
+    if system not in systems:
+        raise DataError(f"{args.eval}: no system {system!r}; systems: {', '.join(systems)}")
+    results = {k: MetricScore(**v) for k, v in systems[system].items()}
+    path = write_model_card(args.out, model_name=args.model_name, base_model=args.base_model,
+                            languages=args.languages.split(","), dataset=args.dataset,
+                            dataset_config=args.dataset_config, split=args.split, results=results)
+    _out(f"model card: {path}")
+    return 0
 
 
 # ============================================================== finetune

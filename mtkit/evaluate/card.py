@@ -1,0 +1,57 @@
+"""Hugging Face model cards with ``model-index`` results, built with huggingface_hub's ModelCardData/EvalResult.
+
+transformers' ``create_model_card`` keeps only the metrics it knows and drops chrF; here every metric goes in,
+with its sacrebleu signature in the result's ``metric_config`` so that a number is never shown without the
+settings that produced it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from ..utils import atomic_write
+from . import MetricScore
+
+HUB_METRIC = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", "comet": "comet"}
+
+
+def render_model_card(*, model_name: str, base_model: str | None, languages: Sequence[str], dataset: str,
+                      dataset_config: str | None = None, split: str = "test", results: dict[str, MetricScore],
+                      training: dict | None = None, intended_use: str = "", limitations: str = "",
+                      license: str = "other") -> str:
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    pair = "-".join(languages)
+    eval_results = [
+        EvalResult(task_type="translation", task_name=f"Translation {pair}", dataset_type=dataset,
+                   dataset_name=dataset, dataset_config=dataset_config, dataset_split=split,
+                   metric_type=HUB_METRIC.get(key, key), metric_name=score.name, metric_value=round(score.score, 4),
+                   metric_config=score.signature)
+        for key, score in results.items()
+    ]
+    data = ModelCardData(language=list(languages), license=license, library_name="transformers",
+                         tags=["translation", "mtkit"], base_model=base_model, datasets=[dataset],
+                         model_name=model_name, eval_results=eval_results, pipeline_tag="translation")
+    lines = [f"# {model_name}", "", f"Translation {pair}" + (f", fine-tuned from `{base_model}`" if base_model else "")
+             + f" on `{dataset}`" + (f" ({dataset_config})" if dataset_config else "") + ".", "",
+             f"## Results ({split} split)", "", "| metric | score | sacrebleu signature |", "|---|---|---|"]
+    for score in results.values():
+        lines.append(f"| {score.name} | {score.score:.2f} | `{score.signature}` |")
+    if training:
+        lines += ["", "## Training", "", "| setting | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in training.items()]
+    lines += ["", "## Intended use", "", intended_use or
+              f"Translating news text {pair} in the domain of the training data (police cooperation, telecom fraud).",
+              "", "## Limits", "", limitations or
+              "Trained and evaluated on a small news corpus: expect errors on other domains, names and numbers; "
+              "check outputs before publication."]
+    card = ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines) + "\n")
+    return str(card)
+
+
+def write_model_card(out_path: str | Path, **kwargs) -> Path:
+    path = Path(out_path)
+    with atomic_write(path) as fh:
+        fh.write(render_model_card(**kwargs))
+    return path

@@ -1,0 +1,129 @@
+"""Evaluation reports: ``eval.json``, ``eval.md`` and a bar chart of the systems' scores with intervals."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict
+from pathlib import Path
+from typing import Sequence
+
+from ..utils import atomic_write, write_json
+from . import CJK_TARGETS, MetricScore, SystemComparison, score_corpus
+
+WORST_SEGMENTS = 10
+
+
+def breakdown(hypotheses: Sequence[str], references: Sequence[str], groups: Sequence[str], *, tgt_lang: str) -> dict:
+    """Scores per group (a document id, a bead type), each group scored as a corpus of its own."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for k, g in enumerate(groups):
+        members[g].append(k)
+    out = {}
+    for group, idx in sorted(members.items()):
+        scores = score_corpus([hypotheses[k] for k in idx], [references[k] for k in idx], tgt_lang=tgt_lang)
+        out[group] = {"segments": len(idx), **{n: round(s.score, 4) for n, s in scores.items()}}
+    return out
+
+
+def worst_segments(hypotheses, references, sources=None, *, tgt_lang: str, n: int = WORST_SEGMENTS) -> list[dict]:
+    """The ``n`` segments with the lowest sentence-level chrF (sacrebleu), source/reference/hypothesis side by side."""
+    from sacrebleu.metrics import CHRF
+
+    chrf = CHRF(word_order=0 if tgt_lang in CJK_TARGETS else 2)
+    scored = [(chrf.sentence_score(h, [r]).score, k) for k, (h, r) in enumerate(zip(hypotheses, references))]
+    rows = []
+    for score, k in sorted(scored)[:n]:
+        rows.append({"line": k + 1, "chrf": round(score, 2), "source": sources[k] if sources else None,
+                     "reference": references[k], "hypothesis": hypotheses[k]})
+    return rows
+
+
+def write_eval_report(out_dir: str | Path, *, scores: dict[str, dict[str, MetricScore]], tgt_lang: str,
+                      comparison: SystemComparison | None = None, breakdowns: dict | None = None,
+                      worst: dict | None = None, notes: Sequence[str] = ()) -> dict:
+    out = Path(out_dir)
+    report = {
+        "tgt_lang": tgt_lang,
+        "systems": {sys: {m: asdict(s) for m, s in metrics.items()} for sys, metrics in scores.items()},
+        "comparison": asdict(comparison) if comparison else None,
+        "breakdown": breakdowns or {},
+        "worst_segments": worst or {},
+        "notes": list(notes),
+    }
+    write_json(out / "eval.json", report)
+    with atomic_write(out / "eval.md") as fh:
+        fh.write(render_markdown(report))
+    write_chart(out / "eval.png", scores, comparison)
+    return report
+
+
+def render_markdown(report: dict) -> str:
+    lines = ["# Evaluation", "", f"Target language: {report['tgt_lang']}", "", "| system | metric | score | signature |",
+             "|---|---|---|---|"]
+    for system, metrics in report["systems"].items():
+        for m in metrics.values():
+            lines.append(f"| {system} | {m['name']} | {m['score']:.2f} | `{m['signature']}` |")
+    comparison = report["comparison"]
+    if comparison:
+        method = "paired bootstrap resampling" if comparison["method"] == "bs" else "approximate randomisation"
+        lines += ["", f"## Significance ({method}, baseline {comparison['baseline']})", ""]
+        metric_names = [k for k in comparison["rows"][0] if k != "system"]
+        lines += ["| system | " + " | ".join(metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
+        for row in comparison["rows"]:
+            cells = []
+            for name in metric_names:
+                r = row[name]
+                ci = f" ± {r['ci']:.2f}" if r["ci"] is not None else ""
+                p = f" (p = {r['p_value']:.4f})" if r["p_value"] is not None else ""
+                cells.append(f"{r['score']:.2f}{ci}{p}")
+            lines.append(f"| {row['system']} | " + " | ".join(cells) + " |")
+        lines += ["", "Signatures: " + "; ".join(f"{k}: `{v}`" for k, v in comparison["signatures"].items())]
+    for system, groups in report["breakdown"].items():
+        for kind, rows in groups.items():
+            lines += ["", f"## {system}: by {kind}", "", "| " + kind + " | segments | BLEU | chrF | TER |", "|---|---|---|---|---|"]
+            for group, r in rows.items():
+                lines.append(f"| {group} | {r['segments']} | {r.get('bleu', '')} | {r.get('chrf', '')} | {r.get('ter', '')} |")
+    for system, rows in report["worst_segments"].items():
+        lines += ["", f"## {system}: worst segments (sentence chrF)", "", "| line | chrF | source | reference | hypothesis |",
+                  "|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| {r['line']} | {r['chrf']} | {_cell(r['source'])} | {_cell(r['reference'])} | {_cell(r['hypothesis'])} |")
+    if report["notes"]:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text) -> str:
+    return "" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def write_chart(path: Path, scores: dict[str, dict[str, MetricScore]], comparison: SystemComparison | None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    systems = list(scores)
+    metrics = list(next(iter(scores.values())))
+    ci = {}
+    if comparison:
+        for row in comparison.rows:
+            for name, r in row.items():
+                if name != "system":
+                    ci[(row["system"], name)] = r["ci"] or 0.0
+    fig, ax = plt.subplots(figsize=(1.5 + 1.6 * len(metrics) * max(1, len(systems)) / 2, 3.5), dpi=100)
+    width = 0.8 / len(systems)
+    x = np.arange(len(metrics))
+    for k, system in enumerate(systems):
+        values = [scores[system][m].score for m in metrics]
+        errors = [ci.get((system, scores[system][m].name), 0.0) for m in metrics]
+        ax.bar(x + k * width, values, width, yerr=errors, capsize=3, label=system)
+    ax.set_xticks(x + width * (len(systems) - 1) / 2, [scores[systems[0]][m].name for m in metrics])
+    ax.set_ylabel("score")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="png", metadata={"Software": None})
+    plt.close(fig)
+    tmp.replace(path)

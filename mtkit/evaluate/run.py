@@ -1,0 +1,125 @@
+"""Evaluation runs: systems' output files against reference files, or systems on a split of a built dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import ConfigError, DataError
+from . import compare_systems, score_corpus
+from .report import breakdown, worst_segments, write_eval_report
+
+COMET_NOTE = ("COMET not computed: `unbabel-comet` pins transformers < 5 and huggingface-hub < 1, so it needs an "
+              "environment of its own; no score is reported rather than a guessed one.")
+
+
+def read_lines(path: str | Path) -> list[str]:
+    from ..ingest.decode import read_text_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    text, _ = read_text_file(path)
+    lines = text.splitlines()
+    if not lines:
+        raise DataError(f"{path}: empty file")
+    return lines
+
+
+def parse_direction(direction: str, config: str) -> tuple[str, str]:
+    langs = config.split("-")
+    try:
+        src, tgt = (x.strip() for x in direction.split("->"))
+    except ValueError:
+        raise ConfigError(f"direction {direction!r} is not of the form SRC->TGT, e.g. zh->en") from None
+    if {src, tgt} != set(langs):
+        raise ConfigError(f"direction {direction!r} does not fit config {config!r} (languages: {', '.join(langs)})")
+    return src, tgt
+
+
+@dataclass
+class DatasetSplit:
+    sources: list[str]
+    references: list[str]
+    documents: list[str]
+    bead_types: list[str]
+
+
+def load_split(dataset: str | Path, config: str, split: str, *, src: str, tgt: str) -> DatasetSplit:
+    """A split of a built dataset folder (or a Hub dataset) as parallel lists, with provenance columns."""
+    import datasets
+
+    name = {"dev": "validation"}.get(split, split)
+    try:
+        ds = datasets.load_dataset(str(dataset), config, split=name)
+    except ValueError as exc:
+        raise DataError(f"{dataset}: cannot load config {config!r} split {name!r}: {exc}") from None
+    rows = ds.to_list()
+    if not rows:
+        raise DataError(f"{dataset}: split {name!r} of {config!r} is empty")
+    doc_key = "src_doc" if rows[0].get("src_lang") == src else "tgt_doc"
+    return DatasetSplit([r["translation"][src] for r in rows], [r["translation"][tgt] for r in rows],
+                        [r.get(doc_key) or "" for r in rows], [r.get("bead_type") or "" for r in rows])
+
+
+def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_lang: str, src_path: str | None = None,
+                   out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
+                   bleu_tokenize: str | None = None) -> dict:
+    refs = [read_lines(p) for p in ref_paths]
+    systems = {Path(p).name: read_lines(p) for p in hyp_paths}
+    if len(systems) != len(hyp_paths):
+        raise ConfigError("two hypothesis files share a file name; rename one so that systems have distinct names")
+    sources = read_lines(src_path) if src_path else None
+    return _evaluate(systems, refs, tgt_lang=tgt_lang, sources=sources, out_dir=out_dir, baseline=baseline,
+                     method=method, bleu_tokenize=bleu_tokenize, names={n: (p, *ref_paths) for n, p in zip(systems, hyp_paths)})
+
+
+def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", direction: str,
+                     models: Sequence[str] = (), hyp_paths: Sequence[str] = (), system_names: Sequence[str] = (),
+                     out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
+                     backend: str = "auto", beam_size: int = 4, translator_factory=None) -> dict:
+    """Translate the split's sources with each model (or read hypothesis files), then score, break down by
+    document and bead type, and compare systems."""
+    src, tgt = parse_direction(direction, config)
+    data = load_split(dataset, config, split, src=src, tgt=tgt)
+    systems: dict[str, list[str]] = {}
+    names = list(system_names) or [Path(m).name for m in models] + [Path(h).name for h in hyp_paths]
+    if len(names) != len(models) + len(hyp_paths):
+        raise ConfigError(f"{len(names)} system names for {len(models) + len(hyp_paths)} systems")
+    if translator_factory is None:
+        from ..translate import Translator
+
+        def translator_factory(model):
+            return Translator(model, backend=backend, src_lang=src, tgt_lang=tgt)
+    for name, model in zip(names, models):
+        systems[name] = translator_factory(model).translate(data.sources, beam_size=beam_size)
+    for name, path in zip(names[len(models):], hyp_paths):
+        systems[name] = read_lines(path)
+    if not systems:
+        raise ConfigError("give at least one --model or --hyp")
+    return _evaluate(systems, [data.references], tgt_lang=tgt, sources=data.sources, out_dir=out_dir,
+                     baseline=baseline, method=method, groups={"document": data.documents, "bead type": data.bead_types})
+
+
+def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=None, method=None,
+              bleu_tokenize=None, groups=None, names=None) -> dict:
+    from . import check_inputs
+
+    for name, hyps in systems.items():
+        check_inputs(hyps, refs, tgt_lang=tgt_lang, names=(names or {}).get(name, (name,)))
+    scores = {name: score_corpus(hyps, refs, tgt_lang=tgt_lang, bleu_tokenize=bleu_tokenize) for name, hyps in systems.items()}
+    comparison = None
+    if len(systems) > 1:
+        comparison = compare_systems(systems, refs, tgt_lang=tgt_lang, baseline=baseline, method=method or "bs",
+                                     bleu_tokenize=bleu_tokenize)
+    breakdowns = {}
+    if groups:
+        breakdowns = {name: {kind: breakdown(hyps, refs[0], g, tgt_lang=tgt_lang) for kind, g in groups.items()}
+                      for name, hyps in systems.items()}
+    worst = {name: worst_segments(hyps, refs[0], sources, tgt_lang=tgt_lang) for name, hyps in systems.items()}
+    notes = [COMET_NOTE]
+    if out_dir:
+        return write_eval_report(out_dir, scores=scores, tgt_lang=tgt_lang, comparison=comparison,
+                                 breakdowns=breakdowns, worst=worst, notes=notes) | {"_scores": scores}
+    return {"_scores": scores, "comparison": comparison, "breakdown": breakdowns, "worst_segments": worst, "notes": notes}

@@ -1,0 +1,125 @@
+"""Tiny random-weight translation models with real tokenizers, for tests and CPU smoke runs.
+
+No weights are downloaded anywhere in mtkit's tests: these builders make a sentencepiece model trained on the
+shipped corpus and a small Marian or M2M100 model from a config, and save both with ``save_pretrained`` so that
+``from_pretrained(path)`` loads them exactly as it would load a hub model. ``shape="opus-mt-zh-en"`` or
+``"nllb-600m"`` gives the real models' shapes for benchmarks (random weights).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Iterable
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpora" / "mps-fraud-2024"
+
+SHAPES = {
+    # a larger init_std than the default keeps a random model's output dependent on its input
+    "tiny": dict(init_std=0.3, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
+                 decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64),
+    "opus-mt-zh-en": dict(d_model=512, encoder_layers=6, decoder_layers=6, encoder_attention_heads=8,
+                          decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048),
+    "nllb-600m": dict(d_model=1024, encoder_layers=12, decoder_layers=12, encoder_attention_heads=16,
+                      decoder_attention_heads=16, encoder_ffn_dim=4096, decoder_ffn_dim=4096),
+}
+
+
+def corpus_texts(corpus_dir: str | Path = CORPUS) -> list[str]:
+    """Non-empty lines of the corpus's raw pages (no dependence on ingest: the tokenizer sees page text)."""
+    lines = []
+    for path in sorted(Path(corpus_dir, "raw").glob("*.txt")):
+        lines += [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return lines
+
+
+def train_sentencepiece(texts: Iterable[str], out_prefix: str | Path, *, vocab_size: int = 2000,
+                        model_type: str = "unigram", user_defined_symbols: Iterable[str] = ()) -> Path:
+    """Train a sentencepiece model on ``texts``; deterministic (one thread, fixed seed sentence order)."""
+    import sentencepiece as spm
+
+    out_prefix = Path(out_prefix)
+    out_prefix.parent.mkdir(parents=True, exist_ok=True)
+    corpus = out_prefix.with_suffix(".train.txt")
+    corpus.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    spm.SentencePieceTrainer.train(
+        input=str(corpus), model_prefix=str(out_prefix), vocab_size=vocab_size, model_type=model_type,
+        character_coverage=1.0, num_threads=1, shuffle_input_sentence=False, minloglevel=2,
+        hard_vocab_limit=False, user_defined_symbols=list(user_defined_symbols),
+        unk_id=3, bos_id=-1, eos_id=-1, pad_id=-1)
+    corpus.unlink()
+    return out_prefix.with_suffix(".model")
+
+
+@functools.lru_cache(maxsize=4)
+def _corpus_spm(cache_dir: str, vocab_size: int) -> Path:
+    return train_sentencepiece(corpus_texts(), Path(cache_dir) / f"corpus-{vocab_size}", vocab_size=vocab_size)
+
+
+def _spm_pieces(model_path: Path) -> list[str]:
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(model_path))
+    return [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+
+
+def build_tiny_marian(out_dir: str | Path, *, shape: str = "tiny", vocab_size: int = 2000, seed: int = 0,
+                      **config_overrides) -> Path:
+    """A random-weight MarianMTModel + MarianTokenizer (source.spm, target.spm, vocab.json), saved."""
+    import shutil
+
+    import torch
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    spm_model = _corpus_spm(str(out.parent / ".spm"), vocab_size)
+    vocab = {"</s>": 0, "<unk>": 1}
+    for piece in _spm_pieces(spm_model):
+        vocab.setdefault(piece, len(vocab))
+    vocab["<pad>"] = len(vocab)
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    shutil.copy(spm_model, out / "source.spm")
+    shutil.copy(spm_model, out / "target.spm")
+    tokenizer = MarianTokenizer(str(out / "source.spm"), str(out / "target.spm"), str(out / "vocab.json"))
+    torch.manual_seed(seed)
+    config = MarianConfig(vocab_size=len(vocab), pad_token_id=vocab["<pad>"], eos_token_id=0,
+                          decoder_start_token_id=vocab["<pad>"], max_position_embeddings=256,
+                          **{**SHAPES[shape], **config_overrides})
+    model = MarianMTModel(config).eval()
+    model.generation_config.max_length = 64
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def build_tiny_m2m100(out_dir: str | Path, *, shape: str = "tiny", vocab_size: int = 2000, seed: int = 0,
+                      **config_overrides) -> Path:
+    """A random-weight M2M100ForConditionalGeneration + M2M100Tokenizer (language tokens __zh__, __en__, ...)."""
+    import shutil
+
+    import torch
+    from transformers import M2M100Config, M2M100ForConditionalGeneration, M2M100Tokenizer
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    spm_model = _corpus_spm(str(out.parent / ".spm"), vocab_size)
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for piece in _spm_pieces(spm_model):
+        vocab.setdefault(piece, len(vocab))
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    shutil.copy(spm_model, out / "sentencepiece.bpe.model")
+    tokenizer = M2M100Tokenizer(str(out / "vocab.json"), str(out / "sentencepiece.bpe.model"))
+    torch.manual_seed(seed)
+    # the language tokens (__en__, ...) and made-up words come after the sentencepiece vocabulary
+    full_vocab = max(tokenizer.lang_token_to_id.values()) + 1 + tokenizer.num_madeup_words
+    config = M2M100Config(vocab_size=full_vocab, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                          decoder_start_token_id=2, max_position_embeddings=256,
+                          **{**SHAPES[shape], **config_overrides})
+    model = M2M100ForConditionalGeneration(config).eval()
+    model.generation_config.max_length = 64
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out

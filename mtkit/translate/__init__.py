@@ -1,0 +1,227 @@
+"""Translation with Hugging Face seq2seq models (Marian/opus-mt, M2M100/NLLB, MBart-50, T5/MT5).
+
+``Translator(model, backend=...).translate(sentences)`` keeps input order, keeps empty lines empty, splits
+inputs longer than the model's limit at sentence boundaries, and batches by a token budget over
+length-sorted inputs. :func:`translate_file` writes finished chunks as it goes, so that a killed job resumes
+where it stopped and produces the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from ..errors import BackendError, ConfigError, DataError
+from ..utils import atomic_write, length_sorted_batches, make_signature, progress, stable_hash
+from .engine import BACKENDS, TranslationBackend, get_backend_class
+from .languages import language_code_for, model_family
+
+__all__ = ["Translator", "TranslationBackend", "BACKENDS", "language_code_for", "translate_file", "read_inputs"]
+
+logger = logging.getLogger("mtkit.translate")
+
+DTYPES = ("auto", "fp32", "bf16", "fp16")
+
+
+class Translator:
+    """A model, its tokenizer and a backend; ``translate`` is the one call."""
+
+    MAX_BATCH_TOKENS = 8192
+    MAX_LENGTH = 256
+
+    def __init__(self, model: str | Path, *, backend: str = "auto", device: str | None = None, dtype: str = "auto",
+                 src_lang: str | None = None, tgt_lang: str | None = None):
+        import torch
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        if dtype not in DTYPES:
+            raise ConfigError(f"unknown dtype {dtype!r}; known: {', '.join(DTYPES)}")
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if dtype == "auto":
+            dtype = "bf16" if self.device.startswith("cuda") else "fp32"
+        self.dtype = dtype
+        self.model_name = str(model)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(model))
+            self.model = AutoModelForSeq2SeqLM.from_pretrained(
+                str(model), dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype])
+        except OSError as exc:
+            raise BackendError(f"cannot load translation model {model!r}: {exc}") from None
+        self.model.to(self.device).eval()
+        self.family = model_family(self.model)
+        self.src_lang, self.tgt_lang = src_lang, tgt_lang
+        src_code = language_code_for(self.tokenizer, src_lang, self.family) if src_lang else None
+        tgt_code = language_code_for(self.tokenizer, tgt_lang, self.family) if tgt_lang else None
+        if src_code and hasattr(self.tokenizer, "src_lang"):
+            self.tokenizer.src_lang = src_code
+        self.prefix = f"{tgt_code} " if self.family in ("t5", "mt5") and tgt_code else ""
+        forced_bos = None
+        if self.family in ("m2m100", "mbart") and tgt_code:
+            forced_bos = self.tokenizer.convert_tokens_to_ids(tgt_code)
+            if hasattr(self.tokenizer, "get_lang_id") and tgt_lang:
+                try:
+                    forced_bos = self.tokenizer.get_lang_id(tgt_code)
+                except KeyError:
+                    pass
+        if backend == "auto":
+            backend = "mtkit"
+        cls = get_backend_class(backend)
+        extra = {"model_path": str(model), "device": self.device} if backend == "ct2" else {}
+        self.backend: TranslationBackend = cls(self.model, self.tokenizer, forced_bos_token_id=forced_bos, **extra)
+        self.max_input_tokens = min(getattr(self.tokenizer, "model_max_length", 512) or 512,
+                                    getattr(self.model.config, "max_position_embeddings", 512) or 512)
+
+    def signature(self, *, beam_size: int = 1) -> str:
+        return make_signature(f"translate:{self.backend.name}", model=Path(self.model_name).name, beam=beam_size,
+                              dtype=self.dtype, src=self.src_lang or "-", tgt=self.tgt_lang or "-")
+
+    # -------------------------------------------------------------- inputs
+
+    def _encode(self, text: str, line: int) -> list[list[int]]:
+        """Token ids of one input; an input over the model's limit is split at sentence boundaries, and a
+        sentence still over it is truncated with a warning naming the line."""
+        ids = self.tokenizer(self.prefix + text, truncation=False).input_ids
+        if len(ids) <= self.max_input_tokens:
+            return [ids]
+        pieces = [text]
+        if self.src_lang:
+            from ..segment import split_sentences
+
+            pieces = [text[s:e] for s, e in split_sentences(text, self.src_lang)] or [text]
+        out = []
+        for piece in pieces:
+            piece_ids = self.tokenizer(self.prefix + piece, truncation=False).input_ids
+            if len(piece_ids) > self.max_input_tokens:
+                logger.warning("line %d: a sentence of %d tokens is longer than the model's limit of %d; truncated",
+                               line, len(piece_ids), self.max_input_tokens)
+                piece_ids = piece_ids[: self.max_input_tokens - 1] + piece_ids[-1:]
+            out.append(piece_ids)
+        if len(pieces) > 1:
+            logger.info("line %d: %d tokens, split into %d sentences", line, len(ids), len(pieces))
+        return out
+
+    # -------------------------------------------------------------- translation
+
+    def translate(self, sentences: Sequence[str], *, beam_size: int = 1, max_length: int = MAX_LENGTH,
+                  min_length: int = 0, max_batch_tokens: int = MAX_BATCH_TOKENS, max_batch_size: int = 0,
+                  length_penalty: float = 1.0, show_progress: bool = False, first_line: int = 1) -> list[str]:
+        units: list[tuple[int, list[int]]] = []  # (input index, token ids) per translated unit
+        for k, text in enumerate(sentences):
+            if text.strip():
+                units.extend((k, ids) for ids in self._encode(text, first_line + k))
+        outputs: list[list[int] | None] = [None] * len(units)
+        batches = list(length_sorted_batches(units, max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size,
+                                             length=lambda u: len(u[1])))
+        bar = progress(batches, enabled=show_progress, desc="translating", unit="batch")
+        for batch in bar:
+            for index, ids in zip(batch, self._run(batch, units, beam_size, max_length, min_length, length_penalty)):
+                outputs[index] = ids
+        pieces: dict[int, list[str]] = {}
+        for (k, _), ids in zip(units, outputs):
+            pieces.setdefault(k, []).append(self.tokenizer.decode(ids, skip_special_tokens=True).strip())
+        joiner = "" if self.tgt_lang in ("zh", "ja") else " "
+        return [joiner.join(pieces.get(k, [])) for k in range(len(sentences))]
+
+    def _run(self, batch, units, beam_size, max_length, min_length, length_penalty) -> list[list[int]]:
+        """One batch through the backend; on CUDA out-of-memory, halves and retries instead of failing."""
+        import torch
+
+        try:
+            return self.backend.translate_batch([units[i][1] for i in batch], beam_size=beam_size,
+                                                max_length=max_length, min_length=min_length,
+                                                length_penalty=length_penalty)
+        except torch.OutOfMemoryError:
+            if len(batch) == 1:
+                raise BackendError("out of GPU memory on a single sentence; lower --max-length or use a bigger GPU") from None
+            torch.cuda.empty_cache()
+            half = len(batch) // 2
+            logger.warning("out of GPU memory on a batch of %d; retrying as two batches", len(batch))
+            return (self._run(batch[:half], units, beam_size, max_length, min_length, length_penalty)
+                    + self._run(batch[half:], units, beam_size, max_length, min_length, length_penalty))
+
+    def translate_iter(self, sentences: Iterable[str], *, window: int = 1024, **kwargs) -> Iterator[str]:
+        """Streaming: translate ``window`` inputs at a time (sorted by length inside the window), in order."""
+        chunk: list[str] = []
+        line = 1
+        for text in sentences:
+            chunk.append(text)
+            if len(chunk) >= window:
+                yield from self.translate(chunk, first_line=line, **kwargs)
+                line += len(chunk)
+                chunk = []
+        if chunk:
+            yield from self.translate(chunk, first_line=line, **kwargs)
+
+
+# ------------------------------------------------------------------ files
+
+
+def read_inputs(path: str | Path, *, field: str = "text", split: str | None = None, config: str | None = None,
+                src_lang: str | None = None) -> list[str]:
+    """Lines of a text file, a field of a JSONL file, or the source side of a split of a built dataset."""
+    path = Path(path)
+    if path.is_dir():
+        import datasets
+
+        if not (split and config and src_lang):
+            raise ConfigError("a dataset folder as input needs --split, --config and --src-lang")
+        name = {"dev": "validation"}.get(split, split)
+        ds = datasets.load_dataset(str(path), config, split=name)
+        return [row[src_lang] for row in ds["translation"]]
+    data = path.read_bytes() if path.is_file() else None
+    if data is None:
+        raise DataError(f"{path}: no such file")
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    texts = []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}:{number}: invalid UTF-8 ({exc.reason} at byte {exc.start})") from None
+        if path.suffix == ".jsonl":
+            if not line.strip():
+                texts.append("")
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{number}: not JSON: {exc.msg}") from None
+            if field not in record:
+                raise DataError(f"{path}:{number}: no field {field!r} (fields: {', '.join(record)})")
+            texts.append(str(record[field]))
+        else:
+            texts.append(line)
+    return texts
+
+
+def translate_file(translator: Translator, inputs: Sequence[str], out_path: str | Path, *, chunk_size: int = 512,
+                   show_progress: bool = False, **kwargs) -> Path:
+    """Translate ``inputs`` into ``out_path``, one line per input, resumable.
+
+    Finished chunks go to ``OUT.partial/<settings-hash>/chunk-NNNNN.txt`` (each written atomically); a rerun
+    with the same inputs and settings skips them, and the final file is assembled atomically at the end.
+    """
+    out = Path(out_path)
+    key = stable_hash(list(inputs), translator.signature(beam_size=kwargs.get("beam_size", 1)),
+                      {k: v for k, v in sorted(kwargs.items())})
+    parts = out.with_name(out.name + ".partial") / key
+    parts.mkdir(parents=True, exist_ok=True)
+    chunks = range(0, len(inputs), chunk_size)
+    for start in progress(chunks, enabled=show_progress, desc="chunks", unit="chunk"):
+        part = parts / f"chunk-{start // chunk_size:05d}.txt"
+        if part.is_file():
+            continue
+        lines = translator.translate(inputs[start:start + chunk_size], first_line=start + 1, **kwargs)
+        with atomic_write(part) as fh:
+            fh.writelines(line.replace("\n", " ") + "\n" for line in lines)
+    with atomic_write(out) as fh:
+        for start in chunks:
+            fh.write((parts / f"chunk-{start // chunk_size:05d}.txt").read_text(encoding="utf-8"))
+    import shutil
+
+    shutil.rmtree(out.with_name(out.name + ".partial"), ignore_errors=True)
+    return out

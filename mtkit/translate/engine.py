@@ -1,0 +1,209 @@
+"""Translation backends: one ``translate_batch`` call per batch of token ids, batching policy as arguments.
+
+- ``hf``: ``model.generate``, the reference.
+- ``mtkit``: our decoding loop. The encoder runs once per batch; the decoder steps over a key/value cache; rows
+  that finish are dropped from the batch (their cache rows, encoder states and masks with them), so that no
+  step decodes padding for finished sentences. Logits pass through the same processors ``generate`` would
+  build from the model's generation config, so greedy output equals ``generate``'s token for token (checked in
+  the tests). Beam search is not ours yet: it is delegated to ``generate``.
+- ``ct2``: CTranslate2 through its Transformers converter (converted models cached), for users who want it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import BackendError, ConfigError, missing_dependency
+from ..registry import Registry
+
+logger = logging.getLogger("mtkit.translate")
+BACKENDS: Registry = Registry("translation backend")
+
+# Generation-config fields the mtkit loop implements; any other non-default field sends the batch to generate.
+SUPPORTED_GENERATION_FIELDS = {
+    "forced_bos_token_id", "forced_eos_token_id", "bad_words_ids", "min_length", "min_new_tokens",
+    "repetition_penalty", "no_repeat_ngram_size", "max_length", "max_new_tokens", "num_beams", "eos_token_id",
+    "pad_token_id", "decoder_start_token_id", "bos_token_id", "use_cache", "length_penalty", "early_stopping",
+    "do_sample", "output_attentions", "output_hidden_states", "_from_model_config", "transformers_version",
+    "renormalize_logits", "remove_invalid_values", "num_return_sequences",
+}
+
+
+class TranslationBackend:
+    """``translate_batch(source_ids, ...)``: token ids in, generated token ids out (no special tokens)."""
+
+    name = ""
+
+    def __init__(self, model, tokenizer, *, forced_bos_token_id: int | None = None):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.forced_bos_token_id = forced_bos_token_id
+
+    def translate_batch(self, source_ids: Sequence[Sequence[int]], *, beam_size: int = 1, max_length: int = 256,
+                        min_length: int = 0, length_penalty: float = 1.0) -> list[list[int]]:
+        raise NotImplementedError
+
+    def _inputs(self, source_ids):
+        import torch
+
+        pad = self.tokenizer.pad_token_id
+        longest = max(len(s) for s in source_ids)
+        ids = torch.full((len(source_ids), longest), pad, dtype=torch.long)
+        mask = torch.zeros((len(source_ids), longest), dtype=torch.long)
+        for row, seq in enumerate(source_ids):
+            ids[row, :len(seq)] = torch.tensor(seq, dtype=torch.long)
+            mask[row, :len(seq)] = 1
+        device = next(self.model.parameters()).device
+        return ids.to(device), mask.to(device)
+
+
+def _strip(sequence: list[int], special: set[int]) -> list[int]:
+    return [t for t in sequence if t not in special]
+
+
+@BACKENDS.register("hf")
+class HFBackend(TranslationBackend):
+    name = "hf"
+
+    def translate_batch(self, source_ids, *, beam_size=1, max_length=256, min_length=0, length_penalty=1.0):
+        import torch
+
+        ids, mask = self._inputs(source_ids)
+        kwargs = dict(num_beams=beam_size, max_new_tokens=max_length, do_sample=False, length_penalty=length_penalty)
+        if min_length:
+            kwargs["min_new_tokens"] = min_length
+        if self.forced_bos_token_id is not None:
+            kwargs["forced_bos_token_id"] = self.forced_bos_token_id
+        with torch.inference_mode():
+            out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
+        special = {self.model.generation_config.decoder_start_token_id, self.tokenizer.pad_token_id,
+                   self.forced_bos_token_id, *_eos_ids(self.model)}
+        return [_strip(row.tolist(), special) for row in out]
+
+
+def _eos_ids(model) -> list[int]:
+    eos = model.generation_config.eos_token_id
+    return list(eos) if isinstance(eos, (list, tuple)) else [eos]
+
+
+@BACKENDS.register("mtkit")
+class MtkitBackend(TranslationBackend):
+    name = "mtkit"
+
+    def _unsupported_generation_fields(self) -> list[str]:
+        config = self.model.generation_config
+        defaults = type(config)()
+        return sorted(k for k, v in config.to_dict().items()
+                      if k not in SUPPORTED_GENERATION_FIELDS and v != getattr(defaults, k, None))
+
+    def _processors(self, max_length: int, min_length: int):
+        from transformers import (ForcedBOSTokenLogitsProcessor, ForcedEOSTokenLogitsProcessor, LogitsProcessorList,
+                                  MinNewTokensLengthLogitsProcessor, NoBadWordsLogitsProcessor,
+                                  NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor)
+
+        config = self.model.generation_config
+        eos = _eos_ids(self.model)
+        processors = LogitsProcessorList()
+        # the order generate uses (GenerationMixin._get_logits_processor)
+        if config.repetition_penalty not in (None, 1.0):
+            processors.append(RepetitionPenaltyLogitsProcessor(penalty=config.repetition_penalty))
+        if config.no_repeat_ngram_size:
+            processors.append(NoRepeatNGramLogitsProcessor(config.no_repeat_ngram_size))
+        if config.bad_words_ids:
+            processors.append(NoBadWordsLogitsProcessor(config.bad_words_ids, eos))
+        if min_length:
+            processors.append(MinNewTokensLengthLogitsProcessor(1, min_length, eos))
+        forced_bos = self.forced_bos_token_id if self.forced_bos_token_id is not None else config.forced_bos_token_id
+        if forced_bos is not None:
+            processors.append(ForcedBOSTokenLogitsProcessor(forced_bos))
+        if config.forced_eos_token_id is not None:
+            processors.append(ForcedEOSTokenLogitsProcessor(max_length + 1, config.forced_eos_token_id))
+        return processors
+
+    def translate_batch(self, source_ids, *, beam_size=1, max_length=256, min_length=0, length_penalty=1.0):
+        import torch
+
+        unsupported = self._unsupported_generation_fields()
+        if beam_size > 1 or unsupported:
+            if unsupported:
+                logger.info("generation config sets %s: decoding this batch with generate", ", ".join(unsupported))
+            return HFBackend(self.model, self.tokenizer, forced_bos_token_id=self.forced_bos_token_id).translate_batch(
+                source_ids, beam_size=beam_size, max_length=max_length, min_length=min_length,
+                length_penalty=length_penalty)
+        model = self.model
+        config = model.generation_config
+        eos = torch.tensor(_eos_ids(model))
+        processors = self._processors(max_length, min_length)
+        ids, mask = self._inputs(source_ids)
+        batch = ids.shape[0]
+        with torch.inference_mode():
+            encoder_states = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+            active = torch.arange(batch, device=ids.device)  # original row of each active row
+            tokens = torch.full((batch, 1), config.decoder_start_token_id, dtype=torch.long, device=ids.device)
+            results: list[list[int] | None] = [None] * batch
+            cache = None
+            for step in range(max_length):
+                out = model(encoder_outputs=(encoder_states,), attention_mask=mask, decoder_input_ids=tokens[:, -1:],
+                            past_key_values=cache, use_cache=True)
+                cache = out.past_key_values
+                scores = processors(tokens, out.logits[:, -1, :].float())
+                next_tokens = scores.argmax(dim=-1)
+                tokens = torch.cat([tokens, next_tokens[:, None]], dim=1)
+                finished = torch.isin(next_tokens, eos.to(next_tokens.device))
+                if step == max_length - 1:
+                    finished[:] = True
+                if finished.any():
+                    for r in torch.nonzero(finished).flatten().tolist():
+                        results[active[r].item()] = tokens[r, 1:].tolist()
+                    keep = torch.nonzero(~finished).flatten()
+                    if keep.numel() == 0:
+                        break
+                    # compaction: finished rows leave the batch with their cache and encoder states
+                    active, tokens = active[keep], tokens[keep]
+                    encoder_states, mask = encoder_states[keep], mask[keep]
+                    cache.batch_select_indices(keep)
+        special = {config.decoder_start_token_id, self.tokenizer.pad_token_id, self.forced_bos_token_id,
+                   *_eos_ids(model)}
+        return [_strip(r or [], special) for r in results]
+
+
+@BACKENDS.register("ct2")
+class CT2Backend(TranslationBackend):
+    """CTranslate2: the model is converted once with its Transformers converter and cached by model path."""
+
+    name = "ct2"
+
+    def __init__(self, model, tokenizer, *, forced_bos_token_id=None, model_path: str = "", device: str = "cpu",
+                 compute_type: str = "default"):
+        super().__init__(model, tokenizer, forced_bos_token_id=forced_bos_token_id)
+        try:
+            import ctranslate2
+        except ImportError:
+            raise missing_dependency("ctranslate2", "ct2") from None
+        target = Path.home() / ".cache" / "mtkit" / "ct2" / hashlib.sha256(str(Path(model_path).resolve()).encode()).hexdigest()[:16]
+        if not (target / "model.bin").is_file():
+            try:
+                ctranslate2.converters.TransformersConverter(str(model_path)).convert(str(target), force=True)
+            except Exception as exc:  # noqa: BLE001
+                raise BackendError(f"CTranslate2 cannot convert {model_path}: {exc}") from exc
+        self.translator = ctranslate2.Translator(str(target), device=device, compute_type=compute_type)
+
+    def translate_batch(self, source_ids, *, beam_size=1, max_length=256, min_length=0, length_penalty=1.0):
+        tokens = [self.tokenizer.convert_ids_to_tokens(list(s)) for s in source_ids]
+        prefix = None
+        if self.forced_bos_token_id is not None:
+            prefix = [[self.tokenizer.convert_ids_to_tokens(self.forced_bos_token_id)]] * len(tokens)
+        results = self.translator.translate_batch(tokens, target_prefix=prefix, beam_size=beam_size,
+                                                  max_decoding_length=max_length, min_decoding_length=min_length,
+                                                  length_penalty=length_penalty)
+        special = {self.tokenizer.pad_token_id, self.forced_bos_token_id, *_eos_ids(self.model)}
+        return [_strip(self.tokenizer.convert_tokens_to_ids(r.hypotheses[0]), special) for r in results]
+
+
+def get_backend_class(name: str):
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown backend {name!r}; known: auto, {', '.join(BACKENDS.names())}")
+    return BACKENDS.get(name)

@@ -263,7 +263,42 @@ def _run_publish(args) -> int:
 
 
 # ============================================================== translate
-# (section owned by the translation work)
+
+
+@command
+def _add_translate(sub):
+    p = sub.add_parser("translate", help="translate a text/JSONL file or a dataset split with a seq2seq model",
+                       description="Translate INPUT (one sentence per line; a JSONL file with --field; or a dataset "
+                       "folder from `mtkit build` with --config and --split) into OUTPUT, one line per input, in "
+                       "order. Finished chunks are kept, so a killed run resumes where it stopped.")
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("--model", required=True, help="hub name or local path")
+    p.add_argument("--src-lang", help="source language (zh, id, en, ...)")
+    p.add_argument("--tgt-lang", help="target language")
+    p.add_argument("--out", required=True, metavar="OUTPUT")
+    p.add_argument("--backend", default="auto", help="auto (= mtkit), mtkit, hf, ct2")
+    p.add_argument("--beam", type=int, default=1)
+    p.add_argument("--dtype", default="auto", help="auto, fp32, bf16, fp16")
+    p.add_argument("--max-batch-tokens", type=int, default=8192)
+    p.add_argument("--max-length", type=int, default=256, help="most new tokens per sentence")
+    p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
+    p.add_argument("--field", default="text", help="JSONL field holding the text")
+    p.add_argument("--config", help="dataset config (language pair) for a dataset folder")
+    p.add_argument("--split", help="dataset split for a dataset folder")
+    p.add_argument("--chunk-size", type=int, default=512, help="inputs per resumable chunk")
+    p.set_defaults(func=_run_translate)
+
+
+def _run_translate(args) -> int:
+    from .translate import Translator, read_inputs, translate_file
+
+    inputs = read_inputs(args.input, field=args.field, split=args.split, config=args.config, src_lang=args.src_lang)
+    translator = Translator(args.model, backend=args.backend, device=args.device, dtype=args.dtype,
+                            src_lang=args.src_lang, tgt_lang=args.tgt_lang)
+    translate_file(translator, inputs, args.out, chunk_size=args.chunk_size, show_progress=args.progress,
+                   beam_size=args.beam, max_length=args.max_length, max_batch_tokens=args.max_batch_tokens)
+    _out(f"{len(inputs)} lines -> {args.out}\t{translator.signature(beam_size=args.beam)}")
+    return 0
 
 
 # ============================================================== evaluate / card

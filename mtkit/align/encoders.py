@@ -300,7 +300,7 @@ def get_encoder(name: str = "auto", *, device: str | None = None) -> SentenceEnc
     if name == "lexical":
         return LexicalEncoder()
     if name == "auto":
-        reason = _labse_unavailable()
+        reason = _hub_model_unavailable(LABSE)
         if reason is None:
             try:
                 return TransformerEncoder(LABSE, device=device)
@@ -310,22 +310,26 @@ def get_encoder(name: str = "auto", *, device: str | None = None) -> SentenceEnc
         encoder = LexicalEncoder()
         encoder.fallback_reason = reason  # type: ignore[attr-defined]
         return encoder
-    if name == "labse":
-        return TransformerEncoder(LABSE, device=device)
     if name in ENCODERS and name != "transformer":
         return ENCODERS.get(name)()
-    if os.path.isdir(name) or "/" in name:
+    if os.path.isdir(name):
         return TransformerEncoder(name, device=device)
+    if name == "labse" or "/" in name:
+        model = LABSE if name == "labse" else name
+        reason = _hub_model_unavailable(model)  # fail in seconds, not after the hub client's minute of retries
+        if reason:
+            raise BackendError(f"cannot load sentence encoder {model!r}: {reason}")
+        return TransformerEncoder(model, device=device)
     raise ConfigError(f"unknown encoder {name!r}; known: auto, labse, lexical, or a sentence-transformers "
                       "model name (org/name) or local path")
 
 
-def _labse_unavailable() -> str | None:
-    """Why LaBSE cannot be loaded now, found without a long network wait; None when it can be tried."""
+def _hub_model_unavailable(model: str) -> str | None:
+    """Why a hub model cannot be loaded now, found without a long network wait; None when it can be tried."""
     try:
         from huggingface_hub import try_to_load_from_cache
 
-        if isinstance(try_to_load_from_cache(LABSE, "config.json"), str):
+        if isinstance(try_to_load_from_cache(model, "config.json"), str):
             return None
     except Exception:  # noqa: BLE001 - a broken cache is the same as none
         pass

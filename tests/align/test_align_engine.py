@@ -223,3 +223,14 @@ def test_align_and_score_cli_on_presegmented_files(tmp_path, capsys):
     (tmp_path / "gold").write_text("[0]:[0]\n[1]:[1]\n")
     assert main(["score-align", str(tmp_path / "test"), str(tmp_path / "gold")]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "F1          1.000   1.000"
+
+
+@pytest.mark.parametrize("pair, strict_f1", [("zh-en", 1.0), ("zh-id", 0.714)])
+def test_lexical_encoder_on_the_seed_gold(pair, strict_f1):
+    """The no-download encoder on hand-aligned seed pairs (length alone gets 0.231 on both: bench/align_quality.py)."""
+    folder = ROOT / "bench" / "gold" / "mps" / pair
+    src = (folder / "src.txt").read_text(encoding="utf-8").splitlines()
+    tgt = (folder / "tgt.txt").read_text(encoding="utf-8").splitlines()
+    src_lang, tgt_lang = pair.split("-")
+    test = align(src, tgt, encoder="lexical", src_lang=src_lang, tgt_lang=tgt_lang).beads
+    assert round(score_alignments([test], [read_beads(folder / "gold.txt")]).strict_f1, 3) == strict_f1

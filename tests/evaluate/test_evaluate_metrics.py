@@ -131,3 +131,28 @@ def test_model_card_round_trip(files, tmp_path):
     assert results[1].metric_config.startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:2")
     assert (card.data.base_model, card.data.language, results[0].dataset_config) == (
         "Helsinki-NLP/opus-mt-zh-en", ["zh", "en"], "en-zh")
+
+
+def test_models_on_a_built_dataset_split(tmp_path, capsys):
+    """`evaluate --model --dataset`: translate the split with each model, score, break down, compare."""
+    from mtkit.testing import build_tiny_marian
+
+    data = tmp_path / "mps"
+    corpus = __import__("pathlib").Path(__file__).resolve().parents[2] / "corpora" / "mps-fraud-2024"
+    assert main(["-q", "build", str(corpus), "--out", str(data), "--encoder", "lexical"]) == 0
+    a = build_tiny_marian(tmp_path / "a", seed=1)
+    b = build_tiny_marian(tmp_path / "b", seed=2)
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(a), "--model", str(b), "--systems", "base,tuned", "--dataset", str(data),
+                 "--config", "en-zh", "--split", "train", "--direction", "zh->en", "--out", str(tmp_path / "ev"),
+                 "--backend", "hf"]) == 0
+    report = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    assert set(report["systems"]) == {"base", "tuned"}
+    assert report["comparison"]["baseline"] == "base"
+    assert set(report["breakdown"]["base"]["document"]) == {"mps-coop-2024.zh"}
+    assert sum(r["segments"] for r in report["breakdown"]["base"]["bead type"].values()) == 12
+    assert "tok:13a" in report["systems"]["base"]["bleu"]["signature"]
+    with pytest.raises(Exception, match="does not fit config"):
+        from mtkit.evaluate.run import parse_direction
+
+        parse_direction("zh->id", "en-zh")

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import shutil
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -96,6 +97,8 @@ class BuildResult:
     out_dir: Path
     report: dict
     counts: dict
+    # seconds per stage; kept out of the written files, which must not change from run to run
+    timings: dict = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ stages
@@ -290,27 +293,38 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
                 if config.pivot:
                     config_pairs[pair.config].append(pair)
 
+    timings: Counter = Counter()
+    clock = time.perf_counter
     jobs: list[PairJob] = []
     stories = iter_story_documents(manifest, to_simplified=config.to_simplified)
+    started = clock()
     for story, documents, stats in progress(stories, enabled=show_progress, desc="stories", unit="story"):
         doc_stats.update(stats)
         for doc in documents:
             doc_stats[doc.id]["sentences"] = None
-        for job in pair_jobs(story, documents):
+        story_jobs = list(pair_jobs(story, documents))
+        timings["ingest+segment"] += clock() - started
+        for job in story_jobs:
             doc_stats[job.src.id]["sentences"] = len(job.src_sents)
             doc_stats[job.tgt.id]["sentences"] = len(job.tgt_sents)
             jobs.append(job)
             if len(jobs) >= config.align_batch_pairs:
+                started = clock()
                 run_chunk(jobs)
+                timings["align"] += clock() - started
                 jobs = []
+        started = clock()
     if jobs:
+        started = clock()
         run_chunk(jobs)
+        timings["align"] += clock() - started
     if config.pivot:
         for pair in derive_pivot_pairs(config_pairs):
             spool(pair)
     for fh in spools.values():
         fh.close()
 
+    started = clock()
     # filters: fit on the spooled pairs, then filter, split and export in one stream
     filters = [(spec["name"], build_filter(spec["name"], spec.get("params"))) for spec in config.filters]
     for _, f in filters:
@@ -385,9 +399,12 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         "story_splits": dict(sorted(split_of.items())),
         "warnings": card.warnings,
     }
+    timings["filter+split+export"] += clock() - started
+    started = clock()
     write_report(out, report, all_scores)
     shutil.rmtree(spool_dir, ignore_errors=True)
-    return BuildResult(out, report, summary.counts)
+    timings["report"] += clock() - started
+    return BuildResult(out, report, summary.counts, dict(timings))
 
 
 def build_signature(config: BuildConfig, align_signature: str) -> str:

@@ -392,7 +392,38 @@ def _run_card(args) -> int:
 
 
 # ============================================================== finetune
-# (section owned by the fine-tuning work)
+
+
+@command
+def _add_finetune(sub):
+    p = sub.add_parser("finetune", help="fine-tune a seq2seq model on a built corpus (full or LoRA)",
+                       description="Fine-tune MODEL on a dataset folder from `mtkit build` (or a Hub dataset): "
+                       "token-budget batches, dev BLEU/chrF, early stopping, best checkpoint, test evaluation and "
+                       "a model card. A killed run resumes from its last checkpoint; a finished one is not redone. "
+                       "Multi-GPU: the same command under `accelerate launch` or `torchrun`.")
+    p.add_argument("--model", required=True, help="hub name or local path")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--config", required=True, help="language pair config, e.g. en-zh")
+    p.add_argument("--direction", required=True, help="SRC->TGT, e.g. zh->en")
+    p.add_argument("--out", required=True, metavar="RUN_DIR")
+    p.add_argument("--finetune-config", metavar="YAML", help="settings (see configs/finetune/*.yaml)")
+    p.add_argument("--no-resume", dest="resume", action="store_false", help="start from scratch")
+    p.add_argument("--model-cards", default="model_cards", help="folder for the model card")
+    p.set_defaults(func=_run_finetune)
+
+
+def _run_finetune(args) -> int:
+    from .finetune import FinetuneConfig, finetune
+
+    settings = FinetuneConfig.from_yaml(args.finetune_config) if args.finetune_config else FinetuneConfig()
+    result = finetune(args.model, args.dataset, config=args.config, direction=args.direction, out_dir=args.out,
+                      settings=settings, resume=args.resume, model_cards_dir=args.model_cards)
+    if result.skipped:
+        _out(f"{args.out}: finished already with these settings; final model in {result.final_dir}")
+    else:
+        _out(f"final model: {result.final_dir}")
+    _out(" ".join(f"{k}={v}" for k, v in result.metrics.items()))
+    return 0
 
 
 # ============================================================== main

@@ -1,0 +1,89 @@
+"""Fine-tuning settings: one dataclass, defaults as class constants, loaded from YAML with unknown keys refused."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import ConfigError
+
+# peft has no default target modules for Marian and M2M100/NLLB: the attention projections and the
+# feed-forward layers of every encoder and decoder layer.
+LORA_TARGETS = {
+    "marian": ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"],
+    "m2m100": ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"],
+    "mbart": ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"],
+    "t5": ["q", "k", "v", "o", "wi", "wo"],
+    "mt5": ["q", "k", "v", "o", "wi_0", "wi_1", "wo"],
+}
+
+
+@dataclass
+class FinetuneConfig:
+    METHODS = ("full", "lora")
+    METRICS = ("chrf", "bleu", "loss")
+
+    method: str = "full"
+    learning_rate: float | None = None  # default: 5e-5 full, 5e-4 LoRA
+    lr_scheduler: str = "linear"
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.0
+    num_epochs: float = 3.0
+    max_steps: int = -1
+    batch_max_tokens: int = 4096  # padded source+target tokens in one batch
+    gradient_accumulation: int = 1
+    max_source_length: int = 256
+    max_target_length: int = 256
+    eval_steps: int = 100
+    save_steps: int = 100
+    save_total_limit: int = 2
+    logging_steps: int = 10
+    early_stopping_patience: int = 3
+    metric_for_best: str = "chrf"
+    eval_beam: int = 1
+    eval_max_length: int = 128
+    bf16: str = "auto"  # auto: on a GPU that supports it
+    seed: int = 13
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_target_modules: list | None = None
+    merge_lora: bool = True
+    run_name: str | None = None
+    report_to: list = field(default_factory=list)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "FinetuneConfig":
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FinetuneConfig":
+        allowed = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise ConfigError(f"unknown fine-tuning setting(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        config = cls(**data)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if self.method not in self.METHODS:
+            raise ConfigError(f"method {self.method!r} unknown; known: {', '.join(self.METHODS)}")
+        if self.metric_for_best not in self.METRICS:
+            raise ConfigError(f"metric_for_best {self.metric_for_best!r} unknown; known: {', '.join(self.METRICS)}")
+        if self.save_steps % self.eval_steps:
+            raise ConfigError(f"save_steps ({self.save_steps}) must be a multiple of eval_steps ({self.eval_steps}): "
+                              "the best checkpoint is chosen among evaluated ones")
+        if self.batch_max_tokens < 16 or self.gradient_accumulation < 1:
+            raise ConfigError("batch_max_tokens must be >= 16 and gradient_accumulation >= 1")
+
+    @property
+    def lr(self) -> float:
+        return self.learning_rate if self.learning_rate is not None else (5e-4 if self.method == "lora" else 5e-5)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

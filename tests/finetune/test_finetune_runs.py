@@ -1,0 +1,133 @@
+"""Fine-tuning on CPU with a tiny Marian: loss down, BLEU up, resume = uninterrupted, LoRA adapters, bad input."""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from mtkit.errors import ConfigError, DataError
+from mtkit.finetune import FinetuneConfig, TokenBudgetBatchSampler, finetune
+from mtkit.testing import build_tiny_marian
+
+WORDS = ["公安", "部", "严打", "电诈", "跨国", "犯罪", "缅甸", "警方", "合作", "泰国"]
+
+
+def write_dataset(root: Path, n_train=96, n_dev=12, n_test=12, seed=0) -> Path:
+    """A Hub-layout dataset folder (README configs + parquet) for a copy task the tiny model can learn."""
+    from datasets import Dataset
+
+    rng = random.Random(seed)
+
+    def rows(n):
+        out = []
+        for _ in range(n):
+            text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4)))
+            out.append({"translation": {"en": text, "zh": text}})
+        return out
+
+    for split, n in (("train", n_train), ("validation", n_dev), ("test", n_test)):
+        if n:
+            (root / "data" / "en-zh").mkdir(parents=True, exist_ok=True)
+            Dataset.from_list(rows(n)).to_parquet(str(root / "data" / "en-zh" / f"{split}-00000-of-00001.parquet"))
+    files = "\n".join(f"  - split: {s}\n    path: data/en-zh/{s}-*" for s, n in
+                      (("train", n_train), ("validation", n_dev), ("test", n_test)) if n)
+    (root / "README.md").write_text(f"---\nconfigs:\n- config_name: en-zh\n  data_files:\n{files}\n---\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ft")
+    return {"model": build_tiny_marian(root / "marian", dropout=0.0), "data": write_dataset(root / "data"), "root": root}
+
+
+def settings(**kw):
+    base = dict(max_steps=40, eval_steps=10, save_steps=10, learning_rate=3e-3, batch_max_tokens=256,
+                warmup_ratio=0.0, logging_steps=5, eval_max_length=12, early_stopping_patience=0)
+    return FinetuneConfig.from_dict({**base, **kw})
+
+
+def test_training_lowers_loss_and_raises_bleu(assets, tmp_path):
+    from mtkit.evaluate import score_corpus
+    from mtkit.translate import Translator
+
+    before = Translator(assets["model"], backend="mtkit").translate(["公安 部 严打", "缅甸 警方 合作"], max_length=12)
+    result = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "run",
+                      settings=settings(max_steps=300, eval_steps=100, save_steps=100, batch_max_tokens=512),
+                      model_cards_dir=tmp_path / "cards")
+    history = json.loads((tmp_path / "run" / "checkpoint-300" / "trainer_state.json").read_text())["log_history"]
+    losses = [h["loss"] for h in history if "loss" in h]
+    assert losses[-1] < losses[0] * 0.8
+    after = Translator(result.final_dir, backend="mtkit").translate(["公安 部 严打", "缅甸 警方 合作"], max_length=12)
+    refs = ["公安 部 严打", "缅甸 警方 合作"]
+    assert score_corpus(after, refs, tgt_lang="en")["chrf"].score > score_corpus(before, refs, tgt_lang="en")["chrf"].score
+    assert result.metrics["eval_split"] == "test" and "bleu" in result.metrics
+    card = (tmp_path / "cards" / "run.md").read_text()
+    assert "model-index" in card and "chrF" in card
+    again = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "run",
+                     settings=settings(max_steps=300, eval_steps=100, save_steps=100, batch_max_tokens=512),
+                     model_cards_dir=None)
+    assert again.skipped  # a finished run is not redone
+
+
+def test_resume_gives_the_same_weights(assets, tmp_path):
+    full = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "a",
+                    settings=settings(), model_cards_dir=None)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "b",
+                 settings=settings(), model_cards_dir=None, stop_after_steps=20)
+    resumed = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "b",
+                       settings=settings(), model_cards_dir=None)
+    assert resumed.resumed_from.endswith("checkpoint-20")
+    from safetensors.torch import load_file
+
+    a = load_file(str(full.final_dir / "model.safetensors"))
+    b = load_file(str(resumed.final_dir / "model.safetensors"))
+    assert a.keys() == b.keys()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_lora_saves_only_adapters_and_merges(assets, tmp_path):
+    result = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "lora",
+                      settings=settings(method="lora", max_steps=10, learning_rate=1e-2), model_cards_dir=None)
+    adapter = tmp_path / "lora" / "final" / "adapter"
+    assert (adapter / "adapter_model.safetensors").is_file() and not (adapter / "model.safetensors").exists()
+    from safetensors.torch import load_file
+
+    assert all("lora_" in k for k in load_file(str(adapter / "adapter_model.safetensors")))
+    from peft import PeftModel
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(adapter)
+    peft_model = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(assets["model"]), adapter).eval()
+    merged = AutoModelForSeq2SeqLM.from_pretrained(result.final_dir).eval()
+    batch = tok(["公安 部 严打", "缅甸"], return_tensors="pt", padding=True)
+    labels = tok(text_target=["公安 部 严打", "缅甸"], return_tensors="pt", padding=True).input_ids
+    with torch.no_grad():
+        assert torch.allclose(peft_model(**batch, labels=labels).logits, merged(**batch, labels=labels).logits, atol=1e-4)
+
+
+def test_bad_inputs_fail_before_training(assets, tmp_path):
+    with pytest.raises(ConfigError, match="does not fit config 'en-zh'"):
+        finetune(assets["model"], assets["data"], config="en-zh", direction="zh->id", out_dir=tmp_path / "x")
+    with pytest.raises(ConfigError, match="no config 'id-zh'"):
+        finetune(assets["model"], assets["data"], config="id-zh", direction="zh->id", out_dir=tmp_path / "x")
+    empty = write_dataset(tmp_path / "empty", n_train=0)
+    with pytest.raises(DataError, match="the train split is empty|no config"):
+        finetune(assets["model"], empty, config="en-zh", direction="zh->en", out_dir=tmp_path / "x")
+    with pytest.raises(ConfigError, match="unknown fine-tuning setting\\(s\\) lerning_rate"):
+        FinetuneConfig.from_dict({"lerning_rate": 1e-4})
+    assert not (tmp_path / "x").exists()
+
+
+def test_token_budget_batches_are_fixed_by_seed_and_epoch():
+    lengths = [5, 17, 3, 9, 12, 30, 8, 8, 2, 14]
+    a = TokenBudgetBatchSampler(lengths, max_tokens=40, seed=1)
+    b = TokenBudgetBatchSampler(lengths, max_tokens=40, seed=1)
+    assert list(a) == list(b)
+    assert sorted(i for batch in a for i in batch) == list(range(10))
+    assert all(len(batch) * max(lengths[i] for i in batch) <= 40 or len(batch) == 1 for batch in a)
+    b.set_epoch(1)
+    assert list(a) != list(b)

@@ -115,6 +115,19 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def reject_unknown_keys(data: dict, cls: type, what: str) -> None:
+    """ConfigError naming the keys of ``data`` that are not fields of the dataclass ``cls``, with the allowed
+    ones: a misspelled setting must not silently run with its default."""
+    import dataclasses
+
+    from .errors import ConfigError
+
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ConfigError(f"unknown {what}(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+
+
 def progress(iterable: Iterable[T], *, enabled: bool = False, **kwargs: Any) -> Iterable[T]:
     """tqdm when asked for (progress bars are opt-in in library code; the CLI turns them on)."""
     if not enabled:

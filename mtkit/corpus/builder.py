@@ -25,7 +25,7 @@ import yaml
 from .. import __version__
 from ..errors import ConfigError
 from ..records import Alignment, Bead, Document, Sentence, SentencePair
-from ..utils import atomic_write, make_signature, progress, stable_hash, write_json
+from ..utils import atomic_write, make_signature, progress, reject_unknown_keys, stable_hash, write_json
 from .filters import DEFAULT_FILTERS, build_filter
 from .manifest import Manifest, load_manifest
 
@@ -56,10 +56,7 @@ class BuildConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "BuildConfig":
-        allowed = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(data) - set(allowed))
-        if unknown:
-            raise ConfigError(f"unknown build config key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        reject_unknown_keys(data, cls, "build config key")
         config = cls(**data)
         config.validate()
         return config

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import ConfigError
+from ..utils import reject_unknown_keys
 
 # peft has no default target modules for Marian and M2M100/NLLB: the attention projections and the
 # feed-forward layers of every encoder and decoder layer.
@@ -62,10 +63,7 @@ class FinetuneConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "FinetuneConfig":
-        allowed = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(data) - set(allowed))
-        if unknown:
-            raise ConfigError(f"unknown fine-tuning setting(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        reject_unknown_keys(data, cls, "fine-tuning setting")
         config = cls(**data)
         config.validate()
         return config

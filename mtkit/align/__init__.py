@@ -106,7 +106,7 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
         tgt_side = embed_overlaps(enc, [p[1] for p in batch], aligner.max_align - 1, langs=[tgt_lang] * len(batch),
                                   progress=progress)
         for (src, tgt), (sv, sl), (tv, tl) in zip(batch, src_side, tgt_side):
-            warnings = _check_pair(src, tgt)
+            warnings = _check_pair(src, tgt, src_lang, tgt_lang)
             beads = aligner.align_vectors(sv, tv, sl, tl)
             meta = {"warnings": warnings} if warnings else {}
             if getattr(enc, "fallback_reason", None):
@@ -122,9 +122,23 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
         yield from flush()
 
 
-def _check_pair(src: Sequence[str], tgt: Sequence[str]) -> list[str]:
+def _check_pair(src: Sequence[str], tgt: Sequence[str], src_lang: str | None = None,
+                tgt_lang: str | None = None) -> list[str]:
     warnings = []
     n, m = len(src), len(tgt)
+    for side, sents in (("source", src), ("target", tgt)):
+        repeated = len(sents) - len(set(sents))
+        if len(sents) >= 4 and repeated >= 0.3 * len(sents):
+            warnings.append(f"{repeated} of the {len(sents)} {side} sentences repeat others: identical sentences "
+                            "embed alike, so where they fall into beads is arbitrary")
+    for side, sents, lang in (("source", src, src_lang), ("target", tgt, tgt_lang)):
+        sample = " ".join(sents[:20])
+        if lang and len(sample) >= 40:
+            from ..ingest.langid import detect_language
+
+            found, _ = detect_language(sample)
+            if found not in (lang, "und"):
+                warnings.append(f"the {side} side looks like {found}, not {lang}: check --src-lang/--tgt-lang")
     if n == 0 or m == 0:
         warnings.append(f"one side is empty ({n} source, {m} target sentences): every sentence is unaligned")
     elif max(n, m) / min(n, m) > LENGTH_RATIO_WARNING:

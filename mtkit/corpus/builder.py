@@ -46,6 +46,8 @@ class BuildConfig:
     filters: list = field(default_factory=lambda: [dict(f) for f in DEFAULT_FILTERS])
     aligner: dict = field(default_factory=dict)  # max_align, top_k, win, skip, margin, len_penalty
     pivot: bool = False
+    pair_unlabelled: bool = False  # pair documents that no manifest story groups, by document similarity
+    pairing_threshold: float = 0.5
     formats: list = field(default_factory=lambda: ["parquet", "jsonl", "tsv", "moses", "hf"])
     align_batch_pairs: int = 64
 
@@ -83,6 +85,7 @@ class PairJob:
     tgt: Document
     src_sents: list[Sentence]
     tgt_sents: list[Sentence]
+    doc_score: float | None = None  # document-pairing score, for pairs found without the manifest
 
     @property
     def config(self) -> str:
@@ -284,6 +287,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
                 "beads": dict(sorted(types.items())), "unaligned_sentences": unaligned,
                 "mean_score": round(sum(scored) / len(scored), 6) if scored else None,
                 "scores": [round(s, 6) for s in scored],
+                **({"document_pairing_score": job.doc_score} if job.doc_score is not None else {}),
             })
             for pair in pairs:
                 spool(pair)
@@ -293,6 +297,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     timings: Counter = Counter()
     clock = time.perf_counter
     jobs: list[PairJob] = []
+    unpaired: list[Document] = []
     stories = iter_story_documents(manifest, to_simplified=config.to_simplified)
     started = clock()
     for story, documents, stats in progress(stories, enabled=show_progress, desc="stories", unit="story"):
@@ -300,6 +305,8 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         for doc in documents:
             doc_stats[doc.id]["sentences"] = None
         story_jobs = list(pair_jobs(story, documents))
+        if config.pair_unlabelled and not story_jobs:
+            unpaired.extend(documents)
         timings["ingest+segment"] += clock() - started
         for job in story_jobs:
             doc_stats[job.src.id]["sentences"] = len(job.src_sents)
@@ -311,6 +318,19 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
                 timings["align"] += clock() - started
                 jobs = []
         started = clock()
+    if unpaired:
+        from .docpair import pair_documents
+
+        for a, b, score in pair_documents(unpaired, encoder, threshold=config.pairing_threshold):
+            story = f"auto:{a.id}+{b.id}"
+            for doc in (a, b):
+                doc.story = story
+                doc_stats[doc.id]["story"] = story
+            for job in pair_jobs(story, [a, b]):
+                job.doc_score = score
+                doc_stats[job.src.id]["sentences"] = len(job.src_sents)
+                doc_stats[job.tgt.id]["sentences"] = len(job.tgt_sents)
+                jobs.append(job)
     if jobs:
         started = clock()
         run_chunk(jobs)

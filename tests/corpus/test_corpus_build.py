@@ -228,3 +228,27 @@ def test_publish_dry_run_and_errors(built, capsys, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(built.parent / "hf-home"))
     assert main(["publish", str(built), "--repo-id", "mtkit/mps-fraud"]) == 2
     assert "no Hugging Face token" in capsys.readouterr().err
+
+
+def test_unlabelled_documents_are_paired_by_similarity(tmp_path):
+    """The seeds as a crawl with no stories: the two true pairs are found, a cross-story one is not."""
+    import shutil
+
+    from mtkit.ingest import ingest_file
+
+    raw = tmp_path / "crawl" / "raw"
+    raw.mkdir(parents=True)
+    for doc in ingest_file(CORPUS / "raw" / "003_91cde0563d2e864a.txt").documents:
+        (raw / f"coop.{doc.lang}.txt").write_text("\n\n".join(p.raw for p in doc.paragraphs), encoding="utf-8")
+    for name in ("000_63baf882e5e4f05a.txt", "001_f0908af97be21bcd.txt", "004_5065d816adfc3ec2.txt"):
+        shutil.copy(CORPUS / "raw" / name, raw / name)
+    docs = [("coop-zh", "coop.zh.txt", "zh"), ("coop-en", "coop.en.txt", "en"), ("cctv", "000_63baf882e5e4f05a.txt", "id"),
+            ("chinadaily", "001_f0908af97be21bcd.txt", "zh"), ("bjyouth", "004_5065d816adfc3ec2.txt", "zh")]
+    (tmp_path / "crawl" / "manifest.yaml").write_text("name: crawl\ndocuments:\n" + "".join(
+        f"  - {{id: {i}, file: raw/{f}, languages: [{lang}]}}\n" for i, f, lang in docs))
+    result = build_corpus(tmp_path / "crawl", tmp_path / "out",
+                          BuildConfig(encoder="lexical", pair_unlabelled=True, pairing_threshold=0.3))
+    found = {(p["src_doc"], p["tgt_doc"]): p["document_pairing_score"] for p in result.report["pairs"]}
+    assert set(found) == {("coop-en.en", "coop-zh.zh"), ("cctv.id", "chinadaily.zh")}
+    assert all(score >= 0.3 for score in found.values())
+    assert {p["story"] for p in result.report["pairs"]} == {"auto:coop-en.en+coop-zh.zh", "auto:cctv.id+chinadaily.zh"}

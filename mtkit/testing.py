@@ -27,11 +27,18 @@ SHAPES = {
 }
 
 
-def corpus_texts(corpus_dir: str | Path = CORPUS) -> list[str]:
-    """Non-empty lines of the corpus's raw pages (no dependence on ingest: the tokenizer sees page text)."""
+def corpus_texts(corpus_dir: str | Path = CORPUS, langs: Iterable[str] = ("zh", "en", "id")) -> list[str]:
+    """Non-empty lines of the corpus's raw pages that are (partly) in one of ``langs``, by the manifest's
+    ``languages`` (no dependence on ingest: the tokenizer sees page text)."""
+    import yaml
+
+    langs = set(langs)
+    manifest = yaml.safe_load(Path(corpus_dir, "manifest.yaml").read_text(encoding="utf-8"))
     lines = []
-    for path in sorted(Path(corpus_dir, "raw").glob("*.txt")):
-        lines += [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for doc in sorted(manifest["documents"], key=lambda d: d["file"]):
+        if langs & set(doc.get("languages", ())):
+            text = Path(corpus_dir, doc["file"]).read_text(encoding="utf-8")
+            lines += [line.strip() for line in text.splitlines() if line.strip()]
     return lines
 
 
@@ -58,6 +65,13 @@ def _corpus_spm(cache_dir: str, vocab_size: int) -> Path:
     return train_sentencepiece(corpus_texts(), Path(cache_dir) / f"corpus-{vocab_size}", vocab_size=vocab_size)
 
 
+@functools.lru_cache(maxsize=4)
+def _corpus_bpe(cache_dir: str, vocab_size: int) -> Path:
+    # NLLB's sentencepiece model is BPE, and its transformers-5 tokenizer converts only BPE models
+    return train_sentencepiece(corpus_texts(), Path(cache_dir) / f"corpus-bpe-{vocab_size}", vocab_size=vocab_size,
+                               model_type="bpe")
+
+
 def _spm_pieces(model_path: Path) -> list[str]:
     import sentencepiece as spm
 
@@ -65,12 +79,40 @@ def _spm_pieces(model_path: Path) -> list[str]:
     return [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
 
 
-def build_tiny_marian(out_dir: str | Path, *, shape: str = "tiny", vocab_size: int = 2000, seed: int = 0,
-                      **config_overrides) -> Path:
-    """A random-weight MarianMTModel + MarianTokenizer (source.spm, target.spm, vocab.json), saved."""
+def _dims(shape: str, d_model, layers, heads, ffn) -> dict:
+    """A SHAPES entry with explicitly given sizes on top (BART-family config names)."""
+    from .errors import ConfigError
+
+    if shape not in SHAPES:
+        raise ConfigError(f"unknown model shape {shape!r}; known: {', '.join(SHAPES)}")
+    dims = dict(SHAPES[shape])
+    for key, value in (("d_model", d_model), ("encoder_layers", layers), ("decoder_layers", layers),
+                       ("encoder_attention_heads", heads), ("decoder_attention_heads", heads),
+                       ("encoder_ffn_dim", ffn), ("decoder_ffn_dim", ffn)):
+        if value is not None:
+            dims[key] = value
+    return dims
+
+
+def _save(model_cls, config, tokenizer, out: Path, seed: int) -> Path:
+    import torch
+
+    torch.manual_seed(seed)
+    model = model_cls(config).eval()
+    model.generation_config.max_length = 64
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def build_tiny_marian(out_dir: str | Path, *, src_lang: str = "zh", tgt_lang: str = "en", shape: str = "tiny",
+                      d_model: int | None = None, layers: int | None = None, heads: int | None = None,
+                      ffn: int | None = None, vocab_size: int = 2000, seed: int = 0, **config_overrides) -> Path:
+    """A random-weight MarianMTModel + MarianTokenizer (source.spm, target.spm, vocab.json), saved.
+
+    ``src_lang``/``tgt_lang`` only name the pair (one pair per Marian model, as opus-mt-zh-en)."""
     import shutil
 
-    import torch
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
     out = Path(out_dir)
@@ -83,24 +125,20 @@ def build_tiny_marian(out_dir: str | Path, *, shape: str = "tiny", vocab_size: i
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     shutil.copy(spm_model, out / "source.spm")
     shutil.copy(spm_model, out / "target.spm")
-    tokenizer = MarianTokenizer(str(out / "source.spm"), str(out / "target.spm"), str(out / "vocab.json"))
-    torch.manual_seed(seed)
+    tokenizer = MarianTokenizer(str(out / "source.spm"), str(out / "target.spm"), str(out / "vocab.json"),
+                                source_lang=src_lang, target_lang=tgt_lang)
     config = MarianConfig(vocab_size=len(vocab), pad_token_id=vocab["<pad>"], eos_token_id=0,
                           decoder_start_token_id=vocab["<pad>"], max_position_embeddings=256,
-                          **{**SHAPES[shape], **config_overrides})
-    model = MarianMTModel(config).eval()
-    model.generation_config.max_length = 64
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+                          **{**_dims(shape, d_model, layers, heads, ffn), **config_overrides})
+    return _save(MarianMTModel, config, tokenizer, out, seed)
 
 
-def build_tiny_m2m100(out_dir: str | Path, *, shape: str = "tiny", vocab_size: int = 2000, seed: int = 0,
-                      **config_overrides) -> Path:
+def build_tiny_m2m100(out_dir: str | Path, *, shape: str = "tiny", d_model: int | None = None,
+                      layers: int | None = None, heads: int | None = None, ffn: int | None = None,
+                      vocab_size: int = 2000, seed: int = 0, **config_overrides) -> Path:
     """A random-weight M2M100ForConditionalGeneration + M2M100Tokenizer (language tokens __zh__, __en__, ...)."""
     import shutil
 
-    import torch
     from transformers import M2M100Config, M2M100ForConditionalGeneration, M2M100Tokenizer
 
     out = Path(out_dir)
@@ -112,14 +150,77 @@ def build_tiny_m2m100(out_dir: str | Path, *, shape: str = "tiny", vocab_size: i
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     shutil.copy(spm_model, out / "sentencepiece.bpe.model")
     tokenizer = M2M100Tokenizer(str(out / "vocab.json"), str(out / "sentencepiece.bpe.model"))
-    torch.manual_seed(seed)
     # the language tokens (__en__, ...) and made-up words come after the sentencepiece vocabulary
     full_vocab = max(tokenizer.lang_token_to_id.values()) + 1 + tokenizer.num_madeup_words
     config = M2M100Config(vocab_size=full_vocab, pad_token_id=1, bos_token_id=0, eos_token_id=2,
                           decoder_start_token_id=2, max_position_embeddings=256,
-                          **{**SHAPES[shape], **config_overrides})
-    model = M2M100ForConditionalGeneration(config).eval()
-    model.generation_config.max_length = 64
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+                          **{**_dims(shape, d_model, layers, heads, ffn), **config_overrides})
+    return _save(M2M100ForConditionalGeneration, config, tokenizer, out, seed)
+
+
+def _fast_tokenizer(cls_name: str, out: Path, spm_model: Path, file_name: str, **kwargs):
+    """A transformers-5 tokenizer (``tokenizers``-backed) converted from a sentencepiece file, as
+    ``from_pretrained`` does for a hub checkpoint that ships only the .model file."""
+    import shutil
+
+    import transformers
+
+    staging = out / ".spm-source"
+    staging.mkdir(parents=True, exist_ok=True)
+    shutil.copy(spm_model, staging / file_name)
+    tokenizer = getattr(transformers, cls_name).from_pretrained(str(staging), **kwargs)
+    shutil.rmtree(staging)
+    return tokenizer
+
+
+def build_tiny_nllb(out_dir: str | Path, *, src_lang: str = "zho_Hans", shape: str = "tiny",
+                    d_model: int | None = None, layers: int | None = None, heads: int | None = None,
+                    ffn: int | None = None, vocab_size: int = 2000, seed: int = 0, **config_overrides) -> Path:
+    """A random-weight NLLB-style M2M100 model + NllbTokenizer (BPE, the 202 codes zho_Hans, eng_Latn, ...)."""
+    from transformers import M2M100Config, M2M100ForConditionalGeneration
+    from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    spm_model = _corpus_bpe(str(out.parent / ".spm"), vocab_size)
+    tokenizer = _fast_tokenizer("NllbTokenizer", out, spm_model, "sentencepiece.bpe.model",
+                                extra_special_tokens=list(FAIRSEQ_LANGUAGE_CODES))
+    tokenizer.src_lang = src_lang
+    config = M2M100Config(vocab_size=len(tokenizer), pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                          decoder_start_token_id=2, max_position_embeddings=256, scale_embedding=True,
+                          **{**_dims(shape, d_model, layers, heads, ffn), **config_overrides})
+    return _save(M2M100ForConditionalGeneration, config, tokenizer, out, seed)
+
+
+def build_tiny_mbart(out_dir: str | Path, *, src_lang: str = "zh_CN", shape: str = "tiny",
+                     d_model: int | None = None, layers: int | None = None, heads: int | None = None,
+                     ffn: int | None = None, vocab_size: int = 2000, seed: int = 0, **config_overrides) -> Path:
+    """A random-weight MBartForConditionalGeneration + MBart50Tokenizer (zh_CN, id_ID, en_XX, ...)."""
+    from transformers import MBartConfig, MBartForConditionalGeneration
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    spm_model = _corpus_spm(str(out.parent / ".spm"), vocab_size)
+    tokenizer = _fast_tokenizer("MBart50Tokenizer", out, spm_model, "sentencepiece.bpe.model", src_lang=src_lang)
+    config = MBartConfig(vocab_size=len(tokenizer), pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                         decoder_start_token_id=2, max_position_embeddings=256, scale_embedding=True,
+                         **{**_dims(shape, d_model, layers, heads, ffn), **config_overrides})
+    return _save(MBartForConditionalGeneration, config, tokenizer, out, seed)
+
+
+def build_tiny_t5(out_dir: str | Path, *, langs: Iterable[str] = ("zh", "id", "en"), d_model: int = 32,
+                  layers: int = 2, heads: int = 2, ffn: int = 64, vocab_size: int = 2000, seed: int = 0,
+                  **config_overrides) -> Path:
+    """A random-weight T5ForConditionalGeneration + T5Tokenizer with MADLAD-style ``<2xx>`` target prefixes."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    spm_model = _corpus_spm(str(out.parent / ".spm"), vocab_size)
+    tokenizer = _fast_tokenizer("T5Tokenizer", out, spm_model, "spiece.model")
+    tokenizer.add_tokens([f"<2{lang}>" for lang in langs], special_tokens=True)
+    config = T5Config(vocab_size=len(tokenizer), d_model=d_model, d_kv=d_model // heads, num_layers=layers,
+                      num_heads=heads, d_ff=ffn, pad_token_id=tokenizer.pad_token_id,
+                      eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id,
+                      initializer_factor=3.0, **config_overrides)
+    return _save(T5ForConditionalGeneration, config, tokenizer, out, seed)

@@ -1,7 +1,9 @@
 """Translation backends: one ``translate_batch`` call per batch of token ids, batching policy as arguments.
 
 - ``hf``: ``model.generate``, the reference.
-- ``mtkit``: our decoding loop. The encoder runs once per batch; the decoder steps over a key/value cache; rows
+- ``mtkit``: our decoding loop. The encoder runs once per batch; for Marian, M2M100/NLLB and MBart the decoder
+  step is :class:`~mtkit.translate.decoder.StaticDecoder` (static self-attention cache, cross-attention K/V
+  computed once, a CUDA graph replay per step on CUDA); other families step the model with its own cache. Rows
   that finish are dropped from the batch (their cache rows, encoder states and masks with them), so that no
   step decodes padding for finished sentences. Logits pass through the same processors ``generate`` would
   build from the model's generation config, so greedy output equals ``generate``'s token for token (checked in
@@ -133,6 +135,79 @@ class MtkitBackend(TranslationBackend):
             return HFBackend(self.model, self.tokenizer, forced_bos_token_id=self.forced_bos_token_id).translate_batch(
                 source_ids, beam_size=beam_size, max_length=max_length, min_length=min_length,
                 length_penalty=length_penalty)
+        from .decoder import FAMILIES, StaticDecoder
+        from .languages import model_family
+
+        family = model_family(self.model)
+        if family not in FAMILIES:
+            return self._greedy_dynamic(source_ids, max_length, min_length)
+        if self._decoder is None:
+            self._decoder = StaticDecoder(self.model, family)
+        return self._greedy_static(source_ids, max_length, min_length)
+
+    _decoder = None
+
+    def _greedy_static(self, source_ids, max_length, min_length):
+        """Greedy search over the static decoder; finished rows are compacted out of the batch. On CUDA the
+        step is a CUDA graph replay, and compaction waits until the batch fits the next smaller bucket."""
+        import torch
+
+        model, decoder = self.model, self._decoder
+        config = model.generation_config
+        eos = torch.tensor(_eos_ids(model))
+        processors = self._processors(max_length, min_length)
+        ids, mask = self._inputs(source_ids)
+        batch, device = ids.shape[0], ids.device
+        on_cuda = device.type == "cuda"
+        results: list[list[int] | None] = [None] * batch
+        with torch.inference_mode():
+            encoder_states = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+            state = decoder.prepare(encoder_states, mask, max_length)
+            positions = decoder.position_rows(max_length)
+            active = torch.arange(batch, device=device)  # original row of each active row
+            tokens = torch.full((batch, 1), config.decoder_start_token_id, dtype=torch.long, device=device)
+            done = torch.zeros(batch, dtype=torch.bool, device=device)
+            graph = _GraphStep(decoder, state, positions) if on_cuda else None
+            eos = eos.to(device)
+            for step in range(max_length):
+                step_t = torch.tensor(step, device=device)
+                if graph is not None:
+                    logits = graph(tokens[:, -1], step_t)
+                else:
+                    logits = decoder.step(tokens[:, -1], step_t, state, positions)
+                scores = processors(tokens, logits.float())
+                next_tokens = scores.argmax(dim=-1)
+                # rows already finished (kept only while waiting for a smaller CUDA bucket) emit padding
+                next_tokens = torch.where(done, torch.full_like(next_tokens, self.tokenizer.pad_token_id), next_tokens)
+                tokens = torch.cat([tokens, next_tokens[:, None]], dim=1)
+                newly = torch.isin(next_tokens, eos) & ~done
+                if step == max_length - 1:
+                    newly = ~done
+                if not newly.any():  # the one host sync per step: the stop check
+                    continue
+                for r in torch.nonzero(newly).flatten().tolist():
+                    results[active[r].item()] = tokens[r, 1:].tolist()
+                done |= newly
+                if bool(done.all()):
+                    break
+                remaining = int((~done).sum())
+                if graph is not None and remaining > len(active) // 2:
+                    continue  # on CUDA keep the captured graph until the batch halves (a new capture costs)
+                # compaction: finished rows leave the batch with their caches and encoder keys/values
+                keep = torch.nonzero(~done).flatten()
+                active, tokens, done = active[keep], tokens[keep], done[keep]
+                state = state.select(keep)
+                if graph is not None:
+                    graph = _GraphStep(decoder, state, positions)
+        special = {config.decoder_start_token_id, self.tokenizer.pad_token_id, self.forced_bos_token_id,
+                   *_eos_ids(model)}
+        return [_strip(r or [], special) for r in results]
+
+    def _greedy_dynamic(self, source_ids, max_length, min_length):
+        """Greedy search through the model's own forward with its dynamic cache (families without a static
+        decoder, e.g. T5)."""
+        import torch
+
         model = self.model
         config = model.generation_config
         eos = torch.tensor(_eos_ids(model))
@@ -168,6 +243,33 @@ class MtkitBackend(TranslationBackend):
         special = {config.decoder_start_token_id, self.tokenizer.pad_token_id, self.forced_bos_token_id,
                    *_eos_ids(model)}
         return [_strip(r or [], special) for r in results]
+
+
+class _GraphStep:
+    """The decoder step captured as a CUDA graph over one batch's state; a call is a copy in and a replay.
+
+    Only used on CUDA (``torch.cuda.is_available()`` and the model there); CPU runs the step eagerly."""
+
+    def __init__(self, decoder, state, positions):
+        import torch
+
+        self.tokens = torch.zeros(state.source_mask.shape[0], dtype=torch.long, device=positions.device)
+        self.step = torch.zeros((), dtype=torch.long, device=positions.device)
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):  # warm-up outside the graph, as capture requires
+            decoder.step(self.tokens, self.step, state, positions)
+        torch.cuda.current_stream().wait_stream(stream)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.logits = decoder.step(self.tokens, self.step, state, positions)
+        # the warm-up and capture wrote position 0 of the cache; the first replay rewrites it
+
+    def __call__(self, tokens, step):
+        self.tokens.copy_(tokens)
+        self.step.copy_(step)
+        self.graph.replay()
+        return self.logits
 
 
 @BACKENDS.register("ct2")

@@ -49,4 +49,8 @@ def language_code_for(tokenizer, lang: str, family: str) -> str | None:
 
 
 def _additional(tokenizer) -> list[str]:
-    return sorted(str(t) for t in getattr(tokenizer, "additional_special_tokens", []) or [])
+    """The tokenizer's language-code tokens (zho_Hans, en_XX, ...) among its special tokens."""
+    import re
+
+    special = getattr(tokenizer, "all_special_tokens", None) or []
+    return sorted(str(t) for t in special if re.fullmatch(r"[a-z]{2,3}_[A-Za-z]{2,4}", str(t)))

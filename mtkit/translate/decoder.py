@@ -1,0 +1,145 @@
+"""A static-cache decoder over the weights of a BART-family model (Marian, M2M100/NLLB, MBart).
+
+Why our own decoder step instead of calling the model: ``model(...)`` per token rebuilds masks, grows a
+dynamic cache and dispatches through several Python layers, which bounds ``generate`` by the host, not the
+GPU. Here one step is a fixed sequence of tensor operations over preallocated buffers:
+
+- the self-attention K/V cache is allocated once per batch for ``max_length`` steps and written in place at
+  ``step`` (a tensor, so the same code is a CUDA graph replay at every step);
+- cross-attention K/V are projected once per batch from the encoder states;
+- the new token's position embedding is a row of a table computed once.
+
+The layer maths follows ``modeling_marian.py`` / ``modeling_m2m_100.py`` / ``modeling_mbart.py``: scaled token
+embeddings plus positions (Marian sinusoidal at ``step``, M2M100 sinusoidal at ``step + padding_idx + 1``,
+MBart learned at ``step + 2``), MBart's embedding layer norm, post-norm layers (Marian) or pre-norm layers
+with a final layer norm (M2M100, MBart), then ``lm_head`` plus ``final_logits_bias``. The tests check that
+greedy ids equal ``generate``'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+FAMILIES = ("marian", "m2m100", "mbart")
+
+
+@dataclass(slots=True)
+class StepState:
+    """Buffers of one batch: everything a decoder step reads or writes, preallocated."""
+
+    self_k: list[torch.Tensor]  # per layer (batch, heads, max_length, head_dim)
+    self_v: list[torch.Tensor]
+    cross_k: list[torch.Tensor]  # per layer (batch, heads, source_length, head_dim)
+    cross_v: list[torch.Tensor]
+    source_mask: torch.Tensor  # (batch, 1, 1, source_length) bool, True where a source token is real
+
+    def select(self, rows: torch.Tensor) -> "StepState":
+        """The state of a subset of rows (compaction: finished rows leave the batch)."""
+        return StepState([k[rows] for k in self.self_k], [v[rows] for v in self.self_v],
+                         [k[rows] for k in self.cross_k], [v[rows] for v in self.cross_v], self.source_mask[rows])
+
+
+class StaticDecoder:
+    """``prepare(encoder_states, mask, max_length)`` once per batch, then ``step(tokens, step, state)`` -> logits."""
+
+    def __init__(self, model, family: str):
+        if family not in FAMILIES:
+            raise ValueError(f"no static decoder for {family!r}; known: {', '.join(FAMILIES)}")
+        self.model = model
+        self.family = family
+        self.decoder = model.get_decoder()
+        config = model.config
+        self.heads = config.decoder_attention_heads
+        self.head_dim = config.d_model // self.heads
+        self.pre_norm = family != "marian"
+        self.pad = config.pad_token_id
+        self.embed_scale = float(getattr(self.decoder, "embed_scale", 1.0) or 1.0)
+        embed = self.decoder.embed_tokens
+        # some versions fold the scale into a ScaledWordEmbedding module
+        self.embed_scale *= float(getattr(embed, "embed_scale", 1.0) or 1.0)
+        self.embed_weight = embed.weight
+        self.bias = getattr(model, "final_logits_bias", None)
+        self._positions = self._position_table(config.max_position_embeddings)
+
+    def _position_table(self, length: int) -> torch.Tensor:
+        """Row ``t`` = the position embedding of the token generated at step ``t`` (decoder input ``t``)."""
+        positions = self.decoder.embed_positions
+        if self.family == "marian":
+            return positions.weight[:length]
+        if self.family == "mbart":
+            return positions.weight[2:2 + length]
+        # M2M100: sinusoidal, offset by padding_idx + 1; recompute the table if max_length outgrows it
+        start = positions.padding_idx + 1
+        weights = positions.weights
+        if weights.shape[0] < start + length:
+            weights = positions.get_embedding(start + length, weights.shape[1], positions.padding_idx)
+        return weights[start:start + length].to(self.embed_weight.device, self.embed_weight.dtype)
+
+    def position_rows(self, max_length: int) -> torch.Tensor:
+        if self._positions.shape[0] < max_length:
+            if self.family != "m2m100":
+                raise ValueError(f"max_length {max_length} is over the model's {self._positions.shape[0]} positions")
+            self._positions = self._position_table(max_length)
+        return self._positions[:max_length]
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(x.shape[0], x.shape[1], self.heads, self.head_dim).transpose(1, 2)
+
+    def prepare(self, encoder_states: torch.Tensor, source_mask: torch.Tensor, max_length: int) -> StepState:
+        batch = encoder_states.shape[0]
+        dtype, device = encoder_states.dtype, encoder_states.device
+        shape = (batch, self.heads, max_length, self.head_dim)
+        cross_k, cross_v = [], []
+        for layer in self.decoder.layers:
+            attn = layer.encoder_attn
+            cross_k.append(self._split(attn.k_proj(encoder_states)).contiguous())
+            cross_v.append(self._split(attn.v_proj(encoder_states)).contiguous())
+        n = len(self.decoder.layers)
+        return StepState([torch.zeros(shape, dtype=dtype, device=device) for _ in range(n)],
+                         [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n)],
+                         cross_k, cross_v, source_mask.bool()[:, None, None, :])
+
+    def step(self, tokens: torch.Tensor, step: torch.Tensor, state: StepState, positions: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, vocab) for the next token, given the last token of each row at decoder position ``step``
+        (a 0-d long tensor). Writes this step's keys and values into the state's self-attention cache."""
+        hidden = F.embedding(tokens, self.embed_weight) * self.embed_scale
+        position = positions.index_select(0, step.view(1))
+        if self.family == "m2m100":  # M2M100 gives a padding token the zero position vector
+            position = torch.where((tokens == self.pad)[:, None], torch.zeros_like(position), position)
+        hidden = (hidden + position)[:, None, :]  # (batch, 1, d_model)
+        if self.family == "mbart":
+            hidden = self.decoder.layernorm_embedding(hidden)
+        max_length = state.self_k[0].shape[2]
+        causal = (torch.arange(max_length, device=tokens.device) <= step)[None, None, None, :]
+        for i, layer in enumerate(self.decoder.layers):
+            hidden = self._block(hidden, layer.self_attn_layer_norm,
+                                 lambda h: self._self_attention(layer.self_attn, h, i, step, state, causal))
+            hidden = self._block(hidden, layer.encoder_attn_layer_norm,
+                                 lambda h: self._cross_attention(layer.encoder_attn, h, i, state))
+            hidden = self._block(hidden, layer.final_layer_norm,
+                                 lambda h: layer.fc2(layer.activation_fn(layer.fc1(h))))
+        if self.pre_norm:
+            hidden = self.decoder.layer_norm(hidden)
+        logits = self.model.lm_head(hidden[:, 0])
+        return logits + self.bias if self.bias is not None else logits
+
+    def _block(self, hidden, norm, sublayer):
+        if self.pre_norm:
+            return hidden + sublayer(norm(hidden))
+        return norm(hidden + sublayer(hidden))
+
+    def _self_attention(self, attn, hidden, i, step, state, causal):
+        q = self._split(attn.q_proj(hidden))
+        state.self_k[i].index_copy_(2, step.view(1), self._split(attn.k_proj(hidden)))
+        state.self_v[i].index_copy_(2, step.view(1), self._split(attn.v_proj(hidden)))
+        out = F.scaled_dot_product_attention(q, state.self_k[i], state.self_v[i], attn_mask=causal, scale=attn.scaling)
+        return attn.out_proj(out.transpose(1, 2).reshape(hidden.shape))
+
+    def _cross_attention(self, attn, hidden, i, state):
+        q = self._split(attn.q_proj(hidden))
+        out = F.scaled_dot_product_attention(q, state.cross_k[i], state.cross_v[i], attn_mask=state.source_mask,
+                                             scale=attn.scaling)
+        return attn.out_proj(out.transpose(1, 2).reshape(hidden.shape))

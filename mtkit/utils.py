@@ -77,6 +77,25 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         raise
 
 
+class AtomicFiles:
+    """Several files written at once, each through :func:`atomic_write`, opened on first use by key and all
+    renamed into place by ``close()`` (a crash before it leaves none of them half-written)."""
+
+    def __init__(self):
+        self._open: dict = {}
+
+    def get(self, key, path: str | os.PathLike):
+        if key not in self._open:
+            ctx = atomic_write(path)
+            self._open[key] = (ctx, ctx.__enter__())
+        return self._open[key][1]
+
+    def close(self) -> None:
+        for ctx, _ in self._open.values():
+            ctx.__exit__(None, None, None)
+        self._open.clear()
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -66,3 +66,16 @@ def test_registry_lists_known_names_on_a_miss():
         reg.get("lenght_ratio")
     with pytest.raises(ConfigError, match="registered twice"):
         reg.register("length_ratio")(LengthRatio)
+
+
+def test_atomic_files_appear_only_on_close(tmp_path):
+    from mtkit.utils import AtomicFiles
+
+    files = AtomicFiles()
+    files.get("a", tmp_path / "a.txt").write("one\n")
+    files.get("b", tmp_path / "sub" / "b.txt").write("two\n")
+    files.get("a", tmp_path / "a.txt").write("three\n")
+    assert not (tmp_path / "a.txt").exists()
+    files.close()
+    assert (tmp_path / "a.txt").read_text() == "one\nthree\n"
+    assert (tmp_path / "sub" / "b.txt").read_text() == "two\n"

@@ -25,7 +25,7 @@ import yaml
 from .. import __version__
 from ..errors import ConfigError
 from ..records import Alignment, Bead, Document, Sentence, SentencePair
-from ..utils import atomic_write, make_signature, progress, reject_unknown_keys, stable_hash, write_json
+from ..utils import AtomicFiles, atomic_write, make_signature, progress, reject_unknown_keys, stable_hash, write_json
 from .filters import DEFAULT_FILTERS, build_filter
 from .manifest import Manifest, load_manifest
 
@@ -350,7 +350,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
                                              min_stories=config.min_stories_for_heldout)
     warnings += split_warnings
     filter_counts: dict[str, Counter] = defaultdict(Counter)
-    reject_files: dict[str, object] = {}
+    reject_files = AtomicFiles()
     all_scores: list[float] = []
 
     def kept_pairs() -> Iterator[SentencePair]:
@@ -366,12 +366,9 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
             all_scores.append(pair.score)
             if verdict:
                 counts[f"dropped_{verdict[0]}"] += 1
-                if pair.config not in reject_files:
-                    (out / "rejects").mkdir(parents=True, exist_ok=True)
-                    reject_files[pair.config] = atomic_write(out / "rejects" / f"{pair.config}.jsonl")
-                    reject_files[pair.config] = (reject_files[pair.config], reject_files[pair.config].__enter__())
                 row = dataclasses.asdict(pair) | {"rejected_by": verdict[0], "filter_score": verdict[1]}
-                reject_files[pair.config][1].write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+                rejects = reject_files.get(pair.config, out / "rejects" / f"{pair.config}.jsonl")
+                rejects.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
                 continue
             counts["kept"] += 1
             pair.split = split_of.get(pair.story, "train")
@@ -394,8 +391,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         filter_counts={}, warnings=[], limitations=limitations)
     # The card needs the filter counts, which are known only after the export stream: export, then re-render.
     summary = export_corpus(kept_pairs(), out, card=card, formats=tuple(config.formats))
-    for entry in reject_files.values():
-        entry[0].__exit__(None, None, None)
+    reject_files.close()
     card.filter_counts = {c: {k.removeprefix("dropped_"): v for k, v in sorted(n.items()) if k.startswith("dropped_")}
                           for c, n in sorted(filter_counts.items())}
     card.warnings = list(dict.fromkeys(warnings))

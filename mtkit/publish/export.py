@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..records import SentencePair
-from ..utils import atomic_write, stable_hash
+from ..utils import AtomicFiles, stable_hash
 
 SPLITS = ("train", "dev", "test")
 # What each split is called in the Hub layout and in datasets (dev -> validation, the datasets convention).
@@ -88,18 +88,13 @@ class _TextWriter(Writer):
 
     def __init__(self, out_dir):
         super().__init__(out_dir)
-        self._files: dict[tuple, tuple] = {}
+        self._files = AtomicFiles()
 
     def _file(self, key: tuple, path: Path):
-        if key not in self._files:
-            ctx = atomic_write(path)
-            self._files[key] = (ctx, ctx.__enter__())
-        return self._files[key][1]
+        return self._files.get(key, path)
 
     def close(self):
-        for ctx, _ in self._files.values():
-            ctx.__exit__(None, None, None)
-        self._files.clear()
+        self._files.close()
 
 
 class JsonlWriter(_TextWriter):

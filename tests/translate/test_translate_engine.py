@@ -7,7 +7,7 @@ import torch
 
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
-from mtkit.testing import build_tiny_m2m100, build_tiny_marian
+from mtkit.testing import build_tiny_m2m100, build_tiny_marian, build_tiny_mbart, build_tiny_nllb, build_tiny_t5
 from mtkit.translate import Translator, read_inputs, translate_file
 
 SOURCES = ["公安部严打电诈跨国犯罪", "Polisi menangkap lebih dari 50.000 tersangka", "缅甸警方",
@@ -20,7 +20,8 @@ def models(tmp_path_factory):
     marian = build_tiny_marian(root / "marian")
     m2m = build_tiny_m2m100(root / "m2m100")
     trained = _train_copy_model(marian, root / "trained")
-    return {"marian": marian, "m2m100": m2m, "trained": trained}
+    return {"marian": marian, "m2m100": m2m, "trained": trained, "mbart": build_tiny_mbart(root / "mbart"),
+            "nllb": build_tiny_nllb(root / "nllb"), "t5": build_tiny_t5(root / "t5")}
 
 
 def _train_copy_model(base, out):
@@ -48,16 +49,57 @@ def _train_copy_model(base, out):
     return out
 
 
-@pytest.mark.parametrize("name, langs", [("marian", (None, None)), ("m2m100", ("zh", "en")), ("trained", (None, None))])
-def test_greedy_ids_equal_generate(models, name, langs):
+@pytest.mark.parametrize("name, langs, static", [
+    ("marian", (None, None), True),
+    ("m2m100", ("zh", "en"), True),
+    ("nllb", ("zh", "id"), True),
+    ("mbart", ("zh", "en"), True),
+    ("t5", ("zh", "en"), False),  # no static decoder for T5: the model steps with its own cache
+    ("trained", (None, None), True),
+])
+def test_greedy_ids_equal_generate(models, name, langs, static):
     hf = Translator(models[name], backend="hf", src_lang=langs[0], tgt_lang=langs[1])
     ours = Translator(models[name], backend="mtkit", src_lang=langs[0], tgt_lang=langs[1])
-    ids = [hf.tokenizer(s).input_ids for s in SOURCES]
-    expected = hf.backend.translate_batch(ids, max_length=16)
-    got = ours.backend.translate_batch(ids, max_length=16)
-    assert got == expected
+    ids = [hf.tokenizer(hf.prefix + s).input_ids for s in SOURCES]
+    for max_length in (1, 16):
+        expected = hf.backend.translate_batch(ids, max_length=max_length)
+        got = ours.backend.translate_batch(ids, max_length=max_length)
+        assert got == expected
+    assert (ours.backend._decoder is not None) == static
     if name == "trained":  # outputs of different lengths: rows left the batch at different steps
         assert len({len(x) for x in got}) > 1
+
+
+@pytest.mark.parametrize("name, src, tgt, src_code, first_token, prefix", [
+    ("m2m100", "zh", "en", "zh", "__en__", ""),
+    ("nllb", "zh", "id", "zho_Hans", "ind_Latn", ""),
+    ("nllb", "id", "en", "ind_Latn", "eng_Latn", ""),
+    ("mbart", "zh", "en", "zh_CN", "en_XX", ""),
+    ("mbart", "en", "id", "en_XX", "id_ID", ""),
+    ("t5", "zh", "en", None, None, "<2en> "),
+    ("marian", "zh", "en", None, None, ""),
+])
+def test_language_codes(models, name, src, tgt, src_code, first_token, prefix):
+    tr = Translator(models[name], backend="mtkit", src_lang=src, tgt_lang=tgt)
+    if src_code:
+        assert tr.tokenizer.src_lang == src_code
+        assert tr.tokenizer.convert_ids_to_tokens(tr.tokenizer("合作").input_ids)[0] == src_code
+    forced = tr.backend.forced_bos_token_id
+    assert (tr.tokenizer.convert_ids_to_tokens(forced) if forced is not None else None) == first_token
+    assert tr.prefix == prefix
+    if first_token:  # the first generated token is the target language code
+        out = tr.backend.translate_batch([tr.tokenizer("合作").input_ids], max_length=3)
+        assert tr.backend.translate_batch.__self__ is tr.backend and len(out[0]) <= 2
+
+
+@pytest.mark.parametrize("name, tgt, message", [
+    ("nllb", "xx", r"language 'xx' \(xx\) is not known to this model; known: .*eng_Latn.*zho_Hans"),
+    ("mbart", "xx", r"language 'xx' \(xx\) is not known to this model; known: .*en_XX.*zh_CN"),
+    ("t5", "fr", r"language 'fr': this model has no <2fr> token; known: <2en>, <2id>, <2zh>"),
+])
+def test_unknown_target_language(models, name, tgt, message):
+    with pytest.raises(ConfigError, match=message):
+        Translator(models[name], src_lang="zh", tgt_lang=tgt)
 
 
 def test_forced_target_language_token(models):

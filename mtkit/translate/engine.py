@@ -285,7 +285,7 @@ class CT2Backend(TranslationBackend):
             import ctranslate2
         except ImportError:
             raise missing_dependency("ctranslate2", "ct2") from None
-        target = Path.home() / ".cache" / "mtkit" / "ct2" / hashlib.sha256(str(Path(model_path).resolve()).encode()).hexdigest()[:16]
+        target = _ct2_cache_dir(model_path)
         if not (target / "model.bin").is_file():
             try:
                 ctranslate2.converters.TransformersConverter(str(model_path)).convert(str(target), force=True)
@@ -302,7 +302,21 @@ class CT2Backend(TranslationBackend):
                                                   max_decoding_length=max_length, min_decoding_length=min_length,
                                                   length_penalty=length_penalty)
         special = {self.tokenizer.pad_token_id, self.forced_bos_token_id, *_eos_ids(self.model)}
-        return [_strip(self.tokenizer.convert_tokens_to_ids(r.hypotheses[0]), special) for r in results]
+        hypotheses = [self.tokenizer.convert_tokens_to_ids(r.hypotheses[0]) for r in results]
+        if self.model.generation_config.forced_eos_token_id is not None:
+            # generate forces EOS as the last of max_length tokens (Marian's default); CTranslate2 does not
+            hypotheses = [h[:max_length - 1] if len(h) >= max_length else h for h in hypotheses]
+        return [_strip(h, special) for h in hypotheses]
+
+
+def _ct2_cache_dir(model_path: str) -> Path:
+    """``~/.cache/mtkit/ct2/<hash>``, the hash over the model's path and its files' names, sizes and mtimes, so
+    that a model saved again at the same path is converted again."""
+    path = Path(model_path).resolve()
+    files = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()) \
+        if path.is_dir() else []
+    key = hashlib.sha256(repr((str(path), files)).encode()).hexdigest()[:16]
+    return Path.home() / ".cache" / "mtkit" / "ct2" / key
 
 
 def get_backend_class(name: str):

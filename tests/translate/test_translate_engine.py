@@ -173,3 +173,13 @@ def test_cli_translate(models, tmp_path, capsys):
     assert main(["translate", str(tmp_path / "in.txt"), "--model", str(models["trained"]), "--out",
                  str(tmp_path / "o.txt"), "--backend", "fast"]) == 2
     assert "unknown backend 'fast'; known: auto, ct2, hf, mtkit" in capsys.readouterr().err
+
+
+def test_ct2_backend_equals_generate(models, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # the converted model is cached under ~/.cache/mtkit/ct2
+    hf = Translator(models["trained"], backend="hf")
+    ct2 = Translator(models["trained"], backend="ct2")
+    ids = [hf.tokenizer(s).input_ids for s in ["缅甸 警方", "公安 部 严打 电诈", "合作"]]
+    assert ct2.backend.translate_batch(ids, max_length=12) == hf.backend.translate_batch(ids, max_length=12)
+    assert len(list((tmp_path / ".cache" / "mtkit" / "ct2").glob("*/model.bin"))) == 1
+    assert ct2.translate(["缅甸 警方", "", "合作"], max_length=12) == hf.translate(["缅甸 警方", "", "合作"], max_length=12)

@@ -19,14 +19,17 @@ SIZE_BUCKETS = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), 
                 (10_000_000_000, "1B<n<10B"), (100_000_000_000, "10B<n<100B"), (1_000_000_000_000, "100B<n<1T"))
 
 
-@dataclass
+@dataclass(slots=True)
 class DatasetCardInfo:
+    """What the card says beyond the counts the export knows (configs, splits, pair total)."""
+
     name: str
     pretty_name: str
     description: str = ""
     license: str = "other"
     languages: list[str] = field(default_factory=list)
-    sources: list[dict] = field(default_factory=list)  # doc id, outlet, date, languages, file
+    configs: list[str] = field(default_factory=list)  # empty: the configs the export wrote
+    sources: list[dict] = field(default_factory=list)  # id, outlet, date, lang (or languages), file
     method: str = ""
     signature: str = ""
     filter_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # config -> filter -> dropped
@@ -45,9 +48,11 @@ def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
     from huggingface_hub import DatasetCard, DatasetCardData
 
     configs = []
-    for config, splits in summary.counts.items():
+    for config in info.configs or list(summary.counts):
+        splits = summary.counts.get(config, {})
         files = [{"split": HUB_SPLIT[s], "path": f"data/{config}/{HUB_SPLIT[s]}-*"} for s in SPLITS if splits.get(s)]
-        configs.append({"config_name": config, "data_files": files})
+        if files:  # a config with no rows at all has nothing to load
+            configs.append({"config_name": config, "data_files": files})
     data = DatasetCardData(
         language=sorted(info.languages),
         license=info.license,
@@ -60,11 +65,15 @@ def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
     )
     lines = [f"# {info.pretty_name}", "", info.description.strip(), "", "## Configurations and splits", "",
              "| config | train | validation | test |", "|---|---|---|---|"]
-    for config, splits in summary.counts.items():
+    for config in info.configs or list(summary.counts):
+        splits = summary.counts.get(config, {})
         lines.append(f"| {config} | " + " | ".join(str(splits.get(s, 0)) for s in SPLITS) + " |")
-    empty = [f"{c}/{HUB_SPLIT[s]}" for c, splits in summary.counts.items() for s in SPLITS if not splits.get(s)]
+    empty = [f"{c}/{HUB_SPLIT[s]}" for c in info.configs or list(summary.counts) for s in SPLITS
+             if not summary.counts.get(c, {}).get(s)]
     if empty:
-        lines += ["", f"Empty splits are not declared (the loader rejects splits with no rows): {', '.join(empty)}."]
+        # datasets 5.2's Parquet builder fails on a shard with no rows ("BatchSize must be greater than 0"),
+        # so an empty split has no Parquet file and no data_files entry; hf/<config>/ keeps it, empty.
+        lines += ["", f"Empty splits have no Parquet file and are not declared: {', '.join(empty)}."]
     lines += ["", "```python", "from datasets import load_dataset", "",
               f"ds = load_dataset(\"<this folder or repo id>\", \"{next(iter(summary.counts), 'en-zh')}\")",
               "print(ds[\"train\"][0][\"translation\"])", "```", "",
@@ -74,7 +83,7 @@ def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
               "## Sources", "", "| document | outlet | date | languages | file |", "|---|---|---|---|---|"]
     for src in info.sources:
         lines.append(f"| {src.get('id', '')} | {src.get('outlet', '')} | {src.get('date', '')} | "
-                     f"{', '.join(src.get('languages', []))} | {src.get('file', '')} |")
+                     f"{_source_langs(src)} | {src.get('file', '')} |")
     lines += ["", "## How it was made", "", info.method.strip(), "", f"Signature: `{info.signature}`", "",
               "## Filters", "", "Pairs dropped per filter (a pair counts under the first filter that drops it):", ""]
     filters = sorted({f for counts in info.filter_counts.values() for f in counts})
@@ -85,6 +94,11 @@ def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
     lines += ["", "## Known limits", ""] + [f"- {x}" for x in info.limitations + info.warnings]
     card = DatasetCard.from_template(data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines) + "\n")
     return str(card)
+
+
+def _source_langs(src: dict) -> str:
+    langs = src.get("languages") or [src.get("lang", "")]
+    return ", ".join(x for x in langs if x)
 
 
 def write_card(out_dir: str | Path, info: DatasetCardInfo, summary: ExportSummary) -> Path:

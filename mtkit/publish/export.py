@@ -8,15 +8,21 @@ the same pairs give byte-identical files.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import logging
 import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from ..errors import ConfigError, DataError
 from ..records import SentencePair
-from ..utils import AtomicFiles, stable_hash
+from ..utils import AtomicFiles, make_signature, stable_hash
+
+logger = logging.getLogger("mtkit.publish")
 
 SPLITS = ("train", "dev", "test")
 # What each split is called in the Hub layout and in datasets (dev -> validation, the datasets convention).
@@ -82,6 +88,12 @@ class Writer:
     def close(self) -> None:
         pass
 
+    def abort(self) -> None:
+        """Drop the temp files of a failed export: nothing half-written is renamed into place."""
+
+    def signature(self) -> str:
+        return make_signature(f"export-{self.name}")
+
 
 class _TextWriter(Writer):
     """Keeps one atomic text file open per (config, split, suffix)."""
@@ -95,6 +107,14 @@ class _TextWriter(Writer):
 
     def close(self):
         self._files.close()
+
+    def abort(self):
+        # AtomicFiles has no abort of its own (see the report); exiting each atomic_write with an error unlinks it
+        error = DataError("export aborted")
+        for ctx, _ in self._files._open.values():
+            with contextlib.suppress(DataError):
+                ctx.__exit__(DataError, error, None)
+        self._files._open.clear()
 
 
 class JsonlWriter(_TextWriter):
@@ -129,10 +149,17 @@ class MosesWriter(_TextWriter):
 
 class ParquetWriter(Writer):
     """Buffers rows per (config, split) in Arrow record batches and writes ``data/<config>/<split>-*.parquet``
-    with the ``datasets`` features in the schema, so that ``load_dataset`` rebuilds the Translation feature."""
+    with the ``datasets`` features in the schema, so that ``load_dataset`` rebuilds the Translation feature.
+
+    A split with no rows gets no file: datasets 5.2's Parquet builder fails on a shard with no rows
+    ("BatchSize must be greater than 0"), so the card declares only the splits that have rows."""
 
     name = "parquet"
     BATCH = 10_000
+    COMPRESSION = "zstd"
+
+    def signature(self) -> str:
+        return make_signature("export-parquet", compression=self.COMPRESSION, row_group=self.BATCH)
 
     def __init__(self, out_dir):
         super().__init__(out_dir)
@@ -158,7 +185,7 @@ class ParquetWriter(Writer):
             path = self.out_dir / "data" / config / f"{HUB_SPLIT[split]}-{ROW_SHARD}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.tmp")
-            self._writers[key] = (pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True), tmp, path)
+            self._writers[key] = (pq.ParquetWriter(tmp, schema, compression=self.COMPRESSION, write_statistics=True), tmp, path)
         rows = self._rows.pop(key, [])
         if rows:
             table = pa.Table.from_pylist([features.encode_example(r) for r in rows], schema=schema)
@@ -171,6 +198,13 @@ class ParquetWriter(Writer):
             writer.close()
             os.replace(tmp, path)
         self._writers.clear()
+
+    def abort(self):
+        for writer, tmp, _ in self._writers.values():
+            writer.close()
+            tmp.unlink(missing_ok=True)
+        self._writers.clear()
+        self._rows.clear()
 
 
 WRITERS = {w.name: w for w in (ParquetWriter, JsonlWriter, TsvWriter, MosesWriter)}
@@ -190,23 +224,32 @@ class ExportSummary:
 def export_pairs(pairs: Iterable[SentencePair], out_dir: str | Path, *, formats=DEFAULT_FORMATS) -> ExportSummary:
     """Stream ``pairs`` (each with ``.split`` set) into every format; returns counts per config and split."""
     out_dir = Path(out_dir)
+    unknown = [f for f in formats if f not in DEFAULT_FORMATS]
+    if unknown:
+        raise ConfigError(f"unknown export format(s) {', '.join(unknown)}; allowed: {', '.join(DEFAULT_FORMATS)}")
     writers = [WRITERS[f](out_dir) for f in formats if f in WRITERS]
     parquet = next((w for w in writers if isinstance(w, ParquetWriter)), None) or ParquetWriter(out_dir)
     if parquet not in writers:
         writers.append(parquet)
     try:
         for pair in pairs:
+            if pair.split not in SPLITS:
+                raise DataError(f"pair {pair.id!r} has split {pair.split!r}; allowed: {', '.join(SPLITS)}")
             for writer in writers:
                 writer.write(pair)
-    finally:
+    except BaseException:
         for writer in writers:
-            writer.close()
+            writer.abort()
+        raise
+    for writer in writers:
+        writer.close()
     counts: dict[str, dict[str, int]] = {}
     for (config, split), n in sorted(parquet.counts.items()):
         counts.setdefault(config, {})[split] = n
     summary = ExportSummary(out_dir, counts)
     if "hf" in formats:
         save_dataset_dicts(summary)
+    logger.info("exported %d pairs (%s) to %s", summary.total, ", ".join(formats), out_dir)
     return summary
 
 
@@ -222,13 +265,16 @@ def save_dataset_dicts(summary: ExportSummary) -> None:
     from datasets.table import InMemoryTable
 
     for config, splits in summary.counts.items():
+        features = features_for(config)
         parts = {}
+        # An empty split is left out, as in the Parquet layout: datasets 5.2's save_to_disk writes no Arrow file
+        # for a dataset with no rows, and load_from_disk then fails on it (IndexError in concat_tables).
         for split, n in splits.items():
             path = summary.out_dir / "data" / config / f"{HUB_SPLIT[split]}-{ROW_SHARD}.parquet"
             data = path.read_bytes()
-            ds = Dataset(InMemoryTable(pq.read_table(path)), info=DatasetInfo(features=features_for(config)),
-                         fingerprint=stable_hash(config, split, len(data), stable_hash(data.hex())))
-            parts[HUB_SPLIT[split]] = ds
+            parts[HUB_SPLIT[split]] = Dataset(InMemoryTable(pq.read_table(path)), info=DatasetInfo(features=features),
+                                              fingerprint=stable_hash(config, split, len(data),
+                                                                      hashlib.sha256(data).hexdigest()))
         target = summary.out_dir / "hf" / config
         tmp = target.with_name(f".{config}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,144 @@
+"""Export of a small hand-made corpus: exact file contents, datasets round trips, byte-identical re-export."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mtkit.errors import ConfigError, DataError
+from mtkit.publish import DatasetCardInfo, export_corpus
+from mtkit.records import SentencePair
+
+
+def make_pairs():
+    """Two configs; en-zh has train + dev and an empty test, id-zh has train + test; one pivot pair."""
+    return [
+        SentencePair("p1", "zh", "en", "你好。", "Hello.", 0.91, "1-1", "zh1", "en1", (0,), (0,), ((0, 3),), ((0, 6),),
+                     "s1", "train"),
+        SentencePair("p2", "zh", "en", "警方 逮捕了\t两人。", "Police arrested two.", 0.5, "1-2", "zh1", "en1", (1,),
+                     (1, 2), ((3, 13),), ((7, 20), (21, 27)), "s1", "train"),
+        SentencePair("p3", "en", "zh", "It rained.", "下雨了。", 0.75, "1-1", "en2", "zh2", (0,), (0,), ((0, 10),),
+                     ((0, 4),), "s2", "dev"),
+        SentencePair("p4", "id", "zh", "Halo.", "你好。", 0.8, "1-1", "id1", "zh1", (0,), (0,), ((0, 5),), ((0, 3),),
+                     "s1", "train", {"pivot": "en"}),
+        SentencePair("p5", "id", "zh", "Hujan.", "下雨了。", 0.625, "1-1", "id3", "zh3", (0,), (0,), ((0, 6),),
+                     ((0, 4),), "s3", "test"),
+    ]
+
+
+def card_info():
+    return DatasetCardInfo(
+        name="tiny", pretty_name="Tiny news", description="A tiny test corpus.", license="cc-by-4.0",
+        languages=["zh", "en", "id"], configs=["en-zh", "id-zh"],
+        sources=[{"id": "zh1", "outlet": "Outlet A", "date": "2024-01-02", "lang": "zh", "file": "raw/a.html"},
+                 {"id": "en1", "outlet": "Outlet B", "date": "2024-01-03", "languages": ["en"], "file": "raw/b.html"}],
+        method="Cleaned, segmented, aligned.", signature="build|seed:1|mtkit:test",
+        filter_counts={"en-zh": {"score": 2, "length": 1}, "id-zh": {"score": 0}},
+        warnings=["the lexical encoder was used"], limitations=["tiny"])
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "out"
+    summary = export_corpus(iter(make_pairs()), out, card=card_info())
+    return out, summary
+
+
+def test_counts(exported):
+    _, summary = exported
+    assert summary.counts == {"en-zh": {"dev": 1, "train": 2}, "id-zh": {"test": 1, "train": 1}}
+    assert summary.total == 5
+
+
+def test_files(exported):
+    out, _ = exported
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and "hf" not in p.parts)
+    assert files == [
+        "README.md",
+        "data/en-zh/train-00000-of-00001.parquet", "data/en-zh/validation-00000-of-00001.parquet",
+        "data/id-zh/test-00000-of-00001.parquet", "data/id-zh/train-00000-of-00001.parquet",
+        "jsonl/en-zh/dev.jsonl", "jsonl/en-zh/train.jsonl", "jsonl/id-zh/test.jsonl", "jsonl/id-zh/train.jsonl",
+        "text/en-zh/dev.en", "text/en-zh/dev.zh", "text/en-zh/train.en", "text/en-zh/train.zh",
+        "text/id-zh/test.id", "text/id-zh/test.zh", "text/id-zh/train.id", "text/id-zh/train.zh",
+        "tsv/en-zh/dev.tsv", "tsv/en-zh/train.tsv", "tsv/id-zh/test.tsv", "tsv/id-zh/train.tsv",
+    ]
+    assert not list(out.rglob("*.tmp")) and not list(out.rglob(".*"))
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("text/en-zh/train.zh", "你好。\n警方 逮捕了 两人。\n"),
+    ("text/en-zh/train.en", "Hello.\nPolice arrested two.\n"),
+    ("text/en-zh/dev.en", "It rained.\n"),
+    ("text/en-zh/dev.zh", "下雨了。\n"),
+    ("text/id-zh/train.id", "Halo.\n"),
+    ("text/id-zh/train.zh", "你好。\n"),
+    ("tsv/en-zh/train.tsv", "Hello.\t你好。\t0.910000\t1-1\tp1\nPolice arrested two.\t警方 逮捕了 两人。\t0.500000\t1-2\tp2\n"),
+    ("tsv/id-zh/test.tsv", "Hujan.\t下雨了。\t0.625000\t1-1\tp5\n"),
+])
+def test_text_contents(exported, path, expected):
+    out, _ = exported
+    assert (out / path).read_text(encoding="utf-8") == expected
+
+
+def test_jsonl_provenance(exported):
+    out, _ = exported
+    lines = (out / "jsonl/id-zh/train.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x) for x in lines] == [{
+        "id": "p4", "translation": {"id": "Halo.", "zh": "你好。"}, "score": 0.8, "bead_type": "1-1",
+        "src_lang": "id", "tgt_lang": "zh", "src_doc": "id1", "tgt_doc": "zh1", "src_idx": [0], "tgt_idx": [0],
+        "src_offsets": [[0, 5]], "tgt_offsets": [[0, 3]], "story": "s1", "pivot": "en"}]
+    first = json.loads((out / "jsonl/en-zh/train.jsonl").read_text(encoding="utf-8").splitlines()[1])
+    assert (first["tgt_idx"], first["tgt_offsets"], first["pivot"]) == ([1, 2], [[7, 20], [21, 27]], None)
+
+
+def test_load_from_disk(exported):
+    from datasets import Translation, load_from_disk
+
+    out, _ = exported
+    ds = load_from_disk(str(out / "hf" / "en-zh"))
+    # the empty test split is left out (datasets 5.2 cannot load back an empty split saved with save_to_disk)
+    assert {k: v.num_rows for k, v in ds.items()} == {"train": 2, "validation": 1}
+    assert ds["validation"].features == ds["train"].features
+    assert ds["train"].features["translation"] == Translation(languages=["en", "zh"])
+    assert ds["train"][1]["translation"] == {"en": "Police arrested two.", "zh": "警方 逮捕了\t两人。"}
+    assert ds["validation"][0]["tgt_offsets"] == [[0, 4]]
+
+
+def test_load_dataset_folder(exported, tmp_path):
+    from datasets import Translation, load_dataset
+
+    out, _ = exported
+    ds = load_dataset(str(out), "en-zh", cache_dir=str(tmp_path / "cache"))
+    assert {k: v.num_rows for k, v in ds.items()} == {"train": 2, "validation": 1}
+    assert ds["train"].features["translation"] == Translation(languages=["en", "zh"])
+    assert ds["train"]["id"] == ["p1", "p2"]
+    ds = load_dataset(str(out), "id-zh", cache_dir=str(tmp_path / "cache"))
+    assert {k: v.num_rows for k, v in ds.items()} == {"train": 1, "test": 1}
+    assert ds["train"][0]["pivot"] == "en" and ds["test"][0]["pivot"] is None
+
+
+def test_byte_identical(exported, tmp_path):
+    out, _ = exported
+    again = tmp_path / "again"
+    export_corpus(iter(make_pairs()), again, card=card_info())
+    first = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    second = {p.relative_to(again): p.read_bytes() for p in sorted(again.rglob("*")) if p.is_file()}
+    assert first.keys() == second.keys()
+    assert [k for k in first if first[k] != second[k]] == []
+
+
+def test_formats_subset(tmp_path):
+    export_corpus(iter(make_pairs()), tmp_path, card=card_info(), formats=("parquet", "moses"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "data", "text"]
+
+
+@pytest.mark.parametrize("kwargs, pairs, error, message", [
+    ({"formats": ("parquet", "xml")}, make_pairs(), ConfigError, "unknown export format(s) xml; allowed: parquet"),
+    ({}, [make_pairs()[0], SentencePair("bad", "en", "zh", "a", "b", split="valid")], DataError,
+     "pair 'bad' has split 'valid'; allowed: train, dev, test"),
+])
+def test_errors_leave_nothing(tmp_path, kwargs, pairs, error, message):
+    with pytest.raises(error) as info:
+        export_corpus(iter(pairs), tmp_path / "out", card=card_info(), **kwargs)
+    assert message in str(info.value)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # no temp file left, none renamed into place

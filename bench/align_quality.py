@@ -17,58 +17,16 @@ and prints it beside the figures its README reports, to check the scorer against
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mtkit.align import align  # noqa: E402
+from mtkit.align.length import gale_church  # noqa: E402
 from mtkit.align.scoring import read_beads, score_alignments  # noqa: E402
 from mtkit.errors import BackendError  # noqa: E402
-from mtkit.records import Bead  # noqa: E402
-
-# Gale & Church (1993): bead priors and the variance of the length ratio.
-GC_PRIORS = {(1, 1): 0.89, (1, 0): 0.0099 / 2, (0, 1): 0.0099 / 2, (2, 1): 0.089 / 2, (1, 2): 0.089 / 2, (2, 2): 0.011}
-GC_C, GC_S2 = 1.0, 6.8
-
-
-def gale_church(src: list[str], tgt: list[str]) -> list[Bead]:
-    """The length-only baseline: a DP over character lengths with Gale & Church's cost."""
-    n, m = len(src), len(tgt)
-    ls = [len(s) for s in src]
-    lt = [len(t) for t in tgt]
-    ratio = (sum(lt) / max(1, sum(ls))) or 1.0
-
-    def cost(a: int, b: int) -> float:
-        l1, l2 = a * ratio, b
-        mean = (l1 + l2 / ratio) / 2 if (a or b) else 1
-        delta = (l2 - l1) / math.sqrt(max(mean, 1e-9) * GC_S2)
-        p = 2 * (1 - 0.5 * (1 + math.erf(abs(delta) / math.sqrt(2))))
-        return -math.log(max(p, 1e-300))
-
-    inf = float("inf")
-    dist = np.full((n + 1, m + 1), inf)
-    back = {}
-    dist[0, 0] = 0.0
-    for i in range(n + 1):
-        for j in range(m + 1):
-            if i == j == 0:
-                continue
-            for (a, b), prior in GC_PRIORS.items():
-                if i >= a and j >= b and dist[i - a, j - b] < inf:
-                    d = dist[i - a, j - b] - math.log(prior) + cost(sum(ls[i - a:i]), sum(lt[j - b:j]))
-                    if d < dist[i, j]:
-                        dist[i, j], back[(i, j)] = d, (a, b)
-    beads, i, j = [], n, m
-    while i or j:
-        a, b = back[(i, j)]
-        beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j))))
-        i, j = i - a, j - b
-    return beads[::-1]
 
 
 def test_sets(gold_dir: Path):

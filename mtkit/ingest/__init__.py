@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from ..errors import DataError
 from ..records import Document, Paragraph, Removal
 from ..utils import make_signature
 from .clean import CLEANING_RULES, clean_blocks, strip_annotations
@@ -53,6 +54,10 @@ def ingest_file(
 ) -> IngestResult:
     path = Path(path)
     text, encoding = read_text_file(path)
+    if not text.strip():
+        # An empty page is a scraping failure upstream, not an article with nothing to keep: say so now rather
+        # than let the corpus build report a story with a missing language version.
+        raise DataError(f"{path}: empty page ({len(text)} characters, all whitespace); nothing to ingest")
     result = ingest_text(text, doc_id=doc_id or path.stem, source=str(path), languages=languages,
                          to_simplified=to_simplified, story=story)
     result.encoding = encoding
@@ -86,6 +91,7 @@ def ingest_text(
         paragraphs.append(Paragraph(clean_text, block.start, block.end, lang, script, original, meta))
     removed.sort(key=lambda r: r.start)
     _inherit_undetermined(paragraphs)
+    _one_of_malay_or_indonesian(paragraphs)
     documents = _split_by_language(paragraphs, doc_id=doc_id, source=source, story=story, expected=languages)
     if to_simplified:
         for doc in documents:
@@ -132,6 +138,20 @@ def _inherit_undetermined(paragraphs: list[Paragraph]) -> None:
         if neighbour is not None:
             p.lang = neighbour.lang
             p.script = p.script or neighbour.script
+
+
+def _one_of_malay_or_indonesian(paragraphs: list[Paragraph]) -> None:
+    """A page is in Indonesian or in Malay, not in both: paragraph-level cues are few, so the page's majority
+    (by characters) decides for every paragraph of the pair; a tie goes to Indonesian."""
+    chars = Counter()
+    for p in paragraphs:
+        if p.lang in ("id", "ms"):
+            chars[p.lang] += len(p.text)
+    if len(chars) == 2:
+        page = "ms" if chars["ms"] > chars["id"] else "id"
+        for p in paragraphs:
+            if p.lang in ("id", "ms"):
+                p.lang = page
 
 
 def _split_by_language(paragraphs, *, doc_id, source, story, expected) -> list[Document]:

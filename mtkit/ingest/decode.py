@@ -22,7 +22,7 @@ def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
     for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
                           (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            return _checked(data.decode(encoding), encoding, name)
+            return _checked(_decode(data, encoding, name), encoding, name)
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     try:
@@ -44,7 +44,7 @@ def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
     # GB2312 and GBK are subsets of GB18030: decode with the superset so that rare characters survive.
     if encoding in ("gb2312", "gbk"):
         encoding = "gb18030"
-    return _checked(data.decode(encoding), encoding, name)
+    return _checked(_decode(data, encoding, name), encoding, name)
 
 
 def read_text_file(path: str | Path) -> tuple[str, str]:
@@ -69,6 +69,15 @@ def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
             except UnicodeDecodeError:
                 return None
     return None
+
+
+def _decode(data: bytes, encoding: str, name: str) -> str:
+    """``data.decode(encoding)``, with a DataError that names the file, the encoding and the bad byte."""
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise DataError(f"{name}: not valid {encoding} at byte {err.start} ({err.reason}); "
+                        "expected a text page in UTF-8, UTF-16, GBK/GB18030, Big5 or another text encoding") from None
 
 
 def _checked(text: str, encoding: str, name: str) -> tuple[str, str]:

@@ -2,7 +2,8 @@
 
 lingua decides the language; it does not tell Simplified from Traditional Chinese, so the script comes from the
 characters themselves (OpenCC: which form changes more when converted). lingua often says Malay for Indonesian
-news (the two share most of their vocabulary); we map Malay to Indonesian unless the caller expects Malay.
+news (the two share most of their vocabulary); :func:`malay_or_indonesian` decides between them from the
+caller's expected languages or from spellings only one of the two uses, and the page decides as a whole.
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ def script_of(text: str) -> str:
 def detect_language(text: str, *, expected: Sequence[str] | None = None) -> tuple[str, str]:
     """``(ISO 639-1 language, ISO 15924 script)`` of ``text``; ``("und", script)`` when undecidable.
 
-    ``expected`` (e.g. the manifest's languages) breaks ties: Malay is reported as Indonesian unless ``ms`` is
-    expected, and a Latin-script paragraph that lingua gives an unexpected language is reported as the
-    expected Latin-script language with the higher confidence.
+    ``expected`` (e.g. the manifest's languages) breaks ties: a Latin-script paragraph that lingua gives an
+    unexpected language is reported as the expected language lingua ranks highest. Malay vs Indonesian is
+    decided by :func:`malay_or_indonesian`.
     """
     script = script_of(text)
     if script in ("Hans", "Hant"):
@@ -85,19 +86,40 @@ def detect_language(text: str, *, expected: Sequence[str] | None = None) -> tupl
     values = detector.compute_language_confidence_values(text)
     if not values:
         return "und", script
-    ranked = [(_iso(v.language), v.value) for v in values]
-    lang = ranked[0][0]
-    if lang == "ms" and (expected is None or "ms" not in expected):
-        lang = "id"
+    # lingua's Malay/Indonesian choice is replaced by one rule for the pair (see malay_or_indonesian).
+    pair = malay_or_indonesian(text, expected=expected)
+    # Languages lingua gives no chance at all (Chinese for a Latin-script line) are never chosen, even if expected.
+    ranked = [pair if code in ("ms", "id") else code for code in (_iso(v.language) for v in values if v.value > 0)]
+    if not ranked:
+        return "und", script
+    lang = ranked[0]
     if expected:
-        wanted = {("id" if code == "ms" else code) for code in expected}
-        if lang not in wanted:
-            for code, _ in ranked:
-                code = "id" if code == "ms" and "ms" not in expected else code
-                if code in wanted:
-                    lang = code
-                    break
+        wanted = {pair if code in ("ms", "id") else code for code in expected}
+        lang = next((code for code in ranked if code in wanted), lang)
     return lang, script
+
+
+# Spellings that tell standard Indonesian from standard Malay apart (the two share most words, so lingua's
+# choice between them on one news paragraph is close to a coin toss; these words are not).
+INDONESIAN_CUES = frozenset("""bahwa karena uang polisi kepolisian bisa yaitu kantor pemerintah tiongkok agustus
+desember kamis jumat""".split())
+MALAY_CUES = frozenset("bahawa kerana wang polis iaitu kerajaan ogos disember khamis jumaat sahaja mahupun".split())
+
+
+def malay_or_indonesian(text: str, *, expected: Sequence[str] | None = None) -> str:
+    """``id`` or ``ms`` for a paragraph that lingua puts in the Malay/Indonesian pair.
+
+    Rule: a caller that expects exactly one of the two (the manifest's languages) gets that one; otherwise
+    Malay-only spellings (``bahawa``, ``kerana``, ``polis``) must outnumber Indonesian-only ones (``bahwa``,
+    ``karena``, ``polisi``) for ``ms``; ties go to ``id``, because lingua says Malay for much Indonesian news.
+    """
+    wanted = {code for code in (expected or ()) if code in ("id", "ms")}
+    if len(wanted) == 1:
+        return wanted.pop()
+    words = re.findall(r"[a-z]+", text.lower())
+    indonesian = sum(w in INDONESIAN_CUES for w in words)
+    malay = sum(w in MALAY_CUES for w in words)
+    return "ms" if malay > indonesian else "id"
 
 
 def _iso(language) -> str:

@@ -124,7 +124,11 @@ def test_align_many_keeps_pair_order():
 
 def test_a_sentence_transformers_model_from_a_local_path(tmp_path):
     """The real loading path (LaBSE's) on a tiny random BERT that the test saves itself."""
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    try:  # sentence-transformers >= 6 moved the modules; older releases (the GPU machine's) have them here
+        from sentence_transformers.sentence_transformer import modules as models
+    except ImportError:
+        from sentence_transformers import models
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "polisi", "警", "察", "menangkap", "抓", "获"]

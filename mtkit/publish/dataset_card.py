@@ -60,6 +60,7 @@ def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
         size_categories=[size_category(summary.total)],
         pretty_name=info.pretty_name,
         multilinguality=["translation"],
+        source_datasets=["original"],  # scraped here, not derived from another Hub dataset
         configs=configs,
         tags=["parallel-corpus", "sentence-alignment", "news"],
     )

@@ -15,8 +15,8 @@ from typing import Iterator, Sequence
 
 from ..errors import DataError
 from ..records import Document, Paragraph, Removal
-from ..utils import make_signature
-from .clean import CLEANING_RULES, clean_blocks, strip_annotations
+from ..utils import make_signature, stable_hash
+from .clean import ALL_RULES, CLEANING_RULES, clean_blocks, strip_annotations
 from .decode import decode_bytes, read_text_file
 from .langid import _opencc, detect_language
 
@@ -41,7 +41,10 @@ class IngestResult:
 
 
 def signature(*, to_simplified: bool = False) -> str:
-    return make_signature("ingest:rules", rules=len(CLEANING_RULES.names()), t2s=to_simplified)
+    """``ingest:<digest of every rule's signature>|rules:N|t2s:..``: the first field changes whenever a rule is
+    added, removed or re-versioned, so that callers who keep only it (the corpus build) still see the change."""
+    rules = [rule.signature().split("|")[:2] for rule in ALL_RULES]
+    return make_signature(f"ingest:{stable_hash(rules, length=8)}", rules=len(rules), t2s=to_simplified)
 
 
 def ingest_file(

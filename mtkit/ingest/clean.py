@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..registry import Registry
+from ..utils import make_signature
 from .langid import HAN_RE, LATIN_RE
 
 CLEANING_RULES: Registry = Registry("cleaning rule")
@@ -85,11 +86,20 @@ def split_lines(text: str) -> list[Block]:
     return blocks
 
 
+class Rule:
+    """What every cleaning rule has: a registry name, and a version to bump when what it removes changes."""
+
+    name = ""
+    version = 1
+
+    def signature(self) -> str:
+        return make_signature(f"clean:{self.name}", v=self.version)
+
+
 # ---------------------------------------------------------------- inline rules: spans cut out of a block
 
 
-class InlineRule:
-    name = ""
+class InlineRule(Rule):
     pattern: re.Pattern
 
     def spans(self, text: str) -> Iterable[tuple[int, int, str]]:
@@ -155,8 +165,7 @@ LANGUAGE_NAMES = (
 _LANGUAGE_NAME_RE = re.compile("|".join(re.escape(n) for n in sorted(LANGUAGE_NAMES, key=len, reverse=True)))
 
 
-class BlockRule:
-    name = ""
+class BlockRule(Rule):
 
     def check(self, text: str) -> str | None:
         """A reason to drop the block, or None to keep it."""
@@ -276,15 +285,15 @@ BLOCK_RULES: tuple[BlockRule, ...] = (LanguageMenu(), JunkToken(), CopyrightFoot
 _RELATED_RE = re.compile(
     r"^(?:相关阅读|相關閱讀|延伸阅读|延伸閱讀|推荐阅读|推薦閱讀|相关新闻|相關新聞|相关报道|相關報道|热门推荐|熱門推薦"
     r"|Related(?: (?:news|articles|stories|reading))?|Read more|Read also|See also|More from|Baca juga|Berita terkait"
-    r"|Artikel terkait)\s*[:：]?$",
+    r"|Artikel terkait)\s*(?:[:：]\s*(?P<link>\S.*)?)?$",  # a link only after a colon: "Related to this, ..." stays
     re.IGNORECASE,
 )
 
 
 @CLEANING_RULES.register("related_reading")
-class RelatedReading:
+class RelatedReading(Rule):
     """A "related reading" heading and the list of headlines after it, up to the end of the page or the next
-    long paragraph."""
+    long paragraph; or a one-line link (``Baca juga: <headline>``) inside the article."""
 
     name = "related_reading"
 
@@ -293,7 +302,12 @@ class RelatedReading:
         for block in blocks:
             if not block.kept:
                 continue
-            if _RELATED_RE.match(block.text):
+            match = _RELATED_RE.match(block.text)
+            if match and match.group("link"):
+                # "Baca juga: <headline>": one link inline, the article goes on after it.
+                if not is_long(block.text):
+                    block.drop(self.name, "related-reading link")
+            elif match:
                 inside = True
                 block.drop(self.name, "related-reading heading")
             elif inside:
@@ -304,7 +318,7 @@ class RelatedReading:
 
 
 @CLEANING_RULES.register("page_frame")
-class PageFrame:
+class PageFrame(Rule):
     """What stands before the first and after the last paragraph of article prose: menus, section names,
     page titles, widget headings. The last headline-like block before the body is kept as the title;
     parenthesised source lines after the body (``(Reporter ...)``, ``(信息来源:...)``) are kept."""
@@ -342,7 +356,7 @@ def _ends_sentence(text: str) -> bool:
 
 
 @CLEANING_RULES.register("duplicate_paragraph")
-class DuplicateParagraph:
+class DuplicateParagraph(Rule):
     """A block whose text repeats an earlier kept block (repeated photo captions, doubled titles)."""
 
     name = "duplicate_paragraph"
@@ -365,6 +379,7 @@ def _normalise(text: str) -> str:
 
 
 PAGE_RULES = (RelatedReading(), DuplicateParagraph(), PageFrame())
+ALL_RULES: tuple[Rule, ...] = INLINE_RULES + BLOCK_RULES + PAGE_RULES
 
 
 def clean_blocks(text: str) -> tuple[list[Block], list[Block]]:

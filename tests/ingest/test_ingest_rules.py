@@ -1,0 +1,162 @@
+"""Ingest rules away from the shipped pages: language/script decisions, synthetic sites, bad input."""
+
+import pytest
+
+from mtkit.cli import main
+from mtkit.errors import DataError
+from mtkit.ingest import decode_bytes, ingest_file, ingest_text, signature
+from mtkit.ingest.clean import ALL_RULES, CLEANING_RULES
+from mtkit.ingest.langid import detect_language, malay_or_indonesian
+
+
+@pytest.mark.parametrize(
+    "text, expected, result",
+    [
+        ("公安部严打电诈跨国犯罪,累计抓获缅北涉诈嫌疑人5万余名。", None, ("zh", "Hans")),
+        ("中緬泰三國警方加大工作力度,聯手對妙瓦底地區電信網絡詐騙犯罪開展集中打擊。", None, ("zh", "Hant")),
+        ("Polisi telah menahan 200 tersangka karena penipuan daring, kata pemerintah.", None, ("id", "Latn")),
+        ("Polis telah menahan 200 suspek kerana penipuan dalam talian, kata kerajaan.", None, ("ms", "Latn")),
+        # The manifest says Indonesian: Malay spellings do not override it.
+        ("Polis telah menahan 200 suspek kerana penipuan dalam talian, kata kerajaan.", ["id"], ("id", "Latn")),
+        ("The police arrested 200 suspects in a joint operation on Monday.", None, ("en", "Latn")),
+        # Expected languages never turn a Latin-script line into Chinese.
+        ("Today's Top News", ["zh"], ("en", "Latn")),
+        ("50.000", None, ("und", "")),
+        ("2024", ["zh"], ("und", "")),
+    ],
+)
+def test_language_and_script(text, expected, result):
+    assert detect_language(text, expected=expected) == result
+
+
+@pytest.mark.parametrize(
+    "text, expected, lang",
+    [
+        ("bahwa polisi karena uang", None, "id"),
+        ("bahawa polis kerana wang", None, "ms"),
+        ("tidak ada kata penanda", None, "id"),  # a tie goes to Indonesian
+        ("bahawa polis kerana wang", ["zh", "id"], "id"),
+        ("bahwa polisi karena uang", ["ms"], "ms"),
+        ("bahawa polis kerana wang", ["id", "ms"], "ms"),  # both expected: the cues decide
+    ],
+)
+def test_malay_or_indonesian(text, expected, lang):
+    assert malay_or_indonesian(text, expected=expected) == lang
+
+
+def test_short_paragraphs_inherit_their_neighbours_language():
+    page = "\n".join([
+        "Police in China, Myanmar and Thailand arrested 200 suspects in a joint operation on Monday, officials said.",
+        "2024",
+        "The suspects were flown home on two charter flights after the operation, the ministry said on Tuesday.",
+    ])
+    (doc,) = ingest_text(page, doc_id="p").documents
+    assert [(p.text, p.lang) for p in doc.paragraphs] == [
+        (doc.paragraphs[0].text, "en"), ("2024", "en"), (doc.paragraphs[2].text, "en")]
+
+
+def test_chinese_site_with_other_menus_and_footers():
+    page = "\n".join([
+        "首页 | 新闻 | 国际 | 财经",
+        "English | 日本語 | 한국어 | Français",
+        "三国警方联合打击电信诈骗 遣返两百名嫌疑人",
+        "2025-03-01 10:20 来源:某某网",
+        "本报讯 3月1日,中国、缅甸、泰国三国警方在边境地区开展联合行动,共抓获电信网络诈骗犯罪嫌疑人两百名,并于当日通过包机遣返回国。",
+        "警方表示,下一步将继续加强执法合作,坚决遏制跨境电诈犯罪高发态势,切实保护人民群众的生命财产安全。<br/>",
+        "图为嫌疑人被押解下飞机。记者 王小明 摄",
+        "责任编辑:张三",
+        "推荐阅读",
+        "多地警方公布最新反诈提示",
+        "版权所有 © 2025 某某网 京ICP备12345678号",
+        "asdfghjkl",
+    ])
+    result = ingest_text(page, doc_id="zhsite")
+    (doc,) = result.documents
+    assert (doc.id, doc.lang, doc.script) == ("zhsite.zh", "zh", "Hans")
+    assert [(p.text[:12], p.meta.get("role", "body")) for p in doc.paragraphs] == [
+        ("三国警方联合打击电信诈骗", "title"), ("本报讯 3月1日,中国、", "body"), ("警方表示,下一步将继续加", "body")]
+    assert [(r.rule, r.text) for r in result.removed] == [
+        ("page_frame", "首页 | 新闻 | 国际 | 财经"),
+        ("language_menu", "English | 日本語 | 한국어 | Français"),
+        ("page_frame", "2025-03-01 10:20 来源:某某网"),
+        ("html_remnant", "<br/>"),
+        ("page_frame", "图为嫌疑人被押解下飞机。"),
+        ("photo_credit", "记者 王小明 摄"),
+        ("byline", "责任编辑:张三"),
+        ("related_reading", "推荐阅读"),
+        ("related_reading", "多地警方公布最新反诈提示"),
+        ("copyright_footer", "版权所有 © 2025 某某网 京ICP备12345678号"),
+        ("junk_token", "asdfghjkl"),
+    ]
+
+
+def test_indonesian_site_with_an_inline_related_link():
+    page = "\n".join([
+        "Beranda Nasional Internasional Olahraga",
+        "Polisi tangkap 200 tersangka penipuan daring",
+        "Jakarta - Polisi Indonesia bersama kepolisian Thailand menangkap 200 tersangka penipuan daring dalam "
+        "operasi gabungan di perbatasan, kata juru bicara kepolisian.",
+        "Baca juga: Polisi ungkap modus baru penipuan",
+        "Para tersangka akan dipulangkan ke negara asal mereka setelah pemeriksaan selesai, karena kasus ini "
+        "melibatkan banyak negara.",
+        "Hak Cipta © 2025 Contoh Berita. Seluruh hak dilindungi.",
+    ])
+    result = ingest_text(page, doc_id="idsite")
+    (doc,) = result.documents
+    assert (doc.id, doc.lang, doc.script) == ("idsite.id", "id", "Latn")
+    assert [p.text[:20] for p in doc.paragraphs] == ["Polisi tangkap 200 t", "Jakarta - Polisi Ind", "Para tersangka akan "]
+    assert [(r.rule, r.text) for r in result.removed] == [
+        ("page_frame", "Beranda Nasional Internasional Olahraga"),
+        ("related_reading", "Baca juga: Polisi ungkap modus baru penipuan"),
+        ("copyright_footer", "Hak Cipta © 2025 Contoh Berita. Seluruh hak dilindungi."),
+    ]
+
+
+def test_a_page_is_indonesian_or_malay_not_both():
+    # Each paragraph alone has different cues; the page's majority decides for all of them.
+    page = "\n".join([
+        "Polisi menangkap dua ratus tersangka penipuan daring dalam operasi gabungan di perbatasan karena laporan "
+        "warga, kata juru bicara kepolisian kepada wartawan.",
+        "Para suspek akan dihantar pulang selepas siasatan selesai kerana kes ini melibatkan banyak negara.",
+    ])
+    (doc,) = ingest_text(page, doc_id="mixed").documents
+    assert (doc.id, [p.lang for p in doc.paragraphs]) == ("mixed.id", ["id", "id"])
+
+
+def test_every_rule_is_registered_and_signed():
+    names = [rule.name for rule in ALL_RULES]
+    assert sorted(names) == sorted(CLEANING_RULES.names())
+    assert len({rule.signature() for rule in ALL_RULES}) == len(names)
+    assert signature().startswith("ingest:") and "|rules:10|t2s:no|" in signature()
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"\xff\xfe\xfa\xfb\x80\x81\x82", "not valid utf-16 at byte 6"),  # a UTF-16 BOM, then an odd byte out
+        (b"\x00\x01\x02garbage", "binary file"),
+    ],
+)
+def test_undecodable_bytes_are_a_data_error(data, message):
+    with pytest.raises(DataError, match=message):
+        decode_bytes(data, name="page.txt")
+
+
+def test_utf16_without_bom_decodes():
+    text = "公安部严打电诈跨国犯罪。Police cooperation.\n"
+    assert decode_bytes(text.encode("utf-16-le"), name="p") == (text, "utf-16-le")
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\n\t \r\n"])
+def test_empty_page_is_a_data_error(tmp_path, content):
+    path = tmp_path / "empty.txt"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match="empty page"):
+        ingest_file(path)
+
+
+def test_cli_reports_bad_input_without_a_traceback(tmp_path, capsys):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"\xff\xfe\xfa\xfb\x80\x81\x82")
+    assert main(["ingest", str(path)]) == 2
+    assert f"{path}: not valid utf-16 at byte 6" in capsys.readouterr().err

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..errors import BackendError, ConfigError
 from ..registry import Registry
-from ..utils import make_signature
+from ..utils import length_sorted_batches, make_signature
+from ..utils import progress as progress_bar
 from .numbers import extract_numbers
 
 logger = logging.getLogger("mtkit.align")
@@ -47,6 +48,7 @@ class TransformerEncoder(SentenceEncoder):
     sorts each call by length), in bf16 on a GPU, one model load per process (see :func:`get_encoder`)."""
 
     BATCH_SIZE = 256
+    BATCH_TOKENS_PER_SENTENCE = 48  # the padded-token budget of a batch is batch_size times this
 
     def __init__(self, model: str = LABSE, *, device: str | None = None, local_files_only: bool = False,
                  batch_size: int = BATCH_SIZE):
@@ -65,9 +67,25 @@ class TransformerEncoder(SentenceEncoder):
         self.name = Path(model).name if os.path.isdir(str(model)) else str(model).split("/")[-1].lower()
 
     def encode(self, texts, *, lang=None, progress=False):
-        vectors = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                                    normalize_embeddings=True, show_progress_bar=progress)
-        return np.asarray(vectors, dtype=np.float32)
+        texts = list(texts)
+        out: np.ndarray | None = None
+        # Our batches, not sentence-transformers' fixed-count ones: a padded-size budget lets short
+        # sentences (most of a news corpus) go many more to a batch than long ones, which is what fills a GPU.
+        # Characters / 3 is a cheap over-estimate of WordPiece tokens for the scripts we align.
+        batches = length_sorted_batches(texts, max_batch_size=self.batch_size * 8,
+                                        max_batch_tokens=self.batch_size * self.BATCH_TOKENS_PER_SENTENCE,
+                                        length=lambda t: len(t) // 3 + 2)
+        for batch in progress_bar(list(batches), enabled=progress, desc="embed", unit="batch"):
+            vectors = self.model.encode([texts[i] for i in batch], batch_size=len(batch), convert_to_numpy=True,
+                                        normalize_embeddings=True, show_progress_bar=False)
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[batch] = vectors
+        return out if out is not None else np.zeros((0, self.dimension), dtype=np.float32)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension() or 0)
 
 
 # ------------------------------------------------------------------ the lexical encoder

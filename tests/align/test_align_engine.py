@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtkit.align import Aligner, LexicalEncoder, align, align_many, get_encoder
+from mtkit.align import Aligner, LexicalEncoder, TransformerEncoder, align, align_many, get_encoder
 from mtkit.align.dp import align_embeddings, overlap_texts
 from mtkit.align.length import gale_church
 from mtkit.align.numbers import extract_numbers, parse_cjk_number
@@ -144,6 +144,12 @@ def test_a_sentence_transformers_model_from_a_local_path(tmp_path):
     assert vectors.shape == (3, 16) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.allclose(vectors[0], vectors[2])
+    # our length-sorted batches give each text its own vector back, in input order
+    texts = ["polisi", "警察抓获 polisi menangkap 警察抓获 polisi menangkap", "抓", "polisi menangkap 警"] * 3
+    direct = SentenceTransformer(str(tmp_path / "st")).encode(texts, normalize_embeddings=True)
+    assert np.allclose(encoder.encode(texts), direct, atol=1e-5)
+    assert np.allclose(TransformerEncoder(str(tmp_path / "st"), batch_size=1).encode(texts), direct, atol=1e-5)
+    assert encoder.encode([]).shape == (0, 16)
     result = align(["polisi menangkap", "polisi"], ["警察抓获", "警察"], encoder=encoder)
     assert sorted(i for b in result.beads for i in b.src) == [0, 1]
     assert result.signature.split("|")[-2] == "enc:st"

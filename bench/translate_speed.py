@@ -13,6 +13,7 @@ peak GPU memory, and the ratios mtkit/CT2 and mtkit/HF. CTranslate2 is measured 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -52,17 +53,38 @@ def build(shape: str, out: Path):
     return model
 
 
-class _IdTokenizer:
-    """Enough of a tokenizer for the backends: the benchmark feeds token ids."""
+class IdVocab:
+    """A stand-in tokenizer over made-up tokens ``t<id>``: enough for the backends (they take ids) and for
+    CTranslate2's Transformers converter (its ``load_tokenizer`` hook), which only reads the vocabulary and the
+    special tokens. Throughput needs ids, not text."""
 
-    def __init__(self, pad):
-        self.pad_token_id = pad
+    num_madeup_words = 0
+    special_tokens_map: dict = {}
+
+    def __init__(self, family: str, size: int):
+        specials = {"marian": {0: "</s>", 1: "<unk>", size - 1: "<pad>"},
+                    "m2m100": {0: "<s>", 1: "<pad>", 2: "</s>", 3: "<unk>"}}[family]
+        self.tokens = [specials.get(i, f"t{i}") for i in range(size)]
+        self.ids = {t: i for i, t in enumerate(self.tokens)}
+        self.bos_token = "<s>" if family == "m2m100" else None
+        self.eos_token, self.unk_token = "</s>", "<unk>"
+        self.unk_token_id, self.pad_token_id = self.ids["<unk>"], self.ids["<pad>"]
+
+    def get_vocab(self) -> dict:
+        return dict(self.ids)
+
+    def convert_ids_to_tokens(self, ids):
+        return self.tokens[ids] if isinstance(ids, int) else [self.tokens[i] for i in ids]
+
+    def convert_tokens_to_ids(self, tokens):
+        return self.ids[tokens] if isinstance(tokens, str) else [self.ids[t] for t in tokens]
 
 
-def sources(n: int, vocab: int, seed: int = 0) -> list[list[int]]:
+def sources(n: int, vocab: int, eos: int, seed: int = 0) -> list[list[int]]:
+    """``n`` random id sequences of log-normal lengths (mean about 40 tokens, 4 to 200), each ending in EOS."""
     rng = np.random.default_rng(seed)
     lengths = np.clip(rng.lognormal(np.log(36), 0.5, n).astype(int), 4, 200)
-    return [list(map(int, rng.integers(10, vocab - 10, size=k))) + [0] for k in lengths]
+    return [list(map(int, rng.integers(10, vocab - 10, size=k))) + [eos] for k in lengths]
 
 
 def timed(fn):
@@ -80,39 +102,65 @@ def timed(fn):
     return time.perf_counter() - start, peak
 
 
-def run_shape(shape: str, n: int, new_tokens: int, beams: list[int], dtype: str, batch: int) -> list[tuple]:
+def run_shape(shape: str, args) -> tuple[list[tuple], str]:
     import torch
 
     from mtkit.translate.engine import HFBackend, MtkitBackend
     from mtkit.utils import length_sorted_batches
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    torch_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype if device == "cuda" else "fp32"]
+    dtype = args.dtype if device == "cuda" else "fp32"
+    family, _ = SHAPES[shape]
+    n, new_tokens = args.sentences, args.new_tokens
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        model = build(shape, Path(tmp)).to(device, torch_dtype).eval()
-        tok = _IdTokenizer(model.config.pad_token_id)
-        src = sources(n, model.config.vocab_size)
-        batches = list(length_sorted_batches(src, max_batch_size=batch))
-        for beam in beams:
-            for name, backend in (("hf generate", HFBackend(model, tok)), ("mtkit", MtkitBackend(model, tok))):
+        model = build(shape, Path(tmp)).to(device).eval()
+        tok = IdVocab(family, model.config.vocab_size)
+        src = sources(n, model.config.vocab_size, model.config.eos_token_id)
+        # correctness gate on this device, fp32: mtkit's greedy ids equal generate's
+        check = src[:16]
+        equal = MtkitBackend(model, tok).translate_batch(check, max_length=16) == \
+            HFBackend(model, tok).translate_batch(check, max_length=16)
+        model.to({"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype])
+        for beam in [int(b) for b in args.beams.split(",")]:
+            for name, backend, batch in (("hf generate", HFBackend(model, tok), args.batch),
+                                         ("mtkit", MtkitBackend(model, tok), args.mtkit_batch)):
+                batches = list(length_sorted_batches(src, max_batch_size=batch))
+
                 def go():
                     for b in batches:
                         backend.translate_batch([src[i] for i in b], beam_size=beam, max_length=new_tokens,
                                                 min_length=new_tokens)
                 backend.translate_batch([src[i] for i in batches[0][:2]], beam_size=beam, max_length=4, min_length=4)
                 seconds, peak = timed(go)
-                rows.append((shape, beam, name, n * new_tokens / seconds, peak))
-            rows.append(ct2_row(shape, beam, Path(tmp), src, new_tokens, batch, device))
-    return rows
+                rows.append((shape, beam, f"{name} b{batch}", n * new_tokens / seconds, peak, ""))
+            rows.append(ct2_row(shape, beam, Path(tmp), tok, src, new_tokens, args.ct2_batch, device, dtype))
+    return rows, f"{shape}: mtkit greedy ids == generate (fp32, 16 sentences, 16 tokens): {'yes' if equal else 'NO'}"
 
 
-def ct2_row(shape, beam, model_dir, src, new_tokens, batch, device):
+def ct2_row(shape, beam, model_dir, tok, src, new_tokens, batch, device, dtype):
+    label = f"ctranslate2 b{batch}"
     try:
-        import ctranslate2  # noqa: F401
+        import ctranslate2
     except ImportError:
-        return (shape, beam, "ctranslate2", None, None, "not installed here (pip install 'mtkit[ct2]')")
-    return (shape, beam, "ctranslate2", None, None, "conversion of an id-only random model not wired yet")
+        return (shape, beam, label, None, None, "not installed here (pip install 'mtkit[ct2]')")
+    out = model_dir / "ct2"
+    if not (out / "model.bin").is_file():
+        class Converter(ctranslate2.converters.TransformersConverter):
+            def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):
+                return tok  # the made-up vocabulary: the random model has no tokenizer files
+
+        Converter(str(model_dir)).convert(str(out), force=True)
+    compute = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}[dtype]
+    translator = ctranslate2.Translator(str(out), device=device, compute_type=compute)
+    tokens = [tok.convert_ids_to_tokens(s) for s in src]
+
+    def go():
+        translator.translate_batch(tokens, beam_size=beam, max_batch_size=batch, batch_type="examples",
+                                   min_decoding_length=new_tokens, max_decoding_length=new_tokens)
+    translator.translate_batch(tokens[:2], beam_size=beam, max_decoding_length=4)
+    seconds, _ = timed(go)
+    return (shape, beam, label, len(src) * new_tokens / seconds, None, "")
 
 
 def main() -> int:
@@ -123,23 +171,40 @@ def main() -> int:
     parser.add_argument("--new-tokens", type=int, default=48)
     parser.add_argument("--beams", default="1,4")
     parser.add_argument("--dtype", default="bf16")
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=128, help="sentences per generate call (HF)")
+    parser.add_argument("--mtkit-batch", type=int, default=1024, help="sentences per mtkit batch")
+    parser.add_argument("--ct2-batch", type=int, default=512, help="CTranslate2 max_batch_size (examples)")
     args = parser.parse_args()
     if args.smoke:
-        args.shapes, args.sentences, args.new_tokens, args.batch = "tiny", 64, 8, 16
-    rows = []
+        args.shapes, args.sentences, args.new_tokens, args.batch, args.mtkit_batch, args.ct2_batch = \
+            "tiny", 64, 8, 16, 16, 16
+    rows, checks = [], []
     for shape in args.shapes.split(","):
-        rows += run_shape(shape, args.sentences, args.new_tokens, [int(b) for b in args.beams.split(",")],
-                          args.dtype, args.batch)
-    print(f"{'shape':<15} {'beam':>4} {'system':<12} {'tokens/s':>10} {'peak GiB':>9}  ratio mtkit/this")
-    ours = {(r[0], r[1]): r[3] for r in rows if r[2] == "mtkit"}
-    for r in rows:
-        if r[3] is None:
-            print(f"{r[0]:<15} {r[1]:>4} {r[2]:<12} {'-':>10} {'-':>9}  {r[5]}")
-            continue
-        ratio = ours[(r[0], r[1])] / r[3]
-        print(f"{r[0]:<15} {r[1]:>4} {r[2]:<12} {r[3]:>10.0f} {r[4]:>9.2f}  {ratio:.2f}x")
+        shape_rows, check = run_shape(shape, args)
+        rows += shape_rows
+        checks.append(check)
+    table = format_table(rows, checks)
+    print(table)
+    if os.environ.get("OUT"):
+        Path(os.environ["OUT"], "translate_speed.md").write_text(table + "\n", encoding="utf-8")
     return 0
+
+
+def format_table(rows, checks) -> str:
+    """A markdown table: tokens/s, peak GPU memory, and mtkit's ratio to each system at the same beam."""
+    import torch
+
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+    lines = [f"device: {device}", *checks, "",
+             "| shape | beam | system | tokens/s | peak GiB | mtkit/this |", "|---|---|---|---|---|---|"]
+    ours = {(r[0], r[1]): r[3] for r in rows if r[2].startswith("mtkit")}
+    for shape, beam, name, speed, peak, note in rows:
+        if speed is None:
+            lines.append(f"| {shape} | {beam} | {name} | - | - | {note} |")
+            continue
+        peak_text = "-" if peak is None or peak != peak else f"{peak:.2f}"
+        lines.append(f"| {shape} | {beam} | {name} | {speed:,.0f} | {peak_text} | {ours[(shape, beam)] / speed:.2f}x |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,29 @@ def sentences(text, lang):
         # Traditional script, with flattened ruby annotations inside
         ("zh", "此次行動(dòng)是重大戰(zhàn)果。公安部有關(guān)負(fù)責(zé)人表示,必須加大力度。",
          ["此次行動(dòng)是重大戰(zhàn)果。", "公安部有關(guān)負(fù)責(zé)人表示,必須加大力度。"]),
+        # a comma with the space missing is not a boundary; junk glued to a word is not one either
+        ("id", "pada saat yang sama,Mengusulkan serangkaian konsep. Berhasil.",
+         ["pada saat yang sama,Mengusulkan serangkaian konsep.", "Berhasil."]),
+        ("id", "lagiTindakan keras bersama telah diluncurkan., dan melakukan operasi khusus.",
+         ["lagiTindakan keras bersama telah diluncurkan., dan melakukan operasi khusus."]),
+        # Indonesian titles and abbreviations sentencex does not know
+        ("id", "Hal ini dikatakan oleh Ir. Joko dkk. pada hari Senin. Kapolri Jend. Listyo hadir di Jl. Sudirman.",
+         ["Hal ini dikatakan oleh Ir. Joko dkk. pada hari Senin.", "Kapolri Jend. Listyo hadir di Jl. Sudirman."]),
+        # ... but a sentence that merely ends in a word like "Ir" is still one
+        ("id", "Air mengalir. Joko datang.", ["Air mengalir.", "Joko datang."]),
+        ("en", "It cost 5.3 million. Then 50.000 more!Really? Yes.",
+         ["It cost 5.3 million.", "Then 50.000 more!", "Really?", "Yes."]),
+        ("en", "Next, the police will work on four aspects:", ["Next, the police will work on four aspects:"]),
+        # Chinese: closing quote after or before the full stop, a colon-introduced quote, amounts
+        ("zh", "他说:“我们要加强合作。”随后离开。", ["他说:“我们要加强合作。”", "随后离开。"]),
+        ("zh", "他说“我们要加强合作”。随后离开！真的?是的。最高悬赏金额高达60万元。",
+         ["他说“我们要加强合作”。", "随后离开！", "真的?", "是的。", "最高悬赏金额高达60万元。"]),
+        ("zh", "陈海指出,取得初步成效。“尽管如此,电诈活动依然猖獗。中国政府对此高度重视。”他说,双方应进一步采取措施。",
+         ["陈海指出,取得初步成效。", "“尽管如此,电诈活动依然猖獗。", "中国政府对此高度重视。”", "他说,双方应进一步采取措施。"]),
+        ("zh", "（信息来源:中华人民共和国公安部）", ["（信息来源:中华人民共和国公安部）"]),
+        ("zh", "2月20日,隨著中國民航包機(jī)降落,緬甸的200名中國籍涉詐犯罪嫌疑人被押解回國。此外,已於2月20日押解回國！",
+         ["2月20日,隨著中國民航包機(jī)降落,緬甸的200名中國籍涉詐犯罪嫌疑人被押解回國。", "此外,已於2月20日押解回國！"]),
+        ("ja", "東京に行きました。楽しかった！", ["東京に行きました。", "楽しかった！"]),
         ("en", "   ", []),
     ],
 )

@@ -85,7 +85,9 @@ class TransformerEncoder(SentenceEncoder):
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension() or 0)
+        # renamed in sentence-transformers 6; the GPU machine's older release has only the old name
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(getter() or 0)
 
 
 # ------------------------------------------------------------------ the lexical encoder

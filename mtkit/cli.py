@@ -57,16 +57,16 @@ def _run_ingest(args) -> int:
                 for p in doc.paragraphs:
                     if args.jsonl:
                         record = {"doc_id": doc.id, "lang": p.lang, "script": p.script, "start": p.start,
-                                  "end": p.end, "text": p.text, "role": p.meta.get("role", "body")}
-                        if p.original is not None:
-                            record["original"] = p.original
+                                  "end": p.end, "text": p.text, "original": p.original,
+                                  "role": p.meta.get("role", "body")}
                         _out(json.dumps(record, ensure_ascii=False))
                     else:
                         _out(p.text)
             if args.explain:
                 for r in result.removed:
                     excerpt = r.text if len(r.text) <= 80 else r.text[:77] + "..."
-                    _out(f"{result.source}:{r.start}-{r.end}\t{r.rule}\t{excerpt.replace(chr(10), ' ')}")
+                    excerpt = " ".join(excerpt.split("\t")).replace("\n", " ")  # one removal, one line, 3 fields
+                    _out(f"{result.source}:{r.start}-{r.end}\t{r.rule}\t{excerpt}")
     return 0
 
 

@@ -96,6 +96,10 @@ def ingest_text(
     _inherit_undetermined(paragraphs)
     _one_of_malay_or_indonesian(paragraphs)
     documents = _split_by_language(paragraphs, doc_id=doc_id, source=source, story=story, expected=languages)
+    for doc in documents:
+        # A language part of a bilingual page opens with its own headline, which page_frame saw mid-page.
+        if doc.paragraphs and doc.paragraphs[0].meta.get("role") == "heading":
+            doc.paragraphs[0].meta["role"] = "title"
     if to_simplified:
         for doc in documents:
             _to_simplified(doc)

@@ -91,6 +91,8 @@ def test_bilingual_page_splits_at_the_language_change(results):
     zh, en = results["003"].documents
     assert zh.paragraphs[-1].text == "(信息来源:中华人民共和国公安部)"
     assert en.paragraphs[0].text.startswith("New Developments and Progress")
+    assert [p.meta.get("role", "body") for p in zh.paragraphs] == ["title"] + ["body"] * 4 + ["source"]
+    assert [p.meta.get("role", "body") for p in en.paragraphs] == ["title"] + ["body"] * 4
     assert en.paragraphs[-1].text.endswith("(Source:Ministry of Public Security, P. R. China)")
     assert zh.story == en.story == "mps-intl-coop-2024"
 
@@ -194,3 +196,16 @@ def test_explain_prints_every_removal(capsys):
     explained = [line.split("\t")[1:] for line in out if "\t" in line and line.startswith(str(RAW))]
     assert explained == [["page_frame", "berita"], ["dateline", "2024-08-27"],
                          ["language_menu", "한어Русский языкEnglishFrançaisIndonesianSanskrit日本語DeutschPortuguêsΕλληνικάesp..."]]
+
+
+def test_jsonl_records_carry_offsets_and_original(capsys):
+    import json
+
+    assert main(["ingest", str(RAW / "002_f8e7142ca16b1147.txt"), "--jsonl", "--to-simplified"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    raw = (RAW / "002_f8e7142ca16b1147.txt").read_text(encoding="utf-8")
+    assert len(records) == 5
+    for r in records:
+        assert (r["doc_id"], r["lang"], r["script"]) == ("xinhua-zh-hant-20250220.zh", "zh", "Hans")
+        assert raw[r["start"]:r["end"]] == r["original"]
+    assert records[0]["text"].startswith("新华社南京2月20日电")

@@ -87,7 +87,14 @@ def embed_overlaps(encoder: SentenceEncoder, sentence_lists: Sequence[Sequence[s
 
 def align(src: Sequence[str], tgt: Sequence[str], *, encoder: str | SentenceEncoder = "auto",
           src_lang: str | None = None, tgt_lang: str | None = None, **settings) -> Alignment:
-    """Align two versions of one text, sentence by sentence. Settings as :class:`Aligner`."""
+    """Align two versions of one text, sentence by sentence. Settings as :class:`Aligner`.
+
+    The beads cover every sentence of both sides once, in order. ``Bead.score`` is the score bertalign's second
+    pass gave the bead (cosine, margin-modified when ``margin``, times the length penalty when ``len_penalty``);
+    an unaligned sentence (a 1-0 or 0-1 bead) scores ``skip`` (-0.1 by default), so a threshold above ``skip``
+    drops them. An empty side is not an error: every sentence of the other side comes back unaligned, with a
+    warning in ``Alignment.meta["warnings"]`` (as for the other pair checks) and in the log.
+    """
     return next(align_many([(src, tgt)], encoder=encoder, src_lang=src_lang, tgt_lang=tgt_lang, **settings))
 
 

@@ -1,0 +1,93 @@
+"""segment_document / segment_documents on hand-made Documents: raw offsets, order, converted paragraphs."""
+
+import types
+
+import pytest
+
+from mtkit.errors import ConfigError
+from mtkit.ingest.langid import _opencc
+from mtkit.records import Document, Paragraph
+from mtkit.segment import (SEGMENTERS, ChineseSplitter, SentencexSplitter, get_splitter, segment_document,
+                           segment_documents, signature, split_sentences)
+
+RAW = "Judul berita\n\nIni kalimat pertama.Ini kedua.\n\n他说:“好。”随后离开。\n"
+
+
+def paragraph(text, lang, script, **kw):
+    start = RAW.index(text)
+    return Paragraph(text, start, start + len(text), lang, script, **kw)
+
+
+def test_sentences_index_the_raw_file_in_document_order():
+    doc = Document("d1.id", "id", "Latn", [paragraph("Ini kalimat pertama.Ini kedua.", "id", "Latn"),
+                                           paragraph("他说:“好。”随后离开。", "zh", "Hans", meta={"role": "quote"})])
+    got = [(s.doc_id, s.index, s.text, s.lang, s.script, RAW[s.start:s.end], s.original, s.paragraph, s.meta)
+           for s in segment_document(doc)]
+    assert got == [
+        ("d1.id", 0, "Ini kalimat pertama.", "id", "Latn", "Ini kalimat pertama.", None, 0, {}),
+        ("d1.id", 1, "Ini kedua.", "id", "Latn", "Ini kedua.", None, 0, {}),
+        ("d1.id", 2, "他说:“好。”", "zh", "Hans", "他说:“好。”", None, 1, {"role": "quote"}),
+        ("d1.id", 3, "随后离开。", "zh", "Hans", "随后离开。", None, 1, {"role": "quote"}),
+    ]
+
+
+def test_undetermined_paragraph_uses_the_document_language():
+    doc = Document("d2.zh", "zh", "Hans", [paragraph("他说:“好。”随后离开。", "und", "Hans")])
+    assert [s.text for s in segment_document(doc)] == ["他说:“好。”", "随后离开。"]
+
+
+@pytest.mark.parametrize(
+    "raw, text, expected",
+    [
+        # OpenCC t2s kept the length: the span of the converted text is taken as is
+        ("此次行動是重大戰果。公安部表示。", "此次行动是重大战果。公安部表示。",
+         [("此次行动是重大战果。", "此次行動是重大戰果。"), ("公安部表示。", "公安部表示。")]),
+        # ruby annotations were removed, so lengths differ: each raw span goes through the same steps
+        ("此次行動(dòng)是重大戰(zhàn)果。公安部表示。", "此次行动是重大战果。公安部表示。",
+         [("此次行动是重大战果。", "此次行動(dòng)是重大戰(zhàn)果。"), ("公安部表示。", "公安部表示。")]),
+    ],
+)
+def test_converted_paragraph_keeps_the_raw_slice(raw, text, expected):
+    assert _opencc("t2s").convert(raw.replace("(dòng)", "").replace("(zhàn)", "")) == text
+    page = "x\n" + raw
+    p = Paragraph(text, 2, 2 + len(raw), "zh", "Hans", raw, {"converted_from": "Hant"})
+    sentences = segment_document(Document("d3.zh", "zh", "Hans", [p]))
+    assert [(s.text, s.original) for s in sentences] == expected
+    assert [page[s.start:s.end] for s in sentences] == [original for _, original in expected]
+    assert [s.raw for s in sentences] == [original for _, original in expected]
+
+
+def test_segment_documents_streams():
+    docs_seen = []
+
+    def docs():
+        for i in range(3):
+            docs_seen.append(i)
+            yield Document(f"d{i}.en", "en", "Latn", [Paragraph(f"One {i}. Two {i}.", 0, 12, "en", "Latn")])
+
+    stream = segment_documents(docs())
+    assert isinstance(stream, types.GeneratorType)
+    first = next(stream)
+    assert (first.doc_id, first.text, docs_seen) == ("d0.en", "One 0.", [0])
+    assert [(s.doc_id, s.index, s.text) for s in stream] == [
+        ("d0.en", 1, "Two 0."), ("d1.en", 0, "One 1."), ("d1.en", 1, "Two 1."),
+        ("d2.en", 0, "One 2."), ("d2.en", 1, "Two 2.")]
+
+
+@pytest.mark.parametrize("lang, cls", [("zh", ChineseSplitter), ("id", SentencexSplitter),
+                                       ("en", SentencexSplitter), ("ja", ChineseSplitter), ("fr", SentencexSplitter)])
+def test_registry_and_fallbacks(lang, cls):
+    assert isinstance(get_splitter(lang), cls)
+
+
+def test_registered_names_and_signatures():
+    assert SEGMENTERS.names() == ["en", "id", "ms", "zh"]
+    signatures = {get_splitter(lang).signature() for lang in ("zh", "id", "en")}
+    assert len(signatures) == 3
+    assert signature() == signature() and isinstance(signature(), str)
+
+
+@pytest.mark.parametrize("lang", ["xx", "", "english"])
+def test_unknown_language_lists_the_known_ones(lang):
+    with pytest.raises(ConfigError, match=r"known: en, id, ms, zh"):
+        split_sentences("Some text.", lang)

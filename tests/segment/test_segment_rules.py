@@ -126,6 +126,10 @@ def test_every_line_is_raw_text_and_no_boilerplate(segmented, seed):
          "(Reporter CCTV Chen Yu dan Cao Xiaozheng)"),
         ("001", 16, "推动高质量发展·权威发布|公安部严打电诈跨国犯罪 累计抓获缅北涉诈嫌疑人5万余名",
          "中国维和警察忠诚履职,严格执行联合国授权任务,严格遵守联合国规定和当地法律,为任务区恢复和平与稳定作出重要贡献,也受到了各界的广泛称赞。"),
+        ("002", 16, "新華社南京2月20日電(記者朱國亮、熊豐)2月20日,隨著中國民航包機(jī)陸續(xù)降落在江蘇南京祿口國際機(jī)場(chǎng),"
+         "緬甸向我遣返的妙瓦底地區(qū)首批200名中國籍涉詐犯罪嫌疑人,經(jīng)泰國被我公安機(jī)關(guān)押解回國。",
+         "公安機(jī)關(guān)還將與更多國家深化務(wù)實(shí)合作,全力解救被困人員,全力緝捕“金主”、骨干,堅(jiān)決清剿電詐園區(qū),"
+         "壓縮犯罪生存空間,切實(shí)維護(hù)中國公民生命財(cái)產(chǎn)安全。"),
         ("003", 36, "公安机关国际执法合作实现新发展取得新进步", "(Source:Ministry of Public Security, P. R. China)"),
         ("004", 45, "严厉打击!", "各方表示,将用实际行动向那些仍不收手的赌诈犯罪集团发出严厉警告,向国内外展示中泰缅老四国警方团结合作、严打赌诈的坚定决心。"),
     ],
@@ -162,3 +166,16 @@ def test_to_simplified_keeps_the_original_in_jsonl(capsys):
     assert first["text"].startswith("新华社南京2月20日电(记者朱国亮、熊丰)2月20日,随著中国民航包机陆续降落")
     assert first["original"].startswith("新華社南京2月20日電(記者朱國亮、熊豐)2月20日,隨著中國民航包機(jī)陸續(xù)")
     assert first["script"] == "Hans"
+
+
+def test_corpus_directory_prints_every_page_in_manifest_order(segmented, capsys):
+    assert main(["segment", str(RAW.parent)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [line for seed in ["000", "001", "002", "003", "004"] for line in segmented[seed]]
+
+
+def test_manifest_ids_and_languages_are_used_for_a_page(capsys):
+    assert main(["segment", str(RAW / "000_63baf882e5e4f05a.txt"), "--jsonl", "--lang", "id"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {(r["doc_id"], r["lang"], r["script"]) for r in records} == {("cctv-id-20240827.id", "id", "Latn")}
+    assert records[0]["text"].startswith("Kementerian Keamanan Publik: Sebanyak lebih dari 50.000 tersangka")

@@ -11,10 +11,11 @@ __all__ = ["SentencexSplitter"]
 
 # sentencex's Indonesian/Malay lists lack the common titles and abbreviations of news text (it splits
 # "Ir. Joko", "Jend. Listyo", "dkk. pada"), and sentencex takes no extra list, so a piece ending in one of
-# these continues into the next piece.
+# these continues into the next piece. Only words that stand before a name: "dll." / "dsb." / "tsb." often end
+# a sentence, so they are left to sentencex.
 _EXTRA_ABBREVIATIONS = {
     "id": ("Ir", "Bpk", "Bp", "Jend", "Brigjen", "Irjen", "Kombes", "AKBP", "Kapt", "Kol", "Letjen", "Mayjen",
-           "Jl", "Jln", "dkk", "dll", "dsb", "tsb", "Sdr", "Sdri", "Drs", "Dra", "Hj", "KH", "Yth", "Tn", "Ny"),
+           "Jl", "Jln", "dkk", "Sdr", "Sdri", "Drs", "Dra", "Hj", "KH", "Yth", "Tn", "Ny"),
 }
 _EXTRA_ABBREVIATIONS["ms"] = _EXTRA_ABBREVIATIONS["id"]
 

@@ -64,6 +64,7 @@ def sentences(text, lang):
          ["Hal ini dikatakan oleh Ir. Joko dkk. pada hari Senin.", "Kapolri Jend. Listyo hadir di Jl. Sudirman."]),
         # ... but a sentence that merely ends in a word like "Ir" is still one
         ("id", "Air mengalir. Joko datang.", ["Air mengalir.", "Joko datang."]),
+        ("id", "Mereka membawa buah, sayur, dll. Kemudian pulang.", ["Mereka membawa buah, sayur, dll.", "Kemudian pulang."]),
         ("en", "It cost 5.3 million. Then 50.000 more!Really? Yes.",
          ["It cost 5.3 million.", "Then 50.000 more!", "Really?", "Yes."]),
         ("en", "Next, the police will work on four aspects:", ["Next, the police will work on four aspects:"]),

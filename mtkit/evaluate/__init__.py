@@ -8,63 +8,23 @@ spaces that Chinese does not write); TER ``normalized`` with ``asian_support`` f
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 from ..errors import ConfigError, DataError
-from ..registry import Registry
+from .metrics import CJK_TARGETS, METRICS, Metric, MetricScore, metrics_for
 
-__all__ = ["MetricScore", "METRICS", "metrics_for", "score_corpus", "compare_systems", "check_inputs",
-           "SystemComparison"]
+__all__ = ["MetricScore", "Metric", "METRICS", "metrics_for", "score_corpus", "compare_systems", "check_inputs",
+           "SystemComparison", "evaluate_dataset", "evaluate_files", "write_model_card"]
 
 logger = logging.getLogger("mtkit.evaluate")
 
-METRICS: Registry = Registry("metric")
-CJK_TARGETS = ("zh", "ja", "ko", "yue")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
-
-
-@dataclass(slots=True)
-class MetricScore:
-    name: str
-    score: float
-    signature: str
-    extra: dict = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return f"{self.name} = {self.score:.2f}  ({self.signature})"
-
-
-@METRICS.register("bleu")
-def _bleu(tgt_lang: str, *, bleu_tokenize: str | None = None, references=None):
-    from sacrebleu.metrics import BLEU
-
-    return BLEU(tokenize=bleu_tokenize or ("zh" if tgt_lang == "zh" else "13a"), references=references)
-
-
-@METRICS.register("chrf")
-def _chrf(tgt_lang: str, *, references=None, **_):
-    from sacrebleu.metrics import CHRF
-
-    return CHRF(word_order=0 if tgt_lang in CJK_TARGETS else 2, references=references)
-
-
-@METRICS.register("ter")
-def _ter(tgt_lang: str, *, references=None, **_):
-    from sacrebleu.metrics import TER
-
-    cjk = tgt_lang in CJK_TARGETS
-    return TER(normalized=cjk, asian_support=cjk, references=references)
-
-
-def metrics_for(tgt_lang: str, names: Sequence[str] = ("bleu", "chrf", "ter"), *, bleu_tokenize: str | None = None,
-                references=None) -> dict:
-    """sacrebleu metric objects with mtkit's settings for ``tgt_lang``, by name (``references`` cached in them
-    when given, as the paired tests need)."""
-    return {name: METRICS.get(name)(tgt_lang, bleu_tokenize=bleu_tokenize, references=references) for name in names}
 
 
 def check_inputs(hypotheses: Sequence[str], references: Sequence[Sequence[str]], *, tgt_lang: str | None = None,
@@ -74,8 +34,11 @@ def check_inputs(hypotheses: Sequence[str], references: Sequence[Sequence[str]],
     hyp_name = names[0] if names else "hypotheses"
     if not hypotheses:
         raise DataError(f"{hyp_name}: no lines to evaluate")
-    for k, refs in enumerate(references):
-        ref_name = names[k + 1] if len(names) > k + 1 else f"reference {k + 1}"
+    ref_names = [names[k + 1] if len(names) > k + 1 else f"reference {k + 1}" for k in range(len(references))]
+    if len({len(refs) for refs in references}) > 1:
+        counts = ", ".join(f"{name} has {len(refs)}" for name, refs in zip(ref_names, references))
+        raise DataError(f"the reference sets differ in length ({counts} lines); each must match the hypotheses")
+    for ref_name, refs in zip(ref_names, references):
         if len(refs) != len(hypotheses):
             raise DataError(f"{hyp_name} has {len(hypotheses)} lines but {ref_name} has {len(refs)}")
     if tgt_lang:
@@ -97,13 +60,27 @@ def score_corpus(hypotheses: Sequence[str], references, *, tgt_lang: str, metric
                  bleu_tokenize: str | None = None) -> dict[str, MetricScore]:
     """Corpus scores, keyed by metric name; ``references`` is one list of lines or several."""
     refs = _as_reference_sets(references)
-    check_inputs(list(hypotheses), refs, tgt_lang=tgt_lang)
-    out = {}
-    for name, metric in metrics_for(tgt_lang, metrics, bleu_tokenize=bleu_tokenize).items():
-        result = metric.corpus_score(list(hypotheses), refs)
-        out[name] = MetricScore(result.name, float(result.score), str(metric.get_signature()),
-                                {"text": str(result)})
-    return out
+    hypotheses = list(hypotheses)
+    check_inputs(hypotheses, refs, tgt_lang=tgt_lang)
+    return {name: metric.corpus_score(hypotheses, refs)
+            for name, metric in metrics_for(tgt_lang, metrics, bleu_tokenize=bleu_tokenize).items()}
+
+
+N_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's defaults
+N_CONFIDENCE = 1000  # bootstrap samples for approximate randomisation's CIs (sacrebleu's --confidence-n)
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str):
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = old
 
 
 @dataclass
@@ -117,8 +94,8 @@ class SystemComparison:
 
 
 def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: str, baseline: str | None = None,
-                    method: str = "bs", n_samples: int | None = None, metrics=("bleu", "chrf", "ter"),
-                    bleu_tokenize: str | None = None) -> SystemComparison:
+                    method: str = "bs", n_samples: int | None = None, seed: int = 12345,
+                    metrics=("bleu", "chrf", "ter"), bleu_tokenize: str | None = None) -> SystemComparison:
     """Paired bootstrap resampling (``bs``) or approximate randomisation (``ar``) against ``baseline`` (the
     first system by default), with 95% confidence intervals and p-values, exactly as sacrebleu computes them."""
     from sacrebleu.significance import PairedTest
@@ -136,9 +113,12 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
     ordered = [(baseline, list(systems[baseline]))] + [(n, list(h)) for n, h in systems.items() if n != baseline]
     # the metrics cache the references' statistics, so resampling re-scores sums without re-tokenising
     objects = metrics_for(tgt_lang, metrics, bleu_tokenize=bleu_tokenize, references=refs)
-    test = PairedTest(ordered, {name: m for name, m in objects.items()}, references=None, test_type=method,
-                      n_samples=n_samples or (1000 if method == "bs" else 10000))
-    signatures, results = test()
+    confidence_n = N_CONFIDENCE if method == "ar" else -1  # bs gives its CIs itself; ar needs bootstrap for them
+    # sacrebleu reads its resampling seed from SACREBLEU_SEED (construction and call both resample)
+    with _env("SACREBLEU_SEED", str(seed)):
+        test = PairedTest(ordered, {name: m.sacrebleu for name, m in objects.items()}, references=None,
+                          test_type=method, n_samples=n_samples or N_SAMPLES[method], n_ar_confidence=confidence_n)
+        signatures, results = test()
     rows = []
     for k, system in enumerate(results["System"]):
         row = {"system": system}
@@ -153,3 +133,16 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
 
 def _f(x) -> float | None:
     return None if x is None else float(x)
+
+
+def __getattr__(name):
+    # the run and card modules import heavier packages (datasets, huggingface_hub): load them on first use
+    if name in ("evaluate_dataset", "evaluate_files"):
+        from . import run
+
+        return getattr(run, name)
+    if name == "write_model_card":
+        from .card import write_model_card
+
+        return write_model_card
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -55,3 +55,28 @@ def write_model_card(out_path: str | Path, **kwargs) -> Path:
     with atomic_write(path) as fh:
         fh.write(render_model_card(**kwargs))
     return path
+
+
+def model_dir_info(model_dir: str | Path) -> dict:
+    """What a saved model folder says about itself, for the card: its name, its base model (a LoRA adapter's
+    ``base_model_name_or_path``, or ``_name_or_path`` in config.json) and, for a fine-tuning run's ``final``
+    folder, the run's metrics from ``done.json`` as training facts."""
+    import json
+
+    from ..errors import DataError
+
+    path = Path(model_dir)
+    if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
+        raise DataError(f"{path}: not a saved model (no config.json or adapter_config.json)")
+    run = path.parent if path.name in ("final", "merged", "adapter") else None
+    run = run.parent if run is not None and run.name == "final" else run
+    info: dict = {"model_name": (run or path).name}
+    for name, key in (("adapter_config.json", "base_model_name_or_path"), ("config.json", "_name_or_path")):
+        if (path / name).is_file():
+            base = json.loads((path / name).read_text(encoding="utf-8")).get(key)
+            if base and Path(base).resolve() != path.resolve():
+                info["base_model"] = base
+                break
+    if run is not None and (run / "done.json").is_file():
+        info["training"] = json.loads((run / "done.json").read_text(encoding="utf-8")).get("metrics") or None
+    return info

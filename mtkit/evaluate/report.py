@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ..utils import atomic_write, write_json
-from . import CJK_TARGETS, MetricScore, SystemComparison, score_corpus
+from . import MetricScore, SystemComparison, score_corpus
+from .metrics import Chrf
 
 WORST_SEGMENTS = 10
 
@@ -27,10 +28,8 @@ def breakdown(hypotheses: Sequence[str], references: Sequence[str], groups: Sequ
 
 def worst_segments(hypotheses, references, sources=None, *, tgt_lang: str, n: int = WORST_SEGMENTS) -> list[dict]:
     """The ``n`` segments with the lowest sentence-level chrF (sacrebleu), source/reference/hypothesis side by side."""
-    from sacrebleu.metrics import CHRF
-
-    chrf = CHRF(word_order=0 if tgt_lang in CJK_TARGETS else 2)
-    scored = [(chrf.sentence_score(h, [r]).score, k) for k, (h, r) in enumerate(zip(hypotheses, references))]
+    chrf = Chrf(tgt_lang)
+    scored = [(chrf.sentence_score(h, [r]), k) for k, (h, r) in enumerate(zip(hypotheses, references))]
     rows = []
     for score, k in sorted(scored)[:n]:
         rows.append({"line": k + 1, "chrf": round(score, 2), "source": sources[k] if sources else None,
@@ -123,7 +122,6 @@ def write_chart(path: Path, scores: dict[str, dict[str, MetricScore]], compariso
     ax.set_ylabel("score")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", metadata={"Software": None})
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png", metadata={"Software": None})
     plt.close(fig)
-    tmp.replace(path)

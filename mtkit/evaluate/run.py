@@ -7,11 +7,39 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import ConfigError, DataError
-from . import compare_systems, score_corpus
+from . import MetricScore, compare_systems, score_corpus
 from .report import breakdown, worst_segments, write_eval_report
 
-COMET_NOTE = ("COMET not computed: `unbabel-comet` pins transformers < 5 and huggingface-hub < 1, so it needs an "
-              "environment of its own; no score is reported rather than a guessed one.")
+COMET_NOTE = ("COMET not computed: `unbabel-comet` is not importable here (it pins transformers < 5 and "
+              "huggingface-hub < 1, so it needs an environment of its own); no score is reported rather than a "
+              "guessed one.")
+COMET_NO_MODEL = ("COMET not computed: `unbabel-comet` is importable but no local COMET model was given "
+                  "(MTKIT_COMET_MODEL); no score is reported rather than a guessed one.")
+
+
+def comet_note() -> str | None:
+    """Why there is no COMET score, or None when COMET could run (a package and a local model)."""
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("comet") is None:
+        return COMET_NOTE
+    if not os.environ.get("MTKIT_COMET_MODEL"):
+        return COMET_NO_MODEL
+    return None
+
+
+def comet_score(sources: Sequence[str], hypotheses: Sequence[str], references: Sequence[str]) -> MetricScore:
+    """COMET system score from the local checkpoint in MTKIT_COMET_MODEL (unbabel-comet's own API)."""
+    import os
+
+    from comet import load_from_checkpoint
+
+    path = os.environ["MTKIT_COMET_MODEL"]
+    model = load_from_checkpoint(path)
+    data = [{"src": s, "mt": h, "ref": r} for s, h, r in zip(sources, hypotheses, references)]
+    output = model.predict(data, batch_size=16, gpus=0, progress_bar=False)
+    return MetricScore("COMET", float(output.system_score), f"comet|model:{Path(path).name}")
 
 
 def read_lines(path: str | Path) -> list[str]:
@@ -27,8 +55,13 @@ def read_lines(path: str | Path) -> list[str]:
     return lines
 
 
-def parse_direction(direction: str, config: str) -> tuple[str, str]:
+def parse_direction(direction: str | None, config: str) -> tuple[str, str]:
+    """``zh->en`` checked against the config's languages; no direction means the config's order (en-zh: en->zh)."""
     langs = config.split("-")
+    if not direction:
+        if len(langs) != 2:
+            raise ConfigError(f"config {config!r} is not a language pair such as en-zh; give --direction")
+        return langs[0], langs[1]
     try:
         src, tgt = (x.strip() for x in direction.split("->"))
     except ValueError:
@@ -58,7 +91,14 @@ def load_split(dataset: str | Path, config: str, split: str, *, src: str, tgt: s
     rows = ds.to_list()
     if not rows:
         raise DataError(f"{dataset}: split {name!r} of {config!r} is empty")
-    doc_key = "src_doc" if rows[0].get("src_lang") == src else "tgt_doc"
+    missing = [lang for lang in (src, tgt) if lang not in rows[0]["translation"]]
+    if missing:
+        raise DataError(f"{dataset}: config {config!r} has no {', '.join(missing)} text; languages: "
+                        f"{', '.join(rows[0]['translation'])}")
+    # the document of the source side when the builder says which side that is; doc_id in other datasets
+    doc_key = "src_doc" if rows[0].get("src_lang", src) == src else "tgt_doc"
+    if doc_key not in rows[0]:
+        doc_key = "doc_id"
     return DatasetSplit([r["translation"][src] for r in rows], [r["translation"][tgt] for r in rows],
                         [r.get(doc_key) or "" for r in rows], [r.get("bead_type") or "" for r in rows])
 
@@ -75,10 +115,11 @@ def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_la
                      method=method, bleu_tokenize=bleu_tokenize, names={n: (p, *ref_paths) for n, p in zip(systems, hyp_paths)})
 
 
-def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", direction: str,
+def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", direction: str | None = None,
                      models: Sequence[str] = (), hyp_paths: Sequence[str] = (), system_names: Sequence[str] = (),
                      out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
-                     backend: str = "auto", beam_size: int = 4, translator_factory=None) -> dict:
+                     backend: str = "auto", beam_size: int = 4, max_length: int | None = None,
+                     bleu_tokenize: str | None = None, translator_factory=None) -> dict:
     """Translate the split's sources with each model (or read hypothesis files), then score, break down by
     document and bead type, and compare systems."""
     src, tgt = parse_direction(direction, config)
@@ -93,13 +134,14 @@ def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", d
         def translator_factory(model):
             return Translator(model, backend=backend, src_lang=src, tgt_lang=tgt)
     for name, model in zip(names, models):
-        systems[name] = translator_factory(model).translate(data.sources, beam_size=beam_size)
+        settings = {"beam_size": beam_size} | ({"max_length": max_length} if max_length else {})
+        systems[name] = translator_factory(model).translate(data.sources, **settings)
     for name, path in zip(names[len(models):], hyp_paths):
         systems[name] = read_lines(path)
     if not systems:
         raise ConfigError("give at least one --model or --hyp")
     return _evaluate(systems, [data.references], tgt_lang=tgt, sources=data.sources, out_dir=out_dir,
-                     baseline=baseline, method=method, groups={"document": data.documents, "bead type": data.bead_types})
+                     baseline=baseline, method=method, bleu_tokenize=bleu_tokenize, groups={"document": data.documents, "bead type": data.bead_types})
 
 
 def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=None, method=None,
@@ -118,7 +160,12 @@ def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=N
         breakdowns = {name: {kind: breakdown(hyps, refs[0], g, tgt_lang=tgt_lang) for kind, g in groups.items()}
                       for name, hyps in systems.items()}
     worst = {name: worst_segments(hyps, refs[0], sources, tgt_lang=tgt_lang) for name, hyps in systems.items()}
-    notes = [COMET_NOTE]
+    notes = [note for note in (comet_note(),) if note]
+    if not notes and sources:
+        for name, hyps in systems.items():
+            scores[name]["comet"] = comet_score(sources, hyps, refs[0])
+    elif not notes:
+        notes.append("COMET not computed: it needs the source sentences (--src).")
     if out_dir:
         return write_eval_report(out_dir, scores=scores, tgt_lang=tgt_lang, comparison=comparison,
                                  breakdowns=breakdowns, worst=worst, notes=notes) | {"_scores": scores}

@@ -2,6 +2,8 @@
 
 import json
 import logging
+import subprocess
+import sys
 
 import pytest
 import sacrebleu
@@ -21,13 +23,36 @@ ZH_REFS = ["警方周一抓获200名嫌疑人。", "他们经泰国被押解回�
 ZH_HYP = ["警方周一抓获了200名嫌疑人。", "他们经由泰国被押送回国。"]
 
 
-def test_scores_equal_sacrebleus_own():
+@pytest.mark.parametrize(
+    "hyps, refs, tgt_lang, expected",
+    [(SYS_A, REFS, "en", {"bleu": ("BLEU", 55.33151191726635), "chrf": ("chrF2++", 76.22542087291481),
+                          "ter": ("TER", 21.428571428571427)}),
+     (ZH_HYP, ZH_REFS, "zh", {"bleu": ("BLEU", 60.83136153043262), "chrf": ("chrF2", 57.99432465164186),
+                              "ter": ("TER", 13.043478260869565)})],
+)
+def test_scores_are_sacrebleus_exact_numbers(hyps, refs, tgt_lang, expected):
+    ours = score_corpus(hyps, refs, tgt_lang=tgt_lang)
+    assert {k: (s.name, s.score) for k, s in ours.items()} == expected
+    cjk = tgt_lang == "zh"
+    theirs = {"bleu": BLEU(tokenize="zh" if cjk else "13a"), "chrf": CHRF(word_order=0 if cjk else 2),
+              "ter": TER(normalized=cjk, asian_support=cjk)}
+    for name, metric in theirs.items():
+        assert ours[name].score == metric.corpus_score(hyps, [refs]).score
+        assert ours[name].signature == str(metric.get_signature())
+
+
+def test_scores_and_signatures_equal_the_sacrebleu_command(tmp_path):
+    """The same files through the `sacrebleu` command (4 decimals, JSON): same numbers, same signatures."""
+    (tmp_path / "ref.txt").write_text("\n".join(REFS) + "\n", encoding="utf-8")
+    (tmp_path / "hyp.txt").write_text("\n".join(SYS_A) + "\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "sacrebleu", str(tmp_path / "ref.txt"), "-i", str(tmp_path / "hyp.txt"),
+                          "-m", "bleu", "chrf", "ter", "--chrf-word-order", "2", "-w", "4", "-f", "json"],
+                         capture_output=True, text=True, check=True)
+    theirs = json.loads(run.stdout)
     ours = score_corpus(SYS_A, REFS, tgt_lang="en")
-    assert ours["bleu"].score == BLEU(tokenize="13a").corpus_score(SYS_A, [REFS]).score
-    assert ours["chrf"].score == CHRF(word_order=2).corpus_score(SYS_A, [REFS]).score
-    assert ours["ter"].score == TER().corpus_score(SYS_A, [REFS]).score
+    assert [(s.name, round(s.score, 4), s.signature) for s in ours.values()] == [
+        (t["name"], t["score"], t["signature"]) for t in theirs]
     assert ours["bleu"].signature == f"nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:{sacrebleu.__version__}"
-    assert ours["chrf"].name == "chrF2++"
 
 
 def test_chinese_targets_get_chinese_settings():
@@ -48,21 +73,39 @@ def test_several_references():
     assert "nrefs:2" in ours["bleu"].signature
 
 
-@pytest.mark.parametrize("method", ["bs", "ar"])
-def test_significance_is_sacrebleus_paired_test(method):
+@pytest.mark.parametrize("method, extra", [("bs", {}), ("ar", {"n_ar_confidence": 1000})])
+def test_significance_is_sacrebleus_paired_test(method, extra):
     n = 200 if method == "bs" else 300
-    ours = compare_systems({"A": SYS_A, "B": SYS_B}, REFS, tgt_lang="en", method=method, n_samples=n, metrics=("bleu",))
-    theirs_sig, theirs = PairedTest([("A", SYS_A), ("B", SYS_B)], {"BLEU": BLEU(references=[REFS])}, references=None,
-                                    test_type=method, n_samples=n)()
-    assert ours.rows[1]["BLEU"]["p_value"] == theirs["BLEU"][1].p_value
-    assert ours.rows[1]["BLEU"]["score"] == theirs["BLEU"][1].score
-    assert ours.signatures["BLEU"] == str(theirs_sig["BLEU"])
+    ours = compare_systems({"A": SYS_A, "B": SYS_B}, REFS, tgt_lang="en", method=method, n_samples=n, seed=12345)
+    theirs_sig, theirs = PairedTest([("A", SYS_A), ("B", SYS_B)],
+                                    {"BLEU": BLEU(references=[REFS]), "chrF2++": CHRF(word_order=2, references=[REFS]),
+                                     "TER": TER(references=[REFS])},
+                                    references=None, test_type=method, n_samples=n, **extra)()
+    for metric in ("BLEU", "chrF2++", "TER"):
+        for k in (0, 1):
+            r = theirs[metric][k]
+            assert ours.rows[k][metric] == {"score": r.score, "mean": r.mean, "ci": r.ci, "p_value": r.p_value}
+        assert ours.signatures[metric] == str(theirs_sig[metric])
     assert ours.baseline == "A" and ours.rows[0]["BLEU"]["p_value"] is None
+    assert ours.rows[1]["BLEU"]["ci"] > 0 and ours.rows[1]["BLEU"]["p_value"] < 0.05
+    assert f"{method}:{n}|" in ours.signatures["BLEU"] and "seed:12345" in ours.signatures["BLEU"]
+
+
+def test_significance_seed_is_used():
+    runs = [compare_systems({"A": SYS_A, "B": SYS_B}, REFS, tgt_lang="en", n_samples=100, seed=seed,
+                            metrics=("chrf",)).rows[1]["chrF2++"]["ci"] for seed in (1, 1, 2)]
+    assert runs[0] == runs[1] != runs[2]
 
 
 def test_bad_inputs():
     with pytest.raises(DataError, match="hypotheses has 3 lines but reference 1 has 4"):
         score_corpus(SYS_A[:3], REFS, tgt_lang="en")
+    with pytest.raises(DataError, match=r"the reference sets differ in length \(reference 1 has 4, reference 2 has 3 "):
+        score_corpus(SYS_A, [REFS, REFS[:3]], tgt_lang="en")
+    with pytest.raises(ConfigError, match="unknown BLEU tokenizer 'xx'; known: none, zh, 13a"):
+        score_corpus(SYS_A, REFS, tgt_lang="en", bleu_tokenize="xx")
+    with pytest.raises(ConfigError, match="unknown metric 'meteor'; known: bleu, chrf, ter"):
+        score_corpus(SYS_A, REFS, tgt_lang="en", metrics=("meteor",))
     with pytest.raises(DataError, match="no lines to evaluate"):
         score_corpus([], [], tgt_lang="en")
     with pytest.raises(ConfigError, match="baseline 'C' is not one of the systems: A, B"):
@@ -106,12 +149,17 @@ def test_cli_prints_scores_with_signatures_and_writes_reports(files, capsys):
     "extra, message",
     [(["--hyp", "short.txt", "--ref", "ref.txt"], "has 2 lines but"),
      (["--hyp", "empty.txt", "--ref", "ref.txt"], "empty file"),
-     (["--hyp", "a.txt", "--ref", "missing.txt"], "missing.txt: no such file")],
+     (["--hyp", "a.txt", "--ref", "missing.txt"], "missing.txt: no such file"),
+     (["--hyp", "a.txt", "--ref", "ref.txt", "--ref", "short.txt"], "ref.txt has 4, "),
+     (["--hyp", "a.txt"], "give --hyp, --ref and --tgt-lang")],
 )
 def test_cli_bad_input_messages(files, capsys, extra, message):
     args = ["evaluate", "--tgt-lang", "en"] + [str(files / a) if a.endswith(".txt") else a for a in extra]
     assert main(args) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    if "--ref" in extra and extra.count("--ref") == 2:
+        assert "short.txt has 2 lines); each must match the hypotheses" in err
 
 
 def test_model_card_round_trip(files, tmp_path):
@@ -131,28 +179,3 @@ def test_model_card_round_trip(files, tmp_path):
     assert results[1].metric_config.startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:2")
     assert (card.data.base_model, card.data.language, results[0].dataset_config) == (
         "Helsinki-NLP/opus-mt-zh-en", ["zh", "en"], "en-zh")
-
-
-def test_models_on_a_built_dataset_split(tmp_path, capsys):
-    """`evaluate --model --dataset`: translate the split with each model, score, break down, compare."""
-    from mtkit.testing import build_tiny_marian
-
-    data = tmp_path / "mps"
-    corpus = __import__("pathlib").Path(__file__).resolve().parents[2] / "corpora" / "mps-fraud-2024"
-    assert main(["-q", "build", str(corpus), "--out", str(data), "--encoder", "lexical"]) == 0
-    a = build_tiny_marian(tmp_path / "a", seed=1)
-    b = build_tiny_marian(tmp_path / "b", seed=2)
-    capsys.readouterr()
-    assert main(["evaluate", "--model", str(a), "--model", str(b), "--systems", "base,tuned", "--dataset", str(data),
-                 "--config", "en-zh", "--split", "train", "--direction", "zh->en", "--out", str(tmp_path / "ev"),
-                 "--backend", "hf"]) == 0
-    report = json.loads((tmp_path / "ev" / "eval.json").read_text())
-    assert set(report["systems"]) == {"base", "tuned"}
-    assert report["comparison"]["baseline"] == "base"
-    assert set(report["breakdown"]["base"]["document"]) == {"mps-coop-2024.zh"}
-    assert sum(r["segments"] for r in report["breakdown"]["base"]["bead type"].values()) == 12
-    assert "tok:13a" in report["systems"]["base"]["bleu"]["signature"]
-    with pytest.raises(Exception, match="does not fit config"):
-        from mtkit.evaluate.run import parse_direction
-
-        parse_direction("zh->id", "en-zh")

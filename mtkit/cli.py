@@ -318,7 +318,9 @@ def _add_evaluate(sub):
     p.add_argument("--dataset", help="dataset folder from `mtkit build` (or a Hub dataset)")
     p.add_argument("--config", help="language-pair config, e.g. en-zh")
     p.add_argument("--split", default="test")
-    p.add_argument("--direction", help="SRC->TGT, e.g. zh->en")
+    p.add_argument("--direction", help="SRC->TGT, e.g. zh->en (default: the config's order, en-zh: en->zh)")
+    p.add_argument("--beam", type=int, default=4, help="beam size for --model")
+    p.add_argument("--max-length", type=int, help="most new tokens per sentence for --model")
     p.add_argument("--systems", help="comma-separated system names, in the order of --model then --hyp")
     p.add_argument("--backend", default="auto", help="translation backend for --model")
     p.add_argument("--baseline", help="baseline system name (default: the first)")
@@ -334,12 +336,13 @@ def _run_evaluate(args) -> int:
     from .evaluate.run import evaluate_dataset, evaluate_files
 
     if args.dataset:
-        if not (args.config and args.direction):
-            raise ConfigError("--dataset needs --config and --direction")
+        if not args.config:
+            raise ConfigError("--dataset needs --config (a language pair such as en-zh)")
         names = args.systems.split(",") if args.systems else ()
         result = evaluate_dataset(args.dataset, config=args.config, split=args.split, direction=args.direction,
                                   models=args.model, hyp_paths=args.hyp, system_names=names, out_dir=args.out,
-                                  baseline=args.baseline, method=args.method, backend=args.backend)
+                                  baseline=args.baseline, method=args.method, backend=args.backend,
+                                  beam_size=args.beam, max_length=args.max_length, bleu_tokenize=args.bleu_tokenize)
     else:
         if not args.hyp or not args.ref or not args.tgt_lang:
             raise ConfigError("give --hyp, --ref and --tgt-lang (or --dataset with --model/--hyp)")
@@ -359,10 +362,12 @@ def _run_evaluate(args) -> int:
 def _add_card(sub):
     p = sub.add_parser("card", help="write a Hugging Face model card with model-index results",
                        description="Write a model card from an eval.json (the first system's scores).")
+    p.add_argument("--model-dir", help="saved model folder: names the model and gives its base model and, for a "
+                   "fine-tuning run's final folder, the run's training facts")
     p.add_argument("--eval", required=True, help="eval.json from `mtkit evaluate --out`")
     p.add_argument("--out", required=True, help="model_cards/NAME.md")
-    p.add_argument("--model-name", required=True)
-    p.add_argument("--base-model")
+    p.add_argument("--model-name", help="default: the model folder's (or its run's) name")
+    p.add_argument("--base-model", help="default: what the model folder records")
     p.add_argument("--languages", required=True, help="comma-separated, e.g. zh,en")
     p.add_argument("--dataset", required=True)
     p.add_argument("--dataset-config")
@@ -376,7 +381,7 @@ def _run_card(args) -> int:
 
     from .errors import DataError
     from .evaluate import MetricScore
-    from .evaluate.card import write_model_card
+    from .evaluate.card import model_dir_info, write_model_card
 
     report = json.loads(open(args.eval, encoding="utf-8").read())
     systems = report.get("systems") or {}
@@ -384,9 +389,14 @@ def _run_card(args) -> int:
     if system not in systems:
         raise DataError(f"{args.eval}: no system {system!r}; systems: {', '.join(systems)}")
     results = {k: MetricScore(**v) for k, v in systems[system].items()}
-    path = write_model_card(args.out, model_name=args.model_name, base_model=args.base_model,
+    info = model_dir_info(args.model_dir) if args.model_dir else {}
+    model_name = args.model_name or info.get("model_name")
+    if not model_name:
+        raise DataError("give --model-name or --model-dir")
+    path = write_model_card(args.out, model_name=model_name, base_model=args.base_model or info.get("base_model"),
                             languages=args.languages.split(","), dataset=args.dataset,
-                            dataset_config=args.dataset_config, split=args.split, results=results)
+                            dataset_config=args.dataset_config, split=args.split, results=results,
+                            training=info.get("training"))
     _out(f"model card: {path}")
     return 0
 

@@ -193,8 +193,31 @@ class LanguageMenu(BlockRule):
 
 # Adjacent keys on a QWERTY keyboard, for telling a keyboard mash from an acronym.
 _KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-_ADJACENT = {a + b for row in _KEY_ROWS for a, b in zip(row, row[1:])}
-_ADJACENT |= {b + a for a, b in _ADJACENT}
+_KEY_POSITION = {key: (row, col) for row, keys in enumerate(_KEY_ROWS) for col, key in enumerate(keys)}
+
+
+def is_keyboard_mash(word: str) -> bool:
+    """Typed by sliding along key rows: runs of three or more neighbouring keys in one direction on two rows
+    (``qwer`` + ``asd``), one run of six (``qwerty``, ``lkjhgf``), or most letter pairs row neighbours
+    (``asdasd``). Real words touch neighbouring keys too (``reporter``, ``property`` has ``erty``), but not so."""
+    steps = []  # per letter pair: (row, +1/-1) when the two keys are row neighbours, else None
+    for a, b in zip(word, word[1:]):
+        pa, pb = _KEY_POSITION.get(a), _KEY_POSITION.get(b)
+        near = pa and pb and pa[0] == pb[0] and abs(pb[1] - pa[1]) == 1
+        steps.append((pa[0], pb[1] - pa[1]) if near else None)
+    runs: list[tuple[int, int]] = []  # (row, keys in the run)
+    for i, step in enumerate(steps):
+        if step is None:
+            continue
+        if i and steps[i - 1] == step:
+            runs[-1] = (step[0], runs[-1][1] + 1)
+        else:
+            runs.append((step[0], 2))
+    long_rows = {row for row, keys in runs if keys >= 3}
+    neighbours = sum(1 for step in steps if step is not None)
+    return bool(steps) and (len(long_rows) >= 2 or any(keys >= 6 for _, keys in runs) or neighbours >= 0.75 * len(steps))
+
+
 # Words that gambling and SEO spam glue onto site names in Chinese pages.
 _SPAM_WORDS = ("金沙", "娱乐城", "娛樂城", "博彩", "彩票", "赌场", "賭場", "葡京", "威尼斯人", "澳门", "澳門", "真人", "棋牌", "总站", "總站")
 
@@ -211,8 +234,7 @@ class JunkToken(BlockRule):
             return None
         letters = text.lower()
         if re.fullmatch(r"[a-z]{6,}", letters):
-            pairs = [letters[i:i + 2] for i in range(len(letters) - 1)]
-            if sum(p in _ADJACENT for p in pairs) >= 0.4 * len(pairs):
+            if is_keyboard_mash(letters):
                 return "keyboard mash"
         if re.fullmatch(r"[0-9A-Za-z]{3,}[\u4e00-\u9fff]{2,10}", text) and re.search(r"\d", text):
             return "site name glued to digits"
@@ -333,6 +355,12 @@ class PageFrame(Rule):
         if not body:
             return
         first, last = body[0], body[-1]
+        # A short closing or opening paragraph ("The case is under investigation.") is still article prose:
+        # the body extends over neighbouring blocks that read as a full sentence; menus and widget headings do not.
+        while last + 1 < len(kept) and _is_short_prose(kept[last + 1].text):
+            last += 1
+        while first > 0 and _is_short_prose(kept[first - 1].text):
+            first -= 1
         title_index = next((i for i in range(first - 1, -1, -1) if is_headline(kept[i].text)), None)
         for i in range(first):
             if i == title_index:
@@ -347,6 +375,14 @@ class PageFrame(Rule):
         for block in kept[first:last + 1]:
             if block.kept and not is_long(block.text):
                 block.role = "source" if _is_source_line(block.text) else ("heading" if not _ends_sentence(block.text) else "body")
+
+
+def _is_short_prose(text: str) -> bool:
+    """A sentence too short for ``is_long``: it ends with a full stop (headlines and menu items do not; "!" and
+    "?" are left out because headlines use them) and has a few words."""
+    text = text.rstrip("”’\"'」』)） ")
+    ends = text.endswith("。") or (text.endswith(".") and not re.search(r"(?:\d|\b[A-Z])\.$", text))
+    return ends and (han_count(text) >= 8 or word_count(text) >= 4)
 
 
 def _is_source_line(text: str) -> bool:

@@ -5,7 +5,7 @@ import pytest
 from mtkit.cli import main
 from mtkit.errors import DataError
 from mtkit.ingest import decode_bytes, ingest_file, ingest_text, signature
-from mtkit.ingest.clean import ALL_RULES, CLEANING_RULES
+from mtkit.ingest.clean import ALL_RULES, CLEANING_RULES, is_keyboard_mash
 from mtkit.ingest.langid import detect_language, malay_or_indonesian
 
 
@@ -74,13 +74,13 @@ def test_chinese_site_with_other_menus_and_footers():
     (doc,) = result.documents
     assert (doc.id, doc.lang, doc.script) == ("zhsite.zh", "zh", "Hans")
     assert [(p.text[:12], p.meta.get("role", "body")) for p in doc.paragraphs] == [
-        ("三国警方联合打击电信诈骗", "title"), ("本报讯 3月1日,中国、", "body"), ("警方表示,下一步将继续加", "body")]
+        ("三国警方联合打击电信诈骗", "title"), ("本报讯 3月1日,中国、", "body"), ("警方表示,下一步将继续加", "body"),
+        ("图为嫌疑人被押解下飞机。", "body")]  # a short closing sentence is still article text
     assert [(r.rule, r.text) for r in result.removed] == [
         ("page_frame", "首页 | 新闻 | 国际 | 财经"),
         ("language_menu", "English | 日本語 | 한국어 | Français"),
         ("page_frame", "2025-03-01 10:20 来源:某某网"),
         ("html_remnant", "<br/>"),
-        ("page_frame", "图为嫌疑人被押解下飞机。"),
         ("photo_credit", "记者 王小明 摄"),
         ("byline", "责任编辑:张三"),
         ("related_reading", "推荐阅读"),
@@ -99,15 +99,19 @@ def test_indonesian_site_with_an_inline_related_link():
         "Baca juga: Polisi ungkap modus baru penipuan",
         "Para tersangka akan dipulangkan ke negara asal mereka setelah pemeriksaan selesai, karena kasus ini "
         "melibatkan banyak negara.",
+        "Kasus ini masih diselidiki.",
+        "Terpopuler",
         "Hak Cipta © 2025 Contoh Berita. Seluruh hak dilindungi.",
     ])
     result = ingest_text(page, doc_id="idsite")
     (doc,) = result.documents
     assert (doc.id, doc.lang, doc.script) == ("idsite.id", "id", "Latn")
-    assert [p.text[:20] for p in doc.paragraphs] == ["Polisi tangkap 200 t", "Jakarta - Polisi Ind", "Para tersangka akan "]
+    assert [p.text[:20] for p in doc.paragraphs] == [
+        "Polisi tangkap 200 t", "Jakarta - Polisi Ind", "Para tersangka akan ", "Kasus ini masih dise"]
     assert [(r.rule, r.text) for r in result.removed] == [
         ("page_frame", "Beranda Nasional Internasional Olahraga"),
         ("related_reading", "Baca juga: Polisi ungkap modus baru penipuan"),
+        ("page_frame", "Terpopuler"),
         ("copyright_footer", "Hak Cipta © 2025 Contoh Berita. Seluruh hak dilindungi."),
     ]
 
@@ -160,3 +164,16 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path, capsys):
     path.write_bytes(b"\xff\xfe\xfa\xfb\x80\x81\x82")
     assert main(["ingest", str(path)]) == 2
     assert f"{path}: not valid utf-16 at byte 6" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "word, mash",
+    [
+        ("qwerasdzxcrqefa", True), ("asdfghjkl", True), ("zxcvbnmasdf", True), ("qwerty", True), ("lkjhgf", True),
+        ("asdasd", True),
+        # real words that touch neighbouring keys
+        ("property", False), ("reporter", False), ("terpopuler", False), ("typewriter", False), ("olahraga", False),
+    ],
+)
+def test_keyboard_mash(word, mash):
+    assert is_keyboard_mash(word) is mash

@@ -108,13 +108,17 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
     batch: list[tuple[Sequence[str], Sequence[str]]] = []
 
     def flush():
-        src_side = embed_overlaps(enc, [p[0] for p in batch], aligner.max_align - 1, langs=[src_lang] * len(batch),
-                                  progress=progress)
-        tgt_side = embed_overlaps(enc, [p[1] for p in batch], aligner.max_align - 1, langs=[tgt_lang] * len(batch),
-                                  progress=progress)
-        for (src, tgt), (sv, sl), (tv, tl) in zip(batch, src_side, tgt_side):
-            warnings = _check_pair(src, tgt, src_lang, tgt_lang)
-            beads = aligner.align_vectors(sv, tv, sl, tl)
+        # Blank sentences (empty lines of a presegmented file) carry nothing to align: they stay out of the
+        # embedding and the DP and come back as unaligned beads in their places.
+        kept = [([i for i, s in enumerate(src) if s.strip()], [j for j, t in enumerate(tgt) if t.strip()])
+                for src, tgt in batch]
+        src_side = embed_overlaps(enc, [[src[i] for i in ks] for (src, _), (ks, _) in zip(batch, kept)],
+                                  aligner.max_align - 1, langs=[src_lang] * len(batch), progress=progress)
+        tgt_side = embed_overlaps(enc, [[tgt[j] for j in kt] for (_, tgt), (_, kt) in zip(batch, kept)],
+                                  aligner.max_align - 1, langs=[tgt_lang] * len(batch), progress=progress)
+        for (src, tgt), (ks, kt), (sv, sl), (tv, tl) in zip(batch, kept, src_side, tgt_side):
+            warnings = _check_pair([src[i] for i in ks], [tgt[j] for j in kt], src_lang, tgt_lang)
+            beads = _restore_blanks(aligner.align_vectors(sv, tv, sl, tl), ks, kt, len(src), len(tgt), aligner.skip)
             meta = {"warnings": warnings} if warnings else {}
             if getattr(enc, "fallback_reason", None):
                 meta["encoder_fallback"] = enc.fallback_reason
@@ -127,6 +131,31 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
             batch = []
     if batch:
         yield from flush()
+
+
+def _restore_blanks(beads: list[Bead], kept_src: list[int], kept_tgt: list[int], n: int, m: int,
+                    skip: float) -> list[Bead]:
+    """Beads over the kept sentences -> beads over all of them, each blank one unaligned where it stood."""
+    if len(kept_src) == n and len(kept_tgt) == m:
+        return beads
+    blank_src = iter(sorted(set(range(n)) - set(kept_src)))
+    blank_tgt = iter(sorted(set(range(m)) - set(kept_tgt)))
+    next_src, next_tgt = next(blank_src, n), next(blank_tgt, m)
+    out = []
+    for bead in beads:
+        src = tuple(kept_src[i] for i in bead.src)
+        tgt = tuple(kept_tgt[j] for j in bead.tgt)
+        # blanks before this bead's first sentence go first, so both sides stay in order
+        while next_src < (src[0] if src else -1):
+            out.append(Bead((next_src,), (), skip))
+            next_src = next(blank_src, n)
+        while next_tgt < (tgt[0] if tgt else -1):
+            out.append(Bead((), (next_tgt,), skip))
+            next_tgt = next(blank_tgt, m)
+        out.append(Bead(src, tgt, bead.score))
+    out += [Bead((i,), (), skip) for i in ([next_src] if next_src < n else []) + list(blank_src)]
+    out += [Bead((), (j,), skip) for j in ([next_tgt] if next_tgt < m else []) + list(blank_tgt)]
+    return out
 
 
 def _check_pair(src: Sequence[str], tgt: Sequence[str], src_lang: str | None = None,

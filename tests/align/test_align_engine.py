@@ -288,3 +288,37 @@ def test_a_five_thousand_sentence_document():
     v = overlap_vectors(base)
     beads = Aligner().align_vectors(v, v, lens(5000), lens(5000))
     assert len(beads) == 5000 and all(b.type == "1-1" for b in beads)
+
+
+@pytest.mark.parametrize("src, tgt, expected", [
+    (["Polisi menangkap 10 tersangka.", "", "Mereka dipulangkan ke Tiongkok."], ["警方抓获10名嫌疑人。", "他们被遣返回中国。"],
+     ["[0]:[0]", "[1]:[]", "[2]:[1]"]),
+    (["", "Polisi menangkap 10 tersangka.", "Mereka dipulangkan ke Tiongkok.", " "],
+     ["警方抓获10名嫌疑人。", "", "他们被遣返回中国。", ""],
+     ["[0]:[]", "[1]:[0]", "[]:[1]", "[2]:[2]", "[3]:[]", "[]:[3]"]),
+    (["", " "], ["警方抓获10名嫌疑人。"], ["[]:[0]", "[0]:[]", "[1]:[]"]),  # a blank side is an empty one
+])
+def test_blank_sentences_stay_unaligned_in_their_places(src, tgt, expected):
+    beads = align(src, tgt, encoder="lexical", src_lang="id", tgt_lang="zh").beads
+    assert [b.vecalign() for b in beads] == expected
+    assert all(b.score == -0.1 for b in beads if not (b.src and b.tgt))
+
+
+@pytest.mark.parametrize("fmt, expected", [
+    ("vecalign", ["[0]:[0]", "[1]:[]", "[2]:[1]"]),
+    ("tsv", ["0.9010\tPolisi menangkap 10 tersangka.\t警方抓获10名嫌疑人。", "-0.1000\t\t",
+             "0.1410\tMereka dipulangkan ke Tiongkok.\t他们被遣返回中国。"]),
+    ("jsonl", ['{"src": [0], "tgt": [0], "type": "1-1", "score": 0.901032, "src_text": "Polisi menangkap 10 '
+               'tersangka.", "tgt_text": "警方抓获10名嫌疑人。"}',
+               '{"src": [1], "tgt": [], "type": "1-0", "score": -0.1, "src_text": "", "tgt_text": ""}',
+               '{"src": [2], "tgt": [1], "type": "1-1", "score": 0.141004, "src_text": "Mereka dipulangkan ke '
+               'Tiongkok.", "tgt_text": "他们被遣返回中国。"}']),
+])
+def test_align_cli_formats(tmp_path, capsys, fmt, expected):
+    (tmp_path / "src").write_text("Polisi menangkap 10 tersangka.\n\nMereka dipulangkan ke Tiongkok.\n")
+    (tmp_path / "tgt").write_text("警方抓获10名嫌疑人。\n他们被遣返回中国。\n")
+    assert main(["align", str(tmp_path / "src"), str(tmp_path / "tgt"), "--presegmented", "--encoder", "lexical",
+                 "--src-lang", "id", "--tgt-lang", "zh", "--format", fmt]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines() == expected
+    assert out.err.strip().splitlines()[-1].startswith("align:bertalign|max_align:5|top_k:3|win:5|skip:-0.1|")

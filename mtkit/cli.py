@@ -253,7 +253,7 @@ def _run_publish(args) -> int:
     from .publish import publish_dataset
 
     result = publish_dataset(args.out_dir, args.repo_id, private=args.private, dry_run=args.dry_run,
-                             endpoint=args.endpoint)
+                             endpoint=args.endpoint, show_progress=args.progress)
     verb = "would upload" if result.dry_run else "uploaded"
     for path, size in result.files:
         _out(f"{verb} {path} ({size:,} bytes)")

@@ -17,8 +17,8 @@ __all__ = ["export_corpus", "DatasetCardInfo", "ExportSummary", "publish_dataset
 
 logger = logging.getLogger("mtkit.publish")
 
-# What goes to the Hub: the card and the Parquet shards. JSONL/TSV/text/hf copies and reports stay local.
-HUB_FILES = ("README.md", "data/**")
+# What goes to the Hub: the card and the Parquet shards. JSONL/TSV/text/hf copies, reports and caches stay local.
+HUB_FILES = ("README.md", "data/**/*.parquet")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 
 
@@ -29,7 +29,7 @@ def export_corpus(pairs: Iterable[SentencePair], out_dir: str | Path, *, card: D
     return summary
 
 
-@dataclass
+@dataclass(slots=True)
 class PublishResult:
     repo_id: str
     files: list[tuple[str, int]] = field(default_factory=list)  # path in repo, bytes
@@ -47,7 +47,8 @@ def hub_files(out_dir: Path) -> list[tuple[str, int]]:
 
 
 def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False, dry_run: bool = False,
-                    token: str | None = None, endpoint: str | None = None) -> PublishResult:
+                    token: str | None = None, endpoint: str | None = None,
+                    show_progress: bool = False) -> PublishResult:
     """Upload the card and the Parquet shards of ``out_dir`` to the dataset repo ``repo_id``.
 
     The token comes from ``token``, else the usual HF environment or login; it is passed to huggingface_hub
@@ -69,9 +70,20 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
     token = token or get_token()
     if not token:
         raise ConfigError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (or pass --dry-run)")
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
     api = HfApi(endpoint=endpoint, token=token)
-    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    commit = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(out_dir),
-                               allow_patterns=list(HUB_FILES), commit_message="Upload dataset with mtkit")
+    was_disabled = are_progress_bars_disabled()
+    if not show_progress:  # progress bars are opt-in (the CLI's --progress)
+        disable_progress_bars()
+    try:
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        commit = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(out_dir),
+                                   allow_patterns=[name for name, _ in files],  # exactly what a dry run lists
+                                   commit_message="Upload dataset with mtkit")
+    finally:
+        if not was_disabled:
+            enable_progress_bars()
     result.url = str(getattr(commit, "repo_url", "") or commit)
+    logger.info("uploaded %d files to %s", len(files), repo_id)
     return result

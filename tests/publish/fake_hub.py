@@ -14,12 +14,14 @@ import hashlib
 import json
 import re
 import threading
+from urllib.parse import unquote
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeHub:
-    def __init__(self, token: str):
+    def __init__(self, token: str, lifetime: float = 120.0):
         self.token = token
+        self.lifetime = lifetime  # the server stops by itself after this many seconds, even if a test hangs
         self.repos: dict[str, dict[str, bytes]] = {}
         self.shas: dict[str, str] = {}
         self.blobs: dict[str, bytes] = {}
@@ -48,9 +50,13 @@ class FakeHub:
 
     def __enter__(self):
         self.thread.start()
+        self.timer = threading.Timer(self.lifetime, self.server.shutdown)
+        self.timer.daemon = True
+        self.timer.start()
         return self
 
     def __exit__(self, *exc):
+        self.timer.cancel()
         self.server.shutdown()
         self.server.server_close()
 
@@ -58,6 +64,7 @@ class FakeHub:
 
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         path, _, query = h.path.partition("?")
+        h.query = query  # type: ignore[attr-defined]
         self.requests.append(f"{method} {path}")
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0)) if method in ("POST", "PUT") else b""
         if method == "PUT":  # pre-signed upload URL, as the Hub hands out for LFS objects: no bearer token
@@ -153,19 +160,23 @@ class FakeHub:
                             "siblings": [{"rfilename": p} for p in sorted(self.repos[repo])]})
 
     def _tree(self, h, body):
-        repo, prefix = h.match["repo"], (h.match["dir"] or "").strip("/")
+        # HfFileSystem asks for one folder at a time (path URL-quoted, "data%2Fen-zh") unless recursive=true
+        repo, prefix = h.match["repo"], unquote(h.match["dir"] or "").strip("/")
+        recursive = "recursive=true" in h.query.lower()
         entries, dirs = [], set()
         for name, data in sorted(self.repos.get(repo, {}).items()):
             if prefix and not name.startswith(prefix + "/"):
                 continue
-            parts = name.split("/")
-            dirs |= {"/".join(parts[:k]) for k in range(1, len(parts))}
+            rest = name[len(prefix) + 1 if prefix else 0:].split("/")
+            base = f"{prefix}/" if prefix else ""
+            dirs |= {base + "/".join(rest[:k]) for k in range(1, len(rest) if recursive else min(2, len(rest)))}
+            if len(rest) > 1 and not recursive:
+                continue
             entry = {"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
             if name.endswith(".parquet"):
                 entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
             entries.append(entry)
-        entries += [{"type": "directory", "path": d, "size": 0, "oid": "0" * 40} for d in sorted(dirs)
-                    if not prefix or d.startswith(prefix + "/")]
+        entries += [{"type": "directory", "path": d, "size": 0, "oid": "0" * 40} for d in sorted(dirs)]
         self._send(h, 200, entries)
 
     def _resolve(self, h, body):

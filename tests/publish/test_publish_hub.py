@@ -1,4 +1,8 @@
-"""`mtkit publish` against a Hub-compatible server on 127.0.0.1, then the dataset downloaded and loaded back."""
+"""`mtkit publish` against a Hub-compatible server on 127.0.0.1, then the dataset loaded back through it.
+
+Each command runs in a subprocess with HF_ENDPOINT set before huggingface_hub is imported (it reads the
+endpoint into its constants at import time), so nothing here touches the real Hub.
+"""
 
 import json
 import os
@@ -9,17 +13,21 @@ from pathlib import Path
 import pytest
 
 from fake_hub import FakeHub
+from mtkit.errors import ConfigError, DataError
+from mtkit.publish import export_corpus, publish_dataset
+from test_publish_export import card_info, make_pairs
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "hf_mtkitTESTtoken0123456789abcdef"
+HUB_FILES = ["README.md", "data/en-zh/train-00000-of-00001.parquet", "data/en-zh/validation-00000-of-00001.parquet",
+             "data/id-zh/test-00000-of-00001.parquet", "data/id-zh/train-00000-of-00001.parquet"]
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from mtkit.cli import main
-
-    out = tmp_path_factory.mktemp("publish") / "mps"
-    assert main(["-q", "build", str(ROOT / "corpora" / "mps-fraud-2024"), "--out", str(out), "--encoder", "lexical"]) == 0
+    out = tmp_path_factory.mktemp("publish") / "tiny"
+    export_corpus(iter(make_pairs()), out, card=card_info())
+    (out / "report.md").write_text("local only\n")
     return out
 
 
@@ -27,34 +35,74 @@ def run(args, env, cwd):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
 
 
-def test_upload_then_download_and_load(built, tmp_path):
+def test_dry_run_lists_card_and_parquet_only(built, tmp_path):
+    env = {**os.environ, "HF_TOKEN": TOKEN, "HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9"}
+    proc = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/tiny", "--dry-run"], env, ROOT)
+    assert proc.returncode == 0, proc.stderr
+    sizes = {name: (built / name).stat().st_size for name in HUB_FILES}
+    assert proc.stdout.splitlines() == [f"would upload {n} ({sizes[n]:,} bytes)" for n in HUB_FILES] + [
+        "dry run: nothing sent to mtkit/tiny (5 files)"]
+    assert TOKEN not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("repo_id, make, error, message", [
+    ("tiny", None, ConfigError, "repo id 'tiny' is not of the form ORG/NAME"),
+    ("a/b/c", None, ConfigError, "repo id 'a/b/c' is not of the form ORG/NAME"),
+    ("org/tiny", "no-card", DataError, "no README.md dataset card"),
+    ("org/tiny", "no-data", DataError, "no data/<config>/*.parquet files to publish"),
+])
+def test_errors(tmp_path, repo_id, make, error, message):
+    out = tmp_path / "out"
+    export_corpus(iter(make_pairs()), out, card=card_info(), formats=("parquet",))
+    if make == "no-card":
+        (out / "README.md").unlink()
+    elif make == "no-data":
+        for path in out.glob("data/*/*.parquet"):
+            path.unlink()
+    with pytest.raises(error) as info:
+        publish_dataset(out, repo_id, dry_run=True)
+    assert message in str(info.value)
+
+
+@pytest.mark.slow
+def test_upload_then_load_through_the_hub(built, tmp_path):
     with FakeHub(TOKEN) as hub:
         env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": TOKEN,
                "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1"}
-        up = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/mps-test", "--endpoint", hub.url],
-                 env, ROOT)
+        up = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/tiny"], env, ROOT)
         assert up.returncode == 0, up.stderr
-        assert up.stdout.splitlines()[-1].startswith("published mtkit/mps-test (3 files)")
-        files = hub.repos["mtkit/mps-test"]
-        assert sorted(files) == ["README.md", "data/en-zh/train-00000-of-00001.parquet",
-                                 "data/id-zh/train-00000-of-00001.parquet"]
+        assert up.stdout.splitlines()[-1] == f"published mtkit/tiny (5 files) {hub.url}/datasets/mtkit/tiny"
+        files = hub.repos["mtkit/tiny"]
+        assert sorted(files) == HUB_FILES  # no jsonl/tsv/text/hf/report
         for name, data in files.items():
             assert data == (built / name).read_bytes()
-        assert "POST /datasets/mtkit/mps-test.git/info/lfs/objects/batch" in hub.requests
+        assert "POST /datasets/mtkit/tiny.git/info/lfs/objects/batch" in hub.requests
 
         load = run(["-c", (
-            "import json, datasets, huggingface_hub\n"
-            "path = huggingface_hub.snapshot_download('mtkit/mps-test', repo_type='dataset')\n"
-            "rows = {c: datasets.load_dataset(path, c)['train'].num_rows for c in ('en-zh', 'id-zh')}\n"
-            "print(json.dumps(rows))\n")], {**env, "HF_TOKEN": ""}, tmp_path)
+            "import json, datasets\n"
+            "out = {}\n"
+            "for c in ('en-zh', 'id-zh'):\n"
+            "    ds = datasets.load_dataset('mtkit/tiny', c)\n"
+            "    out[c] = {s: list(d['id']) for s, d in ds.items()}\n"
+            "    out[c + ' features'] = repr(ds['train'].features['translation'])\n"
+            "print(json.dumps(out))\n")], {**env, "HF_TOKEN": ""}, tmp_path)
         assert load.returncode == 0, load.stderr
-        assert json.loads(load.stdout.strip().splitlines()[-1]) == {"en-zh": 12, "id-zh": 11}
+        assert json.loads(load.stdout.strip().splitlines()[-1]) == {
+            "en-zh": {"train": ["p1", "p2"], "validation": ["p3"]},
+            "en-zh features": "Translation(languages=['en', 'zh'])",
+            "id-zh": {"train": ["p4"], "test": ["p5"]},
+            "id-zh features": "Translation(languages=['id', 'zh'])",
+        }
 
-        no_token = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/other", "--endpoint", hub.url],
+        no_token = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/other"],
                        {**env, "HF_TOKEN": ""}, ROOT)
         assert no_token.returncode == 2 and "no Hugging Face token" in no_token.stderr
-        wrong = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/other", "--endpoint", hub.url],
+        wrong = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/other"],
                     {**env, "HF_TOKEN": "hf_wrong"}, ROOT)
-        assert wrong.returncode != 0
-    for proc in (up, load, no_token, wrong):
+        assert wrong.returncode != 0 and "mtkit/other" not in hub.repos
+        verbose = run(["-m", "mtkit.cli", "-v", "publish", str(built), "--repo-id", "mtkit/tiny"], env, ROOT)
+        assert verbose.returncode == 0, verbose.stderr
+    for proc in (up, load, no_token, wrong, verbose):
         assert TOKEN not in proc.stdout + proc.stderr
+    leaked = [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
+    assert leaked == []

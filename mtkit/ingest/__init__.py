@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 from ..errors import DataError
 from ..records import Document, Paragraph, Removal
 from ..utils import make_signature, stable_hash
-from .clean import ALL_RULES, CLEANING_RULES, clean_blocks, strip_annotations
+from .clean import ALL_RULES, CLEANING_RULES, clean_blocks, strip_annotations, word_count
 from .decode import decode_bytes, read_text_file
 from .langid import _opencc, detect_language
 
@@ -135,8 +135,19 @@ def ingest_path(path: str | Path, *, to_simplified: bool = False) -> Iterator[In
     yield ingest_file(path, to_simplified=to_simplified)
 
 
+# Below this many words a Latin-script paragraph (a name, a place list) gives lingua too little to go on.
+MIN_WORDS_FOR_LANGUAGE = 4
+
+
 def _inherit_undetermined(paragraphs: list[Paragraph]) -> None:
-    """Paragraphs with no decidable language (numbers, a name) take their neighbour's."""
+    """Paragraphs with no decidable language (numbers, a name) take their neighbour's. A short Latin-script
+    paragraph counts as undecidable when lingua gave it a language that neither neighbour has (``Chen Yu``
+    between English paragraphs is not German)."""
+    for i, p in enumerate(paragraphs):
+        if p.script == "Latn" and word_count(p.text) < MIN_WORDS_FOR_LANGUAGE:
+            around = {q.lang for q in paragraphs[max(i - 1, 0):i + 2] if q is not p}
+            if p.lang not in around:
+                p.lang = "und"
     for i, p in enumerate(paragraphs):
         if p.lang != "und":
             continue
@@ -194,6 +205,8 @@ def _split_by_language(paragraphs, *, doc_id, source, story, expected) -> list[D
 def _to_simplified(doc: Document) -> None:
     if doc.lang != "zh" or doc.script != "Hant":
         return
+    # t2s converts characters only; tw2sp/hk2s also swap regional vocabulary (軟體 -> 软件), which rewrites words
+    # the page did not use and breaks the character-for-character match with the kept original.
     converter = _opencc("t2s")
     for p in doc.paragraphs:
         if p.script == "Hant":

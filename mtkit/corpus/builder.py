@@ -350,6 +350,9 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
                                              min_stories=config.min_stories_for_heldout)
     warnings += split_warnings
     filter_counts: dict[str, Counter] = defaultdict(Counter)
+    # the same counts per aligned document pair, for the report's per-pair table (pivot pairs have no aligned
+    # document pair of their own and are counted per config only)
+    doc_pair_counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     reject_files = AtomicFiles()
     all_scores: list[float] = []
 
@@ -361,16 +364,18 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
                 if not f.accept(score):
                     verdict = (name, score)
                     break
-            counts = filter_counts[pair.config]
-            counts["input"] += 1
+            counted = [filter_counts[pair.config]]
+            if not pair.meta.get("pivot"):
+                counted.append(doc_pair_counts[(pair.src_doc, pair.tgt_doc)])
+            for counts in counted:
+                counts["input"] += 1
+                counts["kept" if verdict is None else f"dropped_{verdict[0]}"] += 1
             all_scores.append(pair.score)
             if verdict:
-                counts[f"dropped_{verdict[0]}"] += 1
                 row = dataclasses.asdict(pair) | {"rejected_by": verdict[0], "filter_score": verdict[1]}
                 rejects = reject_files.get(pair.config, out / "rejects" / f"{pair.config}.jsonl")
                 rejects.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
                 continue
-            counts["kept"] += 1
             pair.split = split_of.get(pair.story, "train")
             yield pair
 
@@ -401,6 +406,8 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     with atomic_write(out / "build_config.yaml") as fh:
         yaml.safe_dump({"mtkit": __version__, "signature": card.signature, **config.to_dict()}, fh,
                        allow_unicode=True, sort_keys=True)
+    for stats in pair_stats:
+        stats["filters"] = dict(sorted(doc_pair_counts[(stats["src_doc"], stats["tgt_doc"])].items()))
     report = {
         "signature": card.signature,
         "corpus": manifest.name,

@@ -23,24 +23,33 @@ def render_markdown(report: dict) -> str:
               "|---|---|---|---|---|---|"]
     for doc_id, d in report["documents"].items():
         removed = ", ".join(f"{k}: {v}" for k, v in d["removed"].items())
-        lines.append(f"| {doc_id} | {d['lang']} | {d['script']} | {d['paragraphs']} | {d.get('sentences') or ''} | {removed} |")
+        # documents with no other version are not segmented: the builder only segments what it aligns
+        sentences = "not aligned" if d.get("sentences") is None else d["sentences"]
+        lines.append(f"| {doc_id} | {d['lang']} | {d['script']} | {d['paragraphs']} | {sentences} | {removed} |")
     lines += ["", "## Aligned document pairs", "",
-              "| story | config | source | target | sentences | beads by type | unaligned | mean score |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| story | config | source | target | sentences | beads by type | unaligned | mean score | kept | "
+              "dropped by filter |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for p in report["pairs"]:
         beads = ", ".join(f"{k}: {v}" for k, v in p["beads"].items())
         mean = "" if p["mean_score"] is None else f"{p['mean_score']:.3f}"
+        counts = p.get("filters", {})
         lines.append(f"| {p['story']} | {p['config']} | {p['src_doc']} | {p['tgt_doc']} | "
-                     f"{p['src_sentences']}/{p['tgt_sentences']} | {beads} | {p['unaligned_sentences']} | {mean} |")
+                     f"{p['src_sentences']}/{p['tgt_sentences']} | {beads} | {p['unaligned_sentences']} | {mean} | "
+                     f"{counts.get('kept', 0)}/{counts.get('input', 0)} | {_dropped(counts)} |")
     lines += ["", "## Filters", "", "| config | input | kept | dropped by filter |", "|---|---|---|---|"]
     for config, counts in report["filters"].items():
-        dropped = ", ".join(f"{k.removeprefix('dropped_')}: {v}" for k, v in counts.items() if k.startswith("dropped_"))
-        lines.append(f"| {config} | {counts.get('input', 0)} | {counts.get('kept', 0)} | {dropped} |")
+        lines.append(f"| {config} | {counts.get('input', 0)} | {counts.get('kept', 0)} | {_dropped(counts)} |")
     lines += ["", "## Splits", "", "| config | train | dev | test |", "|---|---|---|---|"]
     for config, splits in report["splits"].items():
         lines.append(f"| {config} | {splits.get('train', 0)} | {splits.get('dev', 0)} | {splits.get('test', 0)} |")
     lines += ["", "Alignment scores of all aligned pairs: `score_hist.png`.", ""]
     return "\n".join(lines)
+
+
+def _dropped(counts: dict) -> str:
+    """``name: n, ...`` from datatrove-style ``dropped_<filter>`` counters."""
+    return ", ".join(f"{k.removeprefix('dropped_')}: {v}" for k, v in counts.items() if k.startswith("dropped_"))
 
 
 def write_histogram(path: Path, scores: list[float]) -> None:

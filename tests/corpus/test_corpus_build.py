@@ -142,11 +142,19 @@ def test_report_counts_and_warnings(built):
     assert sum(v for k, v in report["filters"]["id-zh"].items() if k.startswith("dropped_")) == 3
     pairs = {p["config"]: p for p in report["pairs"]}
     assert (pairs["en-zh"]["src_sentences"], pairs["en-zh"]["tgt_sentences"]) == (24, 12)
+    assert pairs["en-zh"]["beads"] == {"1-1": 6, "2-1": 2, "3-1": 2, "4-1": 2}
+    # per document pair: the same datatrove-style counters as per config
+    assert pairs["id-zh"]["filters"] == {"dropped_alignment_score": 1, "dropped_length_ratio": 2, "input": 14, "kept": 11}
+    assert pairs["en-zh"]["filters"] == {"input": 12, "kept": 12}
     assert any("every pair is in train" in w for w in report["warnings"])
     assert (built / "score_hist.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rejects = [json.loads(line) for line in (built / "rejects" / "id-zh.jsonl").read_text().splitlines()]
     assert len(rejects) == 3 and all("rejected_by" in r for r in rejects)
-    assert "## Filters" in (built / "report.md").read_text()
+    markdown = (built / "report.md").read_text()
+    assert "## Filters" in markdown
+    assert ("| mps-presser-2024-08-27 | id-zh | cctv-id-20240827.id | chinadaily-zh-20240827.zh | 17/16 | "
+            "1-1: 11, 1-3: 1, 2-1: 1, 3-1: 1 | 0 | 0.159 | 11/14 | alignment_score: 1, length_ratio: 2 |") in markdown
+    assert "| bjyouth-zh-20230820.zh | zh | Hans | 39 | not aligned |" in markdown
 
 
 def test_the_card_passes_datasets_validation(built):

@@ -87,8 +87,10 @@ def _run_segment(args) -> int:
     import json
 
     from .ingest import ingest_path
-    from .segment import segment_document
+    from .segment import get_splitter, segment_document
 
+    if args.lang:
+        get_splitter(args.lang)  # a misspelt --lang fails naming the known ones instead of printing nothing
     for path in args.paths:
         for result in ingest_path(path, to_simplified=args.to_simplified):
             for doc in result.documents:

@@ -180,3 +180,10 @@ def test_manifest_ids_and_languages_are_used_for_a_page(capsys):
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {(r["doc_id"], r["lang"], r["script"]) for r in records} == {("cctv-id-20240827.id", "id", "Latn")}
     assert records[0]["text"].startswith("Kementerian Keamanan Publik: Sebanyak lebih dari 50.000 tersangka")
+
+
+def test_unknown_lang_option_fails_naming_the_known_ones(capsys):
+    assert main(["segment", str(RAW / "000_63baf882e5e4f05a.txt"), "--lang", "xx"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no sentence splitter for language 'xx'; known: en, id, ms, zh" in captured.err

@@ -209,14 +209,18 @@ def _add_build(sub):
                        "ingest, segment, align the versions of each story, filter, split by story, export "
                        "(Parquet/Hub layout, JSONL, TSV, Moses text, datasets on disk), write the dataset card "
                        "and the report. Re-runs resume from the alignment cache in OUT_DIR/.cache.")
-    p.add_argument("corpus_dir", metavar="CORPUS_DIR")
-    p.add_argument("--out", required=True, metavar="OUT_DIR")
-    p.add_argument("--config", metavar="YAML", help="build settings (filters, splits, aligner, ...)")
+    p.add_argument("corpus_dir", metavar="CORPUS_DIR", help="corpus folder holding manifest.yaml and raw/")
+    p.add_argument("--out", required=True, metavar="OUT_DIR",
+                   help="output folder: the Hub-ready dataset (README.md card + data/), other formats, report.md, "
+                   "rejects/, build_config.yaml and the resume cache .cache/")
+    p.add_argument("--config", metavar="YAML", help="build settings (filters, splits, aligner, ...); "
+                   "command-line options override it")
     p.add_argument("--encoder", help="auto (default), labse, lexical, or a sentence-transformers name/path")
-    p.add_argument("--seed", type=int, help="seed of the story-level split")
+    p.add_argument("--seed", type=int, help="seed of the story-level split (default 13)")
     p.add_argument("--to-simplified", dest="to_simplified", action="store_true", default=None,
                    help="convert Traditional Chinese to Simplified (default)")
-    p.add_argument("--no-to-simplified", dest="to_simplified", action="store_false")
+    p.add_argument("--no-to-simplified", dest="to_simplified", action="store_false",
+                   help="keep Traditional Chinese as written")
     p.add_argument("--executor", choices=("local",), default="local", help="where the stages run")
     p.set_defaults(func=_run_build)
 

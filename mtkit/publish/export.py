@@ -78,9 +78,22 @@ class Writer:
     """One output format; files are keyed by (config, split)."""
 
     name = ""
+    root = ""  # the folder of OUT_DIR this format owns
 
     def __init__(self, out_dir: Path):
         self.out_dir = Path(out_dir)
+        self.written: set[Path] = set()
+
+    def remove_stale(self) -> None:
+        """Delete files a previous export left under this format's folder (a split or config that is now
+        empty): they would otherwise be published, or read as part of the dataset."""
+        folder = self.out_dir / self.root
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path not in self.written:
+                logger.info("removing %s (not part of this export)", path)
+                path.unlink()
 
     def write(self, pair: SentencePair) -> None:
         raise NotImplementedError
@@ -103,6 +116,7 @@ class _TextWriter(Writer):
         self._files = AtomicFiles()
 
     def _file(self, key: tuple, path: Path):
+        self.written.add(path)
         return self._files.get(key, path)
 
     def close(self):
@@ -118,7 +132,7 @@ class _TextWriter(Writer):
 
 
 class JsonlWriter(_TextWriter):
-    name = "jsonl"
+    name = root = "jsonl"
 
     def write(self, pair):
         fh = self._file((pair.config, pair.split), self.out_dir / "jsonl" / pair.config / f"{pair.split}.jsonl")
@@ -126,7 +140,7 @@ class JsonlWriter(_TextWriter):
 
 
 class TsvWriter(_TextWriter):
-    name = "tsv"
+    name = root = "tsv"
 
     def write(self, pair):
         first, second = config_languages(pair.config)
@@ -139,6 +153,7 @@ class MosesWriter(_TextWriter):
     """``text/<config>/<split>.<lang>``: line-parallel plain text, one segment per line."""
 
     name = "moses"
+    root = "text"
 
     def write(self, pair):
         text = {pair.src_lang: pair.src, pair.tgt_lang: pair.tgt}
@@ -155,6 +170,7 @@ class ParquetWriter(Writer):
     ("BatchSize must be greater than 0"), so the card declares only the splits that have rows."""
 
     name = "parquet"
+    root = "data"
     BATCH = 10_000
     COMPRESSION = "zstd"
 
@@ -185,6 +201,7 @@ class ParquetWriter(Writer):
             path = self.out_dir / "data" / config / f"{HUB_SPLIT[split]}-{ROW_SHARD}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.tmp")
+            self.written.add(path)
             self._writers[key] = (pq.ParquetWriter(tmp, schema, compression=self.COMPRESSION, write_statistics=True), tmp, path)
         rows = self._rows.pop(key, [])
         if rows:
@@ -243,6 +260,7 @@ def export_pairs(pairs: Iterable[SentencePair], out_dir: str | Path, *, formats=
         raise
     for writer in writers:
         writer.close()
+        writer.remove_stale()
     counts: dict[str, dict[str, int]] = {}
     for (config, split), n in sorted(parquet.counts.items()):
         counts.setdefault(config, {})[split] = n
@@ -289,6 +307,14 @@ def save_dataset_dicts(summary: ExportSummary) -> None:
                 enable_progress_bar()
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
+    for stale in sorted((summary.out_dir / "hf").glob("*")):
+        if stale.name in summary.counts:
+            continue
+        # a config a previous export had and this one has not
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
 
 
 def _one_line(text: str) -> str:

@@ -142,3 +142,14 @@ def test_errors_leave_nothing(tmp_path, kwargs, pairs, error, message):
         export_corpus(iter(pairs), tmp_path / "out", card=card_info(), **kwargs)
     assert message in str(info.value)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # no temp file left, none renamed into place
+
+
+def test_reexport_removes_stale_files(tmp_path):
+    export_corpus(iter(make_pairs()), tmp_path, card=card_info())
+    (tmp_path / "report.md").write_text("not the export's\n")
+    export_corpus(iter(make_pairs()[:2]), tmp_path, card=card_info())
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+                   if p.is_file() and p.parts[len(tmp_path.parts)] != "hf")
+    assert files == ["README.md", "data/en-zh/train-00000-of-00001.parquet", "jsonl/en-zh/train.jsonl",
+                     "report.md", "text/en-zh/train.en", "text/en-zh/train.zh", "tsv/en-zh/train.tsv"]
+    assert sorted(p.name for p in (tmp_path / "hf").iterdir()) == ["en-zh"]

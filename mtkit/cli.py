@@ -86,27 +86,14 @@ def _add_segment(sub):
 def _run_segment(args) -> int:
     import json
 
-    from .ingest import ingest_path
-    from .segment import get_splitter, segment_document
+    from .segment import segment_path, sentence_record
 
-    if args.lang:
-        get_splitter(args.lang)  # a misspelt --lang fails naming the known ones instead of printing nothing
     for path in args.paths:
-        for result in ingest_path(path, to_simplified=args.to_simplified):
-            for doc in result.documents:
-                if args.lang and doc.lang != args.lang:
-                    continue
-                for s in segment_document(doc):
-                    if args.lang and s.lang != args.lang:
-                        continue
-                    if args.jsonl:
-                        record = {"doc_id": s.doc_id, "index": s.index, "text": s.text, "lang": s.lang,
-                                  "script": s.script, "start": s.start, "end": s.end, "paragraph": s.paragraph}
-                        if s.original is not None:
-                            record["original"] = s.original
-                        _out(json.dumps(record, ensure_ascii=False))
-                    else:
-                        _out(s.text if args.to_simplified else s.raw)
+        for s in segment_path(path, lang=args.lang, to_simplified=args.to_simplified):
+            if args.jsonl:
+                _out(json.dumps(sentence_record(s), ensure_ascii=False))
+            else:
+                _out(s.text if args.to_simplified else s.raw)
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from ..errors import ConfigError
 from ..records import Document, Paragraph, Sentence
@@ -20,7 +20,7 @@ from .chinese import ChineseSplitter
 from .latin import SentencexSplitter
 
 __all__ = ["SEGMENTERS", "SentenceSplitter", "ChineseSplitter", "SentencexSplitter", "get_splitter",
-           "split_sentences", "segment_document", "segment_documents", "signature"]
+           "split_sentences", "segment_document", "segment_documents", "segment_path", "sentence_record", "signature"]
 
 log = logging.getLogger("mtkit.segment")
 
@@ -76,6 +76,32 @@ def segment_documents(docs: Iterable[Document]) -> Iterator[Sentence]:
     """Sentences of each document in turn (streams: one document in memory at a time)."""
     for doc in docs:
         yield from segment_document(doc)
+
+
+def segment_path(path, *, lang: str | None = None, to_simplified: bool = False) -> Iterator[Sentence]:
+    """Sentences of a raw page or of every page of a corpus directory (manifest order), cleaned by
+    :func:`mtkit.ingest.ingest_path`; with ``lang``, only the documents and sentences in that language."""
+    from ..ingest import ingest_path
+
+    if lang:
+        get_splitter(lang)  # a misspelt language fails naming the known ones instead of giving nothing
+    for result in ingest_path(path, to_simplified=to_simplified):
+        for doc in result.documents:
+            if lang and doc.lang != lang:
+                continue
+            for sentence in segment_document(doc):
+                if not lang or sentence.lang == lang:
+                    yield sentence
+
+
+def sentence_record(sentence: Sentence) -> dict[str, Any]:
+    """The JSON record of ``mtkit segment --jsonl`` ("original" only when the text was converted)."""
+    record = {"doc_id": sentence.doc_id, "index": sentence.index, "text": sentence.text, "lang": sentence.lang,
+              "script": sentence.script, "start": sentence.start, "end": sentence.end,
+              "paragraph": sentence.paragraph}
+    if sentence.original is not None:
+        record["original"] = sentence.original
+    return record
 
 
 def _changed_span(paragraph: Paragraph, s: int, e: int) -> str:

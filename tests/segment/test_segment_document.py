@@ -91,3 +91,27 @@ def test_registered_names_and_signatures():
 def test_unknown_language_lists_the_known_ones(lang):
     with pytest.raises(ConfigError, match=r"known: en, id, ms, zh"):
         split_sentences("Some text.", lang)
+
+
+def test_every_seed_sentence_is_its_raw_slice():
+    from pathlib import Path
+
+    from mtkit.segment import segment_path, sentence_record
+
+    corpus = Path(__file__).resolve().parents[2] / "corpora" / "mps-fraud-2024"
+    sentences = list(segment_path(corpus, to_simplified=True))
+    pages = {}
+    for s in sentences:
+        raw = pages.setdefault(s.doc_id, None)
+        if raw is None:
+            stem = next(p for p in (corpus / "raw").glob("*.txt") if s.raw in p.read_text(encoding="utf-8"))
+            raw = pages[s.doc_id] = stem.read_text(encoding="utf-8")
+        assert raw[s.start:s.end] == s.raw
+    assert len(sentences) == 130
+    converted = [s for s in sentences if s.original is not None]
+    assert {s.doc_id for s in converted} == {"xinhua-zh-hant-20250220.zh"}
+    assert {s.script for s in converted} == {"Hans"}
+    record = sentence_record(converted[0])
+    assert list(record) == ["doc_id", "index", "text", "lang", "script", "start", "end", "paragraph", "original"]
+    assert list(sentence_record(sentences[0])) == ["doc_id", "index", "text", "lang", "script", "start", "end",
+                                                   "paragraph"]

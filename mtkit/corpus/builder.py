@@ -122,7 +122,9 @@ def iter_story_documents(manifest: Manifest, *, to_simplified: bool) -> Iterator
             removed = Counter(r.rule for r in result.removed)
             for doc in result.documents:
                 documents.append(doc)
-                stats[doc.id] = {"lang": doc.lang, "script": doc.script, "paragraphs": len(doc.paragraphs),
+                # the script as published, and as written on the page where ingest converted it
+                script = doc.script + (f" (from {doc.meta['converted_from']})" if doc.meta.get("converted_from") else "")
+                stats[doc.id] = {"lang": doc.lang, "script": script, "paragraphs": len(doc.paragraphs),
                                  "file": str(Path(entry.file).relative_to(manifest.root)), "story": story,
                                  "removed": dict(sorted(removed.items()))}
         yield story, documents, stats

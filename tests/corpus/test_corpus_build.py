@@ -155,6 +155,7 @@ def test_report_counts_and_warnings(built):
     assert ("| mps-presser-2024-08-27 | id-zh | cctv-id-20240827.id | chinadaily-zh-20240827.zh | 17/16 | "
             "1-1: 11, 1-3: 1, 2-1: 1, 3-1: 1 | 0 | 0.159 | 11/14 | alignment_score: 1, length_ratio: 2 |") in markdown
     assert "| bjyouth-zh-20230820.zh | zh | Hans | 39 | not aligned |" in markdown
+    assert report["documents"]["xinhua-zh-hant-20250220.zh"]["script"] == "Hans (from Hant)"
 
 
 def test_the_card_passes_datasets_validation(built):

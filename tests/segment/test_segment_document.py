@@ -1,6 +1,7 @@
 """segment_document / segment_documents on hand-made Documents: raw offsets, order, converted paragraphs."""
 
 import types
+from pathlib import Path
 
 import pytest
 
@@ -8,7 +9,7 @@ from mtkit.errors import ConfigError
 from mtkit.ingest.langid import _opencc
 from mtkit.records import Document, Paragraph
 from mtkit.segment import (SEGMENTERS, ChineseSplitter, SentencexSplitter, get_splitter, segment_document,
-                           segment_documents, signature, split_sentences)
+                           segment_documents, segment_path, sentence_record, signature, split_sentences)
 
 RAW = "Judul berita\n\nIni kalimat pertama.Ini kedua.\n\n他说:“好。”随后离开。\n"
 
@@ -94,10 +95,6 @@ def test_unknown_language_lists_the_known_ones(lang):
 
 
 def test_every_seed_sentence_is_its_raw_slice():
-    from pathlib import Path
-
-    from mtkit.segment import segment_path, sentence_record
-
     corpus = Path(__file__).resolve().parents[2] / "corpora" / "mps-fraud-2024"
     sentences = list(segment_path(corpus, to_simplified=True))
     pages = {}

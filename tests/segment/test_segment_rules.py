@@ -1,5 +1,7 @@
 """Sentence segmentation: hand-checked paragraphs of each language, and the `mtkit segment` contract."""
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -94,9 +96,6 @@ def test_unknown_language_is_a_clear_error():
 def segmented():
     out = {}
     for seed in SEEDS:
-        import contextlib
-        import io
-
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
             assert main(["segment", str(seed)]) == 0

@@ -209,3 +209,31 @@ def test_jsonl_records_carry_offsets_and_original(capsys):
         assert (r["doc_id"], r["lang"], r["script"]) == ("xinhua-zh-hant-20250220.zh", "zh", "Hans")
         assert raw[r["start"]:r["end"]] == r["original"]
     assert records[0]["text"].startswith("新华社南京2月20日电")
+
+
+def _parts(result):
+    return [(d.id, d.lang, d.script, [(p.start, p.end, p.text) for p in d.paragraphs]) for d in result.documents]
+
+
+@pytest.mark.parametrize(
+    "name, encoding, detected",
+    [
+        ("004_5065d816adfc3ec2.txt", "gbk", "gb18030"),  # GBK is read as its superset
+        ("001_f0908af97be21bcd.txt", "gb18030", "gb18030"),
+        ("003_91cde0563d2e864a.txt", "utf-16", "utf-16"),
+        ("000_63baf882e5e4f05a.txt", "utf-16", "utf-16"),
+    ],
+)
+def test_a_seed_in_another_encoding_ingests_the_same(tmp_path, name, encoding, detected):
+    page = tmp_path / name
+    page.write_bytes((RAW / name).read_text(encoding="utf-8").encode(encoding))
+    expected, result = ingest_file(RAW / name), ingest_file(page)
+    assert result.encoding == detected
+    assert _parts(result) == _parts(expected)  # same file stem, so the same ids
+    assert [(r.start, r.end, r.rule) for r in result.removed] == [(r.start, r.end, r.rule) for r in expected.removed]
+
+
+def test_big5_seed_text_decodes_to_the_same_text(results):
+    # The raw page carries pinyin with tone marks, which Big5 cannot encode; its kept text can be.
+    text = "\n\n".join(p.text for p in results["002"].documents[0].paragraphs)
+    assert decode_bytes(text.encode("big5"), name="page") == (text, "big5")

@@ -30,7 +30,7 @@ _LATIN = re.compile(r"[A-Za-z]")
 def check_inputs(hypotheses: Sequence[str], references: Sequence[Sequence[str]], *, tgt_lang: str | None = None,
                  names: tuple[str, ...] = ()) -> None:
     """Clear errors for mismatched or empty inputs; a warning when the hypotheses' script does not fit the
-    target language."""
+    target language (no ``tgt_lang``: no script check)."""
     hyp_name = names[0] if names else "hypotheses"
     if not hypotheses:
         raise DataError(f"{hyp_name}: no lines to evaluate")
@@ -57,11 +57,12 @@ def _as_reference_sets(references) -> list[list[str]]:
 
 
 def score_corpus(hypotheses: Sequence[str], references, *, tgt_lang: str, metrics=("bleu", "chrf", "ter"),
-                 bleu_tokenize: str | None = None) -> dict[str, MetricScore]:
-    """Corpus scores, keyed by metric name; ``references`` is one list of lines or several."""
+                 bleu_tokenize: str | None = None, check_script: bool = True) -> dict[str, MetricScore]:
+    """Corpus scores, keyed by metric name; ``references`` is one list of lines or several.
+    ``check_script=False`` skips the script warning (for callers that checked the whole output once already)."""
     refs = _as_reference_sets(references)
     hypotheses = list(hypotheses)
-    check_inputs(hypotheses, refs, tgt_lang=tgt_lang)
+    check_inputs(hypotheses, refs, tgt_lang=tgt_lang if check_script else None)
     return {name: metric.corpus_score(hypotheses, refs)
             for name, metric in metrics_for(tgt_lang, metrics, bleu_tokenize=bleu_tokenize).items()}
 
@@ -95,7 +96,8 @@ class SystemComparison:
 
 def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: str, baseline: str | None = None,
                     method: str = "bs", n_samples: int | None = None, seed: int = 12345,
-                    metrics=("bleu", "chrf", "ter"), bleu_tokenize: str | None = None) -> SystemComparison:
+                    metrics=("bleu", "chrf", "ter"), bleu_tokenize: str | None = None,
+                    check_script: bool = True) -> SystemComparison:
     """Paired bootstrap resampling (``bs``) or approximate randomisation (``ar``) against ``baseline`` (the
     first system by default), with 95% confidence intervals and p-values, exactly as sacrebleu computes them."""
     from sacrebleu.significance import PairedTest
@@ -109,7 +111,7 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
         raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(systems)}")
     refs = _as_reference_sets(references)
     for name, hyps in systems.items():
-        check_inputs(list(hyps), refs, tgt_lang=tgt_lang, names=(name,))
+        check_inputs(list(hyps), refs, tgt_lang=tgt_lang if check_script else None, names=(name,))
     ordered = [(baseline, list(systems[baseline]))] + [(n, list(h)) for n, h in systems.items() if n != baseline]
     # the metrics cache the references' statistics, so resampling re-scores sums without re-tokenising
     objects = metrics_for(tgt_lang, metrics, bleu_tokenize=bleu_tokenize, references=refs)

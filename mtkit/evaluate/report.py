@@ -14,14 +14,16 @@ from .metrics import Chrf
 WORST_SEGMENTS = 10
 
 
-def breakdown(hypotheses: Sequence[str], references: Sequence[str], groups: Sequence[str], *, tgt_lang: str) -> dict:
+def breakdown(hypotheses: Sequence[str], references: Sequence[str], groups: Sequence[str], *, tgt_lang: str,
+              bleu_tokenize: str | None = None) -> dict:
     """Scores per group (a document id, a bead type), each group scored as a corpus of its own."""
     members: dict[str, list[int]] = defaultdict(list)
     for k, g in enumerate(groups):
         members[g].append(k)
     out = {}
     for group, idx in sorted(members.items()):
-        scores = score_corpus([hypotheses[k] for k in idx], [references[k] for k in idx], tgt_lang=tgt_lang)
+        scores = score_corpus([hypotheses[k] for k in idx], [references[k] for k in idx], tgt_lang=tgt_lang,
+                              bleu_tokenize=bleu_tokenize, check_script=False)
         out[group] = {"segments": len(idx), **{n: round(s.score, 4) for n, s in scores.items()}}
     return out
 

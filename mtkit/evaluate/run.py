@@ -150,14 +150,16 @@ def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=N
 
     for name, hyps in systems.items():
         check_inputs(hyps, refs, tgt_lang=tgt_lang, names=(names or {}).get(name, (name,)))
-    scores = {name: score_corpus(hyps, refs, tgt_lang=tgt_lang, bleu_tokenize=bleu_tokenize) for name, hyps in systems.items()}
+    # the script check warned above, once per system
+    scores = {name: score_corpus(hyps, refs, tgt_lang=tgt_lang, bleu_tokenize=bleu_tokenize, check_script=False)
+              for name, hyps in systems.items()}
     comparison = None
     if len(systems) > 1:
         comparison = compare_systems(systems, refs, tgt_lang=tgt_lang, baseline=baseline, method=method or "bs",
-                                     bleu_tokenize=bleu_tokenize)
+                                     bleu_tokenize=bleu_tokenize, check_script=False)
     breakdowns = {}
     if groups:
-        breakdowns = {name: {kind: breakdown(hyps, refs[0], g, tgt_lang=tgt_lang) for kind, g in groups.items()}
+        breakdowns = {name: {kind: breakdown(hyps, refs[0], g, tgt_lang=tgt_lang, bleu_tokenize=bleu_tokenize) for kind, g in groups.items()}
                       for name, hyps in systems.items()}
     worst = {name: worst_segments(hyps, refs[0], sources, tgt_lang=tgt_lang) for name, hyps in systems.items()}
     notes = [note for note in (comet_note(),) if note]

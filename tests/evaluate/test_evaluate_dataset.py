@@ -1,0 +1,139 @@
+"""Evaluating systems on a split of a dataset folder (the builder's Parquet layout, written here by hand), and cards
+from a model folder."""
+
+import json
+
+import pytest
+from sacrebleu.metrics import BLEU, CHRF
+
+from mtkit.cli import main
+from mtkit.errors import ConfigError, DataError
+from mtkit.evaluate import evaluate_dataset
+from mtkit.evaluate.run import parse_direction
+
+ROWS = [  # zh source, en reference, source document, bead type
+    ("警方周一抓获200名嫌疑人。", "Police arrested 200 suspects on Monday.", "story-a.zh", "1-1"),
+    ("他们经泰国被押解回国。", "They were flown home via Thailand.", "story-a.zh", "2-1"),
+    ("三国联合行动。", "The operation was a joint effort of three countries.", "story-b.zh", "1-1"),
+]
+HYPS = {  # the stub translator's outputs per model
+    "good": ["Police arrested 200 suspects on Monday.", "They were sent home through Thailand.",
+             "A joint operation of three countries."],
+    "bad": ["Police suspects.", "They flew.", "Three countries."],
+}
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "mps"
+    (root / "data" / "en-zh").mkdir(parents=True)
+    table = pa.Table.from_pylist([
+        {"translation": {"en": en, "zh": zh}, "src_lang": "zh", "src_doc": doc, "tgt_doc": doc.replace(".zh", ".en"),
+         "bead_type": bead, "score": 0.9} for zh, en, doc, bead in ROWS])
+    pq.write_table(table, root / "data" / "en-zh" / "test-00000-of-00001.parquet")
+    (root / "README.md").write_text("---\nconfigs:\n- config_name: en-zh\n  data_files:\n  - split: test\n"
+                                    "    path: data/en-zh/test-*.parquet\n---\n\n# mps\n", encoding="utf-8")
+    return root
+
+
+class StubTranslator:
+    def __init__(self, model):
+        self.model = model
+
+    def translate(self, sentences, **settings):
+        assert sentences == [zh for zh, *_ in ROWS]
+        return HYPS[self.model]
+
+
+def test_breakdowns_and_comparison_on_a_split(dataset, tmp_path):
+    report = evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good", "bad"],
+                              out_dir=tmp_path / "ev", translator_factory=StubTranslator)
+    refs = [en for _, en, *_ in ROWS]
+    assert report["systems"]["good"]["bleu"]["score"] == BLEU().corpus_score(HYPS["good"], [refs]).score
+    assert report["comparison"]["baseline"] == "good"
+    by_doc = report["breakdown"]["bad"]["document"]
+    assert {doc: r["segments"] for doc, r in by_doc.items()} == {"story-a.zh": 2, "story-b.zh": 1}
+    assert by_doc["story-a.zh"]["chrf"] == round(CHRF(word_order=2).corpus_score(HYPS["bad"][:2], [refs[:2]]).score, 4)
+    by_bead = report["breakdown"]["good"]["bead type"]
+    assert {bead: r["segments"] for bead, r in by_bead.items()} == {"1-1": 2, "2-1": 1}
+    assert by_bead["2-1"]["bleu"] == round(BLEU().corpus_score(HYPS["good"][1:2], [refs[1:2]]).score, 4)
+    worst = report["worst_segments"]["bad"][0]
+    assert (worst["source"], worst["reference"], worst["hypothesis"]) == (ROWS[1][0], ROWS[1][1], "They flew.")
+    md = (tmp_path / "ev" / "eval.md").read_text()
+    assert "## bad: by document" in md and "| story-b.zh | 1 |" in md
+    assert "| 2 | " + str(worst["chrf"]) + " | 他们经泰国被押解回国。 | They were flown home via Thailand. | They flew. |" in md
+
+
+@pytest.mark.parametrize(
+    "direction, config, expected",
+    [("zh->en", "en-zh", ("zh", "en")), ("en -> zh", "en-zh", ("en", "zh")), (None, "en-zh", ("en", "zh")),
+     ("zh->id", "en-zh", "does not fit config 'en-zh' (languages: en, zh)"),
+     ("zh", "en-zh", "direction 'zh' is not of the form SRC->TGT")],
+)
+def test_directions(direction, config, expected):
+    if isinstance(expected, tuple):
+        assert parse_direction(direction, config) == expected
+    else:
+        with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+            parse_direction(direction, config)
+
+
+def test_split_errors(dataset):
+    with pytest.raises(DataError, match="cannot load config 'en-zh' split 'train'"):
+        evaluate_dataset(dataset, config="en-zh", split="train", direction="zh->en", models=["good"],
+                         translator_factory=StubTranslator)
+    with pytest.raises(ConfigError, match="3 system names for 1 systems"):
+        evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["good"], system_names=["a", "b", "c"],
+                         translator_factory=StubTranslator)
+
+
+@pytest.mark.slow
+def test_tiny_marian_models_through_the_cli_and_a_card_from_the_model_dir(dataset, tmp_path, capsys, caplog):
+    """`evaluate --model` translates with mtkit.translate (random tiny Marians), then `card --model-dir`."""
+    from huggingface_hub import ModelCard
+
+    from mtkit.testing import build_tiny_marian
+    from mtkit.translate import Translator
+
+    a = build_tiny_marian(tmp_path / "a", seed=1)
+    b = build_tiny_marian(tmp_path / "b", seed=2)
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(a), "--model", str(b), "--systems", "base,tuned", "--dataset", str(dataset),
+                 "--config", "en-zh", "--split", "test", "--direction", "zh->en", "--out", str(tmp_path / "ev"),
+                 "--backend", "hf", "--beam", "1", "--max-length", "8", "--paired-ar"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    # random weights write Chinese pieces: the script warning comes once per system, not once per score
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("base: ")] == [
+        "base: --tgt-lang is en but the text is mostly Chinese characters"]
+    assert out[0] == "# base" and out[1].startswith("BLEU = ") and "\tnrefs:1|case:mixed|eff:no|tok:13a|" in out[1]
+    report = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    hyps = Translator(a, backend="hf", src_lang="zh", tgt_lang="en").translate([zh for zh, *_ in ROWS], max_length=8)
+    refs = [en for _, en, *_ in ROWS]
+    assert report["systems"]["base"]["chrf"]["score"] == CHRF(word_order=2).corpus_score(hyps, [refs]).score
+    assert report["comparison"]["method"] == "ar" and "bs:1000|ar:10000|" in report["comparison"]["signatures"]["BLEU"]
+
+    card = tmp_path / "model_cards" / "b.md"
+    assert main(["card", "--model-dir", str(b), "--eval", str(tmp_path / "ev" / "eval.json"), "--system", "tuned",
+                 "--out", str(card), "--languages", "zh,en", "--dataset", "mtkit/mps", "--dataset-config", "en-zh"]) == 0
+    loaded = ModelCard.load(card)
+    assert loaded.data.model_name == "b"
+    assert [(r.metric_name, r.metric_value) for r in loaded.data.eval_results] == [
+        (m["name"], round(m["score"], 4)) for m in report["systems"]["tuned"].values()]
+    assert main(["card", "--model-dir", str(tmp_path), "--eval", str(tmp_path / "ev" / "eval.json"), "--out",
+                 str(card), "--languages", "zh,en", "--dataset", "x"]) == 2
+    assert "not a saved model (no config.json or adapter_config.json)" in capsys.readouterr().err
+
+
+def test_card_from_a_finetuning_run_folder(tmp_path):
+    """A run's final folder: the run's name, the base model recorded by the adapter, the run's facts."""
+    from mtkit.evaluate.card import model_dir_info
+
+    final = tmp_path / "opus-mps-lora" / "final" / "adapter"
+    final.mkdir(parents=True)
+    (final / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "Helsinki-NLP/opus-mt-zh-en"}))
+    (tmp_path / "opus-mps-lora" / "done.json").write_text(json.dumps({"metrics": {"steps": 40, "bleu": 12.5}}))
+    assert model_dir_info(final) == {"model_name": "opus-mps-lora", "base_model": "Helsinki-NLP/opus-mt-zh-en",
+                                     "training": {"steps": 40, "bleu": 12.5}}

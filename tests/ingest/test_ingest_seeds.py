@@ -100,7 +100,20 @@ def test_bilingual_page_splits_at_the_language_change(results):
 @pytest.mark.parametrize("seed", ["000", "001", "002", "003", "004"])
 def test_no_raw_character_is_lost_silently(results, seed):
     """Kept paragraphs and removed spans are verbatim slices that, with whitespace, cover the whole page."""
-    result = results[seed]
+    assert_no_loss(results[seed])
+
+
+@pytest.mark.parametrize("seed", ["001", "004"])
+def test_crlf_pages_lose_nothing_either(tmp_path, seed):
+    (source,) = RAW.glob(f"{seed}_*.txt")
+    page = tmp_path / source.name
+    page.write_bytes(source.read_bytes().replace(b"\n", b"\r\n"))
+    result = ingest_file(page)
+    assert_no_loss(result)
+    assert [len(d.paragraphs) for d in result.documents] == [len(d.paragraphs) for d in ingest_file(source).documents]
+
+
+def assert_no_loss(result):
     raw = result.raw_text
     covered = [False] * len(raw)
     for doc in result.documents:

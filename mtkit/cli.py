@@ -239,6 +239,8 @@ def _add_publish(sub):
     p.add_argument("--private", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="list what would be uploaded")
     p.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
+    p.add_argument("--include", action="append", default=[], choices=("jsonl", "tsv", "text", "hf"),
+                   help="also upload this local copy (repeatable); by default only README.md and data/**")
     p.set_defaults(func=_run_publish)
 
 
@@ -246,7 +248,7 @@ def _run_publish(args) -> int:
     from .publish import publish_dataset
 
     result = publish_dataset(args.out_dir, args.repo_id, private=args.private, dry_run=args.dry_run,
-                             endpoint=args.endpoint, show_progress=args.progress)
+                             endpoint=args.endpoint, show_progress=args.progress, include=args.include)
     verb = "would upload" if result.dry_run else "uploaded"
     for path, size in result.files:
         _out(f"{verb} {path} ({size:,} bytes)")

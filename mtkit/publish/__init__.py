@@ -19,6 +19,9 @@ logger = logging.getLogger("mtkit.publish")
 
 # What goes to the Hub: the card and the Parquet shards. JSONL/TSV/text/hf copies, reports and caches stay local.
 HUB_FILES = ("README.md", "data/**/*.parquet")
+# Local copies that ``include`` may add to an upload (the card's configs name data/ only, so they do not change
+# what load_dataset reads).
+EXTRA_FOLDERS = ("jsonl", "tsv", "text", "hf")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 
 
@@ -37,18 +40,18 @@ class PublishResult:
     dry_run: bool = False
 
 
-def hub_files(out_dir: Path) -> list[tuple[str, int]]:
-    files = []
-    if (out_dir / "README.md").is_file():
-        files.append(("README.md", (out_dir / "README.md").stat().st_size))
-    for path in sorted((out_dir / "data").rglob("*.parquet")):
-        files.append((path.relative_to(out_dir).as_posix(), path.stat().st_size))
-    return files
+def hub_files(out_dir: Path, include: Iterable[str] = ()) -> list[tuple[str, int]]:
+    """(path in repo, bytes) of every file an upload sends: the card, the Parquet shards, the ``include`` folders."""
+    paths = [out_dir / "README.md"] if (out_dir / "README.md").is_file() else []
+    paths += sorted((out_dir / "data").rglob("*.parquet"))
+    for folder in include:
+        paths += sorted(p for p in (out_dir / folder).rglob("*") if p.is_file() and not p.name.startswith("."))
+    return [(p.relative_to(out_dir).as_posix(), p.stat().st_size) for p in paths]
 
 
 def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False, dry_run: bool = False,
                     token: str | None = None, endpoint: str | None = None,
-                    show_progress: bool = False) -> PublishResult:
+                    show_progress: bool = False, include: Iterable[str] = ()) -> PublishResult:
     """Upload the card and the Parquet shards of ``out_dir`` to the dataset repo ``repo_id``.
 
     The token comes from ``token``, else the usual HF environment or login; it is passed to huggingface_hub
@@ -59,7 +62,10 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
         raise ConfigError(f"repo id {repo_id!r} is not of the form ORG/NAME")
     if not (out_dir / "README.md").is_file():
         raise DataError(f"{out_dir}: no README.md dataset card; run `mtkit build` first")
-    files = hub_files(out_dir)
+    unknown = [x for x in include if x not in EXTRA_FOLDERS]
+    if unknown:
+        raise ConfigError(f"cannot include {', '.join(unknown)}; allowed: {', '.join(EXTRA_FOLDERS)}")
+    files = hub_files(out_dir, include)
     if not any(f.startswith("data/") for f, _ in files):
         raise DataError(f"{out_dir}: no data/<config>/*.parquet files to publish")
     result = PublishResult(repo_id, files, dry_run=dry_run)

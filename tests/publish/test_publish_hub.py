@@ -45,11 +45,19 @@ def test_dry_run_lists_card_and_parquet_only(built, tmp_path):
     assert TOKEN not in proc.stdout + proc.stderr
 
 
+def test_dry_run_include_adds_local_copies(built):
+    result = publish_dataset(built, "mtkit/tiny", dry_run=True, include=("tsv",))
+    assert [name for name, _ in result.files] == HUB_FILES + [
+        "tsv/en-zh/dev.tsv", "tsv/en-zh/train.tsv", "tsv/id-zh/test.tsv", "tsv/id-zh/train.tsv"]
+    assert result.dry_run and result.url == ""
+
+
 @pytest.mark.parametrize("repo_id, make, error, message", [
     ("tiny", None, ConfigError, "repo id 'tiny' is not of the form ORG/NAME"),
     ("a/b/c", None, ConfigError, "repo id 'a/b/c' is not of the form ORG/NAME"),
     ("org/tiny", "no-card", DataError, "no README.md dataset card"),
     ("org/tiny", "no-data", DataError, "no data/<config>/*.parquet files to publish"),
+    ("org/tiny", "include", ConfigError, "cannot include rejects; allowed: jsonl, tsv, text, hf"),
 ])
 def test_errors(tmp_path, repo_id, make, error, message):
     out = tmp_path / "out"
@@ -60,7 +68,7 @@ def test_errors(tmp_path, repo_id, make, error, message):
         for path in out.glob("data/*/*.parquet"):
             path.unlink()
     with pytest.raises(error) as info:
-        publish_dataset(out, repo_id, dry_run=True)
+        publish_dataset(out, repo_id, dry_run=True, include=("rejects",) if make == "include" else ())
     assert message in str(info.value)
 
 

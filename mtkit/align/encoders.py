@@ -209,33 +209,39 @@ def _country_names() -> dict[str, str]:
 
 
 def _zh_features(text: str) -> list[tuple[str, float]]:
+    return [f for run in _HAN.findall(text) for f in _han_run_features(run)]
+
+
+# Runs of Han characters end at punctuation, so the overlapping windows of a document repeat the same runs:
+# cached, each is looked up once.
+@functools.lru_cache(maxsize=1 << 16)
+def _han_run_features(run: str) -> tuple[tuple[str, float], ...]:
     table, longest = _cedict()
     countries = _country_names()
     from pypinyin import lazy_pinyin
 
     features: list[tuple[str, float]] = []
-    for run in _HAN.findall(text):
-        i = 0
-        while i < len(run):
-            for size in range(min(longest, len(run) - i), 0, -1):
-                word = run[i:i + size]
-                if size > 1 and word in countries:
-                    features.append((f"c:{countries[word]}", 1.5))
-                    break
-                if word in table:
-                    glosses = table[word]
-                    weight = 1.0 / max(1, len(glosses)) ** 0.5
-                    features.extend((f"w:{g}", weight) for g in glosses)
-                    if size == 1 and word in countries:
-                        features.append((f"c:{countries[word]}", 0.5))
-                    break
-            else:
-                size = 1
-            if size == 1 and run[i] not in table:
-                # unknown characters are mostly names: compare by their sound
-                features.extend(_trigrams("".join(lazy_pinyin(run[i:i + 3])), 0.3))
-            i += size
-    return features
+    i = 0
+    while i < len(run):
+        for size in range(min(longest, len(run) - i), 0, -1):
+            word = run[i:i + size]
+            if size > 1 and word in countries:
+                features.append((f"c:{countries[word]}", 1.5))
+                break
+            if word in table:
+                glosses = table[word]
+                weight = 1.0 / max(1, len(glosses)) ** 0.5
+                features.extend((f"w:{g}", weight) for g in glosses)
+                if size == 1 and word in countries:
+                    features.append((f"c:{countries[word]}", 0.5))
+                break
+        else:
+            size = 1
+        if size == 1 and run[i] not in table:
+            # unknown characters are mostly names: compare by their sound
+            features.extend(_trigrams("".join(lazy_pinyin(run[i:i + 3])), 0.3))
+        i += size
+    return tuple(features)
 
 
 def _latin_features(text: str, lang: str) -> list[tuple[str, float]]:
@@ -294,9 +300,17 @@ class LexicalEncoder(SentenceEncoder):
 
     def encode(self, texts, *, lang=None, progress=False):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for feature, weight in self.features(text, lang):
-                out[row, _bucket(feature, self.dim)] += weight
+        rows: list[int] = []
+        cols: list[int] = []
+        weights: list[float] = []
+        for row, text in enumerate(progress_bar(texts, enabled=progress, desc="embed", unit="text")):
+            feats = self.features(text, lang)
+            rows += [row] * len(feats)
+            cols += [_bucket(feature, self.dim) for feature, _ in feats]
+            weights += [weight for _, weight in feats]
+        # one unbuffered scatter-add, in feature order as a Python loop would add them
+        np.add.at(out, (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)),
+                  np.array(weights, dtype=np.float32))
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return out / norms

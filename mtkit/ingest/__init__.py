@@ -3,6 +3,17 @@
 ``ingest_file`` decodes a page, runs the cleaning rules (:mod:`mtkit.ingest.clean`), detects language and
 script per paragraph (:mod:`mtkit.ingest.langid`), splits a bilingual page into one Document per language,
 and optionally converts Traditional Chinese to Simplified with OpenCC (keeping the original).
+
+Decisions a consumer may rely on:
+
+- every kept paragraph satisfies ``raw_text[p.start:p.end] == p.raw``; a cut inside a line (markup, a photo
+  credit) leaves the pieces around it as separate paragraphs, and every cut is a :class:`Removal`;
+- ``meta["role"]``: ``title`` (the headline before the body, and the first heading of each language part),
+  ``heading`` (a short line inside the body), ``source`` (``(信息来源:...)``, ``(Reporter ...)``: kept, as the
+  versions of a story carry them in step), else absent (body);
+- ruby pinyin flattened into Chinese text (``機(jī)``) leaves ``text`` but stays in ``original``;
+- Document ids are ``f"{doc_id}.{lang}"`` also for one-language pages; a language gets its own Document when
+  the manifest expects it or it holds ``MIN_PART_SHARE`` of the page's text.
 """
 
 from __future__ import annotations

@@ -227,15 +227,24 @@ _BOILERPLATE = re.compile(
 )
 
 
+# a navigation trail or menu: three or more short items joined by |, >, ›, » or a middle dot ("首页 > 国内 > 正文")
+_NAV = re.compile(r"^\s*[^|>›»·]{1,16}(?:\s*[|>›»·]\s*[^|>›»·]{1,16}){2,}\s*$")
+
+
 @FILTERS.register("boilerplate")
 class Boilerplate(PairFilter):
-    """Web boilerplate that slipped through cleaning: URLs, e-mail addresses, copyright and share/follow text."""
+    """Web boilerplate that slipped through cleaning: URLs, e-mail addresses, copyright and share/follow text,
+    navigation trails and menus."""
 
     def __init__(self):
         pass
 
+    @staticmethod
+    def _is_boilerplate(text: str) -> bool:
+        return bool(_BOILERPLATE.search(text) or _NAV.match(text))
+
     def score(self, pairs):
-        return [int(bool(_BOILERPLATE.search(p.src) or _BOILERPLATE.search(p.tgt))) for p in pairs]
+        return [int(self._is_boilerplate(p.src) or self._is_boilerplate(p.tgt)) for p in pairs]
 
     def accept(self, score):
         return not score

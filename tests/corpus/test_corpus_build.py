@@ -49,6 +49,29 @@ def test_filters(name, params, p, accepted):
     assert f.accept(f.score([p])[0]) is accepted
 
 
+@pytest.mark.parametrize(
+    "name, p, score",
+    [
+        ("empty_side", pair("Polisi", "…"), 0),
+        ("length", pair(" Polisi ", "警察"), (6, 2)),  # characters of each side, outer spaces aside
+        ("script", pair("Polisi menangkap WNA", "警方抓获TKA"), 4 / 7),  # the weaker side: 4 Han of 7 letters
+        ("numbers", pair("menangkap lebih dari 50.000 tersangka", "抓获5万余名嫌疑人"), 1.0),
+        ("numbers", pair("pada tahun 2024 ada 19 kasus", "2024年有十九起案件"), 1.0),
+        ("numbers", pair("pada tahun 2024 ada 19 kasus", "2023年有十九起案件"), 0.5),
+        ("numbers", pair("menangkap 10 tersangka", "抓获7名嫌疑人"), 0.0),
+        ("numbers", pair("Polisi menangkap tersangka", "抓获7名嫌疑人"), None),  # one side has none: no verdict
+        ("boilerplate", pair("Beranda | Berita | Nasional", "首页 > 新闻 > 国内"), 1),
+        ("boilerplate", pair("Lihat di https://example.com", "见网站"), 1),
+        ("boilerplate", pair("Hak cipta", "版权所有 未经许可不得转载"), 1),
+        ("boilerplate", pair("Polisi menangkap 10 orang | kata dia", "警方抓获10人"), 0),  # one bar is not a menu
+        ("boilerplate", pair("Polisi menangkap 10 orang.", "警方抓获10人。"), 0),
+    ],
+)
+def test_filter_scores(name, p, score):
+    f = build_filter(name)
+    assert f.score([p]) == [score]
+
+
 def test_length_ratio_is_learned_per_language_pair():
     f = build_filter("length_ratio", {"factor": 2.0, "min_pairs": 3})
     training = [pair("x" * 30, "甲" * 10) for _ in range(5)]  # id is three times as long as zh

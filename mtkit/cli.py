@@ -234,10 +234,10 @@ def _add_publish(sub):
     p = sub.add_parser("publish", help="upload a built dataset folder to the Hugging Face Hub",
                        description="Upload OUT_DIR's dataset card and Parquet shards to a Hub dataset repo. The "
                        "token comes from HF_TOKEN or `hf auth login`; it is never printed.")
-    p.add_argument("out_dir", metavar="OUT_DIR")
-    p.add_argument("--repo-id", required=True, metavar="ORG/NAME")
-    p.add_argument("--private", action="store_true")
-    p.add_argument("--dry-run", action="store_true", help="list what would be uploaded")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="a folder written by `mtkit build` (README.md + data/)")
+    p.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="the Hub dataset repo (created if missing)")
+    p.add_argument("--private", action="store_true", help="create the repo private")
+    p.add_argument("--dry-run", action="store_true", help="list what would be uploaded, with sizes; send nothing")
     p.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
     p.add_argument("--include", action="append", default=[], choices=("jsonl", "tsv", "text", "hf"),
                    help="also upload this local copy (repeatable); by default only README.md and data/**")
@@ -321,6 +321,9 @@ def _add_evaluate(sub):
     p.add_argument("--baseline", help="baseline system name (default: the first)")
     p.add_argument("--paired-bs", dest="method", action="store_const", const="bs", help="paired bootstrap (default)")
     p.add_argument("--paired-ar", dest="method", action="store_const", const="ar", help="approximate randomisation")
+    p.add_argument("--paired-n", type=int, help="bootstrap samples / randomisation trials (default 1000 / 10000, "
+                   "as sacrebleu)")
+    p.add_argument("--seed", type=int, default=12345, help="resampling seed (sacrebleu's default)")
     p.add_argument("--bleu-tokenize", help="override the BLEU tokenizer (zh, 13a, intl, ...)")
     p.add_argument("--out", help="folder for eval.json, eval.md, eval.png")
     p.set_defaults(func=_run_evaluate)
@@ -336,13 +339,15 @@ def _run_evaluate(args) -> int:
         names = args.systems.split(",") if args.systems else ()
         result = evaluate_dataset(args.dataset, config=args.config, split=args.split, direction=args.direction,
                                   models=args.model, hyp_paths=args.hyp, system_names=names, out_dir=args.out,
-                                  baseline=args.baseline, method=args.method, backend=args.backend,
+                                  baseline=args.baseline, method=args.method, n_samples=args.paired_n,
+                                  seed=args.seed, backend=args.backend,
                                   beam_size=args.beam, max_length=args.max_length, bleu_tokenize=args.bleu_tokenize)
     else:
         if not args.hyp or not args.ref or not args.tgt_lang:
             raise ConfigError("give --hyp, --ref and --tgt-lang (or --dataset with --model/--hyp)")
         result = evaluate_files(args.hyp, args.ref, tgt_lang=args.tgt_lang, src_path=args.src, out_dir=args.out,
-                                baseline=args.baseline, method=args.method, bleu_tokenize=args.bleu_tokenize)
+                                baseline=args.baseline, method=args.method, n_samples=args.paired_n, seed=args.seed,
+                                bleu_tokenize=args.bleu_tokenize)
     for system, scores in result["_scores"].items():
         if len(result["_scores"]) > 1:
             _out(f"# {system}")

@@ -108,7 +108,7 @@ def test_upload_then_load_through_the_hub(built, tmp_path):
         wrong = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/other"],
                     {**env, "HF_TOKEN": "hf_wrong"}, ROOT)
         assert wrong.returncode != 0 and "mtkit/other" not in hub.repos
-        verbose = run(["-m", "mtkit.cli", "-v", "publish", str(built), "--repo-id", "mtkit/tiny"], env, ROOT)
+        verbose = run(["-m", "mtkit.cli", "-vv", "publish", str(built), "--repo-id", "mtkit/tiny"], env, ROOT)
         assert verbose.returncode == 0, verbose.stderr
     for proc in (up, load, no_token, wrong, verbose):
         assert TOKEN not in proc.stdout + proc.stderr

@@ -228,7 +228,7 @@ WRITERS = {w.name: w for w in (ParquetWriter, JsonlWriter, TsvWriter, MosesWrite
 DEFAULT_FORMATS = ("parquet", "jsonl", "tsv", "moses", "hf")
 
 
-@dataclass
+@dataclass(slots=True)
 class ExportSummary:
     out_dir: Path
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # config -> split -> pairs

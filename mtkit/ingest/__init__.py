@@ -29,7 +29,7 @@ from ..records import Document, Paragraph, Removal
 from ..utils import make_signature, stable_hash
 from .clean import ALL_RULES, CLEANING_RULES, clean_blocks, strip_annotations, word_count
 from .decode import decode_bytes, read_text_file
-from .langid import _opencc, detect_language
+from .langid import _opencc, detect_language, han_script_votes
 
 __all__ = ["IngestResult", "ingest_file", "ingest_text", "ingest_manifest", "ingest_path", "detect_language", "decode_bytes",
            "CLEANING_RULES", "signature"]
@@ -106,6 +106,7 @@ def ingest_text(
     removed.sort(key=lambda r: r.start)
     _inherit_undetermined(paragraphs)
     _one_of_malay_or_indonesian(paragraphs)
+    _inherit_han_script(paragraphs)
     documents = _split_by_language(paragraphs, doc_id=doc_id, source=source, story=story, expected=languages)
     for doc in documents:
         # A language part of a bilingual page opens with its own headline, which page_frame saw mid-page.
@@ -167,6 +168,15 @@ def _inherit_undetermined(paragraphs: list[Paragraph]) -> None:
         if neighbour is not None:
             p.lang = neighbour.lang
             p.script = p.script or neighbour.script
+
+
+def _inherit_han_script(paragraphs: list[Paragraph]) -> None:
+    """A Chinese paragraph written only in characters both scripts share (``泰方表示同意。``) has no script of its
+    own: it takes the nearest Chinese neighbour's that has one."""
+    decided = [p for p in paragraphs if p.lang == "zh" and any(han_script_votes(p.text))]
+    for p in paragraphs:
+        if p.lang == "zh" and decided and not any(han_script_votes(p.text)):
+            p.script = min(decided, key=lambda q: abs(q.start - p.start)).script
 
 
 def _one_of_malay_or_indonesian(paragraphs: list[Paragraph]) -> None:

@@ -40,15 +40,22 @@ def _opencc(config: str):
     return opencc.OpenCC(config)
 
 
-def han_script(text: str) -> str:
-    """``Hant`` or ``Hans``: the form that the opposite conversion changes more is the one the text is in."""
+def han_script_votes(text: str) -> tuple[int, int]:
+    """``(Traditional-only, Simplified-only)`` Han characters in ``text``: those that t2s, resp. s2t, changes."""
     han = "".join(HAN_RE.findall(text))
     if not han:
-        return ""
+        return 0, 0
     to_simplified = _opencc("t2s").convert(han)
     to_traditional = _opencc("s2t").convert(han)
-    traditional_only = sum(a != b for a, b in zip(han, to_simplified))
-    simplified_only = sum(a != b for a, b in zip(han, to_traditional))
+    return sum(a != b for a, b in zip(han, to_simplified)), sum(a != b for a, b in zip(han, to_traditional))
+
+
+def han_script(text: str) -> str:
+    """``Hant`` or ``Hans``: the form that the opposite conversion changes more is the one the text is in
+    (``Hans`` on a tie: a caller with context should use :func:`han_script_votes`)."""
+    if not HAN_RE.search(text):
+        return ""
+    traditional_only, simplified_only = han_script_votes(text)
     return "Hant" if traditional_only > simplified_only else "Hans"
 
 

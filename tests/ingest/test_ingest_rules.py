@@ -180,3 +180,14 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path, capsys):
 )
 def test_keyboard_mash(word, mash):
     assert is_keyboard_mash(word) is mash
+
+
+def test_a_script_neutral_chinese_paragraph_takes_its_neighbours_script():
+    page = "\n\n".join([
+        "中緬泰三國警方加大工作力度,聯手對妙瓦底地區電信網絡詐騙犯罪開展集中打擊,泰國對妙瓦底地區采取斷電、斷網措施。",
+        "泰方表示同意。",  # every character is the same in both scripts
+        "緬甸部署對妙瓦底地區電詐園區開展清查整治,聯合泰國執法部門開展打擊行動,緬方將向我遣返首批人員。",
+    ])
+    (doc,) = ingest_text(page, doc_id="neutral").documents
+    assert [(p.text[:4], p.script) for p in doc.paragraphs] == [("中緬泰三", "Hant"), ("泰方表示", "Hant"), ("緬甸部署", "Hant")]
+    assert detect_language("泰方表示同意。") == ("zh", "Hans")  # alone it gets the tie-break

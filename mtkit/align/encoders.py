@@ -150,6 +150,7 @@ _LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _GLOSS_WORD = re.compile(r"[a-z]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     """A light English stemmer: enough to meet 'suspects'/'suspect', 'arrested'/'arrest'."""
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):

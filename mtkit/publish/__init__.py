@@ -27,6 +27,11 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 
 def export_corpus(pairs: Iterable[SentencePair], out_dir: str | Path, *, card: DatasetCardInfo,
                   formats=("parquet", "jsonl", "tsv", "moses", "hf")) -> ExportSummary:
+    """Stream ``pairs`` (``.split`` set to train/dev/test) into ``out_dir`` in each format, then write the card.
+
+    ``out_dir`` is the Hub-ready folder: README.md + data/<config>/<split>-00000-of-00001.parquet (dev is
+    called validation there); jsonl/, tsv/, text/ and hf/ are local copies. Splits with no rows get no file.
+    """
     summary = export_pairs(pairs, out_dir, formats=formats)
     write_card(out_dir, card, summary)
     return summary

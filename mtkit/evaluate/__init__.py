@@ -67,6 +67,7 @@ def score_corpus(hypotheses: Sequence[str], references, *, tgt_lang: str, metric
             for name, metric in metrics_for(tgt_lang, metrics, bleu_tokenize=bleu_tokenize).items()}
 
 
+SEED = 12345  # sacrebleu's default SACREBLEU_SEED
 N_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's defaults
 N_CONFIDENCE = 1000  # bootstrap samples for approximate randomisation's CIs (sacrebleu's --confidence-n)
 
@@ -95,7 +96,7 @@ class SystemComparison:
 
 
 def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: str, baseline: str | None = None,
-                    method: str = "bs", n_samples: int | None = None, seed: int = 12345,
+                    method: str = "bs", n_samples: int | None = None, seed: int = SEED,
                     metrics=("bleu", "chrf", "ter"), bleu_tokenize: str | None = None,
                     check_script: bool = True) -> SystemComparison:
     """Paired bootstrap resampling (``bs``) or approximate randomisation (``ar``) against ``baseline`` (the

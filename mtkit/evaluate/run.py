@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import ConfigError, DataError
-from . import MetricScore, compare_systems, score_corpus
+from . import SEED, MetricScore, compare_systems, score_corpus
 from .report import breakdown, worst_segments, write_eval_report
 
 COMET_NOTE = ("COMET not computed: `unbabel-comet` is not importable here (it pins transformers < 5 and "
@@ -50,7 +50,7 @@ def read_lines(path: str | Path) -> list[str]:
         raise DataError(f"{path}: no such file")
     text, _ = read_text_file(path)
     lines = text.splitlines()
-    if not lines:
+    if not any(line.strip() for line in lines):
         raise DataError(f"{path}: empty file")
     return lines
 
@@ -105,20 +105,21 @@ def load_split(dataset: str | Path, config: str, split: str, *, src: str, tgt: s
 
 def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_lang: str, src_path: str | None = None,
                    out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
-                   bleu_tokenize: str | None = None) -> dict:
+                   n_samples: int | None = None, seed: int = SEED, bleu_tokenize: str | None = None) -> dict:
+    """Score hypothesis files (one system each, named by file name) against one or more reference files."""
     refs = [read_lines(p) for p in ref_paths]
     systems = {Path(p).name: read_lines(p) for p in hyp_paths}
     if len(systems) != len(hyp_paths):
         raise ConfigError("two hypothesis files share a file name; rename one so that systems have distinct names")
     sources = read_lines(src_path) if src_path else None
     return _evaluate(systems, refs, tgt_lang=tgt_lang, sources=sources, out_dir=out_dir, baseline=baseline,
-                     method=method, bleu_tokenize=bleu_tokenize, names={n: (p, *ref_paths) for n, p in zip(systems, hyp_paths)})
+                     method=method, n_samples=n_samples, seed=seed, bleu_tokenize=bleu_tokenize, names={n: (p, *ref_paths) for n, p in zip(systems, hyp_paths)})
 
 
 def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", direction: str | None = None,
                      models: Sequence[str] = (), hyp_paths: Sequence[str] = (), system_names: Sequence[str] = (),
                      out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
-                     backend: str = "auto", beam_size: int = 4, max_length: int | None = None,
+                     n_samples: int | None = None, seed: int = SEED, backend: str = "auto", beam_size: int = 4, max_length: int | None = None,
                      bleu_tokenize: str | None = None, translator_factory=None) -> dict:
     """Translate the split's sources with each model (or read hypothesis files), then score, break down by
     document and bead type, and compare systems."""
@@ -141,11 +142,12 @@ def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", d
     if not systems:
         raise ConfigError("give at least one --model or --hyp")
     return _evaluate(systems, [data.references], tgt_lang=tgt, sources=data.sources, out_dir=out_dir,
-                     baseline=baseline, method=method, bleu_tokenize=bleu_tokenize, groups={"document": data.documents, "bead type": data.bead_types})
+                     baseline=baseline, method=method, n_samples=n_samples, seed=seed, bleu_tokenize=bleu_tokenize,
+                     groups={"document": data.documents, "bead type": data.bead_types})
 
 
-def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=None, method=None,
-              bleu_tokenize=None, groups=None, names=None) -> dict:
+def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=None, method=None, n_samples=None,
+              seed=SEED, bleu_tokenize=None, groups=None, names=None) -> dict:
     from . import check_inputs
 
     for name, hyps in systems.items():
@@ -156,6 +158,7 @@ def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=N
     comparison = None
     if len(systems) > 1:
         comparison = compare_systems(systems, refs, tgt_lang=tgt_lang, baseline=baseline, method=method or "bs",
+                                     n_samples=n_samples, seed=seed,
                                      bleu_tokenize=bleu_tokenize, check_script=False)
     breakdowns = {}
     if groups:

@@ -125,6 +125,7 @@ def files(tmp_path):
     for name, lines in (("ref.txt", REFS), ("a.txt", SYS_A), ("b.txt", SYS_B), ("short.txt", SYS_A[:2])):
         (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    (tmp_path / "blank.txt").write_text("\n \n\n\n", encoding="utf-8")
     return tmp_path
 
 
@@ -148,7 +149,8 @@ def test_cli_prints_scores_with_signatures_and_writes_reports(files, capsys):
 @pytest.mark.parametrize(
     "extra, message",
     [(["--hyp", "short.txt", "--ref", "ref.txt"], "has 2 lines but"),
-     (["--hyp", "empty.txt", "--ref", "ref.txt"], "empty file"),
+     (["--hyp", "empty.txt", "--ref", "ref.txt"], "empty.txt: empty file"),
+     (["--hyp", "a.txt", "--ref", "blank.txt"], "blank.txt: empty file"),
      (["--hyp", "a.txt", "--ref", "missing.txt"], "missing.txt: no such file"),
      (["--hyp", "a.txt", "--ref", "ref.txt", "--ref", "short.txt"], "ref.txt has 4, "),
      (["--hyp", "a.txt"], "give --hyp, --ref and --tgt-lang")],
@@ -179,3 +181,29 @@ def test_model_card_round_trip(files, tmp_path):
     assert results[1].metric_config.startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:2")
     assert (card.data.base_model, card.data.language, results[0].dataset_config) == (
         "Helsinki-NLP/opus-mt-zh-en", ["zh", "en"], "en-zh")
+
+
+@pytest.mark.parametrize("flag", ["--paired-bs", "--paired-ar"])
+def test_cli_significance_equals_the_sacrebleu_command(files, flag):
+    """`mtkit evaluate` and `sacrebleu` on the same files and settings print the same table numbers. sacrebleu's
+    command gives no CIs with --paired-ar (mtkit adds them through sacrebleu's bootstrap: `bs:1000` in the
+    signature), so for ar the scores, p-values and the rest of the signature are compared."""
+    n = "200" if flag == "--paired-bs" else "500"
+    hyps = [str(files / "a.txt"), str(files / "b.txt")]
+    assert main(["-q", "evaluate", "--hyp", hyps[0], "--hyp", hyps[1], "--ref", str(files / "ref.txt"), "--tgt-lang",
+                 "en", "--out", str(files / "ev"), flag, "--paired-n", n]) == 0
+    theirs = subprocess.run([sys.executable, "-m", "sacrebleu", str(files / "ref.txt"), "-i", *hyps, "-m", "bleu",
+                             "chrf", "ter", "--chrf-word-order", "2", flag, f"{flag}-n", n, "-w", "4", "--no-color",
+                             "-f", "text"], capture_output=True, text=True, check=True).stdout
+    report = json.loads((files / "ev" / "eval.json").read_text())
+    for row in report["comparison"]["rows"]:
+        for metric in ("BLEU", "chrF2++", "TER"):
+            r = row[metric]
+            if flag == "--paired-bs":
+                assert f"{r['score']:.4f} ({r['mean']:.4f} ± {r['ci']:.4f})" in theirs
+            else:
+                assert f"{r['score']:.4f}" in theirs and r["ci"] > 0
+            if r["p_value"] is not None:
+                assert f"(p = {r['p_value']:.4f})" in theirs
+    for metric, signature in report["comparison"]["signatures"].items():
+        assert f" - {metric:<10} {signature.replace('|bs:1000', '') if flag == '--paired-ar' else signature}" in theirs

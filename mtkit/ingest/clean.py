@@ -244,10 +244,13 @@ class JunkToken(BlockRule):
 
 
 _COPYRIGHT_STRONG = re.compile(
-    r"copyright|©|all rights reserved|版权声明|版權聲明|hak cipta|registration number|license for publishing"
-    r"|icp备|icp證|网络传播视听节目许可证",
+    r"©|all rights reserved|版权声明|版權聲明|版权所有|版權所有|hak cipta dilindungi|seluruh hak|registration number"
+    r"|license for publishing|icp备|icp證|网络传播视听节目许可证",
     re.IGNORECASE,
 )
+# The bare word also occurs in news about copyright: it marks a notice only at the start of a block or in a
+# block that is no article prose.
+_COPYRIGHT_WORD = re.compile(r"copyright|hak cipta", re.IGNORECASE)
 _COPYRIGHT_WEAK = re.compile(r"版权|版權|著作权|著作權|转载|轉載|未经|未經|授权|授權|不得|reproduc|republish", re.IGNORECASE)
 
 
@@ -260,6 +263,9 @@ class CopyrightFooter(BlockRule):
     def check(self, text):
         if _COPYRIGHT_STRONG.search(text):
             return "copyright or licence notice"
+        word = _COPYRIGHT_WORD.search(text)
+        if word and (word.start() <= 2 or not is_long(text)):
+            return "copyright notice"
         if len(_COPYRIGHT_WEAK.findall(text)) >= 3:
             return "reprint/copyright terms"
         return None

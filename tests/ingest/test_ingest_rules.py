@@ -191,3 +191,22 @@ def test_a_script_neutral_chinese_paragraph_takes_its_neighbours_script():
     (doc,) = ingest_text(page, doc_id="neutral").documents
     assert [(p.text[:4], p.script) for p in doc.paragraphs] == [("中緬泰三", "Hant"), ("泰方表示", "Hant"), ("緬甸部署", "Hant")]
     assert detect_language("泰方表示同意。") == ("zh", "Hans")  # alone it gets the tie-break
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("Copyright 2025 Example News", "copyright notice"),
+        ("© 2025 Example News", "copyright or licence notice"),
+        ("版权所有 某某网", "copyright or licence notice"),
+        ("【版權聲明】本文未經授權不得轉載", "copyright or licence notice"),
+        ("1.本网稿件未经授权不得转载,转载须注明来源,违者追究版权责任。", "reprint/copyright terms"),
+        # news about copyright is article text
+        ("The court ruled that the copyright of the film belongs to the studio, and ordered the platform to pay "
+         "damages of 2 million yuan.", None),
+        ("Polisi menyelidiki pelanggaran hak cipta oleh sebuah situs film bajakan yang beroperasi dari luar negeri "
+         "sejak tahun lalu.", None),
+    ],
+)
+def test_copyright_footer(text, reason):
+    assert CLEANING_RULES.get("copyright_footer")().check(text) == reason

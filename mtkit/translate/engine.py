@@ -7,7 +7,7 @@
   that finish are dropped from the batch (their cache rows, encoder states and masks with them), so that no
   step decodes padding for finished sentences. Logits pass through the same processors ``generate`` would
   build from the model's generation config, so greedy output equals ``generate``'s token for token (checked in
-  the tests). Beam search is not ours yet: it is delegated to ``generate``.
+  the tests). Beam search (:mod:`~mtkit.translate.beam`) follows ``generate``'s bookkeeping over the same decoder.
 - ``ct2``: CTranslate2 through its Transformers converter (converted models cached), for users who want it.
 """
 
@@ -129,21 +129,40 @@ class MtkitBackend(TranslationBackend):
         import torch
 
         unsupported = self._unsupported_generation_fields()
-        if beam_size > 1 or unsupported:
+        from .decoder import FAMILIES, StaticDecoder
+        from .languages import model_family
+
+        family = model_family(self.model)
+        if unsupported or (beam_size > 1 and family not in FAMILIES):
             if unsupported:
                 logger.info("generation config sets %s: decoding this batch with generate", ", ".join(unsupported))
             return HFBackend(self.model, self.tokenizer, forced_bos_token_id=self.forced_bos_token_id).translate_batch(
                 source_ids, beam_size=beam_size, max_length=max_length, min_length=min_length,
                 length_penalty=length_penalty)
-        from .decoder import FAMILIES, StaticDecoder
-        from .languages import model_family
-
-        family = model_family(self.model)
         if family not in FAMILIES:
             return self._greedy_dynamic(source_ids, max_length, min_length)
         if self._decoder is None:
             self._decoder = StaticDecoder(self.model, family)
+        if beam_size > 1:
+            return self._beam(source_ids, beam_size, max_length, min_length, length_penalty)
         return self._greedy_static(source_ids, max_length, min_length)
+
+    def _beam(self, source_ids, beam_size, max_length, min_length, length_penalty):
+        import torch
+
+        from .beam import beam_search
+
+        config = self.model.generation_config
+        ids, mask = self._inputs(source_ids)
+        with torch.inference_mode():
+            encoder_states = self.model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+            results = beam_search(self._decoder, encoder_states, mask, num_beams=beam_size, max_new_tokens=max_length,
+                                  start_id=config.decoder_start_token_id, pad_id=self.tokenizer.pad_token_id,
+                                  eos_ids=_eos_ids(self.model), processors=self._processors(max_length, min_length),
+                                  length_penalty=length_penalty, early_stopping=config.early_stopping)
+        special = {config.decoder_start_token_id, self.tokenizer.pad_token_id, self.forced_bos_token_id,
+                   *_eos_ids(self.model)}
+        return [_strip(r, special) for r in results]
 
     _decoder = None
 

@@ -105,12 +105,27 @@ def test_forced_target_language_token(models):
     assert ours.tokenizer.src_lang == "zh"
 
 
-def test_beam_search_equals_generate(models):
-    hf = Translator(models["trained"], backend="hf")
-    ours = Translator(models["trained"], backend="mtkit")
-    ids = [hf.tokenizer(s).input_ids for s in SOURCES]
-    assert ours.backend.translate_batch(ids, beam_size=4, max_length=12) == hf.backend.translate_batch(
-        ids, beam_size=4, max_length=12)
+@pytest.mark.parametrize("name, langs, early_stopping, length_penalty, beams, min_length", [
+    ("trained", (None, None), False, 1.0, 4, 0),
+    ("trained", (None, None), True, 1.0, 4, 0),
+    ("trained", (None, None), "never", 2.0, 4, 0),
+    ("trained", (None, None), False, -0.5, 3, 5),
+    ("marian", (None, None), False, 1.0, 4, 0),
+    ("m2m100", ("zh", "en"), False, 0.6, 4, 0),
+    ("nllb", ("zh", "id"), False, 1.0, 4, 0),
+    ("mbart", ("zh", "en"), False, 1.0, 4, 0),
+])
+def test_beam_search_equals_generate(models, name, langs, early_stopping, length_penalty, beams, min_length):
+    hf = Translator(models[name], backend="hf", src_lang=langs[0], tgt_lang=langs[1])
+    ours = Translator(models[name], backend="mtkit", src_lang=langs[0], tgt_lang=langs[1])
+    for tr in (hf, ours):
+        tr.model.generation_config.early_stopping = early_stopping
+    ids = [hf.tokenizer(s).input_ids for s in SOURCES + ["缅甸 警方", "公安 部 严打 电诈 跨国 犯罪"]]
+    kwargs = dict(beam_size=beams, max_length=20, length_penalty=length_penalty, min_length=min_length)
+    got = ours.backend.translate_batch(ids, **kwargs)
+    assert got == hf.backend.translate_batch(ids, **kwargs)
+    if (name, early_stopping, length_penalty) == ("trained", False, 1.0):  # sentences left the batch at different steps
+        assert len({len(x) for x in got}) > 1
 
 
 def test_translate_keeps_order_and_empty_lines(models):

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import ConfigError
-from ..utils import reject_unknown_keys
+from ..utils import make_signature, reject_unknown_keys
 
 # peft has no default target modules for Marian and M2M100/NLLB: the attention projections and the
 # feed-forward layers of every encoder and decoder layer.
@@ -26,6 +26,7 @@ LORA_TARGETS = {
 class FinetuneConfig:
     METHODS = ("full", "lora")
     METRICS = ("chrf", "bleu", "loss")
+    BF16 = ("auto", True, False)  # auto: on a GPU that supports it; never on CPU
 
     method: str = "full"
     learning_rate: float | None = None  # default: 5e-5 full, 5e-4 LoRA
@@ -46,7 +47,10 @@ class FinetuneConfig:
     metric_for_best: str = "chrf"
     eval_beam: int = 1
     eval_max_length: int = 128
-    bf16: str = "auto"  # auto: on a GPU that supports it
+    eval_batch_size: int = 32
+    bf16: str | bool = "auto"
+    optim: str = "auto"  # auto: fused AdamW on CUDA, AdamW elsewhere; else a transformers optim name
+    torch_compile: bool = False
     seed: int = 13
     lora_r: int = 16
     lora_alpha: int = 32
@@ -73,6 +77,8 @@ class FinetuneConfig:
             raise ConfigError(f"method {self.method!r} unknown; known: {', '.join(self.METHODS)}")
         if self.metric_for_best not in self.METRICS:
             raise ConfigError(f"metric_for_best {self.metric_for_best!r} unknown; known: {', '.join(self.METRICS)}")
+        if self.bf16 not in self.BF16:
+            raise ConfigError(f"bf16 {self.bf16!r} unknown; allowed: auto, true, false")
         if self.save_steps % self.eval_steps:
             raise ConfigError(f"save_steps ({self.save_steps}) must be a multiple of eval_steps ({self.eval_steps}): "
                               "the best checkpoint is chosen among evaluated ones")
@@ -85,3 +91,6 @@ class FinetuneConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def signature(self) -> str:
+        return make_signature("finetune", **self.to_dict())

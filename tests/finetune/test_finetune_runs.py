@@ -9,38 +9,44 @@ import torch
 
 from mtkit.errors import ConfigError, DataError
 from mtkit.finetune import FinetuneConfig, TokenBudgetBatchSampler, finetune
-from mtkit.testing import build_tiny_marian
+from mtkit.testing import build_tiny_m2m100, build_tiny_marian
 
 WORDS = ["公安", "部", "严打", "电诈", "跨国", "犯罪", "缅甸", "警方", "合作", "泰国"]
 
 
-def write_dataset(root: Path, n_train=96, n_dev=12, n_test=12, seed=0) -> Path:
-    """A Hub-layout dataset folder (README configs + parquet) for a copy task the tiny model can learn."""
+def train_rows(n, seed=0, langs=("en", "zh")):
+    """Copy-task pairs of corpus words (the same text on both sides): learnable by a 32-dim model in seconds."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4)))
+        out.append({"translation": {lang: text for lang in langs}})
+    return out
+
+
+def write_dataset(root: Path, n_train=96, n_dev=12, n_test=12, seed=0, langs=("en", "zh")) -> Path:
+    """A Hub-layout dataset folder (README configs + parquet), as `mtkit build` writes."""
     from datasets import Dataset
 
-    rng = random.Random(seed)
+    config = "-".join(langs)
+    rows = iter([train_rows(n, seed + k, langs) for k, n in enumerate((n_train, n_dev, n_test))])
 
-    def rows(n):
-        out = []
-        for _ in range(n):
-            text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4)))
-            out.append({"translation": {"en": text, "zh": text}})
-        return out
-
+    (root / "data" / config).mkdir(parents=True, exist_ok=True)
     for split, n in (("train", n_train), ("validation", n_dev), ("test", n_test)):
+        split_rows = next(rows)
         if n:
-            (root / "data" / "en-zh").mkdir(parents=True, exist_ok=True)
-            Dataset.from_list(rows(n)).to_parquet(str(root / "data" / "en-zh" / f"{split}-00000-of-00001.parquet"))
-    files = "\n".join(f"  - split: {s}\n    path: data/en-zh/{s}-*" for s, n in
+            Dataset.from_list(split_rows).to_parquet(str(root / "data" / config / f"{split}-00000-of-00001.parquet"))
+    files = "\n".join(f"  - split: {s}\n    path: data/{config}/{s}-*" for s, n in
                       (("train", n_train), ("validation", n_dev), ("test", n_test)) if n)
-    (root / "README.md").write_text(f"---\nconfigs:\n- config_name: en-zh\n  data_files:\n{files}\n---\n")
+    (root / "README.md").write_text(f"---\nconfigs:\n- config_name: {config}\n  data_files:\n{files}\n---\n")
     return root
 
 
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory):
     root = tmp_path_factory.mktemp("ft")
-    return {"model": build_tiny_marian(root / "marian", dropout=0.0), "data": write_dataset(root / "data"), "root": root}
+    return {"model": build_tiny_marian(root / "marian", dropout=0.0), "m2m100": build_tiny_m2m100(root / "m2m100"),
+            "data": write_dataset(root / "data"), "root": root}
 
 
 def settings(**kw):
@@ -49,25 +55,28 @@ def settings(**kw):
     return FinetuneConfig.from_dict({**base, **kw})
 
 
+@pytest.mark.slow
 def test_training_lowers_loss_and_raises_bleu(assets, tmp_path):
     from mtkit.evaluate import score_corpus
     from mtkit.translate import Translator
 
-    before = Translator(assets["model"], backend="mtkit").translate(["公安 部 严打", "缅甸 警方 合作"], max_length=12)
+    train = [r["translation"]["zh"] for r in train_rows(96)[:32]]
+    before = Translator(assets["model"], backend="mtkit").translate(train, max_length=12)
     result = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "run",
-                      settings=settings(max_steps=300, eval_steps=100, save_steps=100, batch_max_tokens=512),
+                      settings=settings(max_steps=300, eval_steps=100, save_steps=100, batch_max_tokens=1024),
                       model_cards_dir=tmp_path / "cards")
     history = json.loads((tmp_path / "run" / "checkpoint-300" / "trainer_state.json").read_text())["log_history"]
     losses = [h["loss"] for h in history if "loss" in h]
     assert losses[-1] < losses[0] * 0.8
-    after = Translator(result.final_dir, backend="mtkit").translate(["公安 部 严打", "缅甸 警方 合作"], max_length=12)
-    refs = ["公安 部 严打", "缅甸 警方 合作"]
-    assert score_corpus(after, refs, tgt_lang="en")["chrf"].score > score_corpus(before, refs, tgt_lang="en")["chrf"].score
+    after = Translator(result.final_dir, backend="mtkit").translate(train, max_length=12)
+    bleu_before = score_corpus(before, train, tgt_lang="en")["bleu"].score
+    bleu_after = score_corpus(after, train, tgt_lang="en")["bleu"].score
+    assert bleu_after > bleu_before + 10, (bleu_before, bleu_after)
     assert result.metrics["eval_split"] == "test" and "bleu" in result.metrics
     card = (tmp_path / "cards" / "run.md").read_text()
     assert "model-index" in card and "chrF" in card
     again = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "run",
-                     settings=settings(max_steps=300, eval_steps=100, save_steps=100, batch_max_tokens=512),
+                     settings=settings(max_steps=300, eval_steps=100, save_steps=100, batch_max_tokens=1024),
                      model_cards_dir=None)
     assert again.skipped  # a finished run is not redone
 
@@ -119,6 +128,11 @@ def test_bad_inputs_fail_before_training(assets, tmp_path):
         finetune(assets["model"], empty, config="en-zh", direction="zh->en", out_dir=tmp_path / "x")
     with pytest.raises(ConfigError, match="unknown fine-tuning setting\\(s\\) lerning_rate"):
         FinetuneConfig.from_dict({"lerning_rate": 1e-4})
+    mi = write_dataset(tmp_path / "mi", n_train=4, langs=("en", "mi"))
+    with pytest.raises(ConfigError, match="language 'mi' \\(mi\\) is not known to this model; known: .*zh"):
+        finetune(assets["m2m100"], mi, config="en-mi", direction="en->mi", out_dir=tmp_path / "x")
+    with pytest.raises(ConfigError, match="bf16 'maybe' unknown"):
+        FinetuneConfig.from_dict({"bf16": "maybe"})
     assert not (tmp_path / "x").exists()
 
 

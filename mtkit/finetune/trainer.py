@@ -1,0 +1,226 @@
+"""Fine-tuning seq2seq translation models on a built corpus: full or LoRA, on transformers' Seq2SeqTrainer.
+
+Everything that can be wrong with the inputs is checked before any training step. Multi-GPU: run the same
+command under ``accelerate launch`` or ``torchrun``; the Trainer and accelerate do the distribution.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..utils import stable_hash, write_json
+from .config import LORA_TARGETS, FinetuneConfig
+from .data import encode_pairs, load_parallel_splits
+from .sampler import TokenBudgetBatchSampler
+
+logger = logging.getLogger("mtkit.finetune")
+DONE = "done.json"
+
+
+@dataclass(slots=True)
+class FinetuneResult:
+    run_dir: Path
+    final_dir: Path
+    metrics: dict
+    resumed_from: str | None = None
+    skipped: bool = False
+
+
+def training_arguments(settings: FinetuneConfig, run_dir: str | Path, *, evaluate: bool):
+    """Seq2SeqTrainingArguments from the settings: bf16 and fused AdamW where a GPU has them, fp32 on CPU."""
+    import torch
+    from transformers import Seq2SeqTrainingArguments
+
+    cuda = torch.cuda.is_available()
+    bf16 = settings.bf16 is True or (settings.bf16 == "auto" and cuda and torch.cuda.is_bf16_supported())
+    optim = settings.optim if settings.optim != "auto" else ("adamw_torch_fused" if cuda else "adamw_torch")
+    return Seq2SeqTrainingArguments(
+        output_dir=str(run_dir), learning_rate=settings.lr, lr_scheduler_type=settings.lr_scheduler,
+        warmup_steps=settings.warmup_ratio,  # transformers 5: a float below 1 is a ratio of the total steps
+        weight_decay=settings.weight_decay, num_train_epochs=settings.num_epochs, max_steps=settings.max_steps,
+        gradient_accumulation_steps=settings.gradient_accumulation, optim=optim, bf16=bf16,
+        torch_compile=settings.torch_compile,
+        eval_strategy="steps" if evaluate else "no", eval_steps=settings.eval_steps,
+        save_strategy="steps", save_steps=settings.save_steps, save_total_limit=settings.save_total_limit,
+        logging_steps=settings.logging_steps, load_best_model_at_end=evaluate,
+        metric_for_best_model=f"eval_{settings.metric_for_best}" if evaluate else None,
+        greater_is_better=settings.metric_for_best != "loss", predict_with_generate=True,
+        generation_max_length=settings.eval_max_length, generation_num_beams=settings.eval_beam,
+        seed=settings.seed, data_seed=settings.seed, report_to=settings.report_to, run_name=settings.run_name,
+        disable_tqdm=True, remove_unused_columns=False, per_device_eval_batch_size=settings.eval_batch_size,
+    )
+
+
+def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConfig, run_dir: str | Path,
+                  dev: list[dict] | None = None, compute_metrics=None, callbacks=()):
+    """A Seq2SeqTrainer whose training batches come from the token-budget sampler (also used by the bench)."""
+    from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, Seq2SeqTrainer
+
+    # padded source + target tokens of a batch are at most 2 * size * max(longest source, longest target)
+    lengths = [max(len(x["input_ids"]), len(x["labels"])) for x in train]
+    collator = DataCollatorForSeq2Seq(tokenizer, model=model, padding=True)
+
+    class BudgetTrainer(Seq2SeqTrainer):
+        def get_train_dataloader(self):
+            from torch.utils.data import DataLoader
+
+            sampler = TokenBudgetBatchSampler(lengths, max_tokens=settings.batch_max_tokens // 2, seed=settings.seed)
+            loader = DataLoader(train, batch_sampler=sampler, collate_fn=collator,
+                                num_workers=self.args.dataloader_num_workers, pin_memory=self.args.dataloader_pin_memory)
+            return self.accelerator.prepare(loader)
+
+    callbacks = list(callbacks)
+    if dev is not None and settings.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
+    return BudgetTrainer(model=model, args=training_arguments(settings, run_dir, evaluate=dev is not None),
+                         train_dataset=train, eval_dataset=dev, data_collator=collator, processing_class=tokenizer,
+                         compute_metrics=compute_metrics, callbacks=callbacks)
+
+
+def _prepare_languages(tokenizer, model, src: str, tgt: str) -> str:
+    """Set the tokenizer's language codes (a ConfigError lists the known ones if it lacks one); the family."""
+    from ..translate.languages import language_code_for, model_family
+
+    family = model_family(model)
+    src_code, tgt_code = language_code_for(tokenizer, src, family), language_code_for(tokenizer, tgt, family)
+    if src_code and hasattr(tokenizer, "src_lang"):
+        tokenizer.src_lang = src_code
+    if tgt_code and hasattr(tokenizer, "tgt_lang"):
+        tokenizer.tgt_lang = tgt_code
+        # dev generation during training must start with the target language, as the labels do
+        model.generation_config.forced_bos_token_id = tokenizer.convert_tokens_to_ids(
+            tokenizer.get_lang_token(tgt_code) if hasattr(tokenizer, "get_lang_token") else tgt_code)
+    return family
+
+
+def _with_lora(model, family: str, settings: FinetuneConfig):
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    targets = settings.lora_target_modules or LORA_TARGETS.get(family)
+    if not targets:
+        raise ConfigError(f"no default LoRA target modules for {type(model).__name__} ({family}); "
+                          f"set lora_target_modules (defaults exist for: {', '.join(LORA_TARGETS)})")
+    return get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=settings.lora_r,
+                                            lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
+                                            target_modules=targets))
+
+
+def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direction: str, out_dir: str | Path,
+             settings: FinetuneConfig | None = None, resume: bool = True,
+             model_cards_dir: str | Path | None = "model_cards", stop_after_steps: int | None = None) -> FinetuneResult:
+    """Fine-tune ``model_name`` on ``dataset``'s ``config`` in ``direction`` (``zh->en``) into ``out_dir``.
+
+    ``resume``: continue from the last checkpoint in ``out_dir``, and return at once if the run finished with
+    the same settings. ``stop_after_steps`` raises KeyboardInterrupt after that checkpoint (a killed run, for tests).
+    """
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, TrainerCallback
+    from transformers.trainer_utils import get_last_checkpoint
+
+    settings = settings or FinetuneConfig()
+    settings.validate()
+    run = Path(out_dir)
+    key = stable_hash(str(model_name), str(dataset), config, direction, settings.to_dict())
+    done = run / DONE
+    if resume and done.is_file() and json.loads(done.read_text()).get("key") == key:
+        info = json.loads(done.read_text())
+        logger.info("%s: finished already with these settings; nothing to do", run)
+        return FinetuneResult(run, Path(info["final_dir"]), info["metrics"], skipped=True)
+
+    # every check before any training step: config, direction, empty train split, language codes
+    splits, src, tgt = load_parallel_splits(dataset, config, direction)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_name))
+    model = AutoModelForSeq2SeqLM.from_pretrained(str(model_name))
+    family = _prepare_languages(tokenizer, model, src, tgt)
+    if settings.method == "lora":
+        model = _with_lora(model, family, settings)
+    dev_name = next((s for s in ("validation", "dev") if splits.get(s) and splits[s][0]), None)
+    test_name = "test" if splits.get("test") and splits["test"][0] else None
+    run.mkdir(parents=True, exist_ok=True)
+    write_json(run / "finetune_config.json", {"model": str(model_name), "dataset": str(dataset), "config": config,
+                                              "direction": direction, "key": key, **settings.to_dict()})
+
+    lengths = dict(max_source_length=settings.max_source_length, max_target_length=settings.max_target_length)
+    train = encode_pairs(tokenizer, *splits["train"], **lengths)
+    dev = encode_pairs(tokenizer, *splits[dev_name], **lengths) if dev_name else None
+
+    def compute_metrics(prediction):
+        import numpy as np
+
+        from ..evaluate import score_corpus
+
+        preds = np.where(prediction.predictions < 0, tokenizer.pad_token_id, prediction.predictions)
+        hyps = [t.strip() for t in tokenizer.batch_decode(preds, skip_special_tokens=True)]
+        scores = score_corpus(hyps, splits[dev_name][1], tgt_lang=tgt, metrics=("bleu", "chrf"))
+        return {"bleu": scores["bleu"].score, "chrf": scores["chrf"].score}
+
+    callbacks = []
+    if stop_after_steps:
+        class Kill(TrainerCallback):
+            def on_save(self, args, state, control, **kwargs):
+                if state.global_step >= stop_after_steps:
+                    raise KeyboardInterrupt(f"stopped after step {state.global_step}")
+        callbacks.append(Kill())
+    trainer = build_trainer(model, tokenizer, train, settings=settings, run_dir=run, dev=dev,
+                            compute_metrics=compute_metrics if dev else None, callbacks=callbacks)
+    last = get_last_checkpoint(str(run)) if resume else None
+    if last:
+        logger.info("resuming from %s", last)
+    trainer.train(resume_from_checkpoint=last)
+
+    final_model = _save_final(trainer, tokenizer, run / "final", settings)
+    metrics = {"train_loss": trainer.state.log_history[-1].get("train_loss") if trainer.state.log_history else None,
+               "steps": trainer.state.global_step, "best_checkpoint": trainer.state.best_model_checkpoint}
+    eval_split = test_name or dev_name
+    if eval_split and trainer.is_world_process_zero():
+        results = _evaluate_final(final_model, splits[eval_split], src, tgt, settings)
+        metrics["eval_split"] = eval_split
+        metrics.update({name: round(s.score, 4) for name, s in results.items()})
+        _write_cards(run, model_cards_dir, settings, model_name=model_name, dataset=dataset, config=config,
+                     src=src, tgt=tgt, split=eval_split, results=results, steps=trainer.state.global_step)
+    if trainer.is_world_process_zero():
+        write_json(done, {"key": key, "final_dir": str(final_model), "metrics": metrics})
+    return FinetuneResult(run, final_model, metrics, resumed_from=last)
+
+
+def _save_final(trainer, tokenizer, final: Path, settings: FinetuneConfig) -> Path:
+    """The best (or last) model: full weights, or the LoRA adapter alone plus, if asked, the merged model."""
+    if settings.method != "lora":
+        trainer.save_model(str(final))
+        return final
+    trainer.model.save_pretrained(final / "adapter")
+    tokenizer.save_pretrained(final / "adapter")
+    if not settings.merge_lora:
+        return final / "adapter"
+    merged = trainer.model.merge_and_unload()
+    merged.save_pretrained(final / "merged")
+    tokenizer.save_pretrained(final / "merged")
+    return final / "merged"
+
+
+def _evaluate_final(model_dir: Path, split: tuple[list[str], list[str]], src: str, tgt: str,
+                    settings: FinetuneConfig) -> dict:
+    from ..evaluate import score_corpus
+    from ..translate import Translator
+
+    translator = Translator(model_dir, backend="mtkit", src_lang=src, tgt_lang=tgt)
+    hyps = translator.translate(split[0], beam_size=settings.eval_beam, max_length=settings.eval_max_length)
+    return score_corpus(hyps, split[1], tgt_lang=tgt)
+
+
+def _write_cards(run: Path, cards_dir, settings: FinetuneConfig, *, model_name, dataset, config, src, tgt, split,
+                 results, steps) -> None:
+    from ..evaluate.card import write_model_card
+
+    name = settings.run_name or run.name
+    card = dict(model_name=name, base_model=str(model_name), languages=[src, tgt], dataset=str(dataset),
+                dataset_config=config, split=split, results=results,
+                training={"method": settings.method, "learning_rate": settings.lr, "steps": steps,
+                          "batch_max_tokens": settings.batch_max_tokens,
+                          "gradient_accumulation": settings.gradient_accumulation})
+    write_model_card(run / "README.md", **card)
+    if cards_dir:
+        write_model_card(Path(cards_dir) / f"{name}.md", **card)

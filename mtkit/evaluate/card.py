@@ -12,6 +12,7 @@ from typing import Sequence
 
 from ..utils import atomic_write
 from . import MetricScore
+from .report import md_cell
 
 HUB_METRIC = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", "comet": "comet"}
 
@@ -27,7 +28,7 @@ def render_model_card(*, model_name: str, base_model: str | None, languages: Seq
         EvalResult(task_type="translation", task_name=f"Translation {pair}", dataset_type=dataset,
                    dataset_name=dataset, dataset_config=dataset_config, dataset_split=split,
                    metric_type=HUB_METRIC.get(key, key), metric_name=score.name, metric_value=round(score.score, 4),
-                   metric_config=score.signature)
+                   metric_config=score.signature, metric_args={"signature": score.signature})
         for key, score in results.items()
     ]
     data = ModelCardData(language=list(languages), license=license, library_name="transformers",
@@ -37,7 +38,7 @@ def render_model_card(*, model_name: str, base_model: str | None, languages: Seq
              + f" on `{dataset}`" + (f" ({dataset_config})" if dataset_config else "") + ".", "",
              f"## Results ({split} split)", "", "| metric | score | sacrebleu signature |", "|---|---|---|"]
     for score in results.values():
-        lines.append(f"| {score.name} | {score.score:.2f} | `{score.signature}` |")
+        lines.append(f"| {score.name} | {score.score:.2f} | `{md_cell(score.signature)}` |")
     if training:
         lines += ["", "## Training", "", "| setting | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in training.items()]

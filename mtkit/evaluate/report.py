@@ -63,7 +63,7 @@ def render_markdown(report: dict) -> str:
              "|---|---|---|---|"]
     for system, metrics in report["systems"].items():
         for m in metrics.values():
-            lines.append(f"| {system} | {m['name']} | {m['score']:.2f} | `{m['signature']}` |")
+            lines.append(f"| {system} | {m['name']} | {m['score']:.2f} | `{md_cell(m['signature'])}` |")
     comparison = report["comparison"]
     if comparison:
         method = "paired bootstrap resampling" if comparison["method"] == "bs" else "approximate randomisation"
@@ -88,13 +88,14 @@ def render_markdown(report: dict) -> str:
         lines += ["", f"## {system}: worst segments (sentence chrF)", "", "| line | chrF | source | reference | hypothesis |",
                   "|---|---|---|---|---|"]
         for r in rows:
-            lines.append(f"| {r['line']} | {r['chrf']} | {_cell(r['source'])} | {_cell(r['reference'])} | {_cell(r['hypothesis'])} |")
+            lines.append(f"| {r['line']} | {r['chrf']} | {md_cell(r['source'])} | {md_cell(r['reference'])} | {md_cell(r['hypothesis'])} |")
     if report["notes"]:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
     return "\n".join(lines) + "\n"
 
 
-def _cell(text) -> str:
+def md_cell(text) -> str:
+    """Text for a Markdown table cell: GitHub ends a cell at any ``|``, inside code spans too (signatures)."""
     return "" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
 
 

@@ -12,7 +12,7 @@ from sacrebleu.significance import PairedTest
 
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
-from mtkit.evaluate import compare_systems, metrics_for, score_corpus
+from mtkit.evaluate import METRICS, compare_systems, metrics_for, score_corpus
 
 REFS = ["The police arrested 200 suspects on Monday.", "They were flown home via Thailand.",
         "The operation was a joint effort of three countries.", "More suspects will be sent back."]
@@ -53,6 +53,25 @@ def test_scores_and_signatures_equal_the_sacrebleu_command(tmp_path):
     assert [(s.name, round(s.score, 4), s.signature) for s in ours.values()] == [
         (t["name"], t["score"], t["signature"]) for t in theirs]
     assert ours["bleu"].signature == f"nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:{sacrebleu.__version__}"
+
+
+V = sacrebleu.__version__
+
+
+@pytest.mark.parametrize(
+    "name, tgt_lang, signature",
+    [("bleu", "en", f"nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:{V}"),
+     ("bleu", "zh", f"nrefs:1|case:mixed|eff:no|tok:zh|smooth:exp|version:{V}"),
+     ("chrf", "id", f"nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:{V}"),
+     ("chrf", "zh", f"nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:{V}"),
+     ("ter", "en", f"nrefs:1|case:lc|tok:tercom|norm:no|punct:yes|asian:no|version:{V}"),
+     ("ter", "zh", f"nrefs:1|case:lc|tok:tercom|norm:yes|punct:yes|asian:yes|version:{V}")],
+)
+def test_registered_metrics_by_name(name, tgt_lang, signature):
+    metric = METRICS.get(name)(tgt_lang)
+    result = metric.corpus_score(["the police arrested two men"], [["the police arrested two men"]])  # sacrebleu knows nrefs once it has scored
+    assert (round(result.score, 9), result.signature, metric.signature()) == (0.0 if name == "ter" else 100.0, signature,
+                                                                     signature)
 
 
 def test_chinese_targets_get_chinese_settings():
@@ -179,6 +198,10 @@ def test_model_card_round_trip(files, tmp_path):
     assert [(r.metric_type, r.metric_name) for r in results] == [("bleu", "BLEU"), ("chrf", "chrF2++"), ("ter", "TER")]
     assert results[0].metric_value == round(BLEU().corpus_score(SYS_A, [REFS]).score, 4)
     assert results[1].metric_config.startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:2")
+    assert results[2].metric_args == {"signature": results[2].metric_config}
+    text = card_path.read_text()
+    assert "      args:\n        signature: nrefs:1|case:lc|tok:tercom|" in text
+    assert "| TER | 21.43 | `nrefs:1\\|case:lc\\|tok:tercom\\|norm:no\\|punct:yes\\|asian:no\\|version:" in text
     assert (card.data.base_model, card.data.language, results[0].dataset_config) == (
         "Helsinki-NLP/opus-mt-zh-en", ["zh", "en"], "en-zh")
 

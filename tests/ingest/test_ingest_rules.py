@@ -210,3 +210,27 @@ def test_a_script_neutral_chinese_paragraph_takes_its_neighbours_script():
 )
 def test_copyright_footer(text, reason):
     assert CLEANING_RULES.get("copyright_footer")().check(text) == reason
+
+
+@pytest.mark.parametrize(
+    "rule, text, reason",
+    [
+        ("junk_token", "QWERASDZXCRQEFA", "keyboard mash"),
+        ("junk_token", "6165cc金沙总站", "site name glued to digits"),
+        ("junk_token", "金沙娱乐城", "gambling spam"),
+        ("junk_token", "G20峰会", None),
+        ("junk_token", "2024年度回顾", None),
+        ("junk_token", "澳门回归25周年", None),
+        ("junk_token", "缅北赌场被查封", None),
+        ("byline", "By ZHOU WENTING in Shanghai | China Daily | Updated: 2024-10-27 20:48:24", "byline or credit line"),
+        ("byline", "责任编辑:李四", "byline or credit line"),
+        ("byline", "北京青年报客户端 2023-08-20 20:54", "byline or credit line"),
+        # an interview's speaker label opening article prose
+        ("byline", "记者:你们如何看待这次跨国联合打击行动取得的成果?下一步还有哪些具体安排和计划?请具体介绍一下相关情况。", None),
+        ("language_menu", "Global EditionASIA 中文双语Français", "3 language names"),
+        ("language_menu", "The ministry publishes its reports in English, Français and Español every year.", None),
+        ("dateline", "2024-08-27", "date line"),
+    ],
+)
+def test_block_rules(rule, text, reason):
+    assert CLEANING_RULES.get(rule)().check(text) == reason

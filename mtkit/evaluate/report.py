@@ -69,13 +69,15 @@ def render_markdown(report: dict) -> str:
         method = "paired bootstrap resampling" if comparison["method"] == "bs" else "approximate randomisation"
         lines += ["", f"## Significance ({method}, baseline {comparison['baseline']})", ""]
         metric_names = [k for k in comparison["rows"][0] if k != "system"]
-        lines += ["| system | " + " | ".join(metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
+        lines += ["Each cell: score (bootstrap mean ± 95% CI) and, against the baseline, the p-value (* below 0.05).",
+                  "", "| system | " + " | ".join(metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
         for row in comparison["rows"]:
             cells = []
             for name in metric_names:
                 r = row[name]
-                ci = f" ± {r['ci']:.2f}" if r["ci"] is not None else ""
-                p = f" (p = {r['p_value']:.4f})" if r["p_value"] is not None else ""
+                # sacrebleu's layout: score (bootstrap mean ± 95% CI), p-value starred below 0.05
+                ci = f" ({r['mean']:.2f} ± {r['ci']:.2f})" if r["ci"] is not None else ""
+                p = f" (p = {r['p_value']:.4f}{'*' if r['p_value'] < 0.05 else ''})" if r["p_value"] is not None else ""
                 cells.append(f"{r['score']:.2f}{ci}{p}")
             lines.append(f"| {row['system']} | " + " | ".join(cells) + " |")
         lines += ["", "Signatures: " + "; ".join(f"{k}: `{v}`" for k, v in comparison["signatures"].items())]
@@ -123,6 +125,8 @@ def write_chart(path: Path, scores: dict[str, dict[str, MetricScore]], compariso
         ax.bar(x + k * width, values, width, yerr=errors, capsize=3, label=system)
     ax.set_xticks(x + width * (len(systems) - 1) / 2, [scores[systems[0]][m].name for m in metrics])
     ax.set_ylabel("score")
+    ax.set_title("error bars: 95% CI (paired bootstrap); TER: lower is better" if ci else "TER: lower is better",
+                 fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     with atomic_write(path, "wb") as fh:

@@ -228,5 +228,8 @@ def test_cli_significance_equals_the_sacrebleu_command(files, flag):
                 assert f"{r['score']:.4f}" in theirs and r["ci"] > 0
             if r["p_value"] is not None:
                 assert f"(p = {r['p_value']:.4f})" in theirs
+    b = report["comparison"]["rows"][1]["BLEU"]
+    md = (files / "ev" / "eval.md").read_text()
+    assert f"| b.txt | {b['score']:.2f} ({b['mean']:.2f} ± {b['ci']:.2f}) (p = {b['p_value']:.4f}" in md
     for metric, signature in report["comparison"]["signatures"].items():
         assert f" - {metric:<10} {signature.replace('|bs:1000', '') if flag == '--paired-ar' else signature}" in theirs

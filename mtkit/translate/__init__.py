@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ..errors import BackendError, ConfigError, DataError
-from ..utils import atomic_write, length_sorted_batches, make_signature, progress, stable_hash
+from ..utils import atomic_write, length_sorted_batches, make_signature, stable_hash
 from .engine import BACKENDS, TranslationBackend, get_backend_class
 from .languages import language_code_for, model_family
 
@@ -87,9 +87,12 @@ class Translator:
             return [ids]
         pieces = [text]
         if self.src_lang:
-            from ..segment import split_sentences
-
-            pieces = [text[s:e] for s, e in split_sentences(text, self.src_lang)] or [text]
+            try:
+                from ..segment import split_sentences
+            except ImportError:  # segmentation unavailable: the truncation below still bounds the input
+                split_sentences = None
+            if split_sentences is not None:
+                pieces = [text[s:e] for s, e in split_sentences(text, self.src_lang)] or [text]
         out = []
         for piece in pieces:
             piece_ids = self.tokenizer(self.prefix + piece, truncation=False).input_ids
@@ -106,7 +109,9 @@ class Translator:
 
     def translate(self, sentences: Sequence[str], *, beam_size: int = 1, max_length: int = MAX_LENGTH,
                   min_length: int = 0, max_batch_tokens: int = MAX_BATCH_TOKENS, max_batch_size: int = 0,
-                  length_penalty: float = 1.0, show_progress: bool = False, first_line: int = 1) -> list[str]:
+                  length_penalty: float = 1.0, progress: bool = False, first_line: int = 1) -> list[str]:
+        """Translations of ``sentences`` in input order; empty (or blank) inputs give empty outputs.
+        ``progress`` shows a bar in sentences/s with an ETA; ``first_line`` numbers lines in warnings."""
         units: list[tuple[int, list[int]]] = []  # (input index, token ids) per translated unit
         for k, text in enumerate(sentences):
             if text.strip():
@@ -114,10 +119,14 @@ class Translator:
         outputs: list[list[int] | None] = [None] * len(units)
         batches = list(length_sorted_batches(units, max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size,
                                              length=lambda u: len(u[1])))
-        bar = progress(batches, enabled=show_progress, desc="translating", unit="batch")
-        for batch in bar:
+        bar = _sentence_bar(len(units), 0) if progress else None
+        for batch in batches:
             for index, ids in zip(batch, self._run(batch, units, beam_size, max_length, min_length, length_penalty)):
                 outputs[index] = ids
+            if bar is not None:
+                bar.update(len(batch))
+        if bar is not None:
+            bar.close()
         pieces: dict[int, list[str]] = {}
         for (k, _), ids in zip(units, outputs):
             pieces.setdefault(k, []).append(self.tokenizer.decode(ids, skip_special_tokens=True).strip())
@@ -211,13 +220,22 @@ def translate_file(translator: Translator, inputs: Sequence[str], out_path: str 
     parts = out.with_name(out.name + ".partial") / key
     parts.mkdir(parents=True, exist_ok=True)
     chunks = range(0, len(inputs), chunk_size)
-    for start in progress(chunks, enabled=show_progress, desc="chunks", unit="chunk"):
+    done = sum(min(chunk_size, len(inputs) - start) for start in chunks
+               if (parts / f"chunk-{start // chunk_size:05d}.txt").is_file())
+    if done:
+        logger.info("%s: resuming, %d of %d inputs already translated", out, done, len(inputs))
+    bar = _sentence_bar(len(inputs), done) if show_progress else None
+    for start in chunks:
         part = parts / f"chunk-{start // chunk_size:05d}.txt"
         if part.is_file():
             continue
         lines = translator.translate(inputs[start:start + chunk_size], first_line=start + 1, **kwargs)
         with atomic_write(part) as fh:
             fh.writelines(line.replace("\n", " ") + "\n" for line in lines)
+        if bar is not None:
+            bar.update(len(lines))
+    if bar is not None:
+        bar.close()
     with atomic_write(out) as fh:
         for start in chunks:
             fh.write((parts / f"chunk-{start // chunk_size:05d}.txt").read_text(encoding="utf-8"))
@@ -225,3 +243,11 @@ def translate_file(translator: Translator, inputs: Sequence[str], out_path: str 
 
     shutil.rmtree(out.with_name(out.name + ".partial"), ignore_errors=True)
     return out
+
+
+def _sentence_bar(total: int, initial: int):
+    """A tqdm bar counting sentences (rate in sentences/s, ETA). tqdm directly, not ``utils.progress``: the bar
+    advances by a batch or chunk at a time, not per item of an iterable."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="sent", desc="translating", smoothing=0.1)

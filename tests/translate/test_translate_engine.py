@@ -198,3 +198,39 @@ def test_ct2_backend_equals_generate(models, tmp_path, monkeypatch):
     assert ct2.backend.translate_batch(ids, max_length=12) == hf.backend.translate_batch(ids, max_length=12)
     assert len(list((tmp_path / ".cache" / "mtkit" / "ct2").glob("*/model.bin"))) == 1
     assert ct2.translate(["缅甸 警方", "", "合作"], max_length=12) == hf.translate(["缅甸 警方", "", "合作"], max_length=12)
+
+
+def test_long_input_is_split_at_sentences_or_truncated(models, caplog):
+    tr = Translator(models["trained"], backend="mtkit", src_lang="zh")
+    tr.max_input_tokens = 8
+    two = "缅甸 警方。合作 合作。"
+    calls = []
+    real = tr.backend.translate_batch
+    tr.backend.translate_batch = lambda ids, **kw: calls.append([len(x) for x in ids]) or real(ids, **kw)
+    tr.translate([two], max_length=6)
+    assert sorted(calls[0]) == sorted(len(tr.tokenizer(s).input_ids) for s in ["缅甸 警方。", "合作 合作。"])
+    calls.clear()
+    with caplog.at_level("WARNING", logger="mtkit.translate"):
+        tr.translate(["合作", "公安 部 严打 电诈 跨国 犯罪 缅甸 警方 合作 泰国"], max_length=6)
+    assert "line 2: a sentence of 22 tokens is longer than the model's limit of 8; truncated" in caplog.text
+    assert sorted(calls[0]) == [3, 8]
+
+
+def test_out_of_memory_halves_the_batch(models, caplog):
+    tr = Translator(models["trained"], backend="mtkit")
+    real = tr.backend.translate_batch
+    sizes = []
+
+    def small_gpu(ids, **kw):
+        sizes.append(len(ids))
+        if len(ids) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return real(ids, **kw)
+
+    inputs = ["缅甸 警方", "合作", "公安 部", "泰国 警方 合作", "电诈"]
+    expected = tr.translate(inputs, max_length=8)
+    tr.backend.translate_batch = small_gpu
+    with caplog.at_level("WARNING", logger="mtkit.translate"):
+        assert tr.translate(inputs, max_length=8) == expected
+    assert sizes == [5, 2, 3, 1, 2]
+    assert "out of GPU memory on a batch of 5; retrying as two batches" in caplog.text

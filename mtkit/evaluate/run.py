@@ -86,8 +86,10 @@ def load_split(dataset: str | Path, config: str, split: str, *, src: str, tgt: s
     name = {"dev": "validation"}.get(split, split)
     try:
         ds = datasets.load_dataset(str(dataset), config, split=name)
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:  # unknown split or config; no such folder or Hub dataset
         raise DataError(f"{dataset}: cannot load config {config!r} split {name!r}: {exc}") from None
+    if "translation" not in ds.column_names:
+        raise DataError(f"{dataset}: no `translation` column ({{lang: text}}); columns: {', '.join(ds.column_names)}")
     rows = ds.to_list()
     if not rows:
         raise DataError(f"{dataset}: split {name!r} of {config!r} is empty")

@@ -85,6 +85,8 @@ def test_split_errors(dataset):
     with pytest.raises(DataError, match="cannot load config 'en-zh' split 'train'"):
         evaluate_dataset(dataset, config="en-zh", split="train", direction="zh->en", models=["good"],
                          translator_factory=StubTranslator)
+    with pytest.raises(DataError, match="cannot load config 'en-zh' split 'test'"):
+        evaluate_dataset(dataset / "nowhere", config="en-zh", models=["good"], translator_factory=StubTranslator)
     with pytest.raises(ConfigError, match="3 system names for 1 systems"):
         evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["good"], system_names=["a", "b", "c"],
                          translator_factory=StubTranslator)

@@ -122,7 +122,7 @@ class HtmlRemnant(InlineRule):
     name = "html_remnant"
     pattern = re.compile(
         rf"</?(?:{_TAGS})\b[^<>]{{0,300}}>"
-        rf"|(?<![A-Za-z0-9])(?:{_TAGS})(?:\s+[\w-]+\s*=\s*(?:'[^']*'|\"[^\"]*\"))+\s*/?\s*(?:(?:{_TAGS})(?![A-Za-z0-9]))?"
+        rf"|(?<![A-Za-z0-9])(?:{_TAGS})(?:\s+[\w-]+\s*=\s*(?:'[^']*'|\"[^\"]*\"))+\s*/?\s*(?:(?:{_TAGS})(?![a-z]))?"  # "/a8月", "/aThe": the tag ends where lowercase letters do
         r"|&(?:nbsp|amp|lt|gt|quot|#\d{2,5});"
     )
 
@@ -136,7 +136,10 @@ class PhotoCredit(InlineRule):
 
     name = "photo_credit"
     pattern = re.compile(
-        r"[\u4e00-\u9fff]{0,6}(?:记者|記者|通讯员|通訊員|摄影师|攝影師|摄影|攝影)\s*"
+        # A wire agency or "本报" may precede ("新华社记者"); any other Han run before "记者" is the caption's own
+        # text ("...下飞机记者 王小明 摄"), which a generic "[Han]{1,5}社" prefix would swallow.
+        r"(?:新华社|新華社|中新社|中新网|中新網|人民网|人民網|央视网|央視網|本报|本報|本台|本网|本網)?"
+        r"(?:记者|記者|通讯员|通訊員|摄影师|攝影師|摄影|攝影)\s*"
         r"[\u4e00-\u9fff·]{2,4}(?:[、\s]+[\u4e00-\u9fff·]{2,4})*\s*(?:摄|攝)(?![\u4e00-\u9fff])"
         r"|[(（]\s*(?:Photo|Foto|Photograph|Image|Gambar)\b[^)）]{1,80}[)）]"
         r"|(?<![\w])(?:Photo|Foto)\s*(?:by|oleh|:)\s*[A-Z][\w .'-]{1,60}$"

@@ -234,3 +234,21 @@ def test_copyright_footer(text, reason):
 )
 def test_block_rules(rule, text, reason):
     assert CLEANING_RULES.get(rule)().check(text) == reason
+
+
+@pytest.mark.parametrize(
+    "rule, text, cut",
+    [
+        ("photo_credit", "图为嫌疑人被押解下飞机。新华社记者 殷刚 摄", ["新华社记者 殷刚 摄"]),
+        ("photo_credit", "图为嫌疑人被押解下飞机记者 王小明 摄", ["记者 王小明 摄"]),  # the caption keeps its words
+        ("photo_credit", "記者 楊可佳、王小明 攝", ["記者 楊可佳、王小明 攝"]),
+        ("photo_credit", "Police escort the suspects (Photo: John Smith)", ["(Photo: John Smith)"]),
+        ("photo_credit", "记者分别与3人的户籍地联系获悉。", []),
+        ("html_remnant", "全力推动a target='_blank' href='/index.html'/a8月27日", ["a target='_blank' href='/index.html'/a"]),
+        ("html_remnant", "flights.<a href=\"/x\">more</a>", ["<a href=\"/x\">", "</a>"]),
+        ("html_remnant", "Police&nbsp;said", ["&nbsp;"]),
+        ("html_remnant", "a big operation in a border area", []),
+    ],
+)
+def test_inline_rules(rule, text, cut):
+    assert [text[s:e] for s, e, _ in CLEANING_RULES.get(rule)().spans(text)] == cut

@@ -120,9 +120,10 @@ class HtmlRemnant(InlineRule):
     (``a target='_blank' href='/index.html'/a``), and character entities."""
 
     name = "html_remnant"
+    # A stripped closing tag ends where lowercase letters do: "/a8月" and "/aThe" lose "/a", "/about" is a word.
     pattern = re.compile(
         rf"</?(?:{_TAGS})\b[^<>]{{0,300}}>"
-        rf"|(?<![A-Za-z0-9])(?:{_TAGS})(?:\s+[\w-]+\s*=\s*(?:'[^']*'|\"[^\"]*\"))+\s*/?\s*(?:(?:{_TAGS})(?![a-z]))?"  # "/a8月", "/aThe": the tag ends where lowercase letters do
+        rf"|(?<![A-Za-z0-9])(?:{_TAGS})(?:\s+[\w-]+\s*=\s*(?:'[^']*'|\"[^\"]*\"))+\s*/?\s*(?:(?:{_TAGS})(?![a-z]))?"
         r"|&(?:nbsp|amp|lt|gt|quot|#\d{2,5});"
     )
 

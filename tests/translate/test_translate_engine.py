@@ -234,3 +234,36 @@ def test_out_of_memory_halves_the_batch(models, caplog):
         assert tr.translate(inputs, max_length=8) == expected
     assert sizes == [5, 2, 3, 1, 2]
     assert "out of GPU memory on a batch of 5; retrying as two batches" in caplog.text
+
+
+def _built_dataset(root):
+    """A folder as `mtkit build` writes it: README.md declaring configs/data_files + data/<config>/<split>-*.parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = {"test": [{"en": "Police", "zh": "缅甸 警方"}, {"en": "", "zh": ""}, {"en": "Cooperation", "zh": "合作"}],
+            "validation": [{"en": "Ministry", "zh": "公安 部"}]}
+    for split, pairs in rows.items():
+        (root / "data" / "en-zh").mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({"translation": pairs}), root / "data" / "en-zh" / f"{split}-00000-of-00001.parquet")
+    (root / "README.md").write_text(
+        "---\nconfigs:\n- config_name: en-zh\n  data_files:\n  - split: validation\n    path: data/en-zh/validation-*\n"
+        "  - split: test\n    path: data/en-zh/test-*\n---\n# tiny\n", encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("split, expected", [("test", ["缅甸 警方", "", "合作"]), ("dev", ["公安 部"])])
+def test_read_inputs_from_a_built_dataset(tmp_path, split, expected):
+    folder = _built_dataset(tmp_path / "ds")
+    assert read_inputs(folder, split=split, config="en-zh", src_lang="zh") == expected
+    with pytest.raises(ConfigError, match="a dataset folder as input needs --split, --config and --src-lang"):
+        read_inputs(folder, config="en-zh", src_lang="zh")
+
+
+def test_cli_translates_a_dataset_split(models, tmp_path, capsys):
+    folder = _built_dataset(tmp_path / "ds")
+    assert main(["translate", str(folder), "--model", str(models["trained"]), "--src-lang", "zh", "--config", "en-zh",
+                 "--split", "test", "--out", str(tmp_path / "out.txt"), "--max-length", "8", "--beam", "2"]) == 0
+    lines = (tmp_path / "out.txt").read_text(encoding="utf-8").split("\n")
+    assert len(lines) == 4 and lines[1] == "" and lines[3] == ""
+    assert "3 lines ->" in capsys.readouterr().out

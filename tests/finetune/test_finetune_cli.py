@@ -1,0 +1,30 @@
+"""The finetune command: YAML settings, resolved settings saved in the run, finished run not redone, errors."""
+
+import json
+
+from mtkit.cli import main
+from mtkit.testing import build_tiny_marian
+
+from test_finetune_runs import write_dataset  # same folder: pytest puts it on sys.path
+
+
+def test_finetune_command(tmp_path, capsys):
+    model = build_tiny_marian(tmp_path / "marian")
+    data = write_dataset(tmp_path / "data", n_train=16, n_dev=4, n_test=4)
+    cfg = tmp_path / "ft.yaml"
+    cfg.write_text("max_steps: 4\neval_steps: 2\nsave_steps: 2\nbatch_max_tokens: 256\neval_max_length: 6\n"
+                   "run_name: tiny-zh-en\n")
+    argv = ["finetune", "--model", str(model), "--dataset", str(data), "--config", "en-zh", "--direction", "zh->en",
+            "--out", str(tmp_path / "run"), "--finetune-config", str(cfg), "--model-cards", str(tmp_path / "cards")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"final model: {tmp_path / 'run' / 'final'}" in out and "steps=4" in out and "eval_split=test" in out
+    saved = json.loads((tmp_path / "run" / "finetune_config.json").read_text())
+    assert (saved["max_steps"], saved["eval_steps"], saved["method"], saved["direction"]) == (4, 2, "full", "zh->en")
+    assert (tmp_path / "cards" / "tiny-zh-en.md").is_file() and (tmp_path / "run" / "README.md").is_file()
+    assert main(argv) == 0
+    assert "finished already with these settings" in capsys.readouterr().out
+
+    cfg.write_text("max_step: 4\n")
+    assert main(argv) == 2
+    assert "unknown fine-tuning setting(s) max_step; allowed: method," in capsys.readouterr().err

@@ -113,7 +113,7 @@ def test_forced_target_language_token(models):
     ("marian", (None, None), False, 1.0, 4, 0),
     ("m2m100", ("zh", "en"), False, 0.6, 4, 0),
     ("nllb", ("zh", "id"), False, 1.0, 4, 0),
-    ("mbart", ("zh", "en"), False, 1.0, 4, 0),
+    pytest.param("mbart", ("zh", "en"), False, 1.0, 4, 0, marks=pytest.mark.slow),
 ])
 def test_beam_search_equals_generate(models, name, langs, early_stopping, length_penalty, beams, min_length):
     hf = Translator(models[name], backend="hf", src_lang=langs[0], tgt_lang=langs[1])

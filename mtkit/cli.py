@@ -316,7 +316,8 @@ def _add_evaluate(sub):
     p.add_argument("--direction", help="SRC->TGT, e.g. zh->en (default: the config's order, en-zh: en->zh)")
     p.add_argument("--beam", type=int, default=4, help="beam size for --model")
     p.add_argument("--max-length", type=int, help="most new tokens per sentence for --model")
-    p.add_argument("--systems", help="comma-separated system names, in the order of --model then --hyp")
+    p.add_argument("--systems", help="comma-separated system names, in the order of --model then --hyp "
+                   "(default: model folder and file names)")
     p.add_argument("--backend", default="auto", help="translation backend for --model")
     p.add_argument("--baseline", help="baseline system name (default: the first)")
     p.add_argument("--paired-bs", dest="method", action="store_const", const="bs", help="paired bootstrap (default)")
@@ -347,7 +348,8 @@ def _run_evaluate(args) -> int:
             raise ConfigError("give --hyp, --ref and --tgt-lang (or --dataset with --model/--hyp)")
         result = evaluate_files(args.hyp, args.ref, tgt_lang=args.tgt_lang, src_path=args.src, out_dir=args.out,
                                 baseline=args.baseline, method=args.method, n_samples=args.paired_n, seed=args.seed,
-                                bleu_tokenize=args.bleu_tokenize)
+                                bleu_tokenize=args.bleu_tokenize,
+                                system_names=args.systems.split(",") if args.systems else ())
     for system, scores in result["_scores"].items():
         if len(result["_scores"]) > 1:
             _out(f"# {system}")

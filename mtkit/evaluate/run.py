@@ -107,12 +107,17 @@ def load_split(dataset: str | Path, config: str, split: str, *, src: str, tgt: s
 
 def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_lang: str, src_path: str | None = None,
                    out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
-                   n_samples: int | None = None, seed: int = SEED, bleu_tokenize: str | None = None) -> dict:
-    """Score hypothesis files (one system each, named by file name) against one or more reference files."""
+                   n_samples: int | None = None, seed: int = SEED, bleu_tokenize: str | None = None,
+                   system_names: Sequence[str] = ()) -> dict:
+    """Score hypothesis files (one system each, named by ``system_names`` or the file names) against one or more
+    reference files."""
+    names = list(system_names) or [Path(p).name for p in hyp_paths]
+    if len(names) != len(hyp_paths):
+        raise ConfigError(f"{len(names)} system names for {len(hyp_paths)} hypothesis files")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"system names repeat ({', '.join(names)}); give distinct names with --systems")
     refs = [read_lines(p) for p in ref_paths]
-    systems = {Path(p).name: read_lines(p) for p in hyp_paths}
-    if len(systems) != len(hyp_paths):
-        raise ConfigError("two hypothesis files share a file name; rename one so that systems have distinct names")
+    systems = {name: read_lines(p) for name, p in zip(names, hyp_paths)}
     sources = read_lines(src_path) if src_path else None
     return _evaluate(systems, refs, tgt_lang=tgt_lang, sources=sources, out_dir=out_dir, baseline=baseline,
                      method=method, n_samples=n_samples, seed=seed, bleu_tokenize=bleu_tokenize, names={n: (p, *ref_paths) for n, p in zip(systems, hyp_paths)})

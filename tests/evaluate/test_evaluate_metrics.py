@@ -172,7 +172,9 @@ def test_cli_prints_scores_with_signatures_and_writes_reports(files, capsys):
      (["--hyp", "a.txt", "--ref", "blank.txt"], "blank.txt: empty file"),
      (["--hyp", "a.txt", "--ref", "missing.txt"], "missing.txt: no such file"),
      (["--hyp", "a.txt", "--ref", "ref.txt", "--ref", "short.txt"], "ref.txt has 4, "),
-     (["--hyp", "a.txt"], "give --hyp, --ref and --tgt-lang")],
+     (["--hyp", "a.txt"], "give --hyp, --ref and --tgt-lang"),
+     (["--hyp", "a.txt", "--hyp", "a.txt", "--ref", "ref.txt"], "system names repeat (a.txt, a.txt); give distinct"),
+     (["--hyp", "a.txt", "--ref", "ref.txt", "--systems", "x,y"], "2 system names for 1 hypothesis files")],
 )
 def test_cli_bad_input_messages(files, capsys, extra, message):
     args = ["evaluate", "--tgt-lang", "en"] + [str(files / a) if a.endswith(".txt") else a for a in extra]

@@ -59,7 +59,8 @@ def write_eval_report(out_dir: str | Path, *, scores: dict[str, dict[str, Metric
 
 
 def render_markdown(report: dict) -> str:
-    lines = ["# Evaluation", "", f"Target language: {report['tgt_lang']}", "", "| system | metric | score | signature |",
+    lines = ["# Evaluation", "", f"Target language: {report['tgt_lang']}", "",
+             "| system | metric | score | signature |",
              "|---|---|---|---|"]
     for system, metrics in report["systems"].items():
         for m in metrics.values():
@@ -83,14 +84,18 @@ def render_markdown(report: dict) -> str:
         lines += ["", "Signatures: " + "; ".join(f"{k}: `{v}`" for k, v in comparison["signatures"].items())]
     for system, groups in report["breakdown"].items():
         for kind, rows in groups.items():
-            lines += ["", f"## {system}: by {kind}", "", "| " + kind + " | segments | BLEU | chrF | TER |", "|---|---|---|---|---|"]
+            lines += ["", f"## {system}: by {kind}", "", f"| {kind} | segments | BLEU | chrF | TER |",
+                      "|---|---|---|---|---|"]
             for group, r in rows.items():
-                lines.append(f"| {group} | {r['segments']} | {r.get('bleu', '')} | {r.get('chrf', '')} | {r.get('ter', '')} |")
+                cells = [md_cell(group), r["segments"]] + [r.get(m, "") for m in ("bleu", "chrf", "ter")]
+                lines.append("| " + " | ".join(map(str, cells)) + " |")
     for system, rows in report["worst_segments"].items():
-        lines += ["", f"## {system}: worst segments (sentence chrF)", "", "| line | chrF | source | reference | hypothesis |",
+        lines += ["", f"## {system}: worst segments (sentence chrF)", "",
+                  "| line | chrF | source | reference | hypothesis |",
                   "|---|---|---|---|---|"]
         for r in rows:
-            lines.append(f"| {r['line']} | {r['chrf']} | {md_cell(r['source'])} | {md_cell(r['reference'])} | {md_cell(r['hypothesis'])} |")
+            texts = [md_cell(r[k]) for k in ("source", "reference", "hypothesis")]
+            lines.append(f"| {r['line']} | {r['chrf']} | " + " | ".join(texts) + " |")
     if report["notes"]:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
     return "\n".join(lines) + "\n"

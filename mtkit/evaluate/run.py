@@ -120,16 +120,19 @@ def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_la
     systems = {name: read_lines(p) for name, p in zip(names, hyp_paths)}
     sources = read_lines(src_path) if src_path else None
     return _evaluate(systems, refs, tgt_lang=tgt_lang, sources=sources, out_dir=out_dir, baseline=baseline,
-                     method=method, n_samples=n_samples, seed=seed, bleu_tokenize=bleu_tokenize, names={n: (p, *ref_paths) for n, p in zip(systems, hyp_paths)})
+                     method=method, n_samples=n_samples, seed=seed, bleu_tokenize=bleu_tokenize,
+                     names={n: (p, *ref_paths) for n, p in zip(systems, hyp_paths)})
 
 
 def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", direction: str | None = None,
                      models: Sequence[str] = (), hyp_paths: Sequence[str] = (), system_names: Sequence[str] = (),
                      out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
-                     n_samples: int | None = None, seed: int = SEED, backend: str = "auto", beam_size: int = 4, max_length: int | None = None,
-                     bleu_tokenize: str | None = None, translator_factory=None) -> dict:
+                     n_samples: int | None = None, seed: int = SEED, backend: str = "auto", beam_size: int = 4,
+                     max_length: int | None = None, bleu_tokenize: str | None = None, translator_factory=None) -> dict:
     """Translate the split's sources with each model (or read hypothesis files), then score, break down by
-    document and bead type, and compare systems."""
+    document and bead type, and compare systems. ``translator_factory(model)`` must return an object with
+    ``translate(list_of_str, beam_size=..., max_length=...) -> list[str]``; default: :class:`mtkit.translate.Translator`
+    on ``backend``."""
     src, tgt = parse_direction(direction, config)
     data = load_split(dataset, config, split, src=src, tgt=tgt)
     systems: dict[str, list[str]] = {}
@@ -169,7 +172,8 @@ def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=N
                                      bleu_tokenize=bleu_tokenize, check_script=False)
     breakdowns = {}
     if groups:
-        breakdowns = {name: {kind: breakdown(hyps, refs[0], g, tgt_lang=tgt_lang, bleu_tokenize=bleu_tokenize) for kind, g in groups.items()}
+        breakdowns = {name: {kind: breakdown(hyps, refs[0], g, tgt_lang=tgt_lang, bleu_tokenize=bleu_tokenize)
+                             for kind, g in groups.items()}
                       for name, hyps in systems.items()}
     worst = {name: worst_segments(hyps, refs[0], sources, tgt_lang=tgt_lang) for name, hyps in systems.items()}
     notes = [note for note in (comet_note(),) if note]
@@ -181,4 +185,5 @@ def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=N
     if out_dir:
         return write_eval_report(out_dir, scores=scores, tgt_lang=tgt_lang, comparison=comparison,
                                  breakdowns=breakdowns, worst=worst, notes=notes) | {"_scores": scores}
-    return {"_scores": scores, "comparison": comparison, "breakdown": breakdowns, "worst_segments": worst, "notes": notes}
+    return {"_scores": scores, "comparison": comparison, "breakdown": breakdowns, "worst_segments": worst,
+            "notes": notes}

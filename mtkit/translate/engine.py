@@ -165,6 +165,9 @@ class MtkitBackend(TranslationBackend):
         return [_strip(r, special) for r in results]
 
     _decoder = None
+    # None: defer compaction until half the rows are done on CUDA (where it costs a graph capture), compact at
+    # once on CPU; tests set True to check the deferred path on CPU
+    defer_compaction: bool | None = None
 
     def _greedy_static(self, source_ids, max_length, min_length):
         """Greedy search over the static decoder; finished rows are compacted out of the batch. On CUDA the
@@ -187,6 +190,7 @@ class MtkitBackend(TranslationBackend):
             tokens = torch.full((batch, 1), config.decoder_start_token_id, dtype=torch.long, device=device)
             done = torch.zeros(batch, dtype=torch.bool, device=device)
             graph = _GraphStep(decoder, state, positions) if on_cuda else None
+            defer = on_cuda if self.defer_compaction is None else self.defer_compaction
             eos = eos.to(device)
             for step in range(max_length):
                 step_t = torch.tensor(step, device=device)
@@ -210,8 +214,8 @@ class MtkitBackend(TranslationBackend):
                 if bool(done.all()):
                     break
                 remaining = int((~done).sum())
-                if graph is not None and remaining > len(active) // 2:
-                    continue  # on CUDA keep the captured graph until the batch halves (a new capture costs)
+                if defer and remaining > len(active) // 2:
+                    continue  # keep the captured graph until the batch halves (a new capture costs)
                 # compaction: finished rows leave the batch with their caches and encoder keys/values
                 keep = torch.nonzero(~done).flatten()
                 active, tokens, done = active[keep], tokens[keep], done[keep]

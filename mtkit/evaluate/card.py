@@ -17,10 +17,11 @@ from .report import md_cell
 HUB_METRIC = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", "comet": "comet"}
 
 
-def render_model_card(*, model_name: str, base_model: str | None, languages: Sequence[str], dataset: str,
-                      dataset_config: str | None = None, split: str = "test", results: dict[str, MetricScore],
-                      training: dict | None = None, intended_use: str = "", limitations: str = "",
-                      license: str = "other") -> str:
+def write_model_card(out_path: str | Path, *, model_name: str, base_model: str | None, languages: Sequence[str],
+                     dataset: str, results: dict[str, MetricScore], dataset_config: str | None = None,
+                     split: str = "test", training: dict | None = None, intended_use: str = "",
+                     limitations: str = "", license: str = "other") -> Path:
+    """Write the card (YAML metadata with ``model-index`` results, then the text) atomically to ``out_path``."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     pair = "-".join(languages)
@@ -48,13 +49,9 @@ def render_model_card(*, model_name: str, base_model: str | None, languages: Seq
               "Trained and evaluated on a small news corpus: expect errors on other domains, names and numbers; "
               "check outputs before publication."]
     card = ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines) + "\n")
-    return str(card)
-
-
-def write_model_card(out_path: str | Path, **kwargs) -> Path:
     path = Path(out_path)
     with atomic_write(path) as fh:
-        fh.write(render_model_card(**kwargs))
+        fh.write(str(card))
     return path
 
 

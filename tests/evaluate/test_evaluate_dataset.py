@@ -139,3 +139,24 @@ def test_card_from_a_finetuning_run_folder(tmp_path):
     (tmp_path / "opus-mps-lora" / "done.json").write_text(json.dumps({"metrics": {"steps": 40, "bleu": 12.5}}))
     assert model_dir_info(final) == {"model_name": "opus-mps-lora", "base_model": "Helsinki-NLP/opus-mt-zh-en",
                                      "training": {"steps": 40, "bleu": 12.5}}
+
+
+def test_write_model_card_api_round_trip(tmp_path):
+    from huggingface_hub import ModelCard
+
+    from mtkit.evaluate import score_corpus, write_model_card
+
+    results = score_corpus(HYPS["good"], [en for _, en, *_ in ROWS], tgt_lang="en")
+    path = write_model_card(tmp_path / "cards" / "m.md", model_name="m", base_model="Helsinki-NLP/opus-mt-zh-en",
+                            languages=["zh", "en"], dataset="mtkit/mps", dataset_config="en-zh", results=results,
+                            training={"method": "lora", "steps": 40}, intended_use="Police news, zh->en.",
+                            limitations="Tiny test model.")
+    card = ModelCard.load(path)
+    r = card.data.eval_results
+    assert [(x.task_type, x.dataset_type, x.dataset_split, x.metric_type, x.metric_value) for x in r] == [
+        ("translation", "mtkit/mps", "test", key, round(s.score, 4)) for key, s in results.items()]
+    assert (card.data.datasets, card.data.tags, card.data.pipeline_tag) == (["mtkit/mps"], ["translation", "mtkit"],
+                                                                             "translation")
+    for text in ("| method | lora |", "| steps | 40 |", "## Intended use\n\nPolice news, zh->en.",
+                 "## Limits\n\nTiny test model."):
+        assert text in card.text

@@ -126,11 +126,10 @@ class MtkitBackend(TranslationBackend):
         return processors
 
     def translate_batch(self, source_ids, *, beam_size=1, max_length=256, min_length=0, length_penalty=1.0):
-        import torch
-
-        unsupported = self._unsupported_generation_fields()
         from .decoder import FAMILIES, StaticDecoder
         from .languages import model_family
+
+        unsupported = self._unsupported_generation_fields()
 
         family = model_family(self.model)
         if unsupported or (beam_size > 1 and family not in FAMILIES):

@@ -133,10 +133,17 @@ def test_bad_inputs():
         compare_systems({"A": SYS_A, "B": SYS_B}, REFS, tgt_lang="en", method="xx")
 
 
-def test_mismatched_language_warns(caplog):
+@pytest.mark.parametrize(
+    "hyps, refs, tgt_lang, warning",
+    [(SYS_A, REFS, "zh", "hypotheses: --tgt-lang is zh but the text is mostly Latin script"),
+     (ZH_HYP, ZH_REFS, "en", "hypotheses: --tgt-lang is en but the text is mostly Chinese characters"),
+     (ZH_HYP, ZH_REFS, "zh", None),
+     (SYS_A, REFS, "id", None)],
+)
+def test_mismatched_language_warns(caplog, hyps, refs, tgt_lang, warning):
     with caplog.at_level(logging.WARNING, logger="mtkit.evaluate"):
-        score_corpus(SYS_A, REFS, tgt_lang="zh")
-    assert "--tgt-lang is zh but the text is mostly Latin script" in caplog.text
+        score_corpus(hyps, refs, tgt_lang=tgt_lang)
+    assert [r.getMessage() for r in caplog.records] == ([warning] if warning else [])
 
 
 @pytest.fixture

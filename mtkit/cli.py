@@ -371,9 +371,9 @@ def _add_card(sub):
     p.add_argument("--model-name", help="default: the model folder's (or its run's) name")
     p.add_argument("--base-model", help="default: what the model folder records")
     p.add_argument("--languages", required=True, help="comma-separated, e.g. zh,en")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--dataset-config")
-    p.add_argument("--split", default="test")
+    p.add_argument("--dataset", required=True, help="evaluation dataset (Hub id or folder), for model-index")
+    p.add_argument("--dataset-config", help="its config (language pair), e.g. en-zh")
+    p.add_argument("--split", default="test", help="the split the scores come from")
     p.add_argument("--system", help="system in eval.json (default: the first)")
     p.set_defaults(func=_run_card)
 

@@ -125,10 +125,14 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     run = Path(out_dir)
     key = stable_hash(str(model_name), str(dataset), config, direction, settings.to_dict())
     done = run / DONE
-    if resume and done.is_file() and json.loads(done.read_text()).get("key") == key:
-        info = json.loads(done.read_text())
+    info = json.loads(done.read_text()) if resume and done.is_file() else {}
+    if info.get("key") == key and Path(info["final_dir"]).is_dir():
         logger.info("%s: finished already with these settings; nothing to do", run)
         return FinetuneResult(run, Path(info["final_dir"]), info["metrics"], skipped=True)
+    saved = run / "finetune_config.json"
+    previous = json.loads(saved.read_text()).get("key") if resume and saved.is_file() else key
+    if previous != key:  # resuming another run's checkpoints would silently mix two settings
+        raise ConfigError(f"{run} holds a run with other settings (see {saved}); use another --out or --no-resume")
 
     # every check before any training step: config, direction, empty train split, language codes
     splits, src, tgt = load_parallel_splits(dataset, config, direction)

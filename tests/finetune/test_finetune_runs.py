@@ -63,9 +63,9 @@ def test_training_lowers_loss_and_raises_bleu(assets, tmp_path):
     train = [r["translation"]["zh"] for r in train_rows(96)[:32]]
     before = Translator(assets["model"], backend="mtkit").translate(train, max_length=12)
     result = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "run",
-                      settings=settings(max_steps=300, eval_steps=100, save_steps=100, batch_max_tokens=1024),
+                      settings=settings(max_steps=150, eval_steps=50, save_steps=150, learning_rate=6e-3, batch_max_tokens=1024),
                       model_cards_dir=tmp_path / "cards")
-    history = json.loads((tmp_path / "run" / "checkpoint-300" / "trainer_state.json").read_text())["log_history"]
+    history = json.loads((tmp_path / "run" / "checkpoint-150" / "trainer_state.json").read_text())["log_history"]
     losses = [h["loss"] for h in history if "loss" in h]
     assert losses[-1] < losses[0] * 0.8
     after = Translator(result.final_dir, backend="mtkit").translate(train, max_length=12)
@@ -76,7 +76,7 @@ def test_training_lowers_loss_and_raises_bleu(assets, tmp_path):
     card = (tmp_path / "cards" / "run.md").read_text()
     assert "model-index" in card and "chrF" in card
     again = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "run",
-                     settings=settings(max_steps=300, eval_steps=100, save_steps=100, batch_max_tokens=1024),
+                     settings=settings(max_steps=150, eval_steps=50, save_steps=150, learning_rate=6e-3, batch_max_tokens=1024),
                      model_cards_dir=None)
     assert again.skipped  # a finished run is not redone
 
@@ -90,6 +90,9 @@ def test_resume_gives_the_same_weights(assets, tmp_path):
     resumed = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "b",
                        settings=settings(), model_cards_dir=None)
     assert resumed.resumed_from.endswith("checkpoint-20")
+    with pytest.raises(ConfigError, match="holds a run with other settings"):
+        finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "b",
+                 settings=settings(learning_rate=1e-3), model_cards_dir=None)
     from safetensors.torch import load_file
 
     a = load_file(str(full.final_dir / "model.safetensors"))
@@ -145,3 +148,19 @@ def test_token_budget_batches_are_fixed_by_seed_and_epoch():
     assert all(len(batch) * max(lengths[i] for i in batch) <= 40 or len(batch) == 1 for batch in a)
     b.set_epoch(1)
     assert list(a) != list(b)
+
+
+def test_m2m100_lora_trains_with_language_codes(assets, tmp_path):
+    """M2M100 (as NLLB): the LoRA targets fit its layer names, labels and dev generation start with __en__."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    result = finetune(assets["m2m100"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "m2m",
+                      settings=settings(method="lora", max_steps=4, eval_steps=2, save_steps=2), model_cards_dir=None)
+    assert result.metrics["steps"] == 4 and result.final_dir.name == "merged"
+    merged = AutoModelForSeq2SeqLM.from_pretrained(result.final_dir)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(result.final_dir)
+    assert merged.generation_config.forced_bos_token_id == tok.convert_tokens_to_ids("__en__")
+    adapter_config = json.loads((tmp_path / "m2m" / "final" / "adapter" / "adapter_config.json").read_text())
+    assert sorted(adapter_config["target_modules"]) == ["fc1", "fc2", "k_proj", "out_proj", "q_proj", "v_proj"]

@@ -436,7 +436,15 @@ def build_signature(config: BuildConfig, align_signature: str) -> str:
     filters = "+".join(f["name"] for f in config.filters)
     return make_signature("build", ingest=ingest_signature(to_simplified=config.to_simplified).split("|")[0],
                           segment=segment_signature().split("|")[0], align=align_signature.split("|mtkit")[0],
-                          filters=filters, seed=config.seed, cfg=stable_hash(config.to_dict(), length=8))
+                          filters=filters, seed=config.seed, cfg=stable_hash(_output_settings(config), length=8))
+
+
+def _output_settings(config: BuildConfig) -> dict:
+    """The settings that can change the outputs: how many pairs go to one align call does not (a resumed
+    run with a different batch size writes the same files, tested), so it stays out of the signature."""
+    settings = config.to_dict()
+    settings.pop("align_batch_pairs", None)
+    return settings
 
 
 def _method_text(config: BuildConfig, align_signature: str) -> str:

@@ -222,7 +222,7 @@ def test_rerun_resumes_from_the_cache_and_writes_identical_files(built, tmp_path
             assert (built / sub / name).read_bytes() == (out / sub / name).read_bytes()
 
 
-def test_an_interrupted_run_keeps_finished_alignments(tmp_path, monkeypatch):
+def test_an_interrupted_run_keeps_finished_alignments(built, tmp_path, monkeypatch):
     import mtkit.align
 
     real = mtkit.align.align_many
@@ -241,10 +241,22 @@ def test_an_interrupted_run_keeps_finished_alignments(tmp_path, monkeypatch):
         build_corpus(CORPUS, tmp_path, config)
     assert len(list((tmp_path / ".cache" / "align").glob("*.json"))) == 1
     assert not (tmp_path / "README.md").exists()
-    monkeypatch.setattr(mtkit.align, "align_many", real)
+    aligned_again = []
+
+    def counting(pairs, **kwargs):
+        pairs = list(pairs)
+        aligned_again.extend(pairs)
+        return real(pairs, **kwargs)
+
+    monkeypatch.setattr(mtkit.align, "align_many", counting)
     build_corpus(CORPUS, tmp_path, config)
+    assert len(aligned_again) == 1  # only the pair the crash cut off; the finished one came from the cache
     assert len(list((tmp_path / ".cache" / "align").glob("*.json"))) == 2
     assert (tmp_path / "README.md").exists()
+    # the resumed output equals an uninterrupted build's, byte for byte
+    for sub in ("data/en-zh/train-00000-of-00001.parquet", "data/id-zh/train-00000-of-00001.parquet",
+                "jsonl/en-zh/train.jsonl", "jsonl/id-zh/train.jsonl", "rejects/id-zh.jsonl", "report.json"):
+        assert (tmp_path / sub).read_bytes() == (built / sub).read_bytes(), sub
 
 
 def test_publish_dry_run_and_errors(built, capsys, monkeypatch):

@@ -164,3 +164,10 @@ def test_m2m100_lora_trains_with_language_codes(assets, tmp_path):
     assert merged.generation_config.forced_bos_token_id == tok.convert_tokens_to_ids("__en__")
     adapter_config = json.loads((tmp_path / "m2m" / "final" / "adapter" / "adapter_config.json").read_text())
     assert sorted(adapter_config["target_modules"]) == ["fc1", "fc2", "k_proj", "out_proj", "q_proj", "v_proj"]
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[2].joinpath("configs", "finetune").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_example_configs_load(path):
+    config = FinetuneConfig.from_yaml(path)
+    assert config.method in ("full", "lora") and config.batch_max_tokens == 8192

@@ -414,11 +414,13 @@ def _add_finetune(sub):
                        "a model card. A killed run resumes from its last checkpoint; a finished one is not redone. "
                        "Multi-GPU: the same command under `accelerate launch` or `torchrun`.")
     p.add_argument("--model", required=True, help="hub name or local path")
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset", required=True, help="folder from `mtkit build`, a save_to_disk folder or a Hub name")
     p.add_argument("--config", required=True, help="language pair config, e.g. en-zh")
     p.add_argument("--direction", required=True, help="SRC->TGT, e.g. zh->en")
-    p.add_argument("--out", required=True, metavar="RUN_DIR")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="checkpoints, final/ model, settings, card")
     p.add_argument("--finetune-config", metavar="YAML", help="settings (see configs/finetune/*.yaml)")
+    p.add_argument("--resume", dest="resume", action="store_true", default=True,
+                   help="continue from the last checkpoint in RUN_DIR; skip a finished run (default)")
     p.add_argument("--no-resume", dest="resume", action="store_false", help="start from scratch")
     p.add_argument("--model-cards", default="model_cards", help="folder for the model card")
     p.set_defaults(func=_run_finetune)

@@ -131,10 +131,17 @@ def run_shape(shape: str, args) -> tuple[list[tuple], str]:
                     for b in batches:
                         backend.translate_batch([src[i] for i in b], beam_size=beam, max_length=new_tokens,
                                                 min_length=new_tokens)
-                backend.translate_batch([src[i] for i in batches[0][:2]], beam_size=beam, max_length=4, min_length=4)
-                seconds, peak = timed(go)
-                rows.append((shape, beam, f"{name} b{batch}", n * new_tokens / seconds, peak, ""))
-            rows.append(ct2_row(shape, beam, Path(tmp), tok, src, new_tokens, args.ct2_batch, device, dtype))
+                try:  # one system failing must not lose the others' figures from the run
+                    backend.translate_batch([src[i] for i in batches[0][:2]], beam_size=beam, max_length=4,
+                                            min_length=4)
+                    seconds, peak = timed(go)
+                    rows.append((shape, beam, f"{name} b{batch}", n * new_tokens / seconds, peak, ""))
+                except Exception as exc:  # noqa: BLE001
+                    rows.append((shape, beam, f"{name} b{batch}", None, None, f"failed: {exc!r}"[:200]))
+            try:
+                rows.append(ct2_row(shape, beam, Path(tmp), tok, src, new_tokens, args.ct2_batch, device, dtype))
+            except Exception as exc:  # noqa: BLE001
+                rows.append((shape, beam, f"ctranslate2 b{args.ct2_batch}", None, None, f"failed: {exc!r}"[:200]))
     return rows, f"{shape}: mtkit greedy ids == generate (fp32, 16 sentences, 16 tokens): {'yes' if equal else 'NO'}"
 
 
@@ -197,13 +204,15 @@ def format_table(rows, checks) -> str:
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     lines = [f"device: {device}", *checks, "",
              "| shape | beam | system | tokens/s | peak GiB | mtkit/this |", "|---|---|---|---|---|---|"]
-    ours = {(r[0], r[1]): r[3] for r in rows if r[2].startswith("mtkit")}
+    ours = {(r[0], r[1]): r[3] for r in rows if r[2].startswith("mtkit") and r[3]}
     for shape, beam, name, speed, peak, note in rows:
         if speed is None:
             lines.append(f"| {shape} | {beam} | {name} | - | - | {note} |")
             continue
         peak_text = "-" if peak is None or peak != peak else f"{peak:.2f}"
-        lines.append(f"| {shape} | {beam} | {name} | {speed:,.0f} | {peak_text} | {ours[(shape, beam)] / speed:.2f}x |")
+        mine = ours.get((shape, beam))
+        ratio = f"{mine / speed:.2f}x" if mine else "-"
+        lines.append(f"| {shape} | {beam} | {name} | {speed:,.0f} | {peak_text} | {ratio} |")
     return "\n".join(lines)
 
 

@@ -188,7 +188,7 @@ class MtkitBackend(TranslationBackend):
             active = torch.arange(batch, device=device)  # original row of each active row
             tokens = torch.full((batch, 1), config.decoder_start_token_id, dtype=torch.long, device=device)
             done = torch.zeros(batch, dtype=torch.bool, device=device)
-            graph = _GraphStep(decoder, state, positions) if on_cuda else None
+            graph = _capture(decoder, state, positions) if on_cuda else None
             defer = on_cuda if self.defer_compaction is None else self.defer_compaction
             eos = eos.to(device)
             for step in range(max_length):
@@ -220,7 +220,7 @@ class MtkitBackend(TranslationBackend):
                 active, tokens, done = active[keep], tokens[keep], done[keep]
                 state = state.select(keep)
                 if graph is not None:
-                    graph = _GraphStep(decoder, state, positions)
+                    graph = _capture(decoder, state, positions)
         special = {config.decoder_start_token_id, self.tokenizer.pad_token_id, self.forced_bos_token_id,
                    *_eos_ids(model)}
         return [_strip(r or [], special) for r in results]
@@ -265,6 +265,15 @@ class MtkitBackend(TranslationBackend):
         special = {config.decoder_start_token_id, self.tokenizer.pad_token_id, self.forced_bos_token_id,
                    *_eos_ids(model)}
         return [_strip(r or [], special) for r in results]
+
+
+def _capture(decoder, state, positions):
+    """The step as a CUDA graph, or None (eager steps, same results) where capture fails, with a warning."""
+    try:
+        return _GraphStep(decoder, state, positions)
+    except RuntimeError as exc:
+        logger.warning("CUDA graph capture failed (%s); decoding this batch step by step", exc)
+        return None
 
 
 class _GraphStep:

@@ -81,7 +81,10 @@ class StaticDecoder:
     def position_rows(self, max_length: int) -> torch.Tensor:
         if self._positions.shape[0] < max_length:
             if self.family != "m2m100":
-                raise ValueError(f"max_length {max_length} is over the model's {self._positions.shape[0]} positions")
+                from ..errors import ConfigError
+
+                raise ConfigError(f"max_length {max_length} is over the model's {self._positions.shape[0]} decoder "
+                                  f"positions; use --max-length {self._positions.shape[0]} or less")
             self._positions = self._position_table(max_length)
         return self._positions[:max_length]
 

@@ -270,3 +270,9 @@ def test_cli_translates_a_dataset_split(models, tmp_path, capsys):
     lines = (tmp_path / "out.txt").read_text(encoding="utf-8").split("\n")
     assert len(lines) == 4 and lines[1] == "" and lines[3] == ""
     assert "3 lines ->" in capsys.readouterr().out
+
+
+def test_max_length_over_the_model_positions(models):
+    tr = Translator(models["marian"], backend="mtkit")
+    with pytest.raises(ConfigError, match="max_length 300 is over the model's 256 decoder positions; use --max-length 256"):
+        tr.translate(["合作"], max_length=300)

@@ -296,3 +296,37 @@ def test_unlabelled_documents_are_paired_by_similarity(tmp_path):
     assert set(found) == {("coop-en.en", "coop-zh.zh"), ("cctv.id", "chinadaily.zh")}
     assert all(score >= 0.3 for score in found.values())
     assert {p["story"] for p in result.report["pairs"]} == {"auto:coop-en.en+coop-zh.zh", "auto:cctv.id+chinadaily.zh"}
+
+
+def test_a_three_language_story_builds_all_pairs_and_pivot_pairs(tmp_path):
+    """Three versions of one story: every two are aligned directly; the pivot pairs that only repeat a direct
+    pair are dropped as duplicates (the direct one is kept) and land in the rejects, marked with their pivot."""
+    versions = {
+        "zh": "警方在2024年抓获了5万名诈骗嫌疑人。这些嫌疑人已经移交中国警方。公安部表示将继续加强国际执法合作。",
+        "en": "Police caught 50,000 fraud suspects in 2024. These suspects have been handed over to the Chinese "
+              "police. The Ministry of Public Security said it would keep strengthening international "
+              "law-enforcement cooperation.",
+        "id": "Polisi menangkap 50.000 tersangka penipuan pada tahun 2024. Para tersangka ini telah diserahkan "
+              "kepada polisi Tiongkok. Kementerian Keamanan Publik menyatakan akan terus memperkuat kerja sama "
+              "penegakan hukum internasional.",
+    }
+    (tmp_path / "c" / "raw").mkdir(parents=True)
+    for lang, text in versions.items():
+        (tmp_path / "c" / "raw" / f"{lang}.txt").write_text(text + "\n", encoding="utf-8")
+    (tmp_path / "c" / "manifest.yaml").write_text("name: three\ndocuments:\n" + "".join(
+        f"  - {{id: s-{lang}, file: raw/{lang}.txt, languages: [{lang}]}}\n" for lang in versions)
+        + "stories:\n  - {id: s, documents: [s-zh, s-en, s-id]}\n")
+    result = build_corpus(tmp_path / "c", tmp_path / "out", BuildConfig(encoder="lexical", pivot=True))
+    assert result.counts == {"en-id": {"train": 3}, "en-zh": {"train": 3}, "id-zh": {"train": 3}}
+    assert result.report["filters"] == {c: {"dropped_duplicates": 3, "input": 6, "kept": 3}
+                                        for c in ("en-id", "en-zh", "id-zh")}
+    rejects = [json.loads(line) for line in (tmp_path / "out" / "rejects" / "en-id.jsonl").read_text().splitlines()]
+    assert [(r["meta"], r["rejected_by"], r["src"][:14], r["tgt"][:15]) for r in rejects] == [
+        ({"pivot": "zh"}, "duplicates", "Police caught ", "Polisi menangka"),
+        ({"pivot": "zh"}, "duplicates", "These suspects", "Para tersangka "),
+        ({"pivot": "zh"}, "duplicates", "The Ministry o", "Kementerian Kea"),
+    ]
+    kept = [json.loads(line) for line in (tmp_path / "out" / "jsonl" / "en-id" / "train.jsonl").read_text().splitlines()]
+    assert [row["pivot"] for row in kept] == [None, None, None]
+    assert kept[0]["translation"] == {"en": "Police caught 50,000 fraud suspects in 2024.",
+                                      "id": "Polisi menangkap 50.000 tersangka penipuan pada tahun 2024."}

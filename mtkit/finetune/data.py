@@ -20,6 +20,11 @@ def load_parallel_splits(dataset: str | Path, config: str, direction: str) -> tu
     path = Path(dataset)
     if (path / "dataset_dict.json").is_file():
         dd = datasets.load_from_disk(str(path))
+    elif (path / config / "dataset_dict.json").is_file():  # `mtkit build`'s hf/<config>/ folders
+        dd = datasets.load_from_disk(str(path / config))
+    elif path.is_dir() and any(p.joinpath("dataset_dict.json").is_file() for p in path.iterdir()):
+        known = sorted(p.name for p in path.iterdir() if p.joinpath("dataset_dict.json").is_file())
+        raise ConfigError(f"{dataset}: no config {config!r}; available: {', '.join(known)}")
     else:
         try:
             dd = datasets.load_dataset(str(dataset), config)

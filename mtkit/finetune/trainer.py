@@ -143,6 +143,10 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
         model = _with_lora(model, family, settings)
     dev_name = next((s for s in ("validation", "dev") if splits.get(s) and splits[s][0]), None)
     test_name = "test" if splits.get("test") and splits["test"][0] else None
+    if not dev_name:
+        logger.warning("%s (%s) has no dev split: no evaluation during training, the last checkpoint is kept", dataset, config)
+    if not dev_name and not test_name:
+        logger.warning("%s (%s) has no dev or test split: no final evaluation and no model card", dataset, config)
     run.mkdir(parents=True, exist_ok=True)
     write_json(run / "finetune_config.json", {"model": str(model_name), "dataset": str(dataset), "config": config,
                                               "direction": direction, "key": key, **settings.to_dict()})

@@ -171,3 +171,20 @@ def test_m2m100_lora_trains_with_language_codes(assets, tmp_path):
 def test_example_configs_load(path):
     config = FinetuneConfig.from_yaml(path)
     assert config.method in ("full", "lora") and config.batch_max_tokens == 8192
+
+
+def test_save_to_disk_folders_load(tmp_path):
+    """`mtkit build`'s hf/<config>/ folders (datasets.save_to_disk), as well as one such folder itself."""
+    from datasets import Dataset, DatasetDict
+
+    from mtkit.finetune import load_parallel_splits
+
+    DatasetDict({"train": Dataset.from_list(train_rows(3)), "dev": Dataset.from_list(train_rows(1, seed=1))}
+                ).save_to_disk(str(tmp_path / "hf" / "en-zh"))
+    expected = [r["translation"]["en"] for r in train_rows(3)]
+    for folder in (tmp_path / "hf", tmp_path / "hf" / "en-zh"):
+        splits, src, tgt = load_parallel_splits(folder, "en-zh", "en->zh")
+        assert (src, tgt, sorted(splits)) == ("en", "zh", ["dev", "train"])
+        assert splits["train"] == (expected, expected)
+    with pytest.raises(ConfigError, match="no config 'id-zh'; available: en-zh"):
+        load_parallel_splits(tmp_path / "hf", "id-zh", "id->zh")

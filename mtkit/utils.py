@@ -95,6 +95,16 @@ class AtomicFiles:
             ctx.__exit__(None, None, None)
         self._open.clear()
 
+    def abort(self) -> None:
+        """Drop every file opened so far: their temp files are removed and nothing is renamed into place."""
+        error = RuntimeError("aborted")
+        for ctx, _ in self._open.values():
+            try:
+                ctx.__exit__(RuntimeError, error, None)
+            except RuntimeError:
+                pass
+        self._open.clear()
+
 
 def _umask() -> int:
     mask = os.umask(0)

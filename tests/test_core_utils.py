@@ -79,3 +79,12 @@ def test_atomic_files_appear_only_on_close(tmp_path):
     files.close()
     assert (tmp_path / "a.txt").read_text() == "one\nthree\n"
     assert (tmp_path / "sub" / "b.txt").read_text() == "two\n"
+
+
+def test_atomic_files_abort_leaves_nothing(tmp_path):
+    from mtkit.utils import AtomicFiles
+
+    files = AtomicFiles()
+    files.get("a", tmp_path / "a.txt").write("one\n")
+    files.abort()
+    assert list(tmp_path.iterdir()) == []

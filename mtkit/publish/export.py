@@ -8,7 +8,6 @@ the same pairs give byte-identical files.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -123,12 +122,7 @@ class _TextWriter(Writer):
         self._files.close()
 
     def abort(self):
-        # AtomicFiles has no abort of its own (see the report); exiting each atomic_write with an error unlinks it
-        error = DataError("export aborted")
-        for ctx, _ in self._files._open.values():
-            with contextlib.suppress(DataError):
-                ctx.__exit__(DataError, error, None)
-        self._files._open.clear()
+        self._files.abort()
 
 
 class JsonlWriter(_TextWriter):

@@ -109,6 +109,17 @@ def _with_lora(model, family: str, settings: FinetuneConfig):
                                             target_modules=targets))
 
 
+def _check_dependencies(settings: FinetuneConfig) -> None:
+    """transformers' Trainer needs accelerate and LoRA needs peft: say so before anything else runs."""
+    import importlib.util
+
+    from ..errors import missing_dependency
+
+    for package, needed in (("accelerate", True), ("peft", settings.method == "lora")):
+        if needed and importlib.util.find_spec(package) is None:
+            raise missing_dependency(package, "finetune")
+
+
 def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direction: str, out_dir: str | Path,
              settings: FinetuneConfig | None = None, resume: bool = True,
              model_cards_dir: str | Path | None = "model_cards", stop_after_steps: int | None = None) -> FinetuneResult:
@@ -122,6 +133,7 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
 
     settings = settings or FinetuneConfig()
     settings.validate()
+    _check_dependencies(settings)
     run = Path(out_dir)
     key = stable_hash(str(model_name), str(dataset), config, direction, settings.to_dict())
     done = run / DONE

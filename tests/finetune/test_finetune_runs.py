@@ -190,3 +190,16 @@ def test_save_to_disk_folders_load(tmp_path):
         assert splits["train"] == (expected, expected)
     with pytest.raises(ConfigError, match="no config 'id-zh'; available: en-zh"):
         load_parallel_splits(tmp_path / "hf", "id-zh", "id->zh")
+
+
+def test_a_missing_training_dependency_names_the_extra(monkeypatch, tmp_path):
+    import importlib.util
+
+    from mtkit.errors import BackendError
+    from mtkit.finetune import FinetuneConfig, finetune
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a))
+    with pytest.raises(BackendError, match=r'peft is not installed; pip install "mtkit\[finetune\]"'):
+        finetune("unused", "unused", config="en-zh", direction="zh->en", out_dir=tmp_path / "run",
+                 settings=FinetuneConfig.from_dict({"method": "lora"}))

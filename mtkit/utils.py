@@ -157,6 +157,30 @@ def reject_unknown_keys(data: dict, cls: type, what: str) -> None:
         raise ConfigError(f"unknown {what}(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
 
 
+class StrictConfig:
+    """Base of settings dataclasses: ``from_dict`` refuses unknown keys and validates; ``from_yaml`` loads a file,
+    with keyword overrides that are not None taking precedence (how the CLI passes its options)."""
+
+    KEY_NAME = "setting"  # what a key is called in the error message
+
+    def validate(self) -> None:
+        pass
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        reject_unknown_keys(data, cls, cls.KEY_NAME)
+        config = cls(**data)
+        config.validate()
+        return config
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike, **overrides):
+        import yaml
+
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
+
+
 def progress(iterable: Iterable[T], *, enabled: bool = False, **kwargs: Any) -> Iterable[T]:
     """tqdm when asked for (progress bars are opt-in in library code; the CLI turns them on)."""
     if not enabled:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import BackendError, ConfigError
 from ..registry import Registry
-from ..utils import length_sorted_batches, make_signature
+from ..utils import length_sorted_batches
 from ..utils import progress as progress_bar
 from .numbers import extract_numbers
 

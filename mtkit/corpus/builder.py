@@ -18,14 +18,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import yaml
 
 from .. import __version__
 from ..errors import ConfigError
 from ..records import Alignment, Bead, Document, Sentence, SentencePair
-from ..utils import AtomicFiles, atomic_write, make_signature, progress, reject_unknown_keys, stable_hash, write_json
+from ..utils import AtomicFiles, atomic_write, make_signature, progress, StrictConfig, stable_hash, write_json
 from .filters import DEFAULT_FILTERS, build_filter
 from .manifest import Manifest, load_manifest
 
@@ -35,8 +35,10 @@ SPLIT_NAMES = ("train", "dev", "test")
 
 
 @dataclass
-class BuildConfig:
+class BuildConfig(StrictConfig):
     """Everything a build depends on; saved resolved as ``OUT/build_config.yaml``."""
+
+    KEY_NAME = "build config key"
 
     encoder: str = "auto"
     seed: int = 13
@@ -50,18 +52,6 @@ class BuildConfig:
     pairing_threshold: float = 0.5
     formats: list = field(default_factory=lambda: ["parquet", "jsonl", "tsv", "moses", "hf"])
     align_batch_pairs: int = 64
-
-    @classmethod
-    def from_yaml(cls, path: str | Path, **overrides) -> "BuildConfig":
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "BuildConfig":
-        reject_unknown_keys(data, cls, "build config key")
-        config = cls(**data)
-        config.validate()
-        return config
 
     def validate(self) -> None:
         if set(self.split_ratios) - set(SPLIT_NAMES) or abs(sum(self.split_ratios.values()) - 1) > 1e-6:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import yaml
 
 from ..errors import ConfigError
-from ..utils import make_signature, reject_unknown_keys
+from ..utils import StrictConfig, make_signature
 
 # peft has no default target modules for Marian and M2M100/NLLB: the attention projections and the
 # feed-forward layers of every encoder and decoder layer.
@@ -23,7 +20,8 @@ LORA_TARGETS = {
 
 
 @dataclass
-class FinetuneConfig:
+class FinetuneConfig(StrictConfig):
+    KEY_NAME = "fine-tuning setting"
     METHODS = ("full", "lora")
     METRICS = ("chrf", "bleu", "loss")
     BF16 = ("auto", True, False)  # auto: on a GPU that supports it; never on CPU
@@ -59,18 +57,6 @@ class FinetuneConfig:
     merge_lora: bool = True
     run_name: str | None = None
     report_to: list = field(default_factory=list)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> "FinetuneConfig":
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        return cls.from_dict(data)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "FinetuneConfig":
-        reject_unknown_keys(data, cls, "fine-tuning setting")
-        config = cls(**data)
-        config.validate()
-        return config
 
     def validate(self) -> None:
         if self.method not in self.METHODS:

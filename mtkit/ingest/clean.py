@@ -22,7 +22,7 @@ from typing import Iterable
 
 from ..registry import Registry
 from ..utils import make_signature
-from .langid import HAN_RE, LATIN_RE
+from .langid import HAN_RE
 
 CLEANING_RULES: Registry = Registry("cleaning rule")
 

@@ -122,13 +122,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--venv", default="/tmp/mtkit-bertalign-venv")
     parser.add_argument("--dim", type=int, default=768)
+    parser.add_argument("--embedding-only", action="store_true",
+                        help="skip the DP comparison (it needs bertalign's venv, which the GPU machine cannot build)")
+    parser.add_argument("--sentences", type=int, default=20_000, help="sentences for the embedding benchmark")
     args = parser.parse_args()
+    if args.embedding_only:
+        print(embedding_benchmark(args.sentences))
+        return 0
     rows = dp_benchmark(args.venv, args.dim)
     print(f"DP alone, embeddings given (dim {args.dim}), pairs/s")
     print(f"{'size':>10} {'mtkit':>10} {'bertalign':>10} {'ratio':>7} {'mtkit ms/sentence':>18}")
     for size, ours, theirs in rows:
         print(f"{size:>5}x{size:<4} {ours:>10.1f} {theirs:>10.1f} {ours / theirs:>6.2f}x {1000 / ours / size:>18.3f}")
-    print(embedding_benchmark())
+    print(embedding_benchmark(args.sentences))
     return 0
 
 

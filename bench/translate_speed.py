@@ -119,13 +119,17 @@ def run_shape(shape: str, args) -> tuple[list[tuple], str]:
         src = sources(n, model.config.vocab_size, model.config.eos_token_id)
         # correctness gate on this device, fp32: mtkit's greedy ids equal generate's
         check = src[:16]
-        equal = MtkitBackend(model, tok).translate_batch(check, max_length=16) == \
-            HFBackend(model, tok).translate_batch(check, max_length=16)
+        equal = {beam: MtkitBackend(model, tok).translate_batch(check, beam_size=beam, max_length=16) ==
+                 HFBackend(model, tok).translate_batch(check, beam_size=beam, max_length=16) for beam in (1, 4)}
         model.to({"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype])
         for beam in [int(b) for b in args.beams.split(",")]:
-            for name, backend, batch in (("hf generate", HFBackend(model, tok), args.batch),
-                                         ("mtkit", MtkitBackend(model, tok), args.mtkit_batch)):
-                batches = list(length_sorted_batches(src, max_batch_size=batch))
+            systems = [("hf generate", HFBackend(model, tok), str(args.batch))]
+            systems += [("mtkit", MtkitBackend(model, tok), b) for b in args.mtkit_batch.split(",")]
+            for name, backend, batch in systems:
+                # "ROWS" or "ROWS:TOKENS": at most ROWS sentences and TOKENS padded source tokens a batch
+                rows_, _, tokens_ = batch.partition(":")
+                batches = list(length_sorted_batches(src, max_batch_size=int(rows_),
+                                                     max_batch_tokens=int(tokens_ or 0)))
 
                 def go():
                     for b in batches:
@@ -138,11 +142,13 @@ def run_shape(shape: str, args) -> tuple[list[tuple], str]:
                     rows.append((shape, beam, f"{name} b{batch}", n * new_tokens / seconds, peak, ""))
                 except Exception as exc:  # noqa: BLE001
                     rows.append((shape, beam, f"{name} b{batch}", None, None, f"failed: {exc!r}"[:200]))
-            try:
-                rows.append(ct2_row(shape, beam, Path(tmp), tok, src, new_tokens, args.ct2_batch, device, dtype))
-            except Exception as exc:  # noqa: BLE001
-                rows.append((shape, beam, f"ctranslate2 b{args.ct2_batch}", None, None, f"failed: {exc!r}"[:200]))
-    return rows, f"{shape}: mtkit greedy ids == generate (fp32, 16 sentences, 16 tokens): {'yes' if equal else 'NO'}"
+            for ct2_batch in map(int, args.ct2_batch.split(",")):
+                try:
+                    rows.append(ct2_row(shape, beam, Path(tmp), tok, src, new_tokens, ct2_batch, device, dtype))
+                except Exception as exc:  # noqa: BLE001
+                    rows.append((shape, beam, f"ctranslate2 b{ct2_batch}", None, None, f"failed: {exc!r}"[:200]))
+    verdict = ", ".join(f"{'greedy' if b == 1 else f'beam {b}'} {'yes' if ok else 'NO'}" for b, ok in equal.items())
+    return rows, f"{shape}: mtkit ids == generate's (fp32, 16 sentences, 16 tokens): {verdict}"
 
 
 def ct2_row(shape, beam, model_dir, tok, src, new_tokens, batch, device, dtype):
@@ -179,12 +185,13 @@ def main() -> int:
     parser.add_argument("--beams", default="1,4")
     parser.add_argument("--dtype", default="bf16")
     parser.add_argument("--batch", type=int, default=128, help="sentences per generate call (HF)")
-    parser.add_argument("--mtkit-batch", type=int, default=1024, help="sentences per mtkit batch")
-    parser.add_argument("--ct2-batch", type=int, default=512, help="CTranslate2 max_batch_size (examples)")
+    parser.add_argument("--mtkit-batch", default="1024,2048:65536",
+                        help="mtkit batches, ROWS or ROWS:PADDED_SOURCE_TOKENS (comma list: one row each)")
+    parser.add_argument("--ct2-batch", default="512", help="CTranslate2 max_batch_size in examples (comma list)")
     args = parser.parse_args()
     if args.smoke:
         args.shapes, args.sentences, args.new_tokens, args.batch, args.mtkit_batch, args.ct2_batch = \
-            "tiny", 64, 8, 16, 16, 16
+            "tiny", 64, 8, 16, "16", "16"
     rows, checks = [], []
     for shape in args.shapes.split(","):
         shape_rows, check = run_shape(shape, args)
@@ -204,7 +211,10 @@ def format_table(rows, checks) -> str:
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     lines = [f"device: {device}", *checks, "",
              "| shape | beam | system | tokens/s | peak GiB | mtkit/this |", "|---|---|---|---|---|---|"]
-    ours = {(r[0], r[1]): r[3] for r in rows if r[2].startswith("mtkit") and r[3]}
+    ours: dict = {}  # mtkit's best batch size per shape and beam is the one compared
+    for r in rows:
+        if r[2].startswith("mtkit") and r[3]:
+            ours[(r[0], r[1])] = max(r[3], ours.get((r[0], r[1]), 0))
     for shape, beam, name, speed, peak, note in rows:
         if speed is None:
             lines.append(f"| {shape} | {beam} | {name} | - | - | {note} |")

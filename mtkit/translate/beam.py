@@ -6,105 +6,152 @@ enter the finished set with score ``logprob / generated_length ** length_penalty
 others keep running; ``early_stopping`` (True, False or "never") decides when a sentence can no longer
 improve. What differs is the work: a sentence whose result can no longer change leaves the batch
 (compaction), its rows of the K/V caches with it, and the cache is reordered by a gather instead of a cache
-object's ``reorder_cache``. The tests check that the ids equal ``generate``'s.
+object's ``reorder_cache``. The step is written over static buffers with the step as a tensor, so that on
+CUDA the whole step (decoder, log-softmax, both top-k selections, the finished-set update and the cache
+reorder) is one CUDA graph replay; the host reads one flag per sentence per step. The tests check that the
+ids equal ``generate``'s.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+
+from .search import ScoreRules, StepProgram
 
 NEG = -1.0e9  # transformers' "impossible" score
 
 
+@dataclass(slots=True)
+class BeamBuffers:
+    """The search state of the sentences in the batch, ``n`` sentences of ``beams`` rows each."""
+
+    running: torch.Tensor  # (n, beams, total) long: the running hypotheses
+    running_scores: torch.Tensor  # (n, beams) float: their accumulated log-probabilities
+    finished_seqs: torch.Tensor  # (n, beams, total) long: the finished set
+    finished_scores: torch.Tensor  # (n, beams) float: length-normalised scores, NEG where empty
+    is_finished: torch.Tensor  # (n, beams) bool
+    can_improve: torch.Tensor  # (n, 1) bool
+    alive: torch.Tensor  # (n,) bool: whether the sentence's result can still change
+    step: torch.Tensor  # 0-d long: decoder position of the last token (generate's cur_len - 1)
+
+    def select(self, keep: torch.Tensor) -> "BeamBuffers":
+        return BeamBuffers(self.running[keep], self.running_scores[keep], self.finished_seqs[keep],
+                           self.finished_scores[keep], self.is_finished[keep], self.can_improve[keep],
+                           self.alive[keep], self.step.clone())
+
+
 def beam_search(decoder, encoder_states, source_mask, *, num_beams: int, max_new_tokens: int, start_id: int,
-                pad_id: int, eos_ids: list[int], processors, length_penalty: float = 1.0,
-                early_stopping: bool | str = False) -> list[list[int]]:
+                pad_id: int, rules: ScoreRules, length_penalty: float = 1.0, early_stopping: bool | str = False,
+                use_graph: bool = True, defer_compaction: bool | None = None) -> list[list[int]]:
     """The best hypothesis of each sentence: generated ids (after the start token, EOS included when reached)."""
     device = encoder_states.device
     batch = encoder_states.shape[0]
-    beams, keep_k = num_beams, max(2, 1 + len(eos_ids)) * num_beams
+    beams, keep_k = num_beams, max(2, 1 + len(rules.eos)) * num_beams
     total = max_new_tokens + 1  # generate's max_length: the start token plus the new tokens
     # every sentence's encoder rows repeated per beam, as generate's expand_inputs_for_generation does
     rows = torch.arange(batch, device=device).repeat_interleave(beams)
     state = decoder.prepare(encoder_states[rows], source_mask[rows], max_new_tokens)
     positions = decoder.position_rows(max_new_tokens)
-    eos = torch.tensor(eos_ids, device=device)
     top_mask = torch.arange(keep_k, device=device) < beams
+    # length ** length_penalty for every length, in double as generate computes it, then as the score dtype
+    penalty = torch.tensor([max(c, 1) ** length_penalty for c in range(total + 1)], dtype=torch.float64).float()
+    penalty = penalty.to(device)
+    neg = torch.tensor(NEG, device=device)
+    best_length_fixed = early_stopping == "never" and length_penalty > 0.0  # generate's early-stop heuristic
+    stop_when_full = early_stopping is True
 
     running = torch.full((batch, beams, total), pad_id, dtype=torch.long, device=device)
     running[:, :, 0] = start_id
-    finished_seqs = running.clone()
-    running_scores = torch.zeros((batch, beams), device=device)
-    running_scores[:, 1:] = NEG
-    finished_scores = torch.full((batch, beams), NEG, device=device)
-    is_finished = torch.zeros((batch, beams), dtype=torch.bool, device=device)
-    can_improve = torch.ones((batch, 1), dtype=torch.bool, device=device)
-    sentence = torch.arange(batch, device=device)  # original index of each sentence still in the batch
-    best: list[list[int] | None] = [None] * batch
+    scores0 = torch.zeros((batch, beams), device=device)
+    scores0[:, 1:] = NEG
+    buf = BeamBuffers(running, scores0, running.clone(), torch.full((batch, beams), NEG, device=device),
+                      torch.zeros((batch, beams), dtype=torch.bool, device=device),
+                      torch.ones((batch, 1), dtype=torch.bool, device=device),
+                      torch.ones(batch, dtype=torch.bool, device=device),
+                      torch.zeros((), dtype=torch.long, device=device))
 
-    cur = 1
-    while True:
-        n = running.shape[0]
-        flat = running[:, :, :cur].reshape(n * beams, cur)
-        logits = decoder.step(flat[:, -1], torch.tensor(cur - 1, device=device), state, positions)
-        log_probs = processors(flat, torch.log_softmax(logits.float(), dim=-1))
+    def step_fn():
+        b = buf
+        n = b.running.shape[0]
+        cur = b.step + 1  # tokens so far
+        last = b.running.gather(2, b.step.view(1, 1, 1).expand(n, beams, 1)).view(n * beams)
+        logits = decoder.step(last, b.step, state, positions)
+        history = b.running[:, :, :int(cur)].reshape(n * beams, -1) if rules.processors is not None else None
+        log_probs = rules.apply(torch.log_softmax(logits.float(), dim=-1), b.step, history)
         vocab = log_probs.shape[-1]
-        log_probs = (log_probs.view(n, beams, vocab) + running_scores[:, :, None]).view(n, beams * vocab)
+        log_probs = (log_probs.view(n, beams, vocab) + b.running_scores[:, :, None]).view(n, beams * vocab)
 
         # the top keep_k continuations over all beams of a sentence
         top_scores, top_index = torch.topk(log_probs, k=keep_k)
         from_beam, token = top_index // vocab, top_index % vocab
-        top_seqs = torch.gather(running, 1, from_beam[:, :, None].expand(-1, -1, total)).clone()
-        top_seqs[:, :, cur] = token
-        ends = torch.isin(token, eos) | (cur + 1 >= total)
+        top_seqs = torch.gather(b.running, 1, from_beam[:, :, None].expand(-1, -1, total))
+        top_seqs.scatter_(2, cur.view(1, 1, 1).expand(n, keep_k, 1), token[:, :, None])
+        ends = torch.isin(token, rules.eos) | (cur + 1 >= total)
 
         # the best non-ending continuations run on
         run_scores = top_scores + ends.float() * NEG
         next_index = torch.topk(run_scores, k=beams)[1]
-        running = torch.gather(top_seqs, 1, next_index[:, :, None].expand(-1, -1, total))
-        running_scores = torch.gather(run_scores, 1, next_index)
+        b.running.copy_(torch.gather(top_seqs, 1, next_index[:, :, None].expand(-1, -1, total)))
+        b.running_scores.copy_(torch.gather(run_scores, 1, next_index))
         source_beam = torch.gather(from_beam, 1, next_index)
 
         # ending continuations among the top num_beams join the finished set if they beat it
         just_finished = ends & top_mask[None, :]
-        scores = top_scores / ((cur + 1 - 1) ** length_penalty)
-        full = is_finished.all(dim=-1, keepdim=True) & (early_stopping is True)
-        scores = scores + full.float() * NEG + (~can_improve).float() * NEG + (~just_finished).float() * NEG
-        merged_scores = torch.cat([finished_scores, scores], dim=1)
+        scores = top_scores / penalty[cur]
+        full = b.is_finished.all(dim=-1, keepdim=True) & stop_when_full
+        scores = scores + full.float() * NEG + (~b.can_improve).float() * NEG + (~just_finished).float() * NEG
+        merged_scores = torch.cat([b.finished_scores, scores], dim=1)
         pick = torch.topk(merged_scores, k=beams)[1]
-        finished_seqs = torch.gather(torch.cat([finished_seqs, top_seqs], dim=1), 1, pick[:, :, None].expand(-1, -1, total))
-        finished_scores = torch.gather(merged_scores, 1, pick)
-        is_finished = torch.gather(torch.cat([is_finished, just_finished], dim=1), 1, pick)
+        b.finished_seqs.copy_(torch.gather(torch.cat([b.finished_seqs, top_seqs], dim=1), 1,
+                                           pick[:, :, None].expand(-1, -1, total)))
+        b.finished_scores.copy_(torch.gather(merged_scores, 1, pick))
+        b.is_finished.copy_(torch.gather(torch.cat([b.is_finished, just_finished], dim=1), 1, pick))
 
-        # reorder the self-attention cache rows to follow their beams
+        # reorder the self-attention cache rows to follow their beams (in place: the graph keeps its buffers)
         order = (source_beam + torch.arange(n, device=device)[:, None] * beams).flatten()
-        state.self_k = [k.index_select(0, order) for k in state.self_k]
-        state.self_v = [v.index_select(0, order) for v in state.self_v]
+        for cache in (*state.self_k, *state.self_v):
+            cache.copy_(cache.index_select(0, order))
 
-        cur += 1
-        # generate's early-stop heuristic
-        if early_stopping == "never" and length_penalty > 0.0:
-            best_length = total - 1
-        else:
-            best_length = cur - 1
-        best_running = running_scores[:, :1] / (best_length ** length_penalty)
-        worst_finished = torch.where(is_finished, finished_scores.min(dim=1, keepdim=True)[0], torch.tensor(NEG, device=device))
-        can_improve = can_improve & (best_running > worst_finished).any(dim=-1, keepdim=True)
-        open_beams = ~(is_finished.all(dim=-1) & (early_stopping is True))
-        alive = can_improve[:, 0] & open_beams
-        if bool(ends.all()) or cur >= total:
-            alive[:] = False
-        if bool(alive.all()):
+        best_length = torch.full_like(cur, total - 1) if best_length_fixed else cur
+        best_running = b.running_scores[:, :1] / penalty[best_length]
+        worst_finished = torch.where(b.is_finished, b.finished_scores.min(dim=1, keepdim=True)[0], neg)
+        b.can_improve.logical_and_((best_running > worst_finished).any(dim=-1, keepdim=True))
+        open_beams = ~(b.is_finished.all(dim=-1) & stop_when_full)
+        b.alive.copy_(b.can_improve[:, 0] & open_beams & ~ends.all() & (cur + 1 < total))
+        b.step.add_(1)
+
+    graph = use_graph and rules.graphable
+    defer = device.type == "cuda" and graph if defer_compaction is None else defer_compaction
+    # the caches are left out of the warm-up's restore: at step 0 they hold nothing yet
+    program = StepProgram(step_fn, device=device, graph=graph,
+                          scratch=(buf.running, buf.running_scores, buf.finished_seqs, buf.finished_scores,
+                                   buf.is_finished, buf.can_improve, buf.alive, buf.step))
+    sentence = torch.arange(batch)  # host: original index of each sentence still in the batch
+    recorded = torch.zeros(batch, dtype=torch.bool)
+    best: list[list[int] | None] = [None] * batch
+    for _ in range(max_new_tokens):
+        program()
+        alive = buf.alive.cpu()  # the one host sync of a step
+        fresh = ~alive & ~recorded
+        if not fresh.any():
             continue
-        for r in torch.nonzero(~alive).flatten().tolist():
-            best[sentence[r].item()] = finished_seqs[r, 0, 1:].tolist()
+        # a sentence's best hypothesis no longer changes once it is not alive (its later finishes score NEG)
+        taken = buf.finished_seqs[fresh.to(device), 0, 1:].cpu()
+        for r, seq in zip(torch.nonzero(fresh).flatten().tolist(), taken):
+            best[int(sentence[r])] = seq.tolist()
+        recorded |= fresh
         if not bool(alive.any()):
             break
+        if defer and int(alive.sum()) > len(sentence) // 2:
+            continue  # keep the captured graph until the batch halves
         # compaction: sentences whose result can no longer change leave the batch
-        keep = torch.nonzero(alive).flatten()
+        keep_host = torch.nonzero(alive).flatten()
+        keep = keep_host.to(device)
         keep_rows = (keep[:, None] * beams + torch.arange(beams, device=device)[None, :]).flatten()
-        sentence, running, running_scores = sentence[keep], running[keep], running_scores[keep]
-        finished_seqs, finished_scores, is_finished = finished_seqs[keep], finished_scores[keep], is_finished[keep]
-        can_improve = can_improve[keep]
+        sentence, recorded = sentence[keep_host], recorded[keep_host]
+        buf = buf.select(keep)
         state = state.select(keep_rows)
+        program = StepProgram(step_fn, device=device, graph=graph, warm_up=False)
     return [b or [] for b in best]

@@ -101,29 +101,42 @@ class MtkitBackend(TranslationBackend):
         return sorted(k for k, v in config.to_dict().items()
                       if k not in SUPPORTED_GENERATION_FIELDS and v != getattr(defaults, k, None))
 
-    def _processors(self, max_length: int, min_length: int):
+    def _rules(self, max_length: int, min_length: int, device):
+        """The score rules of ``generate``'s logits processors for this model: in-graph ones for minimum length
+        and forced first/last tokens; transformers' own processors, eagerly, when the generation config asks
+        for more (repetition penalty, no-repeat n-grams, bad words)."""
         from transformers import (ForcedBOSTokenLogitsProcessor, ForcedEOSTokenLogitsProcessor, LogitsProcessorList,
                                   MinNewTokensLengthLogitsProcessor, NoBadWordsLogitsProcessor,
                                   NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor)
 
+        from .search import ScoreRules
+
         config = self.model.generation_config
         eos = _eos_ids(self.model)
-        processors = LogitsProcessorList()
-        # the order generate uses (GenerationMixin._get_logits_processor)
-        if config.repetition_penalty not in (None, 1.0):
-            processors.append(RepetitionPenaltyLogitsProcessor(penalty=config.repetition_penalty))
-        if config.no_repeat_ngram_size:
-            processors.append(NoRepeatNGramLogitsProcessor(config.no_repeat_ngram_size))
-        if config.bad_words_ids:
-            processors.append(NoBadWordsLogitsProcessor(config.bad_words_ids, eos))
-        if min_length:
-            processors.append(MinNewTokensLengthLogitsProcessor(1, min_length, eos))
         forced_bos = self.forced_bos_token_id if self.forced_bos_token_id is not None else config.forced_bos_token_id
-        if forced_bos is not None:
-            processors.append(ForcedBOSTokenLogitsProcessor(forced_bos))
-        if config.forced_eos_token_id is not None:
-            processors.append(ForcedEOSTokenLogitsProcessor(max_length + 1, config.forced_eos_token_id))
-        return processors
+        forced_eos = config.forced_eos_token_id
+        if isinstance(forced_eos, (list, tuple)) and len(forced_eos) == 1:
+            forced_eos = forced_eos[0]
+        general = (config.repetition_penalty not in (None, 1.0) or config.no_repeat_ngram_size or config.bad_words_ids
+                   or isinstance(forced_eos, (list, tuple)))
+        processors = None
+        if general:
+            processors = LogitsProcessorList()
+            # the order generate uses (GenerationMixin._get_logits_processor)
+            if config.repetition_penalty not in (None, 1.0):
+                processors.append(RepetitionPenaltyLogitsProcessor(penalty=config.repetition_penalty))
+            if config.no_repeat_ngram_size:
+                processors.append(NoRepeatNGramLogitsProcessor(config.no_repeat_ngram_size))
+            if config.bad_words_ids:
+                processors.append(NoBadWordsLogitsProcessor(config.bad_words_ids, eos))
+            if min_length:
+                processors.append(MinNewTokensLengthLogitsProcessor(1, min_length, eos, device=device))
+            if forced_bos is not None:
+                processors.append(ForcedBOSTokenLogitsProcessor(forced_bos))
+            if forced_eos is not None:
+                processors.append(ForcedEOSTokenLogitsProcessor(max_length + 1, forced_eos, device=device))
+        return ScoreRules(eos_ids=eos, min_length=min_length, max_length=max_length, forced_bos=forced_bos,
+                          forced_eos=forced_eos, processors=processors, device=device)
 
     def translate_batch(self, source_ids, *, beam_size=1, max_length=256, min_length=0, length_penalty=1.0):
         from .decoder import FAMILIES, StaticDecoder
@@ -157,73 +170,37 @@ class MtkitBackend(TranslationBackend):
             encoder_states = self.model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
             results = beam_search(self._decoder, encoder_states, mask, num_beams=beam_size, max_new_tokens=max_length,
                                   start_id=config.decoder_start_token_id, pad_id=self.tokenizer.pad_token_id,
-                                  eos_ids=_eos_ids(self.model), processors=self._processors(max_length, min_length),
-                                  length_penalty=length_penalty, early_stopping=config.early_stopping)
-        special = {config.decoder_start_token_id, self.tokenizer.pad_token_id, self.forced_bos_token_id,
-                   *_eos_ids(self.model)}
-        return [_strip(r, special) for r in results]
+                                  rules=self._rules(max_length, min_length, ids.device),
+                                  length_penalty=length_penalty, early_stopping=config.early_stopping,
+                                  defer_compaction=self.defer_compaction)
+        return [_strip(r, self._special_ids()) for r in results]
 
     _decoder = None
-    # None: defer compaction until half the rows are done on CUDA (where it costs a graph capture), compact at
-    # once on CPU; tests set True to check the deferred path on CPU
+    # None: on CUDA, compaction waits until half the rows are done (it costs a graph capture); on the CPU it
+    # happens at once. Tests set True to check the deferred path on the CPU.
     defer_compaction: bool | None = None
 
+    def _special_ids(self) -> set:
+        config = self.model.generation_config
+        return {config.decoder_start_token_id, self.tokenizer.pad_token_id, self.forced_bos_token_id,
+                *_eos_ids(self.model)}
+
     def _greedy_static(self, source_ids, max_length, min_length):
-        """Greedy search over the static decoder; finished rows are compacted out of the batch. On CUDA the
-        step is a CUDA graph replay, and compaction waits until the batch fits the next smaller bucket."""
+        """Greedy search over the static decoder (:func:`~mtkit.translate.search.greedy_search`): on CUDA each
+        step is one CUDA graph replay; finished rows are compacted out of the batch."""
         import torch
 
-        model, decoder = self.model, self._decoder
-        config = model.generation_config
-        eos = torch.tensor(_eos_ids(model))
-        processors = self._processors(max_length, min_length)
+        from .search import greedy_search
+
+        config = self.model.generation_config
         ids, mask = self._inputs(source_ids)
-        batch, device = ids.shape[0], ids.device
-        on_cuda = device.type == "cuda"
-        results: list[list[int] | None] = [None] * batch
         with torch.inference_mode():
-            encoder_states = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
-            state = decoder.prepare(encoder_states, mask, max_length)
-            positions = decoder.position_rows(max_length)
-            active = torch.arange(batch, device=device)  # original row of each active row
-            tokens = torch.full((batch, 1), config.decoder_start_token_id, dtype=torch.long, device=device)
-            done = torch.zeros(batch, dtype=torch.bool, device=device)
-            graph = _capture(decoder, state, positions) if on_cuda else None
-            defer = on_cuda if self.defer_compaction is None else self.defer_compaction
-            eos = eos.to(device)
-            for step in range(max_length):
-                step_t = torch.tensor(step, device=device)
-                if graph is not None:
-                    logits = graph(tokens[:, -1], step_t)
-                else:
-                    logits = decoder.step(tokens[:, -1], step_t, state, positions)
-                scores = processors(tokens, logits.float())
-                next_tokens = scores.argmax(dim=-1)
-                # rows already finished (kept only while waiting for a smaller CUDA bucket) emit padding
-                next_tokens = torch.where(done, torch.full_like(next_tokens, self.tokenizer.pad_token_id), next_tokens)
-                tokens = torch.cat([tokens, next_tokens[:, None]], dim=1)
-                newly = torch.isin(next_tokens, eos) & ~done
-                if step == max_length - 1:
-                    newly = ~done
-                if not newly.any():  # the one host sync per step: the stop check
-                    continue
-                for r in torch.nonzero(newly).flatten().tolist():
-                    results[active[r].item()] = tokens[r, 1:].tolist()
-                done |= newly
-                if bool(done.all()):
-                    break
-                remaining = int((~done).sum())
-                if defer and remaining > len(active) // 2:
-                    continue  # keep the captured graph until the batch halves (a new capture costs)
-                # compaction: finished rows leave the batch with their caches and encoder keys/values
-                keep = torch.nonzero(~done).flatten()
-                active, tokens, done = active[keep], tokens[keep], done[keep]
-                state = state.select(keep)
-                if graph is not None:
-                    graph = _capture(decoder, state, positions)
-        special = {config.decoder_start_token_id, self.tokenizer.pad_token_id, self.forced_bos_token_id,
-                   *_eos_ids(model)}
-        return [_strip(r or [], special) for r in results]
+            encoder_states = self.model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+            results = greedy_search(self._decoder, encoder_states, mask, max_new_tokens=max_length,
+                                    start_id=config.decoder_start_token_id, pad_id=self.tokenizer.pad_token_id,
+                                    rules=self._rules(max_length, min_length, ids.device),
+                                    defer_compaction=self.defer_compaction)
+        return [_strip(r, self._special_ids()) for r in results]
 
     def _greedy_dynamic(self, source_ids, max_length, min_length):
         """Greedy search through the model's own forward with its dynamic cache (families without a static
@@ -232,9 +209,8 @@ class MtkitBackend(TranslationBackend):
 
         model = self.model
         config = model.generation_config
-        eos = torch.tensor(_eos_ids(model))
-        processors = self._processors(max_length, min_length)
         ids, mask = self._inputs(source_ids)
+        rules = self._rules(max_length, min_length, ids.device)
         batch = ids.shape[0]
         with torch.inference_mode():
             encoder_states = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
@@ -246,10 +222,9 @@ class MtkitBackend(TranslationBackend):
                 out = model(encoder_outputs=(encoder_states,), attention_mask=mask, decoder_input_ids=tokens[:, -1:],
                             past_key_values=cache, use_cache=True)
                 cache = out.past_key_values
-                scores = processors(tokens, out.logits[:, -1, :].float())
-                next_tokens = scores.argmax(dim=-1)
+                next_tokens = rules.choose(out.logits[:, -1, :], torch.tensor(step, device=ids.device), tokens)
                 tokens = torch.cat([tokens, next_tokens[:, None]], dim=1)
-                finished = torch.isin(next_tokens, eos.to(next_tokens.device))
+                finished = torch.isin(next_tokens, rules.eos)
                 if step == max_length - 1:
                     finished[:] = True
                 if finished.any():
@@ -262,45 +237,7 @@ class MtkitBackend(TranslationBackend):
                     active, tokens = active[keep], tokens[keep]
                     encoder_states, mask = encoder_states[keep], mask[keep]
                     cache.batch_select_indices(keep)
-        special = {config.decoder_start_token_id, self.tokenizer.pad_token_id, self.forced_bos_token_id,
-                   *_eos_ids(model)}
-        return [_strip(r or [], special) for r in results]
-
-
-def _capture(decoder, state, positions):
-    """The step as a CUDA graph, or None (eager steps, same results) where capture fails, with a warning."""
-    try:
-        return _GraphStep(decoder, state, positions)
-    except RuntimeError as exc:
-        logger.warning("CUDA graph capture failed (%s); decoding this batch step by step", exc)
-        return None
-
-
-class _GraphStep:
-    """The decoder step captured as a CUDA graph over one batch's state; a call is a copy in and a replay.
-
-    Only used on CUDA (``torch.cuda.is_available()`` and the model there); CPU runs the step eagerly."""
-
-    def __init__(self, decoder, state, positions):
-        import torch
-
-        self.tokens = torch.zeros(state.source_mask.shape[0], dtype=torch.long, device=positions.device)
-        self.step = torch.zeros((), dtype=torch.long, device=positions.device)
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):  # warm-up outside the graph, as capture requires
-            decoder.step(self.tokens, self.step, state, positions)
-        torch.cuda.current_stream().wait_stream(stream)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            self.logits = decoder.step(self.tokens, self.step, state, positions)
-        # the warm-up and capture wrote position 0 of the cache; the first replay rewrites it
-
-    def __call__(self, tokens, step):
-        self.tokens.copy_(tokens)
-        self.step.copy_(step)
-        self.graph.replay()
-        return self.logits
+        return [_strip(r or [], self._special_ids()) for r in results]
 
 
 @BACKENDS.register("ct2")

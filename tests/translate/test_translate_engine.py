@@ -126,9 +126,33 @@ def test_beam_search_equals_generate(models, name, langs, early_stopping, length
     ids = [hf.tokenizer(s).input_ids for s in SOURCES + ["缅甸 警方", "公安 部 严打 电诈 跨国 犯罪"]]
     kwargs = dict(beam_size=beams, max_length=20, length_penalty=length_penalty, min_length=min_length)
     got = ours.backend.translate_batch(ids, **kwargs)
-    assert got == hf.backend.translate_batch(ids, **kwargs)
+    expected = hf.backend.translate_batch(ids, **kwargs)
+    assert got == expected
     if (name, early_stopping, length_penalty) == ("trained", False, 1.0):  # sentences left the batch at different steps
         assert len({len(x) for x in got}) > 1
+        ours.backend.defer_compaction = True  # finished sentences kept until half the batch is done, as on CUDA
+        assert ours.backend.translate_batch(ids, **kwargs) == expected
+
+
+@pytest.mark.parametrize("beams", [1, 4])
+@pytest.mark.parametrize("min_length", [0, 7])
+@pytest.mark.parametrize("setting", [{}, {"repetition_penalty": 1.3}, {"no_repeat_ngram_size": 2},
+                                     {"forced_eos_token_id": 0}])
+def test_score_rules_equal_generate(models, beams, min_length, setting):
+    """Minimum length and forced EOS run in the step (graph-capturable); repetition penalty and no-repeat
+    n-grams go through transformers' own processors, eagerly. Both give generate's ids."""
+    hf = Translator(models["trained"], backend="hf")
+    ours = Translator(models["trained"], backend="mtkit")
+    for tr in (hf, ours):
+        for key, value in setting.items():
+            setattr(tr.model.generation_config, key, value)
+    ids = [hf.tokenizer(s).input_ids for s in SOURCES + ["缅甸 警方", "公安 部 严打 电诈 跨国 犯罪"]]
+    kwargs = dict(beam_size=beams, max_length=12, min_length=min_length)
+    expected = hf.backend.translate_batch(ids, **kwargs)
+    assert ours.backend.translate_batch(ids, **kwargs) == expected
+    assert ours.backend._rules(12, min_length, "cpu").graphable == (set(setting) <= {"forced_eos_token_id"})
+    if min_length:
+        assert min(len(x) for x in expected) >= min_length - 1  # EOS, stripped, was held back
 
 
 def test_translate_keeps_order_and_empty_lines(models):

@@ -176,6 +176,40 @@ def ct2_row(shape, beam, model_dir, tok, src, new_tokens, batch, device, dtype):
     return (shape, beam, label, len(src) * new_tokens / seconds, None, "")
 
 
+GATE_SOURCES = ["公安部严打电诈跨国犯罪", "Polisi menangkap lebih dari 50.000 tersangka", "缅甸警方", "合作",
+                "缅甸警方一次性移交了白所成等10名重大的电诈头目,已累计抓获缅北涉诈犯罪嫌疑人5万多名。",
+                "缅甸 警方", "公安 部 严打 电诈 跨国 犯罪", "泰国 合作 缅甸 警方 公安"]
+
+
+def correctness_gate(device: str) -> list[str]:
+    """The tests' equality check on this device: fp32, mtkit's ids == generate's, greedy and beam 4, for the
+    tests' random-weight Marian, M2M100 (forced target token) and MBart and the copy model trained here (whose
+    outputs end at different lengths, so that rows leave the batch and, on CUDA, graphs are re-captured)."""
+    from mtkit.testing import build_tiny_m2m100, build_tiny_marian, build_tiny_mbart, train_copy_model
+    from mtkit.translate import Translator
+
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        marian = build_tiny_marian(root / "marian")
+        models = {"marian": (marian, None, None), "m2m100": (build_tiny_m2m100(root / "m2m100"), "zh", "en"),
+                  "mbart": (build_tiny_mbart(root / "mbart"), "zh", "en"),
+                  "trained": (train_copy_model(marian, root / "trained"), None, None)}
+        for name, (path, src, tgt) in models.items():
+            hf, ours = (Translator(path, backend=b, device=device, dtype="fp32", src_lang=src, tgt_lang=tgt)
+                        for b in ("hf", "mtkit"))
+            ids = [hf.tokenizer(s).input_ids for s in GATE_SOURCES]
+            verdicts = []
+            for beam in (1, 4):
+                expected = hf.backend.translate_batch(ids, beam_size=beam, max_length=20)
+                got = ours.backend.translate_batch(ids, beam_size=beam, max_length=20)
+                lengths = sorted({len(x) for x in got})
+                verdicts.append(f"{'greedy' if beam == 1 else 'beam 4'} {'yes' if got == expected else 'NO'}"
+                                f" (output lengths {lengths[0]}..{lengths[-1]})")
+            lines.append(f"gate {name} on {device}, fp32: mtkit ids == generate's: {'; '.join(verdicts)}")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny model, 64 sentences, 8 tokens (CPU check)")
@@ -184,6 +218,7 @@ def main() -> int:
     parser.add_argument("--new-tokens", type=int, default=48)
     parser.add_argument("--beams", default="1,4")
     parser.add_argument("--dtype", default="bf16")
+    parser.add_argument("--gate", action="store_true", help="first run the tests' fp32 equality check on this device")
     parser.add_argument("--batch", type=int, default=128, help="sentences per generate call (HF)")
     parser.add_argument("--mtkit-batch", default="1024,2048:65536",
                         help="mtkit batches, ROWS or ROWS:PADDED_SOURCE_TOKENS (comma list: one row each)")
@@ -193,6 +228,11 @@ def main() -> int:
         args.shapes, args.sentences, args.new_tokens, args.batch, args.mtkit_batch, args.ct2_batch = \
             "tiny", 64, 8, 16, "16", "16"
     rows, checks = [], []
+    if args.gate:
+        import torch
+
+        checks += correctness_gate("cuda" if torch.cuda.is_available() else "cpu")
+        print("\n".join(checks), flush=True)
     for shape in args.shapes.split(","):
         shape_rows, check = run_shape(shape, args)
         rows += shape_rows

@@ -224,3 +224,31 @@ def build_tiny_t5(out_dir: str | Path, *, langs: Iterable[str] = ("zh", "id", "e
                       eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id,
                       initializer_factor=3.0, **config_overrides)
     return _save(T5ForConditionalGeneration, config, tokenizer, out, seed)
+
+
+def train_copy_model(base: str | Path, out: str | Path) -> Path:
+    """A tiny Marian trained for a few seconds to copy word sequences: unlike a random model it ends its
+    outputs with EOS at different lengths, which exercises the engine's compaction."""
+    import random
+
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSeq2SeqLM.from_pretrained(base)
+    torch.manual_seed(0)
+    rng = random.Random(0)
+    words = ["公安", "部", "严打", "电诈", "跨国", "犯罪", "缅甸", "警方", "合作", "泰国"]
+    data = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 6))) for _ in range(256)]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(150):
+        batch = rng.sample(data, 32)
+        enc = tok(batch, text_target=batch, return_tensors="pt", padding=True)
+        enc["labels"][enc["labels"] == tok.pad_token_id] = -100
+        model(**enc).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval().save_pretrained(out)
+    tok.save_pretrained(out)
+    return Path(out)

@@ -1,13 +1,12 @@
 """The translation engine: token-for-token equality with generate, batching, files, resume, bad input."""
 
-import random
-
 import pytest
 import torch
 
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
-from mtkit.testing import build_tiny_m2m100, build_tiny_marian, build_tiny_mbart, build_tiny_nllb, build_tiny_t5
+from mtkit.testing import (build_tiny_m2m100, build_tiny_marian, build_tiny_mbart, build_tiny_nllb, build_tiny_t5,
+                           train_copy_model)
 from mtkit.translate import Translator, read_inputs, translate_file
 
 SOURCES = ["公安部严打电诈跨国犯罪", "Polisi menangkap lebih dari 50.000 tersangka", "缅甸警方",
@@ -19,34 +18,9 @@ def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     marian = build_tiny_marian(root / "marian")
     m2m = build_tiny_m2m100(root / "m2m100")
-    trained = _train_copy_model(marian, root / "trained")
+    trained = train_copy_model(marian, root / "trained")
     return {"marian": marian, "m2m100": m2m, "trained": trained, "mbart": build_tiny_mbart(root / "mbart"),
             "nllb": build_tiny_nllb(root / "nllb"), "t5": build_tiny_t5(root / "t5")}
-
-
-def _train_copy_model(base, out):
-    """A tiny Marian trained for a few seconds to copy word sequences: unlike a random model it ends its
-    outputs with EOS at different lengths, which exercises the engine's compaction."""
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSeq2SeqLM.from_pretrained(base)
-    torch.manual_seed(0)
-    rng = random.Random(0)
-    words = ["公安", "部", "严打", "电诈", "跨国", "犯罪", "缅甸", "警方", "合作", "泰国"]
-    data = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 6))) for _ in range(256)]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(150):
-        batch = rng.sample(data, 32)
-        enc = tok(batch, text_target=batch, return_tensors="pt", padding=True)
-        enc["labels"][enc["labels"] == tok.pad_token_id] = -100
-        model(**enc).loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    model.eval().save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
 
 
 @pytest.mark.parametrize("name, langs, static", [

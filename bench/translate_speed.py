@@ -135,6 +135,8 @@ def run_shape(shape: str, args) -> tuple[list[tuple], str]:
                     for b in batches:
                         backend.translate_batch([src[i] for i in b], beam_size=beam, max_length=new_tokens,
                                                 min_length=new_tokens)
+                if device == "cuda":  # one system's cached blocks (graph pools) must not starve the next
+                    torch.cuda.empty_cache()
                 try:  # one system failing must not lose the others' figures from the run
                     backend.translate_batch([src[i] for i in batches[0][:2]], beam_size=beam, max_length=4,
                                             min_length=4)
@@ -143,6 +145,8 @@ def run_shape(shape: str, args) -> tuple[list[tuple], str]:
                 except Exception as exc:  # noqa: BLE001
                     rows.append((shape, beam, f"{name} b{batch}", None, None, f"failed: {exc!r}"[:200]))
             for ct2_batch in map(int, args.ct2_batch.split(",")):
+                if device == "cuda":
+                    torch.cuda.empty_cache()
                 try:
                     rows.append(ct2_row(shape, beam, Path(tmp), tok, src, new_tokens, ct2_batch, device, dtype))
                 except Exception as exc:  # noqa: BLE001
@@ -219,6 +223,7 @@ def main() -> int:
     parser.add_argument("--beams", default="1,4")
     parser.add_argument("--dtype", default="bf16")
     parser.add_argument("--gate", action="store_true", help="first run the tests' fp32 equality check on this device")
+    parser.add_argument("--debug", action="store_true", help="log the engine's debug messages (graph capture causes)")
     parser.add_argument("--batch", type=int, default=128, help="sentences per generate call (HF)")
     parser.add_argument("--mtkit-batch", default="1024,2048:65536",
                         help="mtkit batches, ROWS or ROWS:PADDED_SOURCE_TOKENS (comma list: one row each)")
@@ -227,6 +232,11 @@ def main() -> int:
     if args.smoke:
         args.shapes, args.sentences, args.new_tokens, args.batch, args.mtkit_batch, args.ct2_batch = \
             "tiny", 64, 8, 16, "16", "16"
+    if args.debug:
+        import logging
+
+        logging.basicConfig(level=logging.WARNING)
+        logging.getLogger("mtkit.translate").setLevel(logging.DEBUG)
     rows, checks = [], []
     if args.gate:
         import torch

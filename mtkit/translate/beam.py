@@ -53,6 +53,7 @@ def beam_search(decoder, encoder_states, source_mask, *, num_beams: int, max_new
     # every sentence's encoder rows repeated per beam, as generate's expand_inputs_for_generation does
     rows = torch.arange(batch, device=device).repeat_interleave(beams)
     state = decoder.prepare(encoder_states[rows], source_mask[rows], max_new_tokens)
+    states = _double_buffered(state)
     positions = decoder.position_rows(max_new_tokens)
     top_mask = torch.arange(keep_k, device=device) < beams
     # length ** length_penalty for every length, in double as generate computes it, then as the score dtype
@@ -72,8 +73,8 @@ def beam_search(decoder, encoder_states, source_mask, *, num_beams: int, max_new
                       torch.ones(batch, dtype=torch.bool, device=device),
                       torch.zeros((), dtype=torch.long, device=device))
 
-    def step_fn():
-        b = buf
+    def step_fn(parity: int):
+        b, state = buf, states[parity]
         n = b.running.shape[0]
         cur = b.step + 1  # tokens so far
         last = b.running.gather(2, b.step.view(1, 1, 1).expand(n, beams, 1)).view(n * beams)
@@ -99,7 +100,7 @@ def beam_search(decoder, encoder_states, source_mask, *, num_beams: int, max_new
 
         # ending continuations among the top num_beams join the finished set if they beat it
         just_finished = ends & top_mask[None, :]
-        scores = top_scores / penalty[cur]
+        scores = top_scores / penalty.index_select(0, cur.view(1))
         full = b.is_finished.all(dim=-1, keepdim=True) & stop_when_full
         scores = scores + full.float() * NEG + (~b.can_improve).float() * NEG + (~just_finished).float() * NEG
         merged_scores = torch.cat([b.finished_scores, scores], dim=1)
@@ -109,13 +110,15 @@ def beam_search(decoder, encoder_states, source_mask, *, num_beams: int, max_new
         b.finished_scores.copy_(torch.gather(merged_scores, 1, pick))
         b.is_finished.copy_(torch.gather(torch.cat([b.is_finished, just_finished], dim=1), 1, pick))
 
-        # reorder the self-attention cache rows to follow their beams (in place: the graph keeps its buffers)
+        # the self-attention cache rows follow their beams: gathered into the other of two cache buffers, which
+        # the next step reads (one pass over the cache; an in-place reorder would need a copy back)
         order = (source_beam + torch.arange(n, device=device)[:, None] * beams).flatten()
-        for cache in (*state.self_k, *state.self_v):
-            cache.copy_(cache.index_select(0, order))
+        other = states[1 - parity]
+        for source, target in zip((*state.self_k, *state.self_v), (*other.self_k, *other.self_v)):
+            torch.index_select(source, 0, order, out=target)
 
         best_length = torch.full_like(cur, total - 1) if best_length_fixed else cur
-        best_running = b.running_scores[:, :1] / penalty[best_length]
+        best_running = b.running_scores[:, :1] / penalty.index_select(0, best_length.view(1))
         worst_finished = torch.where(b.is_finished, b.finished_scores.min(dim=1, keepdim=True)[0], neg)
         b.can_improve.logical_and_((best_running > worst_finished).any(dim=-1, keepdim=True))
         open_beams = ~(b.is_finished.all(dim=-1) & stop_when_full)
@@ -124,15 +127,16 @@ def beam_search(decoder, encoder_states, source_mask, *, num_beams: int, max_new
 
     graph = use_graph and rules.graphable
     defer = device.type == "cuda" and graph if defer_compaction is None else defer_compaction
-    # the caches are left out of the warm-up's restore: at step 0 they hold nothing yet
-    program = StepProgram(step_fn, device=device, graph=graph,
-                          scratch=(buf.running, buf.running_scores, buf.finished_seqs, buf.finished_scores,
-                                   buf.is_finished, buf.can_improve, buf.alive, buf.step))
+    # one program per cache buffer read; the caches are left out of the warm-up's restore: at step 0 they hold
+    # nothing yet
+    scratch = (buf.running, buf.running_scores, buf.finished_seqs, buf.finished_scores, buf.is_finished,
+               buf.can_improve, buf.alive, buf.step)
+    programs = [StepProgram(lambda p=p: step_fn(p), device=device, graph=graph, scratch=scratch) for p in (0, 1)]
     sentence = torch.arange(batch)  # host: original index of each sentence still in the batch
     recorded = torch.zeros(batch, dtype=torch.bool)
     best: list[list[int] | None] = [None] * batch
-    for _ in range(max_new_tokens):
-        program()
+    for step in range(max_new_tokens):
+        programs[step % 2]()
         alive = buf.alive.cpu()  # the one host sync of a step
         fresh = ~alive & ~recorded
         if not fresh.any():
@@ -152,6 +156,16 @@ def beam_search(decoder, encoder_states, source_mask, *, num_beams: int, max_new
         keep_rows = (keep[:, None] * beams + torch.arange(beams, device=device)[None, :]).flatten()
         sentence, recorded = sentence[keep_host], recorded[keep_host]
         buf = buf.select(keep)
-        state = state.select(keep_rows)
-        program = StepProgram(step_fn, device=device, graph=graph, warm_up=False)
+        states = _double_buffered(states[(step + 1) % 2].select(keep_rows), first=(step + 1) % 2)
+        programs = [StepProgram(lambda p=p: step_fn(p), device=device, graph=graph, warm_up=False) for p in (0, 1)]
     return [b or [] for b in best]
+
+
+def _double_buffered(state, first: int = 0) -> list:
+    """Two step states sharing the cross-attention keys/values, each with its own self-attention cache;
+    ``state``'s caches are the ones at index ``first`` (the buffer the next step reads)."""
+    from .decoder import StepState
+
+    spare = StepState([torch.empty_like(k) for k in state.self_k], [torch.empty_like(v) for v in state.self_v],
+                      state.cross_k, state.cross_v, state.source_mask)
+    return [state, spare] if first == 0 else [spare, state]

@@ -63,6 +63,7 @@ class StaticDecoder:
         self.embed_weight = embed.weight
         self.bias = getattr(model, "final_logits_bias", None)
         self._positions = self._position_table(config.max_position_embeddings)
+        self._head: tuple | None = None
 
     def _position_table(self, length: int) -> torch.Tensor:
         """Row ``t`` = the position embedding of the token generated at step ``t`` (decoder input ``t``)."""
@@ -126,8 +127,31 @@ class StaticDecoder:
                                  lambda h: layer.fc2(layer.activation_fn(layer.fc1(h))))
         if self.pre_norm:
             hidden = self.decoder.layer_norm(hidden)
-        logits = self.model.lm_head(hidden[:, 0])
-        return logits + self.bias if self.bias is not None else logits
+        weight, bias = self.output_layer()
+        return F.linear(hidden[:, 0], weight, bias)[:, :self.vocab_size]
+
+    HEAD_ROWS_MULTIPLE = 128
+
+    @property
+    def vocab_size(self) -> int:
+        return self.model.lm_head.weight.shape[0]
+
+    def output_layer(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``lm_head`` with ``final_logits_bias`` folded in as the GEMM's bias, its rows padded with zeros to a
+        multiple of 128. Why: vocabularies such as opus-mt's 65,001 rows make cuBLAS fall back to a slow
+        unaligned kernel (1.5 ms a step for 2,048 rows on an H100, 30% of the step); the padded GEMM runs the
+        fast one, and the padding's logits are sliced off. Rebuilt if the model changes dtype or device."""
+        weight = self.model.lm_head.weight
+        if self._head is None or self._head[0] != (weight.dtype, weight.device):
+            rows = -(-weight.shape[0] // self.HEAD_ROWS_MULTIPLE) * self.HEAD_ROWS_MULTIPLE
+            padded = torch.zeros((rows, weight.shape[1]), dtype=weight.dtype, device=weight.device)
+            padded[:weight.shape[0]] = weight.detach()
+            bias = None
+            if self.bias is not None:
+                bias = torch.zeros(rows, dtype=weight.dtype, device=weight.device)
+                bias[:weight.shape[0]] = self.bias.detach().reshape(-1).to(weight.dtype)
+            self._head = ((weight.dtype, weight.device), padded, bias)
+        return self._head[1], self._head[2]
 
     def _block(self, hidden, norm, sublayer):
         if self.pre_norm:
@@ -138,11 +162,20 @@ class StaticDecoder:
         q = self._split(attn.q_proj(hidden))
         state.self_k[i].index_copy_(2, step.view(1), self._split(attn.k_proj(hidden)))
         state.self_v[i].index_copy_(2, step.view(1), self._split(attn.v_proj(hidden)))
-        out = F.scaled_dot_product_attention(q, state.self_k[i], state.self_v[i], attn_mask=causal, scale=attn.scaling)
+        out = _attend_one(q, state.self_k[i], state.self_v[i], causal, attn.scaling)
         return attn.out_proj(out.transpose(1, 2).reshape(hidden.shape))
 
     def _cross_attention(self, attn, hidden, i, state):
         q = self._split(attn.q_proj(hidden))
-        out = F.scaled_dot_product_attention(q, state.cross_k[i], state.cross_v[i], attn_mask=state.source_mask,
-                                             scale=attn.scaling)
+        out = _attend_one(q, state.cross_k[i], state.cross_v[i], state.source_mask, attn.scaling)
         return attn.out_proj(out.transpose(1, 2).reshape(hidden.shape))
+
+
+def _attend_one(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
+    """Attention of one query position: two batched matrix products and a softmax. Why not
+    ``scaled_dot_product_attention``: on an H100 it picks cuDNN's flash kernel, built for long queries, which
+    took 205 us per call for a single query at 2,048 rows (half of a decoder step); this form reads each key
+    and value once, which is all a one-token query needs."""
+    scores = torch.matmul(q, k.transpose(-1, -2)) * scale
+    scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.matmul(torch.softmax(scores.float(), dim=-1).to(q.dtype), v)

@@ -96,12 +96,17 @@ class StepProgram:
                 for t, s in zip(scratch, saved):
                     t.copy_(s)
             graph_ = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph_):
+            with torch.cuda.graph(graph_, capture_error_mode="thread_local"):
                 fn()
             self.graph = graph_
         except RuntimeError as exc:
-            logger.warning("CUDA graph capture failed (%s); decoding this batch step by step", exc)
+            # an error inside the capture surfaces as the capture's end failing; the cause is its context
+            cause = exc.__context__ or exc
+            logger.warning("CUDA graph capture failed (%s: %s); decoding this batch step by step",
+                           type(cause).__name__, str(cause).splitlines()[0] if str(cause) else "")
+            logger.debug("capture failure", exc_info=cause)
             self.graph = None
+            torch.cuda.synchronize()
 
     def __call__(self) -> None:
         if self.graph is not None:

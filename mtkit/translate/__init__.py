@@ -3,26 +3,69 @@
 ``Translator(model, backend=...).translate(sentences)`` keeps input order, keeps empty lines empty, splits
 inputs longer than the model's limit at sentence boundaries, and batches by a token budget over
 length-sorted inputs. :func:`translate_file` writes finished chunks as it goes, so that a killed job resumes
-where it stopped and produces the same file.
+where it stopped and produces the same file; its chunks can be translated by the workers of an executor
+(:mod:`mtkit.scale`: a Ray cluster, one model per GPU), each loading the model from a :class:`TranslatorSpec`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ..errors import BackendError, ConfigError, DataError
+from ..scale import Executor, LocalExecutor, Step
 from ..utils import atomic_write, length_sorted_batches, make_signature, stable_hash
 from .engine import BACKENDS, TranslationBackend, get_backend_class
 from .languages import language_code_for, model_family
 
-__all__ = ["Translator", "TranslationBackend", "BACKENDS", "language_code_for", "translate_file", "read_inputs"]
+__all__ = ["Translator", "TranslatorSpec", "TranslationBackend", "BACKENDS", "language_code_for", "translate_file",
+           "read_inputs"]
 
 logger = logging.getLogger("mtkit.translate")
 
 DTYPES = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class TranslatorSpec:
+    """What a :class:`Translator` is made from. Picklable, so that each worker of an executor loads its own
+    (one per Ray actor); ``resolved`` fixes the device and dtype, and with them the signature, before any load."""
+
+    model: str
+    backend: str = "auto"
+    device: str | None = None  # None: cuda when present
+    dtype: str = "auto"  # auto: bf16 on a GPU, fp32 on the CPU
+    src_lang: str | None = None
+    tgt_lang: str | None = None
+
+    def resolved(self, *, gpu: bool | None = None) -> "TranslatorSpec":
+        """The same spec with ``auto`` settings decided: the device by ``gpu`` (None: whether this process
+        sees a GPU), the dtype by the device, the backend's name."""
+        if self.dtype not in DTYPES:
+            raise ConfigError(f"unknown dtype {self.dtype!r}; known: {', '.join(DTYPES)}")
+        device = self.device
+        if device is None:
+            if gpu is None:
+                import torch
+
+                gpu = torch.cuda.is_available()
+            device = "cuda" if gpu else "cpu"
+        dtype = self.dtype if self.dtype != "auto" else ("bf16" if device.startswith("cuda") else "fp32")
+        backend = "mtkit" if self.backend == "auto" else self.backend
+        get_backend_class(backend)  # an unknown name fails here, before any worker starts
+        return replace(self, model=str(self.model), device=device, dtype=dtype, backend=backend)
+
+    def signature(self, *, beam_size: int = 1) -> str:
+        """The signature of a resolved spec (:meth:`Translator.signature`)."""
+        return make_signature(f"translate:{get_backend_class(self.backend).name}", model=Path(self.model).name,
+                              beam=beam_size, dtype=self.dtype, src=self.src_lang or "-", tgt=self.tgt_lang or "-")
+
+    def load(self) -> "Translator":
+        return Translator(self.model, backend=self.backend, device=self.device, dtype=self.dtype,
+                          src_lang=self.src_lang, tgt_lang=self.tgt_lang)
 
 
 class Translator:
@@ -36,17 +79,13 @@ class Translator:
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        if dtype not in DTYPES:
-            raise ConfigError(f"unknown dtype {dtype!r}; known: {', '.join(DTYPES)}")
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        if dtype == "auto":
-            dtype = "bf16" if self.device.startswith("cuda") else "fp32"
-        self.dtype = dtype
+        self.spec = TranslatorSpec(str(model), backend, device, dtype, src_lang, tgt_lang).resolved()
+        self.device, self.dtype, backend = self.spec.device, self.spec.dtype, self.spec.backend
         self.model_name = str(model)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(model))
             self.model = AutoModelForSeq2SeqLM.from_pretrained(
-                str(model), dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype])
+                str(model), dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.dtype])
         except OSError as exc:
             raise BackendError(f"cannot load translation model {model!r}: {exc}") from None
         self.model.to(self.device).eval()
@@ -65,8 +104,6 @@ class Translator:
                     forced_bos = self.tokenizer.get_lang_id(tgt_code)
                 except KeyError:
                     pass
-        if backend == "auto":
-            backend = "mtkit"
         cls = get_backend_class(backend)
         extra = {"model_path": str(model), "device": self.device} if backend == "ct2" else {}
         self.backend: TranslationBackend = cls(self.model, self.tokenizer, forced_bos_token_id=forced_bos, **extra)
@@ -74,8 +111,7 @@ class Translator:
                                     getattr(self.model.config, "max_position_embeddings", 512) or 512)
 
     def signature(self, *, beam_size: int = 1) -> str:
-        return make_signature(f"translate:{self.backend.name}", model=Path(self.model_name).name, beam=beam_size,
-                              dtype=self.dtype, src=self.src_lang or "-", tgt=self.tgt_lang or "-")
+        return self.spec.signature(beam_size=beam_size)
 
     # -------------------------------------------------------------- inputs
 
@@ -207,33 +243,74 @@ def read_inputs(path: str | Path, *, field: str = "text", split: str | None = No
     return texts
 
 
-def translate_file(translator: Translator, inputs: Sequence[str], out_path: str | Path, *, chunk_size: int = 512,
-                   show_progress: bool = False, **kwargs) -> Path:
+@dataclass
+class TranslationChunk:
+    """``chunk_size`` inputs of a file job; ``lines`` are their translations once done."""
+
+    index: int
+    first_line: int  # 1-based number of its first input, for warnings
+    texts: list[str]
+    lines: list[str] | None = None
+
+
+@dataclass
+class TranslateChunks(Step):
+    """Translate chunks with one model per worker, loaded from ``spec`` (or ``translator``, a model already
+    loaded in this process, which is never pickled: executors that ship steps do not get one)."""
+
+    NAME = "translate"
+    STATEFUL = True
+
+    spec: TranslatorSpec
+    options: dict  # Translator.translate's keyword arguments
+    batch_size: int = 1
+    translator: Translator | None = field(default=None, repr=False)
+
+    def setup(self) -> None:
+        if self.translator is None:
+            self.translator = self.spec.load()
+
+    def __call__(self, chunks: list[TranslationChunk]) -> list[TranslationChunk]:
+        for chunk in chunks:
+            chunk.lines = self.translator.translate(chunk.texts, first_line=chunk.first_line, **self.options)
+        return chunks
+
+
+def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str], out_path: str | Path, *,
+                   chunk_size: int = 512, show_progress: bool = False, executor: Executor | None = None,
+                   **kwargs) -> Path:
     """Translate ``inputs`` into ``out_path``, one line per input, resumable.
 
-    Finished chunks go to ``OUT.partial/<settings-hash>/chunk-NNNNN.txt`` (each written atomically); a rerun
-    with the same inputs and settings skips them, and the final file is assembled atomically at the end.
+    Finished chunks go to ``OUT.partial/<settings-hash>/chunk-NNNNN.txt`` (each written atomically, by this
+    process, as it comes back from whichever worker translated it); a rerun with the same inputs and settings
+    skips them, and the final file is assembled atomically at the end. ``executor`` (default: this process)
+    translates the chunks; a Ray executor loads one model per worker from the spec (``translator.spec`` for a
+    loaded Translator), on a GPU each when it has GPUs. The chunks, the settings hash and so the output are the
+    same whichever runs them.
     """
+    executor = executor or LocalExecutor()
+    spec = translator.spec if isinstance(translator, Translator) else translator.resolved(gpu=executor.gpu)
     out = Path(out_path)
-    key = stable_hash(list(inputs), translator.signature(beam_size=kwargs.get("beam_size", 1)),
+    key = stable_hash(list(inputs), spec.signature(beam_size=kwargs.get("beam_size", 1)),
                       {k: v for k, v in sorted(kwargs.items())})
     parts = out.with_name(out.name + ".partial") / key
     parts.mkdir(parents=True, exist_ok=True)
     chunks = range(0, len(inputs), chunk_size)
-    done = sum(min(chunk_size, len(inputs) - start) for start in chunks
-               if (parts / f"chunk-{start // chunk_size:05d}.txt").is_file())
+    todo = [TranslationChunk(start // chunk_size, start + 1, list(inputs[start:start + chunk_size])) for start in chunks
+            if not (parts / f"chunk-{start // chunk_size:05d}.txt").is_file()]
+    done = len(inputs) - sum(len(chunk.texts) for chunk in todo)
     if done:
         logger.info("%s: resuming, %d of %d inputs already translated", out, done, len(inputs))
+    step = TranslateChunks(spec, kwargs)
+    if executor.IN_PROCESS and isinstance(translator, Translator):
+        step.translator = translator  # the model loaded already serves; no second load
     bar = _sentence_bar(len(inputs), done) if show_progress else None
-    for start in chunks:
-        part = parts / f"chunk-{start // chunk_size:05d}.txt"
-        if part.is_file():
-            continue
-        lines = translator.translate(inputs[start:start + chunk_size], first_line=start + 1, **kwargs)
-        with atomic_write(part) as fh:
-            fh.writelines(line.replace("\n", " ") + "\n" for line in lines)
+    # chunks come back as they finish; each is filed under its index, so the file keeps the input order
+    for chunk in executor.map([step], todo, ordered=False):
+        with atomic_write(parts / f"chunk-{chunk.index:05d}.txt") as fh:
+            fh.writelines(line.replace("\n", " ") + "\n" for line in chunk.lines)
         if bar is not None:
-            bar.update(len(lines))
+            bar.update(len(chunk.lines))
     if bar is not None:
         bar.close()
     with atomic_write(out) as fh:

@@ -80,13 +80,12 @@ def beam_search(decoder, encoder_states, source_mask, *, num_beams: int, max_new
         last = b.running.gather(2, b.step.view(1, 1, 1).expand(n, beams, 1)).view(n * beams)
         logits = decoder.step(last, b.step, state, positions)
         history = b.running[:, :, :int(cur)].reshape(n * beams, -1) if rules.processors is not None else None
-        log_probs = rules.apply(torch.log_softmax(logits.float(), dim=-1), b.step, history)
-        vocab = log_probs.shape[-1]
-        log_probs = (log_probs.view(n, beams, vocab) + b.running_scores[:, :, None]).view(n, beams * vocab)
-
-        # the top keep_k continuations over all beams of a sentence
-        top_scores, top_index = torch.topk(log_probs, k=keep_k)
-        from_beam, token = top_index // vocab, top_index % vocab
+        # each beam's best keep_k tokens, then the best keep_k of those per sentence (see ScoreRules.candidates)
+        cand_scores, cand_ids = rules.candidates(logits, b.step, keep_k, history)
+        cand_scores = (cand_scores.view(n, beams, keep_k) + b.running_scores[:, :, None]).view(n, beams * keep_k)
+        top_scores, top_index = torch.topk(cand_scores, k=keep_k)
+        from_beam = top_index // keep_k
+        token = torch.gather(cand_ids.view(n, beams * keep_k), 1, top_index)
         top_seqs = torch.gather(b.running, 1, from_beam[:, :, None].expand(-1, -1, total))
         top_seqs.scatter_(2, cur.view(1, 1, 1).expand(n, keep_k, 1), token[:, :, None])
         ends = torch.isin(token, rules.eos) | (cur + 1 >= total)

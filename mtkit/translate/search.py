@@ -37,21 +37,6 @@ class ScoreRules:
     def graphable(self) -> bool:
         return self.processors is None
 
-    def apply(self, scores: torch.Tensor, step: torch.Tensor, tokens: torch.Tensor | None = None) -> torch.Tensor:
-        """Scores (rows, vocab) after the rules for the token generated at ``step`` (its decoder position; the
-        new token is number ``step + 1``, i.e. ``step`` tokens were generated before it). ``tokens``: the
-        tokens so far, needed by the eager processors only."""
-        if self.processors is not None:
-            return self.processors(tokens, scores)
-        if self.min_length:
-            scores = self.apply_min_length(scores, step)
-        for position, token in ((0, self.forced_bos), (self.max_length - 1, self.forced_eos)):
-            if token is not None:  # ForcedBOS/ForcedEOSTokenLogitsProcessor: one finite score at that step
-                only = torch.full_like(scores[:1], float("-inf"))
-                only[:, token] = 0.0
-                scores = torch.where(step == position, only, scores)
-        return scores
-
     def choose(self, logits: torch.Tensor, step: torch.Tensor, tokens: torch.Tensor | None = None) -> torch.Tensor:
         """The greedy choice. Without eager processors the forced tokens are applied to the chosen ids rather
         than to a full (rows, vocab) copy of the scores: the same ids, one pass over the logits fewer."""
@@ -66,6 +51,28 @@ class ScoreRules:
                 choice = torch.where(step == position, torch.full_like(choice, token), choice)
         return choice
 
+    def candidates(self, logits: torch.Tensor, step: torch.Tensor, k: int, tokens: torch.Tensor | None = None):
+        """Beam search's view of a step: for each row the ``k`` best next tokens by log-probability after the
+        rules, as (log-probabilities (rows, k) float32, token ids (rows, k)).
+
+        Why per row: the best ``k`` continuations of a sentence over all its beams are among the union of each
+        beam's best ``k``, so the (rows, vocab) scores never need the running scores added nor a top-k over
+        ``beams * vocab`` columns (with a 65k vocabulary those full passes were most of a beam step). The
+        log-softmax reads the model's dtype and computes in float32, as ``log_softmax(logits.float())``."""
+        if self.processors is not None:
+            return self.processors(tokens, torch.log_softmax(logits.float(), dim=-1)).topk(k, dim=-1)
+        log_probs = torch.log_softmax(logits, dim=-1, dtype=torch.float32)
+        if self.min_length:
+            log_probs = self.apply_min_length(log_probs, step)
+        scores, ids = log_probs.topk(k, dim=-1)
+        for position, token in ((0, self.forced_bos), (self.max_length - 1, self.forced_eos)):
+            if token is not None:  # one finite score at that step: the forced token's, 0
+                only = torch.full_like(scores[:1], float("-inf"))
+                only[:, 0] = 0.0
+                scores = torch.where(step == position, only, scores)
+                ids = torch.where(step == position, torch.full_like(ids, token), ids)
+        return scores, ids
+
     def apply_min_length(self, scores: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
         """MinNewTokensLengthLogitsProcessor: no EOS before ``min_length`` new tokens. In place (the scores are
         a fresh tensor of the step), touching the EOS columns only."""
@@ -73,12 +80,22 @@ class ScoreRules:
         return scores.index_copy_(1, self.eos, scores.index_select(1, self.eos) + blocked)
 
 
+_WARM: set = set()  # devices whose kernels a warm-up step has initialised (cuBLAS handles, workspaces)
+_STREAMS: dict = {}
+
+
+def _capture_stream(device):
+    if device not in _STREAMS:
+        _STREAMS[device] = torch.cuda.Stream(device)
+    return _STREAMS[device]
+
+
 class StepProgram:
     """``fn()`` — one search step over static buffers — as a CUDA graph replay on CUDA, eagerly elsewhere.
 
     ``scratch``: the small buffers a warm-up run changes; they are restored after it, so that capturing does
-    not advance the search. Warm-up (outside the graph, as capture requires) runs once per search, on the
-    first capture; re-captures after compaction skip it (their kernels are already initialised)."""
+    not advance the search. Warm-up (outside the graph, as capture requires) runs once per process and
+    device, on its first capture; later captures find their kernels initialised."""
 
     def __init__(self, fn, *, device: torch.device, graph: bool, scratch=(), warm_up: bool = True):
         self.fn = fn
@@ -86,18 +103,28 @@ class StepProgram:
         if not (graph and device.type == "cuda"):
             return
         try:
-            if warm_up:
+            if warm_up and device not in _WARM:
                 saved = [t.clone() for t in scratch]
-                stream = torch.cuda.Stream()
+                stream = _capture_stream(device)  # warm up the stream the captures use (cuBLAS workspaces)
                 stream.wait_stream(torch.cuda.current_stream())
                 with torch.cuda.stream(stream):
                     fn()
                 torch.cuda.current_stream().wait_stream(stream)
                 for t, s in zip(scratch, saved):
                     t.copy_(s)
+                _WARM.add(device)
+            # torch.cuda.graph() would also run gc.collect() and empty the allocator's cache at every capture
+            # (tens of ms, and the memory freed must be allocated again); a capture per batch cannot afford that
             graph_ = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph_, capture_error_mode="thread_local"):
-                fn()
+            stream = _capture_stream(device)
+            stream.wait_stream(torch.cuda.current_stream(device))
+            with torch.cuda.stream(stream):
+                graph_.capture_begin(capture_error_mode="thread_local")
+                try:
+                    fn()
+                finally:
+                    graph_.capture_end()
+            torch.cuda.current_stream(device).wait_stream(stream)
             self.graph = graph_
         except RuntimeError as exc:
             # an error inside the capture surfaces as the capture's end failing; the cause is its context

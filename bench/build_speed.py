@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import subprocess
 import sys
 import tempfile
@@ -34,56 +33,20 @@ print(json.dumps({"timings": result.timings, "total": total, "peak_mib": peak_ki
 '''
 
 
-def seed_pairs() -> list[tuple[str, str]]:
-    """(zh, en) and (zh, id) sentence pairs of the shipped corpus, as the builder aligns them."""
-    with tempfile.TemporaryDirectory() as tmp:
-        from mtkit.corpus.builder import BuildConfig, build_corpus
-
-        build_corpus(ROOT / "corpora" / "mps-fraud-2024", tmp, BuildConfig(encoder="lexical", formats=["jsonl"]))
-        pairs = []
-        for path in sorted(Path(tmp, "jsonl").rglob("*.jsonl")):
-            for line in path.read_text(encoding="utf-8").splitlines():
-                row = json.loads(line)
-                other = next(lang for lang in row["translation"] if lang != "zh")
-                pairs.append((row["translation"]["zh"], row["translation"][other]))
-        return pairs
-
-
-def write_corpus(root: Path, n_pairs: int, pairs: list[tuple[str, str]], seed: int = 0) -> None:
-    rng = random.Random(seed)
-    raw = root / "raw"
-    raw.mkdir(parents=True)
-    docs, stories = [], []
-    for k in range(n_pairs):
-        chosen = [rng.choice(pairs) for _ in range(rng.randint(5, 20))]
-        paragraphs, i = [], 0
-        while i < len(chosen):
-            size = rng.randint(1, 4)
-            paragraphs.append(chosen[i:i + size])
-            i += size
-        zh = "\n\n".join("".join(p[0] for p in para) for para in paragraphs)
-        en = "\n\n".join(" ".join(p[1] for p in para) for para in paragraphs)
-        for lang, text in (("zh", zh), ("en", en)):
-            (raw / f"{k:06d}.{lang}.txt").write_text(text + "\n", encoding="utf-8")
-            docs.append(f"  - {{id: d{k}-{lang}, file: raw/{k:06d}.{lang}.txt, languages: [{lang}], "
-                        f"scripts: [{'Hans' if lang == 'zh' else 'Latn'}]}}")
-        stories.append(f"  - {{id: s{k}, documents: [d{k}-zh, d{k}-en]}}")
-    (root / "manifest.yaml").write_text("name: synthetic\ndocuments:\n" + "\n".join(docs) + "\nstories:\n"
-                                        + "\n".join(stories) + "\n", encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,5000,10000")
     parser.add_argument("--encoder", default="lexical")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    pairs = seed_pairs()
+    from mtkit.testing import seed_sentence_pairs, write_synthetic_corpus
+
+    pairs = seed_sentence_pairs()
     rows = []
     for n in [int(x) for x in args.sizes.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
             corpus, out = Path(tmp) / "corpus", Path(tmp) / "out"
-            write_corpus(corpus, n, pairs)
+            write_synthetic_corpus(corpus, n, pairs)
             done = subprocess.run([sys.executable, "-c", CHILD, str(corpus), str(out), args.encoder],
                                   capture_output=True, text=True, check=True, cwd=ROOT)
             result = json.loads(done.stdout.strip().splitlines()[-1])

@@ -1,4 +1,5 @@
-"""Tiny random-weight translation models with real tokenizers, for tests and CPU smoke runs.
+"""Tiny random-weight translation models with real tokenizers, and synthetic corpora, for tests, benchmarks and
+CPU smoke runs.
 
 No weights are downloaded anywhere in mtkit's tests: these builders make a sentencepiece model trained on the
 shipped corpus and a small Marian or M2M100 model from a config, and save both with ``save_pretrained`` so that
@@ -252,3 +253,56 @@ def train_copy_model(base: str | Path, out: str | Path) -> Path:
     model.eval().save_pretrained(out)
     tok.save_pretrained(out)
     return Path(out)
+
+
+# ------------------------------------------------------------------ synthetic corpora
+
+
+@functools.lru_cache(maxsize=1)
+def seed_sentence_pairs() -> tuple[tuple[str, str], ...]:
+    """(zh, en) and (zh, id) sentence pairs of the shipped corpus, as the builder aligns them."""
+    import tempfile
+
+    from .corpus.builder import BuildConfig, build_corpus
+
+    with tempfile.TemporaryDirectory() as tmp:
+        build_corpus(CORPUS, tmp, BuildConfig(encoder="lexical", formats=["jsonl"]))
+        pairs = []
+        for path in sorted(Path(tmp, "jsonl").rglob("*.jsonl")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                other = next(lang for lang in row["translation"] if lang != "zh")
+                pairs.append((row["translation"]["zh"], row["translation"][other]))
+        return tuple(pairs)
+
+
+def write_synthetic_corpus(root: str | Path, n_pairs: int, pairs: Iterable[tuple[str, str]] | None = None, *,
+                           seed: int = 0) -> Path:
+    """A corpus folder of ``n_pairs`` two-version stories (a zh page and an en page each, with a manifest) made
+    from ``pairs`` (default: the seeds' aligned pairs), shuffled and re-paired: 5 to 20 sentences a document,
+    1 to 4 sentences a paragraph. The same seed gives the same files."""
+    import random
+
+    pairs = list(pairs if pairs is not None else seed_sentence_pairs())
+    rng = random.Random(seed)
+    root = Path(root)
+    raw = root / "raw"
+    raw.mkdir(parents=True)
+    docs, stories = [], []
+    for k in range(n_pairs):
+        chosen = [rng.choice(pairs) for _ in range(rng.randint(5, 20))]
+        paragraphs, i = [], 0
+        while i < len(chosen):
+            size = rng.randint(1, 4)
+            paragraphs.append(chosen[i:i + size])
+            i += size
+        zh = "\n\n".join("".join(p[0] for p in para) for para in paragraphs)
+        en = "\n\n".join(" ".join(p[1] for p in para) for para in paragraphs)
+        for lang, text in (("zh", zh), ("en", en)):
+            (raw / f"{k:06d}.{lang}.txt").write_text(text + "\n", encoding="utf-8")
+            docs.append(f"  - {{id: d{k}-{lang}, file: raw/{k:06d}.{lang}.txt, languages: [{lang}], "
+                        f"scripts: [{'Hans' if lang == 'zh' else 'Latn'}]}}")
+        stories.append(f"  - {{id: s{k}, documents: [d{k}-zh, d{k}-en]}}")
+    (root / "manifest.yaml").write_text("name: synthetic\ndocuments:\n" + "\n".join(docs) + "\nstories:\n"
+                                        + "\n".join(stories) + "\n", encoding="utf-8")
+    return root

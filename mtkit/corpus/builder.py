@@ -24,10 +24,13 @@ import yaml
 
 from .. import __version__
 from ..errors import ConfigError
-from ..records import Alignment, Bead, Document, Sentence, SentencePair
+from ..records import Alignment, Bead, Document, SentencePair
 from ..utils import AtomicFiles, atomic_write, make_signature, progress, StrictConfig, stable_hash, write_json
+from ..scale import Executor, LocalExecutor
 from .filters import DEFAULT_FILTERS, build_filter
 from .manifest import Manifest, load_manifest
+from .steps import (AlignPairs, PairJob, PrepareStories, StoryWork, ingest_story, pair_jobs, pair_key,
+                    story_tasks)
 
 logger = logging.getLogger("mtkit.corpus")
 
@@ -69,25 +72,13 @@ class BuildConfig(StrictConfig):
 
 
 @dataclass
-class PairJob:
-    story: str
-    src: Document
-    tgt: Document
-    src_sents: list[Sentence]
-    tgt_sents: list[Sentence]
-    doc_score: float | None = None  # document-pairing score, for pairs found without the manifest
-
-    @property
-    def config(self) -> str:
-        return "-".join(sorted((self.src.lang, self.tgt.lang)))
-
-
-@dataclass
 class BuildResult:
     out_dir: Path
     report: dict
     counts: dict
-    # seconds per stage; kept out of the written files, which must not change from run to run
+    # seconds per stage, kept out of the written files, which must not change from run to run: ingest+segment
+    # and align are worker seconds (summed over workers), collect is the driver's share of them, steps (wall)
+    # the time they all took; then filter+split+export and report
     timings: dict = field(default_factory=dict)
 
 
@@ -97,39 +88,8 @@ class BuildResult:
 def iter_story_documents(manifest: Manifest, *, to_simplified: bool) -> Iterator[tuple[str, list[Document], dict]]:
     """(story id, its Documents, per-document stats) story by story; documents outside every story form
     stories of their own."""
-    from ..ingest import ingest_file
-
-    by_id = {d.id: d for d in manifest.documents}
-    groups = [(s.id, list(s.documents)) for s in manifest.stories]
-    grouped = {d for _, docs in groups for d in docs}
-    groups += [(d.id, [d.id]) for d in manifest.documents if d.id not in grouped]
-    for story, doc_ids in groups:
-        documents, stats = [], {}
-        for doc_id in doc_ids:
-            entry = by_id[doc_id]
-            result = ingest_file(entry.file, doc_id=entry.id, languages=entry.languages, to_simplified=to_simplified,
-                                 story=story)
-            removed = Counter(r.rule for r in result.removed)
-            for doc in result.documents:
-                documents.append(doc)
-                # the script as published, and as written on the page where ingest converted it
-                script = doc.script + (f" (from {doc.meta['converted_from']})" if doc.meta.get("converted_from") else "")
-                stats[doc.id] = {"lang": doc.lang, "script": script, "paragraphs": len(doc.paragraphs),
-                                 "file": str(Path(entry.file).relative_to(manifest.root)), "story": story,
-                                 "removed": dict(sorted(removed.items()))}
-        yield story, documents, stats
-
-
-def pair_jobs(story: str, documents: list[Document]) -> Iterator[PairJob]:
-    """Every two language versions of one story, oriented so that the source is the config's first language."""
-    from ..segment import segment_document
-
-    sentences = {d.id: segment_document(d) for d in documents}
-    for a, b in combinations(documents, 2):
-        if a.lang == b.lang:
-            continue
-        src, tgt = (a, b) if a.lang < b.lang else (b, a)
-        yield PairJob(story, src, tgt, sentences[src.id], sentences[tgt.id])
+    for task in story_tasks(manifest):
+        yield (task.story, *ingest_story(task, to_simplified=to_simplified))
 
 
 def beads_to_pairs(job: PairJob, alignment: Alignment) -> tuple[list[SentencePair], int]:
@@ -217,13 +177,20 @@ def assign_splits(story_pairs: dict[str, int], *, ratios: dict, seed: int, min_s
 
 
 def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfig | None = None, *,
-                 show_progress: bool = False) -> BuildResult:
-    from ..align import Aligner, align_many, get_encoder
+                 show_progress: bool = False, executor: Executor | None = None) -> BuildResult:
+    """Build the dataset of ``corpus_dir`` into ``out_dir``.
+
+    ``executor`` decides where ingest, segmentation and alignment run (:mod:`mtkit.scale`; this process by
+    default, or a Ray cluster). It is not a build setting: this function writes every file itself, in story
+    order, so the outputs do not depend on it.
+    """
+    from ..align import Aligner, get_encoder
     from ..publish import DatasetCardInfo, export_corpus
     from .report import write_report
 
     config = config or BuildConfig()
     config.validate()
+    executor = executor or LocalExecutor()
     manifest = load_manifest(corpus_dir)
     out = Path(out_dir)
     cache = out / ".cache"
@@ -251,22 +218,14 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         spools[pair.config].write(json.dumps(dataclasses.asdict(pair), ensure_ascii=False) + "\n")
         story_pairs[pair.story] += 1
 
-    def run_chunk(jobs: list[PairJob]) -> None:
-        keys = [stable_hash([s.text for s in j.src_sents], [s.text for s in j.tgt_sents], j.src.lang, j.tgt.lang,
-                            align_signature) for j in jobs]
-        todo = [(j, k) for j, k in zip(jobs, keys) if not (cache / "align" / f"{k}.json").is_file()]
-        by_langs: dict[tuple[str, str], list] = defaultdict(list)
-        for job, key in todo:
-            by_langs[(job.src.lang, job.tgt.lang)].append((job, key))
-        for (src_lang, tgt_lang), group in by_langs.items():
-            results = align_many([([s.text for s in j.src_sents], [s.text for s in j.tgt_sents]) for j, _ in group],
-                                 encoder=encoder, src_lang=src_lang, tgt_lang=tgt_lang, **config.aligner)
-            for (job, key), alignment in zip(group, results):
-                write_json(cache / "align" / f"{key}.json",
-                           {"beads": [[list(b.src), list(b.tgt), b.score] for b in alignment.beads],
-                            "warnings": alignment.meta.get("warnings", [])})
-        for job, key in zip(jobs, keys):
-            cached = json.loads((cache / "align" / f"{key}.json").read_text(encoding="utf-8"))
+    def collect(work: StoryWork) -> None:
+        """A story's aligned pairs into the cache, the report's tables and the spool."""
+        for job, key, fresh in zip(work.jobs, work.keys, work.alignments):
+            doc_stats[job.src.id]["sentences"] = len(job.src_sents)
+            doc_stats[job.tgt.id]["sentences"] = len(job.tgt_sents)
+            if fresh is not None:
+                write_json(cache / "align" / f"{key}.json", fresh)
+            cached = fresh if fresh is not None else json.loads((cache / "align" / f"{key}.json").read_text(encoding="utf-8"))
             alignment = Alignment([Bead(tuple(s), tuple(t), sc) for s, t, sc in cached["beads"]], align_signature)
             pairs, unaligned = beads_to_pairs(job, alignment)
             for warning in cached["warnings"]:
@@ -288,45 +247,45 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
 
     timings: Counter = Counter()
     clock = time.perf_counter
-    jobs: list[PairJob] = []
+    # Stories go to the steps in batches of a few (a story holds one to three pairs): small enough that a pool
+    # of workers shares even a small corpus and a lost worker costs little, big enough that an embedding call
+    # sees hundreds of sentence windows. Both steps take the same batches, so every executor makes the same
+    # align calls.
+    batch = max(1, config.align_batch_pairs // 8)
+    align_step = AlignPairs(config.encoder, config.aligner, align_signature, batch_pairs=config.align_batch_pairs,
+                            cached=frozenset(path.stem for path in (cache / "align").glob("*.json")), batch_size=batch)
+    steps = [PrepareStories(config.to_simplified, align_signature, batch_size=batch), align_step]
     unpaired: list[Document] = []
-    stories = iter_story_documents(manifest, to_simplified=config.to_simplified)
     started = clock()
-    for story, documents, stats in progress(stories, enabled=show_progress, desc="stories", unit="story"):
-        doc_stats.update(stats)
-        for doc in documents:
-            doc_stats[doc.id]["sentences"] = None
-        story_jobs = list(pair_jobs(story, documents))
-        if config.pair_unlabelled and not story_jobs:
-            unpaired.extend(documents)
-        timings["ingest+segment"] += clock() - started
-        for job in story_jobs:
-            doc_stats[job.src.id]["sentences"] = len(job.src_sents)
-            doc_stats[job.tgt.id]["sentences"] = len(job.tgt_sents)
-            jobs.append(job)
-            if len(jobs) >= config.align_batch_pairs:
-                started = clock()
-                run_chunk(jobs)
-                timings["align"] += clock() - started
-                jobs = []
-        started = clock()
+    works = executor.map(steps, story_tasks(manifest))
+    for work in progress(works, enabled=show_progress, desc="stories", unit="story"):
+        collected = clock()
+        for stage, seconds in work.seconds.items():
+            timings[stage] += seconds
+        doc_stats.update(work.stats)
+        for doc_id in work.stats:
+            doc_stats[doc_id]["sentences"] = None
+        if config.pair_unlabelled and not work.jobs:
+            unpaired.extend(work.unpaired)
+        collect(work)
+        timings["collect"] += clock() - collected
     if unpaired:
         from .docpair import pair_documents
 
+        auto = []
         for a, b, score in pair_documents(unpaired, encoder, threshold=config.pairing_threshold):
             story = f"auto:{a.id}+{b.id}"
             for doc in (a, b):
                 doc.story = story
                 doc_stats[doc.id]["story"] = story
-            for job in pair_jobs(story, [a, b]):
+            jobs = list(pair_jobs(story, [a, b]))
+            for job in jobs:
                 job.doc_score = score
-                doc_stats[job.src.id]["sentences"] = len(job.src_sents)
-                doc_stats[job.tgt.id]["sentences"] = len(job.tgt_sents)
-                jobs.append(job)
-    if jobs:
-        started = clock()
-        run_chunk(jobs)
-        timings["align"] += clock() - started
+            auto.append(StoryWork(story, {}, jobs, [pair_key(job, align_signature) for job in jobs]))
+        for work in executor.map([align_step], auto):
+            timings["align"] += work.seconds.get("align", 0.0)
+            collect(work)
+    timings["steps (wall)"] += clock() - started
     if config.pivot:
         for pair in derive_pivot_pairs(config_pairs):
             spool(pair)

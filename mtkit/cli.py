@@ -208,8 +208,26 @@ def _add_build(sub):
                    help="convert Traditional Chinese to Simplified (default)")
     p.add_argument("--no-to-simplified", dest="to_simplified", action="store_false",
                    help="keep Traditional Chinese as written")
-    p.add_argument("--executor", choices=("local",), default="local", help="where the stages run")
+    _add_executor_options(p, "ingest, segmentation and alignment")
     p.set_defaults(func=_run_build)
+
+
+def _add_executor_options(p, work: str) -> None:
+    """--executor and the cluster options, shared by build and translate."""
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help=f"where {work} run: this process, or a Ray cluster (pip install \"mtkit[ray]\"); the "
+                   "outputs are the same")
+    p.add_argument("--address", help="Ray cluster to join: auto (the cluster this node was started in with `ray "
+                   "start`) or HOST:PORT (default: start Ray on this machine)")
+    p.add_argument("--num-workers", type=int, help="Ray workers (actors), one CPU each (default 1; with "
+                   "--num-gpus, one per GPU)")
+    p.add_argument("--num-gpus", type=int, default=0, help="GPUs to use, one Ray worker on each")
+
+
+def _executor(args):
+    from .scale import get_executor
+
+    return get_executor(args.executor, address=args.address, num_workers=args.num_workers, num_gpus=args.num_gpus)
 
 
 def _run_build(args) -> int:
@@ -220,7 +238,7 @@ def _run_build(args) -> int:
         config = BuildConfig.from_yaml(args.config, **overrides)
     else:
         config = BuildConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
-    result = build_corpus(args.corpus_dir, args.out, config, show_progress=args.progress)
+    result = build_corpus(args.corpus_dir, args.out, config, show_progress=args.progress, executor=_executor(args))
     for config_name, splits in result.counts.items():
         _out(f"{config_name}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
     for warning in result.report["warnings"]:
@@ -281,18 +299,20 @@ def _add_translate(sub):
     p.add_argument("--config", help="dataset config (language pair) for a dataset folder")
     p.add_argument("--split", help="dataset split for a dataset folder")
     p.add_argument("--chunk-size", type=int, default=512, help="inputs per resumable chunk")
+    _add_executor_options(p, "the chunks")
     p.set_defaults(func=_run_translate)
 
 
 def _run_translate(args) -> int:
-    from .translate import Translator, read_inputs, translate_file
+    from .translate import TranslatorSpec, read_inputs, translate_file
 
+    executor = _executor(args)
     inputs = read_inputs(args.input, field=args.field, split=args.split, config=args.config, src_lang=args.src_lang)
-    translator = Translator(args.model, backend=args.backend, device=args.device, dtype=args.dtype,
-                            src_lang=args.src_lang, tgt_lang=args.tgt_lang)
-    translate_file(translator, inputs, args.out, chunk_size=args.chunk_size, show_progress=args.progress,
+    spec = TranslatorSpec(args.model, backend=args.backend, device=args.device, dtype=args.dtype,
+                          src_lang=args.src_lang, tgt_lang=args.tgt_lang).resolved(gpu=executor.gpu)
+    translate_file(spec, inputs, args.out, chunk_size=args.chunk_size, show_progress=args.progress, executor=executor,
                    beam_size=args.beam, max_length=args.max_length, max_batch_tokens=args.max_batch_tokens)
-    _out(f"{len(inputs)} lines -> {args.out}\t{translator.signature(beam_size=args.beam)}")
+    _out(f"{len(inputs)} lines -> {args.out}\t{spec.signature(beam_size=args.beam)}")
     return 0
 
 

@@ -1,0 +1,64 @@
+"""Executors without a cluster: the local executor's batches and order, names and options, a missing ray."""
+
+import sys
+from dataclasses import dataclass
+
+import pytest
+
+from mtkit.corpus.steps import AlignPairs
+from mtkit.errors import BackendError, ConfigError
+from mtkit.scale import LocalExecutor, Step, get_executor
+
+
+@dataclass
+class Tag(Step):
+    NAME = "tag"
+    label: str
+    batch_size: int = 2
+
+    def __post_init__(self):
+        self.calls: list[list] = []
+
+    def __call__(self, items):
+        self.calls.append(list(items))
+        return [f"{item}{self.label}" for item in items]
+
+
+def test_local_executor_streams_batches_in_order():
+    first, second = Tag("a", batch_size=2), Tag("b", batch_size=3)
+    out = LocalExecutor().map([first, second], iter(["x", "y", "z", "w", "v"]))
+    assert next(out) == "xab" and first.calls == [["x", "y"], ["z", "w"]]  # pulled only what the first result needed
+    assert list(out) == ["yab", "zab", "wab", "vab"]
+    assert second.calls == [["xa", "ya", "za"], ["wa", "va"]]
+
+
+@pytest.mark.parametrize("name, options, message", [
+    ("local", {"address": "auto"}, "--address only apply to --executor ray"),
+    ("local", {"num_workers": 2, "num_gpus": 1}, "--num-workers, --num-gpus only apply to --executor ray"),
+    ("slurm", {}, "unknown executor 'slurm'; known: local, ray"),
+    ("ray", {"num_workers": 0}, "num_workers must be >= 1"),
+    ("ray", {"num_workers": 3, "num_gpus": 2}, "one worker per GPU; num_workers=3 does not match"),
+])
+def test_executor_options_are_checked(name, options, message):
+    with pytest.raises(ConfigError, match=message):
+        get_executor(name, **options)
+
+
+def test_ray_options_and_defaults():
+    assert get_executor("local").gpu is None  # this process looks for a GPU itself
+    ray = get_executor("ray", num_gpus=2, address="auto")
+    assert (ray.num_workers, ray.gpu, ray.describe()) == (2, True, "ray(auto, 2 workers, 2 GPUs)")
+    assert get_executor("ray").num_workers == 1
+
+
+def test_a_missing_ray_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray.data", None)  # import ray.data raises ImportError
+    with pytest.raises(BackendError, match=r'ray\[data\] is not installed; pip install "mtkit\[ray\]"'):
+        get_executor("ray")
+
+
+def test_a_worker_whose_encoder_differs_stops_the_run():
+    step = AlignPairs("lexical", {}, "align:bertalign|max_align:5|top_k:3|win:5|skip:-0.1|margin:yes|len_penalty:yes|"
+                                     "enc:labse|mtkit:0.1.0")
+    with pytest.raises(BackendError, match=r"this worker's aligner signs .*enc:lexical-v1.*, the driver's .*enc:labse"):
+        step.setup()

@@ -1,0 +1,125 @@
+"""The numpy batches equal transformers' DataCollatorForSeq2Seq's; the token-budget sampler's bounds and order."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from mtkit.finetune import PairCollator, TokenBudgetBatchSampler, TokenizedPairs, encode_pairs
+from mtkit.testing import build_tiny_m2m100, build_tiny_marian, build_tiny_mbart
+
+
+@pytest.fixture(scope="module", params=["marian", "m2m100", "mbart"])
+def model_and_tokenizer(request, tmp_path_factory):
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    build = {"marian": build_tiny_marian, "m2m100": build_tiny_m2m100, "mbart": build_tiny_mbart}[request.param]
+    path = build(tmp_path_factory.mktemp(request.param) / "model")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if request.param != "marian":  # language codes: the source and target ids hold them
+        tokenizer.src_lang, tokenizer.tgt_lang = ("zh", "en") if request.param == "m2m100" else ("zh_CN", "en_XX")
+    return AutoModelForSeq2SeqLM.from_pretrained(path), tokenizer
+
+
+def sentences(n, seed):
+    rng = random.Random(seed)
+    words = ["公安", "部", "严打", "电诈", "跨国", "犯罪", "police", "fraud", "Myanmar", "cooperation"]
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(1, 12))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+def test_pair_collator_equals_datacollator_for_seq2seq(model_and_tokenizer, padding_side):
+    from transformers import DataCollatorForSeq2Seq
+
+    model, tokenizer = model_and_tokenizer
+    tokenizer.padding_side = padding_side
+    try:
+        features = encode_pairs(tokenizer, sentences(40, 0), sentences(40, 1), max_source_length=10, max_target_length=8)
+        features[3]["attention_mask"][-1] = 0  # a mask that is not all ones travels as it is
+        reference = DataCollatorForSeq2Seq(tokenizer, model=model, padding=True)
+        ours = PairCollator.for_model(tokenizer, model)
+        pairs = TokenizedPairs(features)
+        assert [pairs[i] for i in range(len(pairs))] == features
+        for indices in ([0], [5, 1, 30, 2], list(range(40)), [39, 7, 7]):
+            expected = reference([dict(features[i]) for i in indices])
+            for got in (ours(pairs.__getitems__(indices)), ours([features[i] for i in indices])):
+                assert sorted(got) == sorted(expected)
+                for key in expected:
+                    assert got[key].dtype == expected[key].dtype == torch.int64, key
+                    assert torch.equal(got[key], expected[key]), key
+    finally:
+        tokenizer.padding_side = "right"
+
+
+def test_token_budget_counts_source_plus_target():
+    rng = np.random.default_rng(0)
+    src = rng.integers(1, 60, 500)
+    tgt = rng.integers(1, 60, 500)
+    sampler = TokenBudgetBatchSampler(src, tgt, max_tokens=600, seed=3)
+    batches = list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(500))
+    assert all(len(b) * (src[b].max() + tgt[b].max()) <= 600 or len(b) == 1 for b in batches)
+    assert len(sampler) == len(batches) and list(sampler) == batches  # the epoch's batches are kept, not redone
+    sampler.set_epoch(1)
+    assert list(sampler) != batches
+    sampler.set_epoch(0)
+    assert list(sampler) == batches
+    # one window over the set fills the batches better than many small windows
+    padded = {w: sum(len(b) * (src[b].max() + tgt[b].max()) for b in TokenBudgetBatchSampler(src, tgt, max_tokens=600,
+                                                                                            seed=3, window=w))
+              for w in (50, 500)}
+    assert padded[500] < padded[50]
+
+
+def test_lean_loss_equals_the_models_loss_and_gradients(model_and_tokenizer):
+    from transformers import DataCollatorForSeq2Seq
+
+    from mtkit.finetune.loss import lean_loss_parts, seq2seq_loss, token_cross_entropy
+
+    model, tokenizer = model_and_tokenizer
+    features = encode_pairs(tokenizer, sentences(12, 2), sentences(12, 3), max_source_length=16, max_target_length=16)
+    batch = DataCollatorForSeq2Seq(tokenizer, model=model, padding=True)(features)
+    if hasattr(model, "final_logits_bias"):  # a bias that is not zero is added too
+        model.final_logits_bias.copy_(torch.linspace(-1, 1, model.final_logits_bias.numel()).view(1, -1))
+    model.eval()  # no dropout: the two passes see the same network
+
+    def loss_and_grads(fn):
+        model.zero_grad()
+        loss = fn()
+        loss.backward()
+        return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    ref_loss, ref_grads = loss_and_grads(lambda: model(**batch).loss)
+    loss, grads = loss_and_grads(lambda: seq2seq_loss(model, batch))
+    assert torch.allclose(loss, ref_loss, atol=1e-5), (loss, ref_loss)
+    assert grads.keys() == ref_grads.keys()
+    assert all(torch.allclose(grads[n], ref_grads[n], atol=1e-5, rtol=1e-4) for n in grads)
+    # without decoder_input_ids the labels give them, as in the model
+    loss2, _ = loss_and_grads(lambda: seq2seq_loss(model, {k: v for k, v in batch.items() if k != "decoder_input_ids"}))
+    assert torch.allclose(loss2, ref_loss, atol=1e-5)
+    # slices of rows give the same loss and gradient as one piece
+    logits = torch.randn(37, 11, requires_grad=True)
+    labels = torch.randint(0, 11, (37,))
+    labels[::5] = -100
+    whole = torch.nn.functional.cross_entropy(logits, labels)
+    (g_whole,) = torch.autograd.grad(whole, logits)
+    sliced = token_cross_entropy(logits, labels, chunk_bytes=4 * 11 * 4)  # 4 rows at a time
+    (g_sliced,) = torch.autograd.grad(sliced, logits)
+    assert torch.allclose(whole, sliced) and torch.allclose(g_whole, g_sliced, atol=1e-6)
+    assert lean_loss_parts(torch.nn.Linear(2, 2)) is None
+
+
+def test_lean_loss_reaches_through_lora(model_and_tokenizer):
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    from mtkit.finetune.loss import lean_loss_parts
+
+    model, _ = model_and_tokenizer
+    peft_model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=2, target_modules=["q_proj", "v_proj"]))
+    try:
+        inner, body, head, _ = lean_loss_parts(peft_model)
+        assert inner is peft_model.get_base_model() and body is inner.model and head is inner.lm_head
+        assert any("lora_" in n for n, _ in body.named_parameters())
+    finally:
+        peft_model.unload()

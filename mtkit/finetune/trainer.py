@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..utils import stable_hash, write_json
 from .config import LORA_TARGETS, FinetuneConfig
-from .data import encode_pairs, load_parallel_splits
+from .data import PairCollator, TokenizedPairs, encode_pairs, load_parallel_splits
 from .sampler import TokenBudgetBatchSampler
 
 logger = logging.getLogger("mtkit.finetune")
@@ -31,54 +31,106 @@ class FinetuneResult:
 
 
 def training_arguments(settings: FinetuneConfig, run_dir: str | Path, *, evaluate: bool):
-    """Seq2SeqTrainingArguments from the settings: bf16 and fused AdamW where a GPU has them, fp32 on CPU."""
+    """Seq2SeqTrainingArguments from the settings: bf16, tf32 and fused AdamW where a GPU has them, fp32 on CPU.
+
+    No per-step host sync that the Trainer can do without: the NaN/inf filter of the logged loss (which reads the
+    loss every step) is off, so a NaN loss shows as NaN in the log; batches are pinned and copied without blocking.
+    """
     import torch
     from transformers import Seq2SeqTrainingArguments
 
     cuda = torch.cuda.is_available()
     bf16 = settings.bf16 is True or (settings.bf16 == "auto" and cuda and torch.cuda.is_bf16_supported())
     optim = settings.optim if settings.optim != "auto" else ("adamw_torch_fused" if cuda else "adamw_torch")
+    tf32 = cuda and torch.cuda.get_device_capability()[0] >= 8
     return Seq2SeqTrainingArguments(
         output_dir=str(run_dir), learning_rate=settings.lr, lr_scheduler_type=settings.lr_scheduler,
         warmup_steps=settings.warmup_ratio,  # transformers 5: a float below 1 is a ratio of the total steps
         weight_decay=settings.weight_decay, num_train_epochs=settings.num_epochs, max_steps=settings.max_steps,
-        gradient_accumulation_steps=settings.gradient_accumulation, optim=optim, bf16=bf16,
+        gradient_accumulation_steps=settings.gradient_accumulation, optim=optim, bf16=bf16, tf32=tf32 or None,
         torch_compile=settings.torch_compile,
         eval_strategy="steps" if evaluate else "no", eval_steps=settings.eval_steps,
         save_strategy="steps", save_steps=settings.save_steps, save_total_limit=settings.save_total_limit,
-        logging_steps=settings.logging_steps, load_best_model_at_end=evaluate,
+        logging_steps=settings.logging_steps, logging_nan_inf_filter=False, load_best_model_at_end=evaluate,
         metric_for_best_model=f"eval_{settings.metric_for_best}" if evaluate else None,
         greater_is_better=settings.metric_for_best != "loss", predict_with_generate=True,
         generation_max_length=settings.eval_max_length, generation_num_beams=settings.eval_beam,
         seed=settings.seed, data_seed=settings.seed, report_to=settings.report_to, run_name=settings.run_name,
         disable_tqdm=True, remove_unused_columns=False, per_device_eval_batch_size=settings.eval_batch_size,
+        dataloader_pin_memory=cuda, accelerator_config={"non_blocking": cuda},
     )
+
+
+# cuDNN's attention builds an execution plan for every new batch shape, and token-budget batches have a new
+# shape nearly every step: the other fused kernels (flash, memory-efficient) take any shape at no setup cost.
+SDPA_BACKENDS = ("FLASH_ATTENTION", "EFFICIENT_ATTENTION", "MATH")
 
 
 def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConfig, run_dir: str | Path,
                   dev: list[dict] | None = None, compute_metrics=None, callbacks=()):
-    """A Seq2SeqTrainer whose training batches come from the token-budget sampler (also used by the bench)."""
+    """A Seq2SeqTrainer whose training batches come from the token-budget sampler (also used by the bench).
+
+    The training features are kept as flat arrays (:class:`TokenizedPairs`) and padded by :class:`PairCollator`
+    (the batches of ``DataCollatorForSeq2Seq``, without its per-pair Python); the loss is computed from the
+    logits in their own dtype where the model family allows it (:func:`seq2seq_loss`).
+    """
     from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, Seq2SeqTrainer
 
-    # padded source + target tokens of a batch are at most 2 * size * max(longest source, longest target)
-    lengths = [max(len(x["input_ids"]), len(x["labels"])) for x in train]
-    collator = DataCollatorForSeq2Seq(tokenizer, model=model, padding=True)
+    from .loss import lean_loss_parts, seq2seq_loss
+
+    pairs = train if isinstance(train, TokenizedPairs) else TokenizedPairs(train)
+    train_collator = PairCollator.for_model(tokenizer, model)
+    lean_loss = lean_loss_parts(model) is not None
 
     class BudgetTrainer(Seq2SeqTrainer):
         def get_train_dataloader(self):
             from torch.utils.data import DataLoader
 
-            sampler = TokenBudgetBatchSampler(lengths, max_tokens=settings.batch_max_tokens // 2, seed=settings.seed)
-            loader = DataLoader(train, batch_sampler=sampler, collate_fn=collator,
-                                num_workers=self.args.dataloader_num_workers, pin_memory=self.args.dataloader_pin_memory)
+            sampler = TokenBudgetBatchSampler(pairs.src_len, pairs.tgt_len, max_tokens=settings.batch_max_tokens,
+                                              seed=settings.seed)
+            workers = self.args.dataloader_num_workers
+            loader = DataLoader(pairs, batch_sampler=sampler, collate_fn=train_collator, num_workers=workers,
+                                pin_memory=self.args.dataloader_pin_memory, persistent_workers=workers > 0)
             return self.accelerator.prepare(loader)
+
+        def train(self, *args, **kwargs):
+            import torch
+
+            if not torch.cuda.is_available():
+                return super().train(*args, **kwargs)
+            from torch.nn.attention import SDPBackend, sdpa_kernel
+
+            with sdpa_kernel([getattr(SDPBackend, name) for name in SDPA_BACKENDS]):
+                return super().train(*args, **kwargs)
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            # the lean loss calls the model's parts, so not through a DDP/FSDP or compile wrapper (whose forward
+            # does the gradient sync): there, and for anything but the plain loss, the model computes its own
+            if (not lean_loss or return_outputs or "labels" not in inputs or self.label_smoother is not None
+                    or self.compute_loss_func is not None or self.accelerator.unwrap_model(model) is not model):
+                return super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                            num_items_in_batch=num_items_in_batch)
+
+            def loss_only(num_items_in_batch=None, **batch):  # the Trainer's scaling and checks stay its own
+                with self.accelerator.autocast():  # what accelerate wraps the model's forward in
+                    return {"loss": seq2seq_loss(model, batch)}
+
+            return super().compute_loss(loss_only, inputs, num_items_in_batch=num_items_in_batch)
+
+        def floating_point_ops(self, inputs):  # the Trainer's count, without walking the model every step
+            if not hasattr(self, "_flops_per_token"):
+                self._flops_per_token = 6 * self.model.num_parameters(exclude_embeddings=True) \
+                    if hasattr(self.model, "num_parameters") else 0
+            ids = inputs.get("input_ids")
+            return self._flops_per_token * ids.numel() if ids is not None else 0
 
     callbacks = list(callbacks)
     if dev is not None and settings.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     return BudgetTrainer(model=model, args=training_arguments(settings, run_dir, evaluate=dev is not None),
-                         train_dataset=train, eval_dataset=dev, data_collator=collator, processing_class=tokenizer,
-                         compute_metrics=compute_metrics, callbacks=callbacks)
+                         train_dataset=pairs, eval_dataset=dev,
+                         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, padding=True),
+                         processing_class=tokenizer, compute_metrics=compute_metrics, callbacks=callbacks)
 
 
 def _prepare_languages(tokenizer, model, src: str, tgt: str) -> str:

@@ -1,27 +1,32 @@
 """Training throughput: mtkit's fine-tuning setup vs a plain Seq2SeqTrainer, in one run.
 
-    python bench/train_speed.py                  # on the GPU machine: opus-mt and NLLB-600M shapes
+    python bench/train_speed.py                  # on the GPU machine: opus-mt and NLLB-600M shapes (~3 min on an H100)
     python bench/train_speed.py --smoke          # anywhere: a tiny model, few pairs, CPU
 
 Random-weight models with the real shapes (speed depends on shapes and lengths, not on weights) and synthetic
 pairs of log-normal lengths (source mean about 30 tokens, 4 to 128; target 0.8-1.3x the source), the same
-pairs for every setup. Each setup trains one untimed warm-up of a few steps, then one timed epoch:
+pairs for every setup of a shape (PAIRS per shape, or --pairs). Each setup is one Trainer run over the pairs
+(--epochs); the first --warmup-steps steps of that same run warm it up (kernels, allocator, optimizer state) and
+the timed window runs from the start of the next step to the end of training, the GPU synchronized at both ends:
 
 - baseline: `Seq2SeqTrainer` as a user writes it: fixed batch size, random order, padding to the batch's
-  longest pair, fp32, AdamW (the batch size is chosen to give the same real tokens per step as mtkit's budget);
-- baseline-bf16 (GPU only): the same with bf16, to tell bf16's share from the batching's;
-- mtkit: `mtkit.finetune.build_trainer`, i.e. token-budget length-grouped batches, bf16, fused AdamW
-  (`--compile` adds torch.compile).
+  longest pair, `DataCollatorForSeq2Seq`, fp32, AdamW, torch's defaults (the batch size gives the same real
+  tokens per step as mtkit's token budget: budget / mean padded pair length);
+- baseline-bf16 (GPU only): the same with bf16, to tell bf16's share from the rest;
+- mtkit: `mtkit.finetune.build_trainer`: token-budget length-grouped batches padded in numpy, bf16, fused
+  AdamW, tf32, the loss from bf16 logits, SDPA without cuDNN (`--compile` adds torch.compile).
 
-Reported: real (non-pad) source+target tokens/s, padding share, peak GPU memory, the ratio to the baseline
-(target >= 1.5x), and the model FLOPs utilisation: 6 x (encoder params x source tokens + (decoder + output
-layer) params x target tokens) / time / the GPU's peak dense bf16 FLOP/s; embedding lookups and attention
-scores are not counted, as in the usual 6ND estimate.
+Reported: real (non-pad) source+target tokens/s in the timed window and over the whole `train()` call (setup
+and warm-up included), padding share, peak GPU memory, the ratio to the baseline (target >= 1.5x), and the
+model FLOPs utilisation of the timed window: 6 x (encoder params x source tokens + (decoder + output layer)
+params x target tokens) / time / the GPU's peak dense bf16 FLOP/s; embedding lookups and attention scores are
+not counted, as in the usual 6ND estimate. Tokens are counted from the batches the Trainer actually trained on.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
@@ -34,10 +39,14 @@ sys.path.insert(0, str(ROOT))
 
 VOCAB = {"opus-mt-zh-en": ("marian", 65_001), "nllb-600m": ("m2m100", 256_206), "tiny": ("marian", 2_000)}
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}  # dense, SXM, from the vendors' data sheets
-BUDGET = {"opus-mt-zh-en": 12_288, "nllb-600m": 4_096, "tiny": 1_024}
+# padded source+target tokens a step; the baseline's fixed batch holds as many real tokens, which bounds the
+# budget by what its fp32 (tokens x vocabulary) logits leave of an H100's memory
+BUDGET = {"opus-mt-zh-en": 24_576, "nllb-600m": 4_096, "tiny": 1_024}
+# enough pairs for about 60 steps a setup (fewer for NLLB, whose fp32 baseline steps take most of the run)
+PAIRS = {"opus-mt-zh-en": 20_000, "nllb-600m": 4_000, "tiny": 384}
 
 
-def build(shape: str):
+def build(shape: str, device: str = "cpu"):
     import torch
     from transformers import M2M100Config, M2M100ForConditionalGeneration, MarianConfig, MarianMTModel
 
@@ -48,10 +57,12 @@ def build(shape: str):
     if family == "marian":
         config = MarianConfig(vocab_size=vocab, pad_token_id=vocab - 1, eos_token_id=0, decoder_start_token_id=vocab - 1,
                               max_position_embeddings=512, **SHAPES[shape])
-        return MarianMTModel(config)
+        with torch.device(device):  # random init where the model trains: seconds, not minutes, for NLLB's size
+            return MarianMTModel(config)
     config = M2M100Config(vocab_size=vocab, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2,
                           max_position_embeddings=1024, scale_embedding=True, **SHAPES[shape])
-    return M2M100ForConditionalGeneration(config)
+    with torch.device(device):
+        return M2M100ForConditionalGeneration(config)
 
 
 def pad_tokenizer(model):
@@ -88,59 +99,132 @@ def flops_per_token(model) -> tuple[int, int]:
     return matmul_params(model.get_encoder()), matmul_params(model.get_decoder()) + head
 
 
-def run_setup(name: str, model_fn, train: list[dict], *, budget: int, baseline_batch: int, steps_warm: int,
-              compile_: bool, out: Path) -> dict:
+def matching_batch_size(train: list[dict], budget: int) -> int:
+    """The baseline's fixed batch size: as many pairs a step as mtkit's token-budget batches hold on average,
+    so both take the same number of steps (and real tokens a step) over the pairs."""
+    from mtkit.finetune import TokenBudgetBatchSampler
+
+    sampler = TokenBudgetBatchSampler([len(x["input_ids"]) for x in train], [len(x["labels"]) for x in train],
+                                      max_tokens=budget, seed=0)
+    return max(1, -(-len(train) // len(sampler)))
+
+
+class CountingCollator:
+    """Wraps a collator and records (real source, real target, padded) tokens of every batch, in order."""
+
+    def __init__(self, collate):
+        self.collate, self.batches = collate, []
+
+    def __call__(self, rows):
+        batch = self.collate(rows)
+        labels = batch["labels"]
+        self.batches.append((int(batch["attention_mask"].sum()), int((labels != -100).sum()),
+                             batch["input_ids"].numel() + labels.numel()))
+        return batch
+
+
+def timing_callback(warmup_steps: int):
+    import torch
+    from transformers import TrainerCallback
+
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+
+    class Timing(TrainerCallback):
+        """Wall time from the start of step ``warmup_steps`` (0-based) to the end of training."""
+        start = end = None
+        start_step = end_step = 0
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            if self.start is None and state.global_step >= warmup_steps:
+                sync()
+                self.start, self.start_step = time.perf_counter(), state.global_step
+
+        def on_train_end(self, args, state, control, **kwargs):
+            sync()
+            self.end, self.end_step = time.perf_counter(), state.global_step
+
+    return Timing()
+
+
+def precision_state():
+    """torch's fp32 matmul settings, which transformers' tf32=True changes process-wide; restore() puts them back."""
+    import torch
+
+    names = [(torch.backends, "fp32_precision"), (torch.backends.cuda.matmul, "fp32_precision"),
+             (torch.backends.cudnn, "fp32_precision")]
+    names = [(obj, name) for obj, name in names if hasattr(obj, name)] or \
+        [(torch.backends.cuda.matmul, "allow_tf32"), (torch.backends.cudnn, "allow_tf32")]
+    saved = [(obj, name, getattr(obj, name)) for obj, name in names]
+
+    def restore():
+        for obj, name, value in saved:
+            setattr(obj, name, value)
+    return restore
+
+
+def run_setup(name: str, model_fn, train: list[dict], *, budget: int, baseline_batch: int, warmup_steps: int,
+              epochs: float, compile_: bool, out: Path) -> dict:
     import torch
     from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
     from mtkit.finetune import FinetuneConfig, build_trainer
 
+    cuda = torch.cuda.is_available()
     model = model_fn()
     tokenizer = pad_tokenizer(model)
-    cuda = torch.cuda.is_available()
-
-    def make(max_steps: int):
-        if name == "mtkit":
-            settings = FinetuneConfig.from_dict(dict(batch_max_tokens=budget, num_epochs=1, max_steps=max_steps,
-                                                     warmup_ratio=0.0, learning_rate=1e-4, eval_steps=10**9,
-                                                     save_steps=10**9, logging_steps=10**9,
-                                                     torch_compile=compile_))
-            trainer = build_trainer(model, tokenizer, train, settings=settings, run_dir=out / name)
-            trainer.args.save_strategy = "no"
-            return trainer
+    timing = timing_callback(warmup_steps)
+    if name == "mtkit":
+        settings = FinetuneConfig.from_dict(dict(batch_max_tokens=budget, num_epochs=epochs, warmup_ratio=0.0,
+                                                 learning_rate=1e-4, eval_steps=10**9, save_steps=10**9,
+                                                 logging_steps=10**9, torch_compile=compile_))
+        trainer = build_trainer(model, tokenizer, train, settings=settings, run_dir=out / name, callbacks=[timing])
+        trainer.args.save_strategy = "no"
+        counter = CountingCollator(trainer.train_collator)
+        trainer.train_collator = counter
+    else:
+        counter = CountingCollator(DataCollatorForSeq2Seq(tokenizer, model=model, padding=True))
         args = Seq2SeqTrainingArguments(output_dir=str(out / name), per_device_train_batch_size=baseline_batch,
-                                        num_train_epochs=1, max_steps=max_steps, learning_rate=1e-4,
-                                        save_strategy="no", logging_steps=10**9, report_to=[], disable_tqdm=True,
+                                        num_train_epochs=epochs, learning_rate=1e-4, save_strategy="no",
+                                        logging_steps=10**9, report_to=[], disable_tqdm=True,
                                         bf16=name == "baseline-bf16", remove_unused_columns=False)
-        return Seq2SeqTrainer(model=model, args=args, train_dataset=train,
-                              data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, padding=True))
-
-    make(steps_warm).train()  # kernels, allocator, cuBLAS handles, compilation
-    trainer = make(-1)
-    loader = trainer.get_train_dataloader()
-    padded = sum(b["input_ids"].numel() + b["labels"].numel() for b in loader)
-    real = sum(len(x["input_ids"]) + len(x["labels"]) for x in train)
+        trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=train, data_collator=counter,
+                                 callbacks=[timing])
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     trainer.train()
-    if cuda:
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
+    whole = time.perf_counter() - start
+    steps = trainer.state.global_step
+    if len(counter.batches) != steps:  # one batch a step (no gradient accumulation): the counts line up
+        raise RuntimeError(f"{name}: {len(counter.batches)} batches for {steps} steps")
+    if timing.start is None:
+        raise RuntimeError(f"{name}: {steps} steps, not more than --warmup-steps {warmup_steps}")
+    timed = np.array(counter.batches[timing.start_step:], dtype=np.int64).sum(axis=0)
+    every = np.array(counter.batches, dtype=np.int64).sum(axis=0)
+    seconds = timing.end - timing.start
     enc, dec = flops_per_token(model)
-    src_tokens = sum(len(x["input_ids"]) for x in train)
-    flops = 6 * (enc * src_tokens + dec * (real - src_tokens))
-    return {"setup": name, "steps": trainer.state.global_step, "seconds": seconds, "tokens_s": real / seconds,
-            "padding": 1 - real / padded, "flops_s": flops / seconds,
-            "peak_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan")}
+    row = {"setup": name, "steps": steps, "timed_steps": timing.end_step - timing.start_step, "seconds": seconds,
+           "tokens_s": (timed[0] + timed[1]) / seconds, "whole_tokens_s": (every[0] + every[1]) / whole,
+           "whole_seconds": whole, "padding": 1 - (every[0] + every[1]) / every[2],
+           "flops_s": 6 * (enc * timed[0] + dec * timed[1]) / seconds,
+           "peak_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan")}
+    del trainer, model
+    gc.collect()
+    if cuda:
+        torch.cuda.empty_cache()
+    return row
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny model, 384 pairs, CPU-sized")
     parser.add_argument("--shapes", nargs="+", default=["opus-mt-zh-en", "nllb-600m"], choices=list(VOCAB))
-    parser.add_argument("--pairs", type=int, default=20_000)
+    parser.add_argument("--pairs", type=int, help="synthetic pairs per shape (default: PAIRS)")
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--warmup-steps", type=int, help="untimed steps at the start of each run (default 8; smoke 3)")
+    parser.add_argument("--setups", nargs="+", choices=["baseline", "baseline-bf16", "mtkit"],
+                        help="default: all three on a GPU, baseline and mtkit on CPU")
     parser.add_argument("--compile", action="store_true", help="torch.compile in mtkit's setup")
     parser.add_argument("--peak-tflops", type=float, help="peak dense bf16 TFLOP/s (default: known GPUs)")
     args = parser.parse_args()
@@ -148,46 +232,52 @@ def main() -> int:
     import torch
 
     if args.smoke:
-        args.shapes, args.pairs = ["tiny"], 384
+        args.shapes = ["tiny"]
+    warmup = args.warmup_steps if args.warmup_steps is not None else (3 if args.smoke else 8)
     cuda = torch.cuda.is_available()
     device = torch.cuda.get_device_name() if cuda else "CPU"
     peak = args.peak_tflops * 1e12 if args.peak_tflops else next((v for k, v in PEAK_BF16.items() if k in device), None)
-    setups = ["baseline", "baseline-bf16", "mtkit"] if cuda else ["baseline", "mtkit"]
+    setups = args.setups or (["baseline", "baseline-bf16", "mtkit"] if cuda else ["baseline", "mtkit"])
+    restore_precision = precision_state()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for shape in args.shapes:
             vocab = VOCAB[shape][1]
-            train = synthetic_pairs(args.pairs, vocab)
+            n_pairs = args.pairs or PAIRS[shape]
+            train = synthetic_pairs(n_pairs, vocab)
             budget = BUDGET[shape]
-            mean_max = float(np.mean([max(len(x["input_ids"]), len(x["labels"])) for x in train]))
-            # the baseline gets the same real tokens per step as mtkit's full batches
-            baseline_batch = max(1, int(budget / 2 / mean_max))
+            baseline_batch = matching_batch_size(train, budget)
             for name in setups:
+                restore_precision()  # torch's defaults for the baseline, whatever ran before
                 try:
-                    row = run_setup(name, lambda: build(shape), train, budget=budget, baseline_batch=baseline_batch,
-                                    steps_warm=3 if args.smoke else 10, compile_=args.compile, out=Path(tmp))
+                    row = run_setup(name, lambda: build(shape, "cuda" if cuda else "cpu"), train, budget=budget,
+                                    baseline_batch=baseline_batch, warmup_steps=warmup, epochs=args.epochs,
+                                    compile_=args.compile, out=Path(tmp))
                 except torch.cuda.OutOfMemoryError:  # a fixed batch of long random pairs can overflow; say so
+                    gc.collect()
                     torch.cuda.empty_cache()
                     print(f"{shape} {name}: out of GPU memory", file=sys.stderr)
                     continue
-                rows.append({"shape": shape, "batch": f"{baseline_batch} pairs" if name != "mtkit" else f"{budget} tok",
-                             **row})
-                print(f"{shape} {name}: {row['tokens_s']:,.0f} tokens/s", file=sys.stderr)
-    print(f"device: {device}; pairs: {args.pairs}; compile: {args.compile}")
+                rows.append({"shape": shape, "pairs": n_pairs,
+                             "batch": f"{baseline_batch} pairs" if name != "mtkit" else f"{budget} tok", **row})
+                print(f"{shape} {name}: {row['tokens_s']:,.0f} tokens/s over {row['timed_steps']} steps "
+                      f"({row['seconds']:.1f} s); whole train() {row['whole_seconds']:.1f} s", file=sys.stderr)
+    print(f"device: {device}; epochs: {args.epochs}; warm-up steps: {warmup}; compile: {args.compile}")
     print(table(rows, peak))
     return 0
 
 
 def table(rows: list[dict], peak: float | None) -> str:
-    lines = ["| shape | setup | batch | steps | tokens/s | padding | peak GiB | MFU | mtkit/this |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| shape | pairs | setup | batch | steps (timed) | tokens/s | whole-run tokens/s | padding | peak GiB "
+             "| MFU | mtkit/this |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     mtkit = {r["shape"]: r["tokens_s"] for r in rows if r["setup"] == "mtkit"}
-    rows = [r for r in rows if r["shape"] in mtkit]
     for r in rows:
         mfu = f"{r['flops_s'] / peak:.1%}" if peak else "-"
         mem = "-" if r["peak_gib"] != r["peak_gib"] else f"{r['peak_gib']:.1f}"
-        lines.append(f"| {r['shape']} | {r['setup']} | {r['batch']} | {r['steps']} | {r['tokens_s']:,.0f} | "
-                     f"{r['padding']:.0%} | {mem} | {mfu} | {mtkit[r['shape']] / r['tokens_s']:.2f}x |")
+        ratio = f"{mtkit[r['shape']] / r['tokens_s']:.2f}x" if r["shape"] in mtkit else "-"
+        lines.append(f"| {r['shape']} | {r['pairs']} | {r['setup']} | {r['batch']} | {r['steps']} ({r['timed_steps']}) "
+                     f"| {r['tokens_s']:,.0f} | {r['whole_tokens_s']:,.0f} | {r['padding']:.0%} | {mem} | {mfu} "
+                     f"| {ratio} |")
     return "\n".join(lines)
 
 

@@ -65,9 +65,12 @@ class _TokenCrossEntropy(torch.autograd.Function):
         valid = labels != -100
         safe = torch.where(valid, labels, 0)
         token_loss = torch.empty(logits.size(0), dtype=torch.float32, device=logits.device)
-        for start in range(0, logits.size(0), rows):
-            part, target = logits[start:start + rows], safe[start:start + rows, None]
-            token_loss[start:start + rows] = -torch.log_softmax(part, dim=-1, dtype=torch.float32).gather(1, target).squeeze(1)
+        # autocast would upcast log_softmax's input first: dtype=float32 reads the bf16 logits in one kernel
+        with torch.autocast(logits.device.type, enabled=False):
+            for start in range(0, logits.size(0), rows):
+                part, target = logits[start:start + rows], safe[start:start + rows, None]
+                logprob = torch.log_softmax(part, dim=-1, dtype=torch.float32)
+                token_loss[start:start + rows] = -logprob.gather(1, target).squeeze(1)
         count = valid.sum()
         ctx.save_for_backward(logits, safe, valid, count)
         ctx.rows = rows
@@ -78,9 +81,10 @@ class _TokenCrossEntropy(torch.autograd.Function):
         logits, safe, valid, count = ctx.saved_tensors
         scale = (valid.float() * (grad.float() / count))[:, None]
         grad_logits = torch.empty_like(logits)
-        for start in range(0, logits.size(0), ctx.rows):
-            stop = start + ctx.rows
-            probs = torch.softmax(logits[start:stop], dim=-1, dtype=torch.float32)
-            probs.scatter_add_(1, safe[start:stop, None], torch.full_like(probs[:, :1], -1.0))
-            grad_logits[start:stop] = probs.mul_(scale[start:stop])
+        with torch.autocast(logits.device.type, enabled=False):
+            for start in range(0, logits.size(0), ctx.rows):
+                stop = start + ctx.rows
+                probs = torch.softmax(logits[start:stop], dim=-1, dtype=torch.float32)
+                probs.scatter_add_(1, safe[start:stop, None], torch.full_like(probs[:, :1], -1.0))
+                grad_logits[start:stop] = probs.mul_(scale[start:stop])
         return grad_logits, None, None

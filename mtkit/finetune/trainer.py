@@ -79,17 +79,18 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
     from .loss import lean_loss_parts, seq2seq_loss
 
     pairs = train if isinstance(train, TokenizedPairs) else TokenizedPairs(train)
-    train_collator = PairCollator.for_model(tokenizer, model)
     lean_loss = lean_loss_parts(model) is not None
 
     class BudgetTrainer(Seq2SeqTrainer):
+        train_collator = PairCollator.for_model(tokenizer, model)  # training batches; the dev set's: data_collator
+
         def get_train_dataloader(self):
             from torch.utils.data import DataLoader
 
             sampler = TokenBudgetBatchSampler(pairs.src_len, pairs.tgt_len, max_tokens=settings.batch_max_tokens,
                                               seed=settings.seed)
             workers = self.args.dataloader_num_workers
-            loader = DataLoader(pairs, batch_sampler=sampler, collate_fn=train_collator, num_workers=workers,
+            loader = DataLoader(pairs, batch_sampler=sampler, collate_fn=self.train_collator, num_workers=workers,
                                 pin_memory=self.args.dataloader_pin_memory, persistent_workers=workers > 0)
             return self.accelerator.prepare(loader)
 

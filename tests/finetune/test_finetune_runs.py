@@ -172,7 +172,7 @@ def test_m2m100_lora_trains_with_language_codes(assets, tmp_path):
                          ids=lambda p: p.name)
 def test_example_configs_load(path):
     config = FinetuneConfig.from_yaml(path)
-    assert config.method in ("full", "lora") and config.batch_max_tokens == 8192
+    assert config.method in ("full", "lora") and config.batch_max_tokens in (8192, 24576)
 
 
 def test_save_to_disk_folders_load(tmp_path):

@@ -27,15 +27,16 @@ from mtkit.utils import length_sorted_batches  # noqa: E402
 
 def step_profile(model, src, rows: int, source_length: int) -> None:
     """Time one decoder step (graph replay) for ``rows`` sentences padded to ``source_length``; list its kernels."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.profiler import ProfilerActivity, profile
+
+    from mtkit.utils import attention_without_cudnn
 
     decoder = StaticDecoder(model, "marian")
     last = sorted(src, key=len)[-rows:]
     ids = torch.tensor([s[:source_length] + [0] * (source_length - len(s[:source_length])) for s in last], device="cuda")
     mask = (ids != 0).long()
     mask[:, 0] = 1
-    with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]):
+    with attention_without_cudnn("cuda"):
         encoder_states = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
     state = decoder.prepare(encoder_states, mask, 48)
     positions = decoder.position_rows(48)

@@ -88,3 +88,16 @@ def test_atomic_files_abort_leaves_nothing(tmp_path):
     files.get("a", tmp_path / "a.txt").write("one\n")
     files.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("device, cudnn_inside", [("cuda", False), ("cuda:0", False), ("cpu", True)])
+def test_attention_without_cudnn_only_changes_cuda_and_restores(device, cudnn_inside):
+    import torch
+
+    from mtkit.utils import attention_without_cudnn
+
+    assert torch.backends.cuda.cudnn_sdp_enabled()
+    with attention_without_cudnn(torch.device(device)):
+        assert torch.backends.cuda.cudnn_sdp_enabled() == cudnn_inside
+        assert torch.backends.cuda.flash_sdp_enabled() and torch.backends.cuda.mem_efficient_sdp_enabled()
+    assert torch.backends.cuda.cudnn_sdp_enabled()

@@ -177,20 +177,13 @@ class TransformerEncoder(SentenceEncoder):
         return result
 
     def _attention_kernels(self, device):
-        """On CUDA, SDPA without its cuDNN kernel. torch 2.11 sends masked SDPA on Hopper to cuDNN first, and
-        cuDNN builds an execution plan for every (batch, length) shape it has not seen (tens to hundreds of ms
-        each); token-budget batches bring new shapes with every call. Flash and memory-efficient attention need
-        no plans. (On an H100, pre-tokenized LaBSE-shaped batches ran at 15,000 sentences/s warmed up with one
-        batch, and at 40,000 warmed up with a whole pass over the same shapes.)"""
+        """SDPA without cuDNN's per-shape plans (see :func:`mtkit.utils.attention_without_cudnn`): on an H100,
+        pre-tokenized LaBSE-shaped batches ran at 15,000 sentences/s with them, 40,000 without."""
         import contextlib
 
-        if device.type != "cuda" or self.CUDNN_ATTENTION:
-            return contextlib.nullcontext()
-        try:
-            from torch.nn.attention import SDPBackend, sdpa_kernel
-        except ImportError:
-            return contextlib.nullcontext()
-        return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
+        from ..utils import attention_without_cudnn
+
+        return contextlib.nullcontext() if self.CUDNN_ATTENTION else attention_without_cudnn(device)
 
     def _lay_out(self, texts: list[str], pin: bool) -> "_Piece":
         """Tokenize ``texts``, cut them into length-sorted batches under the padded-token budget, and lay the

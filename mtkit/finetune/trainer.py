@@ -61,11 +61,6 @@ def training_arguments(settings: FinetuneConfig, run_dir: str | Path, *, evaluat
     )
 
 
-# cuDNN's attention builds an execution plan for every new batch shape, and token-budget batches have a new
-# shape nearly every step: the other fused kernels (flash, memory-efficient) take any shape at no setup cost.
-SDPA_BACKENDS = ("FLASH_ATTENTION", "EFFICIENT_ATTENTION", "MATH")
-
-
 def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConfig, run_dir: str | Path,
                   dev: list[dict] | None = None, compute_metrics=None, callbacks=()):
     """A Seq2SeqTrainer whose training batches come from the token-budget sampler (also used by the bench).
@@ -97,11 +92,9 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
         def train(self, *args, **kwargs):
             import torch
 
-            if not torch.cuda.is_available():
-                return super().train(*args, **kwargs)
-            from torch.nn.attention import SDPBackend, sdpa_kernel
+            from ..utils import attention_without_cudnn
 
-            with sdpa_kernel([getattr(SDPBackend, name) for name in SDPA_BACKENDS]):
+            with attention_without_cudnn("cuda" if torch.cuda.is_available() else "cpu"):
                 return super().train(*args, **kwargs)
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):

@@ -184,15 +184,11 @@ class MtkitBackend(TranslationBackend):
     defer_compaction: bool | None = None
 
     def _encode(self, ids, mask):
-        """The encoder, once per batch. On CUDA without cuDNN's attention: for padded batches of short
-        sentences it ran several times slower than the memory-efficient kernel on an H100 (2026-11-23)."""
-        import contextlib
+        """The encoder, once per batch; on CUDA without cuDNN's attention (for Marian's padded batches it ran
+        several times slower than the memory-efficient kernel on an H100)."""
+        from ..utils import attention_without_cudnn
 
-        from torch.nn.attention import SDPBackend, sdpa_kernel
-
-        fast = sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]) \
-            if ids.device.type == "cuda" else contextlib.nullcontext()
-        with fast:
+        with attention_without_cudnn(ids.device):
             return self.model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
 
     def _special_ids(self) -> set:

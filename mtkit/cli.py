@@ -292,7 +292,10 @@ def _add_translate(sub):
     p.add_argument("--backend", default="auto", help="auto (= mtkit), mtkit, hf, ct2")
     p.add_argument("--beam", type=int, default=1)
     p.add_argument("--dtype", default="auto", help="auto, fp32, bf16, fp16")
-    p.add_argument("--max-batch-tokens", type=int, default=8192)
+    p.add_argument("--max-batch-tokens", type=int, default=None,
+                   help="padded source tokens a batch (default: 131072 on a GPU, 8192 on a CPU)")
+    p.add_argument("--max-batch-size", type=int, default=None,
+                   help="sentences a batch (default: 1024 on a GPU, unbounded on a CPU)")
     p.add_argument("--max-length", type=int, default=256, help="most new tokens per sentence")
     p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
     p.add_argument("--field", default="text", help="JSONL field holding the text")
@@ -311,7 +314,8 @@ def _run_translate(args) -> int:
     spec = TranslatorSpec(args.model, backend=args.backend, device=args.device, dtype=args.dtype,
                           src_lang=args.src_lang, tgt_lang=args.tgt_lang).resolved(gpu=executor.gpu)
     translate_file(spec, inputs, args.out, chunk_size=args.chunk_size, show_progress=args.progress, executor=executor,
-                   beam_size=args.beam, max_length=args.max_length, max_batch_tokens=args.max_batch_tokens)
+                   beam_size=args.beam, max_length=args.max_length, max_batch_tokens=args.max_batch_tokens,
+                   max_batch_size=args.max_batch_size)
     _out(f"{len(inputs)} lines -> {args.out}\t{spec.signature(beam_size=args.beam)}")
     return 0
 

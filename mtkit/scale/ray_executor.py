@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import sys
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -44,6 +45,7 @@ class RayExecutor(Executor):
     """
 
     name = "ray"
+    CPUS_PER_WORKER = 1
     MAX_RESTARTS = 4  # per actor: a worker that dies more often than this is a bug, not bad luck
     MAX_RETRIES = 4  # per batch
 
@@ -109,7 +111,8 @@ class RayExecutor(Executor):
         from ray.util.annotations import RayDeprecationWarning
 
         if not stage.pooled:
-            return ds.map_batches(_StageTask(stage), batch_size=1, batch_format="numpy", num_cpus=1)
+            return ds.map_batches(_StageTask(stage), batch_size=1, batch_format="numpy",
+                                  num_cpus=self.CPUS_PER_WORKER)
         # Ray Data would restart actors and retry their batches without end; a bound turns a worker that dies
         # on every try (a crash on one input) into an error. Ray 2.60 takes these only through the deprecated
         # **ray_remote_args (no named parameter yet), hence the filter.
@@ -118,7 +121,7 @@ class RayExecutor(Executor):
             return ds.map_batches(
                 _StageActor, fn_constructor_args=(stage,), batch_size=1, batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=workers),
-                num_gpus=1 if self.num_gpus else 0, num_cpus=1,
+                num_gpus=1 if self.num_gpus else 0, num_cpus=self.CPUS_PER_WORKER,
                 max_restarts=self.MAX_RESTARTS, max_task_retries=self.MAX_RETRIES)
 
 
@@ -196,7 +199,9 @@ class _StageTask:
         self.stage = stage
 
     def __call__(self, rows: dict) -> dict:
+        _fit_threads(RayExecutor.CPUS_PER_WORKER)
         self.stage.setup()
+        _fit_threads(RayExecutor.CPUS_PER_WORKER)
         return self.stage(rows)
 
 
@@ -205,10 +210,24 @@ class _StageActor:
 
     def __init__(self, stage: _Stage):
         self.stage = stage
+        _fit_threads(RayExecutor.CPUS_PER_WORKER)
         stage.setup()
+        _fit_threads(RayExecutor.CPUS_PER_WORKER)
 
     def __call__(self, rows: dict) -> dict:
         return self.stage(rows)
+
+
+def _fit_threads(cpus: int) -> None:
+    """Thread pools as big as the CPUs Ray gave this worker. numba (the aligner's parallel DP) and torch size
+    theirs by the machine's cores, so k workers on a node would run k x cores threads taking turns: measured,
+    two workers on two cores were slower than one. Called before the stage loads anything (numba reads its
+    variable when imported) and after (torch's pool is set at run time)."""
+    os.environ["NUMBA_NUM_THREADS"] = str(cpus)
+    if "numba" in sys.modules:
+        sys.modules["numba"].set_num_threads(min(cpus, sys.modules["numba"].config.NUMBA_NUM_THREADS))
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(cpus)
 
 
 def _fault_point(stage_name: str, calls: int) -> None:

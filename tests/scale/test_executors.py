@@ -2,12 +2,14 @@
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from mtkit.corpus.steps import AlignPairs
 from mtkit.errors import BackendError, ConfigError
 from mtkit.scale import LocalExecutor, Step, get_executor
+from mtkit.translate import TranslatorSpec
 
 
 @dataclass
@@ -62,3 +64,23 @@ def test_a_worker_whose_encoder_differs_stops_the_run():
                                      "enc:labse|mtkit:0.1.0")
     with pytest.raises(BackendError, match=r"this worker's aligner signs .*enc:lexical-v1.*, the driver's .*enc:labse"):
         step.setup()
+
+
+@pytest.mark.parametrize("spec, gpu, expected", [
+    (TranslatorSpec("models/opus-mt-zh-en"), True, ("cuda", "bf16", "mtkit")),
+    (TranslatorSpec("models/opus-mt-zh-en"), False, ("cpu", "fp32", "mtkit")),
+    (TranslatorSpec("m", backend="hf", device="cuda:1", dtype="fp16"), False, ("cuda:1", "fp16", "hf")),
+])
+def test_a_translator_spec_is_resolved_before_any_model_loads(spec, gpu, expected):
+    resolved = spec.resolved(gpu=gpu)
+    assert (resolved.device, resolved.dtype, resolved.backend) == expected
+    assert resolved.resolved(gpu=not gpu) == resolved  # decided once: a worker loads what the driver signed
+    assert resolved.signature(beam_size=4).startswith(f"translate:{expected[2]}|model:{Path(spec.model).name}|beam:4|"
+                                                      f"dtype:{expected[1]}|src:-|tgt:-|mtkit:")
+
+
+def test_a_translator_spec_with_a_bad_setting_fails_before_any_worker_starts():
+    with pytest.raises(ConfigError, match="unknown dtype 'fp8'"):
+        TranslatorSpec("m", dtype="fp8").resolved(gpu=False)
+    with pytest.raises(ConfigError, match="unknown backend 'vllm'"):
+        TranslatorSpec("m", backend="vllm").resolved(gpu=False)

@@ -9,6 +9,7 @@ import ray
 
 from mtkit.cli import main
 from mtkit.corpus.builder import BuildConfig, build_corpus
+from mtkit.corpus.steps import AlignPairs, PrepareStories
 from mtkit.errors import DataError
 from mtkit.scale.ray_executor import FAULT_DIR_ENV, RayExecutor
 from mtkit.testing import CORPUS, build_tiny_marian, corpus_texts, write_synthetic_corpus
@@ -17,10 +18,11 @@ from mtkit.translate import TranslatorSpec, translate_file
 
 @pytest.fixture(scope="module")
 def faults(tmp_path_factory):
-    """One Ray for the module; its workers see the fault-injection folder (a test arms a crash by writing
-    ``<stage>.crash`` there)."""
+    """One Ray for the module, with a GPU in name only (the GPU layout's test schedules on it; nothing uses it);
+    its workers see the fault-injection folder (a test arms a crash by writing ``<stage>.crash`` there)."""
     folder = tmp_path_factory.mktemp("faults")
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {FAULT_DIR_ENV: str(folder)}})
+    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False,
+             runtime_env={"env_vars": {FAULT_DIR_ENV: str(folder)}})
     yield folder
     ray.shutdown()
 
@@ -91,6 +93,15 @@ def test_a_synthetic_corpus_builds_the_same_on_ray_as_locally(faults, synthetic,
     assert_same_files(tmp_path / "ray", local)
     assert len(result.report["pairs"]) == PAIRS and {p["story"] for p in result.report["pairs"]} == STORIES
     assert [work.story for work in executor.results] == sorted(STORIES, key=lambda s: int(s[1:]))  # story order kept
+
+
+def test_with_gpus_pages_are_cleaned_by_cpu_tasks_feeding_the_gpu_actors(faults, synthetic, tmp_path):
+    corpus, local = synthetic
+    executor = Recording(num_gpus=1)
+    build_corpus(corpus, tmp_path / "ray", BuildConfig(encoder="lexical"), executor=executor)
+    stages = executor.stages([PrepareStories(True, "-"), AlignPairs("lexical", {}, "-")])
+    assert [(stage.name, stage.pooled) for stage in stages] == [("prepare", False), ("align", True)]
+    assert_same_files(tmp_path / "ray", local)
 
 
 def test_a_killed_worker_loses_no_document(faults, synthetic, tmp_path):

@@ -1,6 +1,8 @@
 """``mtkit build``: raw pages -> cleaned, segmented, aligned, filtered, split, exported dataset with card and report.
 
-The run streams story by story. Per-pair alignments are cached under ``OUT/.cache/align`` keyed on the two
+The run streams story by story. Ingest, segmentation and alignment are executor steps (:mod:`.steps`), run in
+this process or on a Ray cluster (:mod:`mtkit.scale`); their results come back here in story order and this
+module writes every file. Per-pair alignments are cached under ``OUT/.cache/align`` keyed on the two
 sentence lists and the aligner's signature, so an interrupted run resumes without re-aligning finished pairs.
 Aligned pairs are spooled per language pair to ``OUT/.cache/pairs`` and streamed twice: once to fit the
 filters that learn from data, once to filter, split and export. Outputs are written atomically and hold no

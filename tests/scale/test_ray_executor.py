@@ -128,6 +128,20 @@ def test_an_interrupted_ray_build_resumes_from_the_cache(faults, synthetic, tmp_
     assert_same_files(tmp_path / "ray", local)
 
 
+def test_unlabelled_documents_are_paired_the_same_on_ray(faults, tmp_path):
+    """A crawl without stories: the pages that hold no pair of their own are paired by similarity on the
+    driver, and those pairs go back to the workers to be aligned."""
+    corpus = write_synthetic_corpus(tmp_path / "crawl", 8, seed=7)
+    manifest = corpus / "manifest.yaml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").split("stories:")[0], encoding="utf-8")
+    config = BuildConfig(encoder="lexical", pair_unlabelled=True, pairing_threshold=0.3)
+    result = build_corpus(corpus, tmp_path / "local", config)
+    build_corpus(corpus, tmp_path / "ray", config, executor=RayExecutor(num_workers=2))
+    assert_same_files(tmp_path / "ray", tmp_path / "local")
+    assert sorted(p["story"] for p in result.report["pairs"] if p["story"].startswith("auto:")) == [
+        "auto:d5-en.en+d5-zh.zh", "auto:d7-en.en+d7-zh.zh"]
+
+
 def test_an_error_on_a_worker_reaches_the_driver_as_itself(faults, tmp_path):
     import shutil
 

@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
-from ..errors import ConfigError, MtkitError, missing_dependency
+from ..errors import BackendError, ConfigError, MtkitError, missing_dependency
 from . import EXECUTORS, Executor, Step, _apply, batched
 
 logger = logging.getLogger("mtkit.scale")
@@ -72,7 +72,11 @@ class RayExecutor(Executor):
         import ray
 
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=True)
+            try:
+                ray.init(address=self.address, include_dashboard=False)
+            except ConnectionError as exc:
+                raise BackendError(f"cannot join the Ray cluster at {self.address!r}: {exc} (start it with `ray start "
+                                   "--head` on the head and `ray start --address=HEAD:6379` on the others)") from None
         return ray
 
     def map(self, steps: Sequence[Step], items: Iterable[Any], *, ordered: bool = True) -> Iterator[Any]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mtkit.cli import main
 from mtkit.corpus.steps import AlignPairs
 from mtkit.errors import BackendError, ConfigError
 from mtkit.scale import LocalExecutor, Step, get_executor
@@ -57,6 +58,22 @@ def test_a_missing_ray_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray.data", None)  # import ray.data raises ImportError
     with pytest.raises(BackendError, match=r'ray\[data\] is not installed; pip install "mtkit\[ray\]"'):
         get_executor("ray")
+
+
+def test_no_cluster_at_the_address_is_a_clear_error(monkeypatch, tmp_path, capsys):
+    import ray
+
+    def no_cluster(address=None, **kwargs):  # what ray.init says when nothing runs at the address
+        raise ConnectionError("Could not find any running Ray instance.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # as in a fresh `mtkit` process
+    monkeypatch.setattr(ray, "init", no_cluster)
+    (tmp_path / "in.txt").write_text("公安部\n", encoding="utf-8")
+    assert main(["translate", str(tmp_path / "in.txt"), "--model", "m", "--out", str(tmp_path / "o.txt"),
+                 "--executor", "ray", "--address", "auto"]) == 2
+    assert capsys.readouterr().err == ("mtkit translate: error: cannot join the Ray cluster at 'auto': Could not find "
+                                       "any running Ray instance. (start it with `ray start --head` on the head and "
+                                       "`ray start --address=HEAD:6379` on the others)\n")
 
 
 def test_a_worker_whose_encoder_differs_stops_the_run():

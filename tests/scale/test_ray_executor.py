@@ -10,7 +10,7 @@ import ray
 from mtkit.cli import main
 from mtkit.corpus.builder import BuildConfig, build_corpus
 from mtkit.corpus.steps import AlignPairs, PrepareStories
-from mtkit.errors import DataError
+from mtkit.errors import BackendError, DataError
 from mtkit.scale.ray_executor import FAULT_DIR_ENV, RayExecutor
 from mtkit.testing import CORPUS, build_tiny_marian, corpus_texts, write_synthetic_corpus
 from mtkit.translate import TranslatorSpec, translate_file
@@ -202,3 +202,9 @@ def test_an_interrupted_ray_translation_resumes(faults, translation, tmp_path):
     assert len(executor.sent) == 4  # of 7 chunks, only those the interrupted run had not written
     assert (tmp_path / "ray.txt").read_bytes() == local.read_bytes()
     assert not (tmp_path / "ray.txt.partial").exists()
+
+
+def test_a_model_a_worker_cannot_load_is_an_error_naming_it(faults, tmp_path):
+    with pytest.raises(BackendError, match=r"cannot load translation model '.*no-such-model'"):
+        translate_file(TranslatorSpec(str(tmp_path / "no-such-model")), ["公安部"], tmp_path / "out.txt",
+                       executor=RayExecutor(num_workers=1))

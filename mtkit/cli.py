@@ -456,6 +456,8 @@ def _run_finetune(args) -> int:
     settings = FinetuneConfig.from_yaml(args.finetune_config) if args.finetune_config else FinetuneConfig()
     result = finetune(args.model, args.dataset, config=args.config, direction=args.direction, out_dir=args.out,
                       settings=settings, resume=args.resume, model_cards_dir=args.model_cards)
+    if not result.main_process:  # `torchrun`/`accelerate launch`: the main process reports
+        return 0
     if result.skipped:
         _out(f"{args.out}: finished already with these settings; final model in {result.final_dir}")
     else:

@@ -35,6 +35,7 @@ class FinetuneConfig(StrictConfig):
     max_steps: int = -1
     batch_max_tokens: int = 4096  # padded source+target tokens in one batch
     gradient_accumulation: int = 1
+    max_grad_norm: float = 1.0  # gradient clipping; 0 turns it off
     max_source_length: int = 256
     max_target_length: int = 256
     eval_steps: int = 100

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ class FinetuneResult:
     metrics: dict
     resumed_from: str | None = None
     skipped: bool = False
+    main_process: bool = True  # False in the other processes of a multi-process launch, which report nothing
 
 
 def training_arguments(settings: FinetuneConfig, run_dir: str | Path, *, evaluate: bool):
@@ -43,11 +45,16 @@ def training_arguments(settings: FinetuneConfig, run_dir: str | Path, *, evaluat
     bf16 = settings.bf16 is True or (settings.bf16 == "auto" and cuda and torch.cuda.is_bf16_supported())
     optim = settings.optim if settings.optim != "auto" else ("adamw_torch_fused" if cuda else "adamw_torch")
     tf32 = cuda and torch.cuda.get_device_capability()[0] >= 8
+    # accelerate makes a multi-process launch data-parallel on CPU (gloo) only when told it runs on CPU; without
+    # this, each `torchrun` process on a machine without GPUs trains alone on all the data
+    cpu_processes = not cuda and int(os.environ.get("WORLD_SIZE", "1")) > 1
     return Seq2SeqTrainingArguments(
+        use_cpu=cpu_processes,
         output_dir=str(run_dir), learning_rate=settings.lr, lr_scheduler_type=settings.lr_scheduler,
         warmup_steps=settings.warmup_ratio,  # transformers 5: a float below 1 is a ratio of the total steps
         weight_decay=settings.weight_decay, num_train_epochs=settings.num_epochs, max_steps=settings.max_steps,
-        gradient_accumulation_steps=settings.gradient_accumulation, optim=optim, bf16=bf16, tf32=tf32 or None,
+        gradient_accumulation_steps=settings.gradient_accumulation, max_grad_norm=settings.max_grad_norm,
+        optim=optim, bf16=bf16, tf32=tf32 or None,
         torch_compile=settings.torch_compile,
         eval_strategy="steps" if evaluate else "no", eval_steps=settings.eval_steps,
         save_strategy="steps", save_steps=settings.save_steps, save_total_limit=settings.save_total_limit,
@@ -71,7 +78,7 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
     """
     from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, Seq2SeqTrainer
 
-    from .loss import lean_loss_parts, seq2seq_loss
+    from .loss import lean_loss_parts, logits_loss, seq2seq_loss
 
     pairs = train if isinstance(train, TokenizedPairs) else TokenizedPairs(train)
     lean_loss = lean_loss_parts(model) is not None
@@ -98,16 +105,25 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
                 return super().train(*args, **kwargs)
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            # the lean loss calls the model's parts, so not through a DDP/FSDP or compile wrapper (whose forward
-            # does the gradient sync): there, and for anything but the plain loss, the model computes its own
-            if (not lean_loss or return_outputs or "labels" not in inputs or self.label_smoother is not None
-                    or self.compute_loss_func is not None or self.accelerator.unwrap_model(model) is not model):
+            # transformers' translation models take **kwargs, so the Trainer counts on their loss being divided by
+            # num_items_in_batch (the label tokens of a whole optimizer step, all processes) and neither divides it
+            # by the accumulation steps nor averages it over processes; their forward takes the mean over its own
+            # micro-batch, which multiplies the gradient and the logged loss by both (2 steps: 1.99x, measured).
+            # The loss here honours num_items_in_batch whenever the Trainer passes it.
+            if (return_outputs or "labels" not in inputs or self.label_smoother is not None
+                    or self.compute_loss_func is not None):
                 return super().compute_loss(model, inputs, return_outputs=return_outputs,
                                             num_items_in_batch=num_items_in_batch)
-
-            def loss_only(num_items_in_batch=None, **batch):  # the Trainer's scaling and checks stay its own
-                with self.accelerator.autocast():  # what accelerate wraps the model's forward in
-                    return {"loss": seq2seq_loss(model, batch)}
+            unwrapped = self.accelerator.unwrap_model(model)
+            if lean_loss and unwrapped is model:
+                # the lean loss calls the model's parts, so not through a DDP/FSDP or compile wrapper (whose
+                # forward does the gradient sync); there the wrapper's forward gives the logits
+                def loss_only(num_items_in_batch=None, **batch):
+                    with self.accelerator.autocast():  # what accelerate wraps the model's forward in
+                        return {"loss": seq2seq_loss(model, batch, num_items_in_batch)}
+            else:
+                def loss_only(num_items_in_batch=None, **batch):
+                    return {"loss": logits_loss(model, batch, num_items_in_batch, unwrapped=unwrapped)}
 
             return super().compute_loss(loss_only, inputs, num_items_in_batch=num_items_in_batch)
 
@@ -206,8 +222,6 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     if not dev_name and not test_name:
         logger.warning("%s (%s) has no dev or test split: no final evaluation and no model card", dataset, config)
     run.mkdir(parents=True, exist_ok=True)
-    write_json(run / "finetune_config.json", {"model": str(model_name), "dataset": str(dataset), "config": config,
-                                              "direction": direction, "key": key, **settings.to_dict()})
 
     lengths = dict(max_source_length=settings.max_source_length, max_target_length=settings.max_target_length)
     train = encode_pairs(tokenizer, *splits["train"], **lengths)
@@ -218,9 +232,15 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
 
         from ..evaluate import score_corpus
 
-        preds = np.where(prediction.predictions < 0, tokenizer.pad_token_id, prediction.predictions)
+        references = splits[dev_name][1]
+        # Seq2SeqTrainer gathers with accelerator.gather, not gather_for_metrics (transformers PR #27025), so under
+        # several processes the rows past the dev set are the copies that accelerate's even batches add; the first
+        # rows are the dev set in order, which the labels that came back with them prove
+        predictions = prediction.predictions[:len(references)]
+        _check_label_order(prediction.label_ids[:len(references)], dev, tokenizer.pad_token_id)
+        preds = np.where(predictions < 0, tokenizer.pad_token_id, predictions)
         hyps = [t.strip() for t in tokenizer.batch_decode(preds, skip_special_tokens=True)]
-        scores = score_corpus(hyps, splits[dev_name][1], tgt_lang=tgt, metrics=("bleu", "chrf"))
+        scores = score_corpus(hyps, references, tgt_lang=tgt, metrics=("bleu", "chrf"))
         return {"bleu": scores["bleu"].score, "chrf": scores["chrf"].score}
 
     callbacks = []
@@ -232,39 +252,60 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
         callbacks.append(Kill())
     trainer = build_trainer(model, tokenizer, train, settings=settings, run_dir=run, dev=dev,
                             compute_metrics=compute_metrics if dev else None, callbacks=callbacks)
+    main = trainer.is_world_process_zero()  # one process writes files, evaluates and writes the card
+    if main:
+        write_json(run / "finetune_config.json", {"model": str(model_name), "dataset": str(dataset), "config": config,
+                                                  "direction": direction, "key": key, **settings.to_dict()})
     last = get_last_checkpoint(str(run)) if resume else None
     if last:
         logger.info("resuming from %s", last)
     trainer.train(resume_from_checkpoint=last)
 
-    final_model = _save_final(trainer, tokenizer, run / "final", settings)
+    final_model = _save_final(trainer, tokenizer, run / "final", settings, main=main)
     metrics = {"train_loss": trainer.state.log_history[-1].get("train_loss") if trainer.state.log_history else None,
                "steps": trainer.state.global_step, "best_checkpoint": trainer.state.best_model_checkpoint}
     eval_split = test_name or dev_name
-    if eval_split and trainer.is_world_process_zero():
+    if eval_split and main:
         results = _evaluate_final(final_model, splits[eval_split], src, tgt, settings)
         metrics["eval_split"] = eval_split
         metrics.update({name: round(s.score, 4) for name, s in results.items()})
         _write_cards(run, model_cards_dir, settings, model_name=model_name, dataset=dataset, config=config,
                      src=src, tgt=tgt, split=eval_split, results=results, steps=trainer.state.global_step)
-    if trainer.is_world_process_zero():
+    if main:
         write_json(done, {"key": key, "final_dir": str(final_model), "metrics": metrics})
-    return FinetuneResult(run, final_model, metrics, resumed_from=last)
+    return FinetuneResult(run, final_model, metrics, resumed_from=last, main_process=main)
 
 
-def _save_final(trainer, tokenizer, final: Path, settings: FinetuneConfig) -> Path:
-    """The best (or last) model: full weights, or the LoRA adapter alone plus, if asked, the merged model."""
+def _check_label_order(label_ids, dev: list[dict], pad_id: int) -> None:
+    """Raise if the gathered label rows are not the dev set's labels in order (scores would pair wrong sentences)."""
+    if len(label_ids) != len(dev):
+        raise RuntimeError(f"evaluation returned {len(label_ids)} rows for {len(dev)} dev pairs")
+    for i, (row, feature) in enumerate(zip(label_ids.tolist(), dev)):
+        tokens = [t for t in row if t not in (-100, pad_id)]
+        if tokens != [t for t in feature["labels"] if t != pad_id]:
+            raise RuntimeError(f"evaluation returned dev pair {i}'s predictions out of order")
+
+
+def _save_final(trainer, tokenizer, final: Path, settings: FinetuneConfig, *, main: bool = True) -> Path:
+    """The best (or last) model: full weights, or the LoRA adapter alone plus, if asked, the merged model.
+
+    Every process calls ``save_model`` (FSDP and DeepSpeed gather the weights there; it writes from one process);
+    the adapter and the merged model are written by the main process alone.
+    """
     if settings.method != "lora":
         trainer.save_model(str(final))
         return final
+    target = final / ("merged" if settings.merge_lora else "adapter")
+    if not main:
+        return target
     trainer.model.save_pretrained(final / "adapter")
     tokenizer.save_pretrained(final / "adapter")
     if not settings.merge_lora:
-        return final / "adapter"
+        return target
     merged = trainer.model.merge_and_unload()
-    merged.save_pretrained(final / "merged")
-    tokenizer.save_pretrained(final / "merged")
-    return final / "merged"
+    merged.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target
 
 
 def _evaluate_final(model_dir: Path, split: tuple[list[str], list[str]], src: str, tgt: str,

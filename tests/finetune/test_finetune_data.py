@@ -75,7 +75,7 @@ def test_token_budget_counts_source_plus_target():
 def test_lean_loss_equals_the_models_loss_and_gradients(model_and_tokenizer):
     from transformers import DataCollatorForSeq2Seq
 
-    from mtkit.finetune.loss import lean_loss_parts, seq2seq_loss, token_cross_entropy
+    from mtkit.finetune.loss import lean_loss_parts, logits_loss, seq2seq_loss, token_cross_entropy
 
     model, tokenizer = model_and_tokenizer
     features = encode_pairs(tokenizer, sentences(12, 2), sentences(12, 3), max_source_length=16, max_target_length=16)
@@ -98,6 +98,15 @@ def test_lean_loss_equals_the_models_loss_and_gradients(model_and_tokenizer):
     # without decoder_input_ids the labels give them, as in the model
     loss2, _ = loss_and_grads(lambda: seq2seq_loss(model, {k: v for k, v in batch.items() if k != "decoder_input_ids"}))
     assert torch.allclose(loss2, ref_loss, atol=1e-5)
+    # through the model's forward (as under a DDP wrapper), also without decoder_input_ids (M2M100's collator)
+    for inputs in (batch, {k: v for k, v in batch.items() if k != "decoder_input_ids"}):
+        loss3, grads3 = loss_and_grads(lambda: logits_loss(model, inputs))
+        assert torch.allclose(loss3, ref_loss, atol=1e-5)
+        assert all(torch.allclose(grads3[n], ref_grads[n], atol=1e-5, rtol=1e-4) for n in grads3)
+    # a normalizer (the Trainer's num_items_in_batch) divides the sum instead of taking the mean
+    tokens = int((batch["labels"] != -100).sum())
+    loss4, _ = loss_and_grads(lambda: seq2seq_loss(model, batch, num_items_in_batch=torch.tensor(4 * tokens)))
+    assert torch.allclose(4 * loss4, ref_loss, atol=1e-5)
     # slices of rows give the same loss and gradient as one piece
     logits = torch.randn(37, 11, requires_grad=True)
     labels = torch.randint(0, 11, (37,))

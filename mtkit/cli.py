@@ -301,7 +301,8 @@ def _add_translate(sub):
     p.add_argument("--field", default="text", help="JSONL field holding the text")
     p.add_argument("--config", help="dataset config (language pair) for a dataset folder")
     p.add_argument("--split", help="dataset split for a dataset folder")
-    p.add_argument("--chunk-size", type=int, default=512, help="inputs per resumable chunk")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="inputs per resumable chunk (default: 16384 on a GPU, 512 on a CPU)")
     _add_executor_options(p, "the chunks")
     p.set_defaults(func=_run_translate)
 

@@ -75,6 +75,10 @@ class Translator:
     # grows with the batch up to ~1,024 sentences (bench/RESULTS.md, H100: 1,024 rows 327k tokens/s greedy,
     # 2,048 rows 289k); the token cap bounds memory for long inputs. On a CPU small batches waste less padding.
     BATCHING = {"cuda": (131_072, 1024), "cpu": (8192, 0)}
+    # Inputs per resumable chunk of a file job. The engine sees one chunk at a time, so on a GPU a chunk must hold
+    # many full batches (a 512-input chunk would cap batches at 512 sentences and sort lengths within 512
+    # only); 16,384 inputs are a few seconds of an H100's work, all a killed run can lose.
+    CHUNK_SIZE = {"cuda": 16_384, "cpu": 512}
     MAX_BATCH_TOKENS = BATCHING["cpu"][0]
     MAX_LENGTH = 256
 
@@ -285,7 +289,7 @@ class TranslateChunks(Step):
 
 
 def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str], out_path: str | Path, *,
-                   chunk_size: int = 512, show_progress: bool = False, executor: Executor | None = None,
+                   chunk_size: int | None = None, show_progress: bool = False, executor: Executor | None = None,
                    **kwargs) -> Path:
     """Translate ``inputs`` into ``out_path``, one line per input, resumable.
 
@@ -294,13 +298,15 @@ def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str
     skips them, and the final file is assembled atomically at the end. ``executor`` (default: this process)
     translates the chunks; a Ray executor loads one model per worker from the spec (``translator.spec`` for a
     loaded Translator), on a GPU each when it has GPUs. The chunks, the settings hash and so the output are the
-    same whichever runs them.
+    same whichever runs them. ``chunk_size``: None takes the device's default (:attr:`Translator.CHUNK_SIZE`).
     """
     executor = executor or LocalExecutor()
     spec = translator.spec if isinstance(translator, Translator) else translator.resolved(gpu=executor.gpu)
+    chunk_size = chunk_size or Translator.CHUNK_SIZE["cuda" if str(spec.device).startswith("cuda") else "cpu"]
     out = Path(out_path)
+    # the chunk size is in the key: chunk files are named by index, which means other lines at another size
     key = stable_hash(list(inputs), spec.signature(beam_size=kwargs.get("beam_size", 1)),
-                      {k: v for k, v in sorted(kwargs.items())})
+                      {k: v for k, v in sorted(kwargs.items())}, chunk_size)
     parts = out.with_name(out.name + ".partial") / key
     parts.mkdir(parents=True, exist_ok=True)
     chunks = range(0, len(inputs), chunk_size)

@@ -166,6 +166,14 @@ def test_file_job_resumes_and_gives_the_same_file(models, tmp_path, monkeypatch)
     assert resumed.read_text(encoding="utf-8") == whole.read_text(encoding="utf-8")
     assert len(whole.read_text(encoding="utf-8").splitlines()) == 5
     assert not (tmp_path / "resumed.txt.partial").exists()
+    # a rerun at another chunk size does not take the chunks of the first (same index, other lines)
+    monkeypatch.setattr(tr, "translate", dies_on_the_second_chunk)
+    calls["n"] = 0
+    with pytest.raises(KeyboardInterrupt):
+        translate_file(tr, inputs, tmp_path / "sizes.txt", chunk_size=2, max_length=10)
+    monkeypatch.setattr(tr, "translate", real)
+    other = translate_file(tr, inputs, tmp_path / "sizes.txt", chunk_size=3, max_length=10)
+    assert other.read_text(encoding="utf-8") == whole.read_text(encoding="utf-8")
 
 
 def test_read_inputs(tmp_path):

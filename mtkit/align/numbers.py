@@ -15,6 +15,15 @@ _CJK_NUMBER = re.compile(r"[零〇一二两兩三四五六七八九十拾百佰�
 # Arabic numbers with , or . group separators or a decimal part, optionally followed by a Chinese multiplier.
 _ARABIC = re.compile(r"(?<!\d)(?<!\d[.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])\s*([万萬亿億])?")
 _YEARISH = re.compile(r"^(1[89]|20)\d\d$")
+# With ``scales``: Chinese compound multipliers after a number ("1.5万亿" = 1.5e12), and Latin-script scale words
+# after one ("1,5 juta" = 150万, "1.5 billion" = 15亿, "Rp 2 triliun").
+_ARABIC_SCALED = re.compile(
+    r"(?<!\d)(?<!\d[.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])"
+    r"(?:\s*([万萬亿億]{1,2})|\s+(thousand|million|billion|trillion|ribu|juta|miliar|milyar|triliun)\b)?",
+    re.IGNORECASE,
+)
+_SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
+                "ribu": 1e3, "juta": 1e6, "miliar": 1e9, "milyar": 1e9, "triliun": 1e12}
 
 
 def parse_cjk_number(text: str) -> int | None:
@@ -39,16 +48,24 @@ def parse_cjk_number(text: str) -> int | None:
     return total + section + (digit or 0)
 
 
-def extract_numbers(text: str, lang: str | None = None) -> list[float]:
+def extract_numbers(text: str, lang: str | None = None, *, scales: bool = False) -> list[float]:
     """Every number in ``text`` as a value, in order of appearance.
 
     Group separators follow the language: ``50.000`` is fifty thousand in Indonesian and in Chinese text
     (where the sources copy European formats), ``5.3`` is a decimal; ``50,000`` is fifty thousand in English.
+    With ``scales``, scale words and compound multipliers count too (``1,5 juta`` = ``150万``, ``1.5万亿``); the
+    lexical encoder leaves them out, so that its features (and the alignments cached under its name) stay
+    those of ``lexical-v1``.
     """
     values: list[float] = []
-    for m in _ARABIC.finditer(text):
+    for m in (_ARABIC_SCALED if scales else _ARABIC).finditer(text):
         raw, mult = m.group(1), m.group(2)
-        values.append(_arabic_value(raw, lang) * (_BIG[mult] if mult else 1))
+        factor = 1.0
+        for ch in mult or "":
+            factor *= _BIG[ch]
+        if scales and m.group(3):
+            factor = _SCALE_WORDS[m.group(3).lower()]
+        values.append(_arabic_value(raw, lang) * factor)
     for m in _CJK_NUMBER.finditer(text):
         value = parse_cjk_number(m.group(0))
         # a lone 一 is mostly the article "a/one" inside words (一系列, 一年来): not a number worth matching
@@ -74,5 +91,6 @@ def _arabic_value(raw: str, lang: str | None) -> float:
 
 
 def number_keys(text: str, lang: str | None = None) -> set[str]:
-    """Numbers as canonical strings (``50000``, ``5.3``) for set comparison."""
-    return {f"{v:g}" for v in extract_numbers(text, lang)}
+    """Numbers as canonical strings (``50000``, ``5.3``, ``1.5e+06`` for ``1,5 juta`` and ``150万``) for set
+    comparison."""
+    return {f"{v:g}" for v in extract_numbers(text, lang, scales=True)}

@@ -133,9 +133,11 @@ class HtmlRemnant(InlineRule):
 
 @CLEANING_RULES.register("photo_credit")
 class PhotoCredit(InlineRule):
-    """Photo credits: ``新华社记者 殷刚 摄``, ``记者 杨可佳 摄``, ``(Photo: Name)``, ``Foto: Name``."""
+    """Photo credits: ``新华社记者 殷刚 摄``, ``记者 杨可佳 摄``, ``(图片来源:视觉中国)``, ``(Photo: Name)``,
+    ``Foto: Name``."""
 
     name = "photo_credit"
+    version = 2
     pattern = re.compile(
         # A wire agency or "本报" may precede ("新华社记者"); any other Han run before "记者" is the caption's own
         # text ("...下飞机记者 王小明 摄"), which a generic "[Han]{1,5}社" prefix would swallow.
@@ -143,6 +145,8 @@ class PhotoCredit(InlineRule):
         r"(?:记者|記者|通讯员|通訊員|摄影师|攝影師|摄影|攝影)\s*"
         r"[\u4e00-\u9fff·]{2,4}(?:[、\s]+[\u4e00-\u9fff·]{2,4})*\s*(?:摄|攝)(?![\u4e00-\u9fff])"
         r"|[(（]\s*(?:Photo|Foto|Photograph|Image|Gambar)\b[^)）]{1,80}[)）]"
+        # "(图片来源:视觉中国)", "（图/新华社）", "【供图:公安部】"
+        r"|[(（【]\s*(?:图片来源|圖片來源|图片|圖片|图源|圖源|供图|供圖|图|圖)\s*[:：/]\s*[^()（）【】]{1,40}[)）】]"
         r"|(?<![\w])(?:Photo|Foto)\s*(?:by|oleh|:)\s*[A-Z][\w .'-]{1,60}$"
     )
 
@@ -280,9 +284,11 @@ class CopyrightFooter(BlockRule):
 
 _DATE = r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?"
 # A credit is a short line: "记者:" opening article prose is an interview's speaker label, so this one applies
-# to blocks that are not long prose only.
+# to blocks that are not long prose only. Pages wrap it in brackets too: "(责任编辑:李四)", "【责任编辑:王五】".
 _CREDIT_RE = re.compile(
-    r"^(?:文|编辑|編輯|责任编辑|責任編輯|责编|校对|校對|审核|審核|资料|資料|来源|來源|作者|撰文|记者|記者)\s*[/|｜:：]\s*\S")
+    r"^[(（【\[]?\s*(?:文|编辑|編輯|责任编辑|責任編輯|责编|校对|校對|审核|審核|资料|資料|来源|來源|作者|撰文|记者|記者"
+    r"|Editor|Editors|Editing|Writer|Writers|Translator|Penulis|Pewarta|Penyunting|Redaktur)"
+    r"\s*[/|｜:：]\s*\S")
 _BYLINE_RES = (
     re.compile(r"^By [A-Z][\w .'-]+(?:\s+in\s+[\w .'-]+)?\s*\|", re.UNICODE),
     re.compile(r"\|\s*(?:Updated|Published|Diperbarui|Diterbitkan)\s*:", re.IGNORECASE),
@@ -296,6 +302,7 @@ class Byline(BlockRule):
     """Bylines, author and editor credits, and outlet + timestamp lines."""
 
     name = "byline"
+    version = 2
 
     def check(self, text):
         for pattern in _BYLINE_RES:

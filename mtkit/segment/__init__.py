@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator
 
 from ..errors import ConfigError
 from ..records import Document, Paragraph, Sentence
-from ..utils import make_signature
+from ..utils import make_signature, stable_hash
 from .base import SEGMENTERS, SentenceSplitter
 from .chinese import ChineseSplitter
 from .latin import SentencexSplitter
@@ -47,7 +47,19 @@ def split_sentences(text: str, lang: str) -> list[tuple[int, int]]:
 
 
 def signature() -> str:
-    return make_signature("segment", zh=ChineseSplitter().signature(), latin=SentencexSplitter("en").signature())
+    """``segment:<digest>|zh:v..|latin:sentencex-v..|sentencex:<package version>``: the first field changes whenever
+    a splitter is re-versioned or sentencex is upgraded, so that callers who keep only it (the corpus build's
+    signature) still see the change."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        sentencex_version = version("sentencex")
+    except PackageNotFoundError:  # pragma: no cover - sentencex is a dependency
+        sentencex_version = "?"
+    zh, latin = ChineseSplitter(), SentencexSplitter("en")
+    parts = [zh.signature().split("|")[:2], latin.signature().split("|")[:2], sentencex_version]
+    return make_signature(f"segment:{stable_hash(parts, length=8)}", zh=f"v{zh.version}",
+                          latin=f"sentencex-v{latin.version}", sentencex=sentencex_version)
 
 
 def segment_document(doc: Document) -> list[Sentence]:

@@ -9,7 +9,7 @@ import pytest
 from mtkit.align import Aligner, LexicalEncoder, TransformerEncoder, align, align_many, get_encoder
 from mtkit.align.dp import align_embeddings, overlap_texts
 from mtkit.align.length import gale_church
-from mtkit.align.numbers import extract_numbers, parse_cjk_number
+from mtkit.align.numbers import extract_numbers, number_keys, parse_cjk_number
 from mtkit.align.scoring import parse_bead, read_beads, score_alignments
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
@@ -92,6 +92,22 @@ def test_settings_are_checked_and_signed():
 )
 def test_numbers_in_every_notation(text, lang, expected):
     assert extract_numbers(text, lang) == expected
+
+
+@pytest.mark.parametrize(
+    "text, lang, keys",
+    [("kerugian mencapai 1,5 juta dolar", "id", {"1.5e+06"}), ("损失达150万美元", "zh", {"1.5e+06"}),
+     ("losses of 1.5 billion yuan", "en", {"1.5e+09"}), ("损失15亿元", "zh", {"1.5e+09"}),
+     ("anggaran Rp 2 triliun", "id", {"2e+12"}), ("投资2万亿元", "zh", {"2e+12"}),
+     ("50.000 tersangka dan 10 pemimpin", "id", {"50000", "10"}), ("10 millionaires", "en", {"10"})],
+)
+def test_number_keys_read_scale_words(text, lang, keys):
+    assert number_keys(text, lang) == keys
+
+
+def test_scale_words_leave_the_lexical_encoders_numbers_alone():
+    # the encoder's features (and the alignments cached under lexical-v1) do not change
+    assert extract_numbers("1,5 juta dolar dan 2万亿元", "id") == [1.5, 20000.0]
 
 
 @pytest.mark.parametrize("text, value", [("十九", 19), ("五万", 50000), ("一百二十", 120), ("二〇二四", 2024), ("x", None)])

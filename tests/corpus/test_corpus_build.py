@@ -36,6 +36,8 @@ def pair(src, tgt, src_lang="id", tgt_lang="zh", score=0.3, bead_type="1-1", **k
         ("numbers", {}, pair("menangkap 10 tersangka", "抓获7名嫌疑人"), False),
         ("numbers", {}, pair("dari empat aspek berikut", "从以下四个方面"), True),  # one side spells it out
         ("numbers", {}, pair("Kongres Nasional ke-19", "党的十九大以来"), True),
+        ("numbers", {}, pair("kerugian 1,5 juta dolar", "损失150万美元"), True),  # scale words count
+        ("numbers", {}, pair("kerugian 1,5 juta dolar", "损失15万美元"), False),
         ("boilerplate", {}, pair("Baca juga: berita lain", "其他新闻"), False),
         ("boilerplate", {}, pair("Polisi menangkap", "警察抓获"), True),
         ("language_id", {"min_chars": 10}, pair("The police arrested ten suspects today in the north",

@@ -225,6 +225,13 @@ def test_copyright_footer(text, reason):
         ("byline", "By ZHOU WENTING in Shanghai | China Daily | Updated: 2024-10-27 20:48:24", "byline or credit line"),
         ("byline", "责任编辑:李四", "byline or credit line"),
         ("byline", "北京青年报客户端 2023-08-20 20:54", "byline or credit line"),
+        # credits in brackets, and English and Indonesian credit labels
+        ("byline", "(责任编辑:李四)", "byline or credit line"),
+        ("byline", "【责任编辑:王五】", "byline or credit line"),
+        ("byline", "Editor: Zhang San", "byline or credit line"),
+        ("byline", "Pewarta: Budi Santoso", "byline or credit line"),
+        ("byline", "(Reporter CCTV Chen Yu dan Cao Xiaozheng)", None),  # a source line, kept with role "source"
+        ("byline", "Writers said the new rules would help the police.", None),
         # an interview's speaker label opening article prose
         ("byline", "记者:你们如何看待这次跨国联合打击行动取得的成果?下一步还有哪些具体安排和计划?请具体介绍一下相关情况。", None),
         ("language_menu", "Global EditionASIA 中文双语Français", "3 language names"),
@@ -236,6 +243,28 @@ def test_block_rules(rule, text, reason):
     assert CLEANING_RULES.get(rule)().check(text) == reason
 
 
+def test_editor_and_picture_credits_leave_the_body():
+    page = "\n".join([
+        "警方破获特大电信诈骗案 抓获嫌疑人120名",
+        "记者从公安部获悉,近日,公安部指挥各地警方破获一起特大跨境电信网络诈骗案,抓获犯罪嫌疑人120名,涉案金额1.5亿元。",
+        "【责任编辑:王五】",
+        "据介绍,该团伙长期盘踞境外,通过虚假投资平台实施诈骗,受害人遍布全国二十多个省份。",
+        "(图片来源:视觉中国)",
+        "警方提醒,广大群众要提高防范意识,不轻信陌生来电,不点击陌生链接,不向陌生账户转账。",
+        "(责任编辑:李四)",
+    ])
+    result = ingest_text(page, doc_id="ex")
+    (doc,) = result.documents
+    assert [(p.text, p.meta.get("role", "body")) for p in doc.paragraphs] == [
+        ("警方破获特大电信诈骗案 抓获嫌疑人120名", "title"),
+        ("记者从公安部获悉,近日,公安部指挥各地警方破获一起特大跨境电信网络诈骗案,抓获犯罪嫌疑人120名,涉案金额1.5亿元。", "body"),
+        ("据介绍,该团伙长期盘踞境外,通过虚假投资平台实施诈骗,受害人遍布全国二十多个省份。", "body"),
+        ("警方提醒,广大群众要提高防范意识,不轻信陌生来电,不点击陌生链接,不向陌生账户转账。", "body"),
+    ]
+    assert [(r.rule, r.text) for r in result.removed] == [
+        ("byline", "【责任编辑:王五】"), ("photo_credit", "(图片来源:视觉中国)"), ("byline", "(责任编辑:李四)")]
+
+
 @pytest.mark.parametrize(
     "rule, text, cut",
     [
@@ -244,6 +273,9 @@ def test_block_rules(rule, text, reason):
         ("photo_credit", "記者 楊可佳、王小明 攝", ["記者 楊可佳、王小明 攝"]),
         ("photo_credit", "Police escort the suspects (Photo: John Smith)", ["(Photo: John Smith)"]),
         ("photo_credit", "记者分别与3人的户籍地联系获悉。", []),
+        ("photo_credit", "警方提醒群众提高防范意识。(图片来源:视觉中国)", ["(图片来源:视觉中国)"]),
+        ("photo_credit", "（图/新华社）【供图:公安部】", ["（图/新华社）", "【供图:公安部】"]),
+        ("photo_credit", "中国(图们江)地区", []),
         ("html_remnant", "全力推动a target='_blank' href='/index.html'/a8月27日", ["a target='_blank' href='/index.html'/a"]),
         ("html_remnant", "flights.<a href=\"/x\">more</a>", ["<a href=\"/x\">", "</a>"]),
         ("html_remnant", "Police&nbsp;said", ["&nbsp;"]),

@@ -88,6 +88,20 @@ def test_registered_names_and_signatures():
     assert signature() == signature() and isinstance(signature(), str)
 
 
+def test_signature_head_changes_with_a_splitter_version(monkeypatch):
+    """The corpus build keeps only the first field: a re-versioned splitter must show there."""
+    from mtkit.segment import ChineseSplitter, SentencexSplitter
+
+    head = signature().split("|")[0]
+    assert head.startswith("segment:") and head != "segment"
+    assert "|zh:v2|latin:sentencex-v3|sentencex:" in signature()
+    monkeypatch.setattr(ChineseSplitter, "version", 99)
+    assert signature().split("|")[0] != head
+    monkeypatch.undo()
+    monkeypatch.setattr(SentencexSplitter, "version", 99)
+    assert signature().split("|")[0] != head
+
+
 @pytest.mark.parametrize("lang", ["xx", "", "english"])
 def test_unknown_language_lists_the_known_ones(lang):
     with pytest.raises(ConfigError, match=r"known: en, id, ms, zh"):

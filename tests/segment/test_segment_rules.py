@@ -87,6 +87,30 @@ def test_split_sentences(lang, text, expected):
     assert sentences(text, lang) == expected
 
 
+@pytest.mark.parametrize(
+    "lang, text, expected",
+    [
+        # "Pol." after a police rank, administrative units and religious titles stand before a name
+        ("id", "Kapolda Metro Jaya Irjen Pol. Karyoto mengatakan kasus itu selesai. Polisi menyelidiki.",
+         ["Kapolda Metro Jaya Irjen Pol. Karyoto mengatakan kasus itu selesai.", "Polisi menyelidiki."]),
+        ("id", "Ia tinggal di Kab. Bogor, Prov. Jawa Barat, dekat Kec. Cibinong. Ia petani.",
+         ["Ia tinggal di Kab. Bogor, Prov. Jawa Barat, dekat Kec. Cibinong.", "Ia petani."]),
+        ("id", "Pdt. Yohanes dan Ust. Abdul hadir. Acara dimulai.", ["Pdt. Yohanes dan Ust. Abdul hadir.", "Acara dimulai."]),
+        # "Rp.", "tgl.", "hal." stand before a number; "hal" ending a sentence still ends it
+        ("id", "Harganya Rp. 5.000 per kilo pada tgl. 5 Mei, lihat hal. 12. Mahal.",
+         ["Harganya Rp. 5.000 per kilo pada tgl. 5 Mei, lihat hal. 12.", "Mahal."]),
+        ("id", "Itu bukan hal. Kami pulang.", ["Itu bukan hal.", "Kami pulang."]),
+        # a 《》 title is a name: a ? or ! inside it ends no sentence
+        ("zh", "他读了《你好吗?》这本书。电影《战狼!》上映。", ["他读了《你好吗?》这本书。", "电影《战狼!》上映。"]),
+        ("zh", "据《人民日报》报道,已抓获5.3万余人!时间线回顾。", ["据《人民日报》报道,已抓获5.3万余人!", "时间线回顾。"]),
+        # a stray 《 with no 》 near it holds nothing back
+        ("zh", "他说《好。没有闭合的书名号。", ["他说《好。", "没有闭合的书名号。"]),
+    ],
+)
+def test_abbreviations_and_titles(lang, text, expected):
+    assert sentences(text, lang) == expected
+
+
 def test_unknown_language_is_a_clear_error():
     with pytest.raises(ConfigError, match="no sentence splitter for language 'xx'"):
         split_sentences("text", "xx")

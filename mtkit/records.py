@@ -122,6 +122,9 @@ class SentencePair:
     story: str = ""
     split: str = ""  # train / dev / test, set by the corpus builder's document-level splitter
     meta: dict[str, Any] = field(default_factory=dict)
+    # "body", or the page roles of the lines it comes from other than body ("title", "source", "heading+title"),
+    # so that users can keep article prose only: headlines and source lines are parallel too, but not prose
+    role: str = "body"
 
     @property
     def config(self) -> str:

@@ -94,6 +94,12 @@ def iter_story_documents(manifest: Manifest, *, to_simplified: bool) -> Iterator
         yield (task.story, *ingest_story(task, to_simplified=to_simplified))
 
 
+def pair_role(*roles: str) -> str:
+    """One pair's role from its sentences' (or its two parent pairs') roles: "body" when all are."""
+    named = sorted({part for role in roles for part in role.split("+")} - {"body"})
+    return "+".join(named) or "body"
+
+
 def beads_to_pairs(job: PairJob, alignment: Alignment) -> tuple[list[SentencePair], int]:
     """Sentence pairs from the beads with both sides; returns them and the number of unaligned sentences."""
     pairs, unaligned = [], 0
@@ -113,7 +119,7 @@ def beads_to_pairs(job: PairJob, alignment: Alignment) -> tuple[list[SentencePai
             score=bead.score, bead_type=bead.type, src_doc=job.src.id, tgt_doc=job.tgt.id,
             src_idx=bead.src, tgt_idx=bead.tgt,
             src_offsets=tuple((s.start, s.end) for s in src), tgt_offsets=tuple((t.start, t.end) for t in tgt),
-            story=job.story,
+            story=job.story, role=pair_role(*(s.meta.get("role", "body") for s in src + tgt)),
         ))
     return pairs, unaligned
 
@@ -143,7 +149,7 @@ def derive_pivot_pairs(pairs_by_config: dict[str, list[SentencePair]]) -> list[S
                 id=stable_hash(key), src_lang=a[0], tgt_lang=b[0], src=a[1], tgt=b[1],
                 score=min(a[5].score, b[5].score), bead_type="1-1", src_doc=a[2], tgt_doc=b[2],
                 src_idx=a[3], tgt_idx=b[3], src_offsets=a[4], tgt_offsets=b[4], story=a[5].story,
-                meta={"pivot": pivot_lang}))
+                role=pair_role(a[5].role, b[5].role), meta={"pivot": pivot_lang}))
     return derived
 
 

@@ -44,6 +44,37 @@ def size_category(n: int) -> str:
     return "n>1T"
 
 
+def dataset_infos(summary: ExportSummary, configs: list[str]):
+    """The ``dataset_info`` block that ``push_to_hub`` writes: per config its features, and per split its rows
+    and bytes (uncompressed, from the Parquet footers), with the files' total as ``download_size``.
+
+    Beyond the Hub's viewer, this is what makes a rebuilt folder load its new rows: for a local folder, datasets
+    5.2 keys its cache on the card's configs and dataset infos, not on the files, so with configs alone a corpus
+    rebuilt into the same (or a same-named) folder loaded the previous build's cached rows. It also has
+    ``load_dataset`` check the row counts.
+    """
+    import pyarrow.parquet as pq
+    from datasets import DatasetInfo, SplitDict, SplitInfo
+    from datasets.info import DatasetInfosDict
+
+    from .export import features_for
+
+    infos = DatasetInfosDict()
+    for config in configs:
+        splits, download = SplitDict(), 0
+        for split in SPLITS:
+            path = summary.out_dir / "data" / config / f"{HUB_SPLIT[split]}-{ROW_SHARD}.parquet"
+            if not summary.counts.get(config, {}).get(split) or not path.is_file():
+                continue
+            meta = pq.ParquetFile(path).metadata
+            size = sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups))
+            splits.add(SplitInfo(HUB_SPLIT[split], num_bytes=size, num_examples=meta.num_rows))
+            download += path.stat().st_size
+        infos[config] = DatasetInfo(features=features_for(config), splits=splits, download_size=download,
+                                    dataset_size=sum(s.num_bytes for s in splits.values()), config_name=config)
+    return infos
+
+
 def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
     from huggingface_hub import DatasetCard, DatasetCardData
 
@@ -64,6 +95,7 @@ def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
         configs=configs,
         tags=["parallel-corpus", "sentence-alignment", "news"],
     )
+    dataset_infos(summary, [c["config_name"] for c in configs]).to_dataset_card_data(data)
     lines = [f"# {info.pretty_name}", "", info.description.strip(), "", "## Configurations and splits", "",
              "| config | train | validation | test |", "|---|---|---|---|"]
     for config in info.configs or list(summary.counts):
@@ -80,7 +112,9 @@ def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
               "print(ds[\"train\"][0][\"translation\"])", "```", "",
               "Each row has a `translation` column keyed by language code, the alignment `score`, the `bead_type` "
               "(1-1, 2-1, ...), and provenance: document ids, sentence indices and character offsets into the "
-              "raw pages, the story id, and `pivot` (the pivot language of a derived pair, else null).", "",
+              "raw pages, the story id, `role` (`body` for article prose, else the page roles of its lines: `title`, "
+              "`heading`, `source`; `ds.filter(lambda r: r[\"role\"] == \"body\")` keeps prose only) and "
+              "`pivot` (the pivot language of a derived pair, else null).", "",
               "## Sources", "", "| document | outlet | date | languages | file |", "|---|---|---|---|---|"]
     for src in info.sources:
         lines.append(f"| {src.get('id', '')} | {src.get('outlet', '')} | {src.get('date', '')} | "

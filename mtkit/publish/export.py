@@ -50,6 +50,7 @@ def features_for(config: str):
         "src_offsets": List(List(Value("int64"))),
         "tgt_offsets": List(List(Value("int64"))),
         "story": Value("string"),
+        "role": Value("string"),
         "pivot": Value("string"),
     })
 
@@ -69,6 +70,7 @@ def pair_row(pair: SentencePair) -> dict:
         "src_offsets": [list(o) for o in pair.src_offsets],
         "tgt_offsets": [list(o) for o in pair.tgt_offsets],
         "story": pair.story,
+        "role": pair.role,
         "pivot": pair.meta.get("pivot"),
     }
 

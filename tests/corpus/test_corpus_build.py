@@ -158,6 +158,10 @@ def test_the_shipped_corpus_builds_and_loads(built):
     assert len(moses_en) == len(moses_zh) == 12
     jsonl = [json.loads(line) for line in (built / "jsonl" / "id-zh" / "train.jsonl").read_text().splitlines()]
     assert {"id", "translation", "score", "bead_type", "src_offsets", "tgt_offsets", "story"} <= set(jsonl[0])
+    # page roles reach the rows: the headline pairs and the source-line pair are marked, the rest is prose
+    marked = {(r["translation"]["zh"][:8], r["role"]) for ds in (en_zh, id_zh) for r in ds["train"] if r["role"] != "body"}
+    assert marked == {("公安机关国际执法", "title"), ("(信息来源:中华", "source"), ("推动高质量发展·", "title")}
+    assert sum(r["role"] == "body" for r in en_zh["train"]) == 10 and sum(r["role"] == "body" for r in id_zh["train"]) == 10
 
 
 def test_report_counts_and_warnings(built):

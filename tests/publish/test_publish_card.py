@@ -24,6 +24,11 @@ def card(tmp_path_factory):
 
 def test_yaml_fields(card):
     data = card.data.to_dict()
+    infos = data.pop("dataset_info")
+    assert [(i["config_name"], [(s["name"], s["num_examples"]) for s in i["splits"]]) for i in infos] == [
+        ("en-zh", [("train", 2), ("validation", 1)]), ("id-zh", [("train", 1), ("test", 1)])]
+    assert [f["name"] for f in infos[0]["features"]][-3:] == ["story", "role", "pivot"]
+    assert all(i["download_size"] > 0 and i["dataset_size"] == sum(s["num_bytes"] for s in i["splits"]) for i in infos)
     assert data == {
         "language": ["en", "id", "zh"], "license": "cc-by-4.0", "multilinguality": ["translation"],
         "size_categories": ["n<1K"], "source_datasets": ["original"], "task_categories": ["translation"],

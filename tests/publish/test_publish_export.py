@@ -86,7 +86,7 @@ def test_jsonl_provenance(exported):
     assert [json.loads(x) for x in lines] == [{
         "id": "p4", "translation": {"id": "Halo.", "zh": "你好。"}, "score": 0.8, "bead_type": "1-1",
         "src_lang": "id", "tgt_lang": "zh", "src_doc": "id1", "tgt_doc": "zh1", "src_idx": [0], "tgt_idx": [0],
-        "src_offsets": [[0, 5]], "tgt_offsets": [[0, 3]], "story": "s1", "pivot": "en"}]
+        "src_offsets": [[0, 5]], "tgt_offsets": [[0, 3]], "story": "s1", "role": "body", "pivot": "en"}]
     first = json.loads((out / "jsonl/en-zh/train.jsonl").read_text(encoding="utf-8").splitlines()[1])
     assert (first["tgt_idx"], first["tgt_offsets"], first["pivot"]) == ([1, 2], [[7, 20], [21, 27]], None)
 
@@ -115,6 +115,22 @@ def test_load_dataset_folder(exported, tmp_path):
     ds = load_dataset(str(out), "id-zh", cache_dir=str(tmp_path / "cache"))
     assert {k: v.num_rows for k, v in ds.items()} == {"train": 1, "test": 1}
     assert ds["train"][0]["pivot"] == "en" and ds["test"][0]["pivot"] is None
+
+
+def test_a_corpus_rebuilt_in_place_loads_its_new_rows(tmp_path):
+    """datasets keys a local folder's cache on the card; the card's dataset_info (rows and bytes per split) is
+    what tells two builds apart, here with the same configs, splits and row counts."""
+    from datasets import load_dataset
+
+    out = tmp_path / "news"
+    export_corpus(iter(make_pairs()), out, card=card_info(), formats=("parquet",))
+    assert load_dataset(str(out), "en-zh", cache_dir=str(tmp_path / "cache"))["train"]["translation"][0] == \
+        {"en": "Hello.", "zh": "你好。"}
+    rebuilt = make_pairs()
+    rebuilt[0].tgt = "Hello there, everyone."
+    export_corpus(iter(rebuilt), out, card=card_info(), formats=("parquet",))
+    assert load_dataset(str(out), "en-zh", cache_dir=str(tmp_path / "cache"))["train"]["translation"][0] == \
+        {"en": "Hello there, everyone.", "zh": "你好。"}
 
 
 def test_byte_identical(exported, tmp_path):

@@ -380,6 +380,22 @@ def _run_evaluate(args) -> int:
             _out(f"# {system}")
         for score in scores.values():
             _out(f"{score.name} = {score.score:.2f}\t{score.signature}")
+    comparison = result.get("comparison")
+    if comparison:
+        comparison = comparison if isinstance(comparison, dict) else vars(comparison)
+        method = "paired bootstrap resampling" if comparison["method"] == "bs" else "approximate randomisation"
+        _out(f"# significance ({method}, baseline {comparison['baseline']}): score (mean ± 95% CI) (p-value)")
+        for row in comparison["rows"]:
+            cells = []
+            for metric, r in row.items():
+                if metric == "system":
+                    continue
+                ci = f" ({r['mean']:.2f} ± {r['ci']:.2f})" if r["ci"] is not None else ""
+                p = f" (p = {r['p_value']:.4f}{'*' if r['p_value'] < 0.05 else ''})" if r["p_value"] is not None else ""
+                cells.append(f"{metric} = {r['score']:.2f}{ci}{p}")
+            _out(f"{row['system']}\t" + "\t".join(cells))
+        for metric, signature in comparison["signatures"].items():
+            _out(f"{metric}\t{signature}")
     if args.out:
         _out(f"report: {args.out}/eval.md")
     return 0
@@ -410,9 +426,15 @@ def _run_card(args) -> int:
     from .evaluate import MetricScore
     from .evaluate.card import model_dir_info, write_model_card
 
-    report = json.loads(open(args.eval, encoding="utf-8").read())
+    try:
+        report = json.loads(open(args.eval, encoding="utf-8").read())
+    except FileNotFoundError:
+        raise DataError(f"{args.eval}: no such file") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{args.eval}: not an eval.json ({exc})") from None
     systems = report.get("systems") or {}
-    system = args.system or next(iter(systems), None)
+    # the first system as given to evaluate (eval.json sorts its keys; system_order keeps that order)
+    system = args.system or next(iter(report.get("system_order") or systems), None)
     if system not in systems:
         raise DataError(f"{args.eval}: no system {system!r}; systems: {', '.join(systems)}")
     results = {k: MetricScore(**v) for k, v in systems[system].items()}

@@ -128,6 +128,18 @@ def stable_hash(*parts: Any, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
+def folder_fingerprint(path: str | os.PathLike) -> list:
+    """What tells one saved model (or any folder) from another: its resolved path and its files' relative names,
+    sizes and modification times, so that a model saved again at the same path counts as another. A name that
+    is not a local folder (a hub id) stands for itself."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        return [str(path)]
+    files = sorted((p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                   for p in folder.rglob("*") if p.is_file())
+    return [str(folder.resolve()), files]
+
+
 def make_signature(name: str, **settings: Any) -> str:
     """``name|key:value|...|mtkit:VERSION``, the form sacrebleu made familiar, printed beside outputs."""
     from . import __version__

@@ -107,6 +107,8 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
         raise ConfigError(f"unknown significance method {method!r}; known: bs, ar")
     if len(systems) < 2:
         raise ConfigError("a paired test needs at least two systems")
+    if n_samples is not None and n_samples < 1:
+        raise ConfigError(f"the number of resamples must be at least 1, not {n_samples}")
     baseline = baseline or next(iter(systems))
     if baseline not in systems:
         raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(systems)}")

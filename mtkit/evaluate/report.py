@@ -46,6 +46,8 @@ def write_eval_report(out_dir: str | Path, *, scores: dict[str, dict[str, Metric
     report = {
         "tgt_lang": tgt_lang,
         "systems": {sys: {m: asdict(s) for m, s in metrics.items()} for sys, metrics in scores.items()},
+        # eval.json sorts its keys: the systems' order (baseline first when compared) is kept here
+        "system_order": list(scores),
         "comparison": asdict(comparison) if comparison else None,
         "breakdown": breakdowns or {},
         "worst_segments": worst or {},
@@ -62,8 +64,8 @@ def render_markdown(report: dict) -> str:
     lines = ["# Evaluation", "", f"Target language: {report['tgt_lang']}", "",
              "| system | metric | score | signature |",
              "|---|---|---|---|"]
-    for system, metrics in report["systems"].items():
-        for m in metrics.values():
+    for system in report.get("system_order") or report["systems"]:
+        for m in report["systems"][system].values():
             lines.append(f"| {system} | {m['name']} | {m['score']:.2f} | `{md_cell(m['signature'])}` |")
     comparison = report["comparison"]
     if comparison:

@@ -43,13 +43,21 @@ def comet_score(sources: Sequence[str], hypotheses: Sequence[str], references: S
 
 
 def read_lines(path: str | Path) -> list[str]:
+    """Lines as sacrebleu reads them: split at ``\\n`` only (not at the form feeds, U+2028 and other breaks that
+    ``str.splitlines`` also splits at), a final ``\\r`` dropped."""
+    import logging
+
     from ..ingest.decode import read_text_file
 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    text, _ = read_text_file(path)
-    lines = text.splitlines()
+    text, encoding = read_text_file(path)
+    if encoding not in ("utf-8", "ascii"):
+        logging.getLogger("mtkit.evaluate").warning("%s: not UTF-8; read as %s", path, encoding)
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
     if not any(line.strip() for line in lines):
         raise DataError(f"{path}: empty file")
     return lines
@@ -86,7 +94,8 @@ def load_split(dataset: str | Path, config: str, split: str, *, src: str, tgt: s
     name = {"dev": "validation"}.get(split, split)
     try:
         ds = datasets.load_dataset(str(dataset), config, split=name)
-    except (ValueError, FileNotFoundError) as exc:  # unknown split or config; no such folder or Hub dataset
+    except (ValueError, FileNotFoundError, ConnectionError) as exc:
+        # unknown split or config; no such folder or Hub dataset (offline: a ConnectionError)
         raise DataError(f"{dataset}: cannot load config {config!r} split {name!r}: {exc}") from None
     if "translation" not in ds.column_names:
         raise DataError(f"{dataset}: no `translation` column ({{lang: text}}); columns: {', '.join(ds.column_names)}")
@@ -139,6 +148,8 @@ def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", d
     names = list(system_names) or [Path(m).name for m in models] + [Path(h).name for h in hyp_paths]
     if len(names) != len(models) + len(hyp_paths):
         raise ConfigError(f"{len(names)} system names for {len(models) + len(hyp_paths)} systems")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"system names repeat ({', '.join(names)}); give distinct names with --systems")
     if translator_factory is None:
         from ..translate import Translator
 
@@ -162,6 +173,8 @@ def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=N
 
     for name, hyps in systems.items():
         check_inputs(hyps, refs, tgt_lang=tgt_lang, names=(names or {}).get(name, (name,)))
+    if sources is not None and len(sources) != len(refs[0]):
+        raise DataError(f"the source file has {len(sources)} lines but the references have {len(refs[0])}")
     # the script check warned above, once per system
     scores = {name: score_corpus(hyps, refs, tgt_lang=tgt_lang, bleu_tokenize=bleu_tokenize, check_script=False)
               for name, hyps in systems.items()}

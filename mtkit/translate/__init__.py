@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ..errors import BackendError, ConfigError, DataError
 from ..scale import Executor, LocalExecutor, Step
-from ..utils import atomic_write, length_sorted_batches, make_signature, stable_hash
+from ..utils import atomic_write, folder_fingerprint, length_sorted_batches, make_signature, stable_hash
 from .engine import BACKENDS, TranslationBackend, get_backend_class
 from .languages import language_code_for, model_family
 
@@ -27,6 +27,30 @@ __all__ = ["Translator", "TranslatorSpec", "TranslationBackend", "BACKENDS", "la
 logger = logging.getLogger("mtkit.translate")
 
 DTYPES = ("auto", "fp32", "bf16", "fp16")
+CT2_COMPUTE_TYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+
+
+def _check_model_path(model: str) -> None:
+    """A clear error for a local model path that is not there or holds no model, before transformers reads it
+    as a hub id (``org/name``: at most one slash, no leading ``/``, ``.`` or ``~``)."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise BackendError(f"cannot load translation model {model!r}: not a saved model (no config.json)")
+    elif path.exists():
+        raise BackendError(f"cannot load translation model {model!r}: a file, not a model folder or hub name")
+    elif model.startswith(("/", ".", "~")) or model.count("/") > 1:
+        raise BackendError(f"cannot load translation model {model!r}: no such model folder")
+
+
+def check_options(*, beam_size: int = 1, max_length: int = 1, min_length: int = 0, max_batch_tokens: int | None = None,
+                  max_batch_size: int | None = None, **_) -> None:
+    """ConfigError for settings no search can run with (before any model load or chunk)."""
+    for name, value, least in (("beam size", beam_size, 1), ("max_length", max_length, 1),
+                               ("min_length", min_length, 0), ("max_batch_tokens", max_batch_tokens, 0),
+                               ("max_batch_size", max_batch_size, 0)):
+        if value is not None and value < least:
+            raise ConfigError(f"{name} must be at least {least}, not {value}")
 
 
 @dataclass(frozen=True)
@@ -90,11 +114,14 @@ class Translator:
         self.spec = TranslatorSpec(str(model), backend, device, dtype, src_lang, tgt_lang).resolved()
         self.device, self.dtype, backend = self.spec.device, self.spec.dtype, self.spec.backend
         self.model_name = str(model)
+        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"device {self.device!r}: torch sees no CUDA device here; use --device cpu")
+        _check_model_path(str(model))
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(model))
             self.model = AutoModelForSeq2SeqLM.from_pretrained(
                 str(model), dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.dtype])
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise BackendError(f"cannot load translation model {model!r}: {exc}") from None
         self.model.to(self.device).eval()
         self.family = model_family(self.model)
@@ -113,10 +140,30 @@ class Translator:
                 except KeyError:
                     pass
         cls = get_backend_class(backend)
-        extra = {"model_path": str(model), "device": self.device} if backend == "ct2" else {}
+        extra = {}
+        if backend == "ct2":  # --dtype is CTranslate2's compute type there
+            extra = {"model_path": str(model), "device": self.device, "compute_type": CT2_COMPUTE_TYPES[self.dtype]}
         self.backend: TranslationBackend = cls(self.model, self.tokenizer, forced_bos_token_id=forced_bos, **extra)
         self.max_input_tokens = min(getattr(self.tokenizer, "model_max_length", 512) or 512,
                                     getattr(self.model.config, "max_position_embeddings", 512) or 512)
+        self._splitter = self._sentence_splitter(src_lang)
+
+    def _sentence_splitter(self, lang: str | None):
+        """The splitter for inputs over the model's limit, found now so that a bad code fails before any work
+        (it was found at the first long line, possibly after hours). A code the model knows but the segmenter
+        does not (``zho_Hans``) only costs the splitting: such inputs are truncated, with a warning now."""
+        from ..segment import get_splitter
+
+        if not lang:
+            return None
+        try:
+            return get_splitter(lang)
+        except ConfigError:
+            if self.family in ("marian", "other"):  # no code list checked it: a code nothing knows is a mistake
+                raise
+            logger.warning("no sentence splitter for %r: inputs over the model's limit of %d tokens will be "
+                           "truncated, not split at sentences", lang, self.max_input_tokens)
+            return None
 
     def signature(self, *, beam_size: int = 1) -> str:
         return self.spec.signature(beam_size=beam_size)
@@ -130,13 +177,8 @@ class Translator:
         if len(ids) <= self.max_input_tokens:
             return [ids]
         pieces = [text]
-        if self.src_lang:
-            try:
-                from ..segment import split_sentences
-            except ImportError:  # segmentation unavailable: the truncation below still bounds the input
-                split_sentences = None
-            if split_sentences is not None:
-                pieces = [text[s:e] for s, e in split_sentences(text, self.src_lang)] or [text]
+        if self._splitter is not None:
+            pieces = [text[s:e] for s, e in self._splitter.split(text)] or [text]
         out = []
         for piece in pieces:
             piece_ids = self.tokenizer(self.prefix + piece, truncation=False).input_ids
@@ -157,6 +199,15 @@ class Translator:
         """Translations of ``sentences`` in input order; empty (or blank) inputs give empty outputs.
         ``progress`` shows a bar in sentences/s with an ETA; ``first_line`` numbers lines in warnings.
         ``max_batch_tokens`` / ``max_batch_size``: None takes the device's default (:attr:`BATCHING`), 0 no bound."""
+        if isinstance(sentences, str):
+            raise TypeError("translate takes a list of sentences, not one string: translate([text])")
+        check_options(beam_size=beam_size, max_length=max_length, min_length=min_length,
+                      max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size)
+        positions = getattr(self.model.config, "max_position_embeddings", None)
+        if self.family in ("marian", "mbart") and positions and max_length > positions:
+            # learned or fixed position tables: every backend fails past them (mtkit's decoder says the same)
+            raise ConfigError(f"max_length {max_length} is over the model's {positions} decoder positions; "
+                              f"use --max-length {positions} or less")
         default_tokens, default_size = self.BATCHING["cuda" if str(self.device).startswith("cuda") else "cpu"]
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
         max_batch_size = default_size if max_batch_size is None else max_batch_size
@@ -225,8 +276,17 @@ def read_inputs(path: str | Path, *, field: str = "text", split: str | None = No
         if not (split and config and src_lang):
             raise ConfigError("a dataset folder as input needs --split, --config and --src-lang")
         name = {"dev": "validation"}.get(split, split)
-        ds = datasets.load_dataset(str(path), config, split=name)
-        return [row[src_lang] for row in ds["translation"]]
+        try:
+            ds = datasets.load_dataset(str(path), config, split=name)
+        except (ValueError, FileNotFoundError, ConnectionError) as exc:  # unknown config or split (an empty split
+            # has no file, so it is unknown too)
+            raise DataError(f"{path}: cannot load config {config!r} split {name!r}: {exc}") from None
+        if "translation" not in ds.column_names:
+            raise DataError(f"{path}: no `translation` column; columns: {', '.join(ds.column_names)}")
+        rows = ds["translation"]
+        if rows and src_lang not in rows[0]:
+            raise DataError(f"{path}: config {config!r} has no {src_lang!r} text; languages: {', '.join(rows[0])}")
+        return [row[src_lang] for row in rows]
     data = path.read_bytes() if path.is_file() else None
     if data is None:
         raise DataError(f"{path}: no such file")
@@ -247,9 +307,14 @@ def read_inputs(path: str | Path, *, field: str = "text", split: str | None = No
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}:{number}: not JSON: {exc.msg}") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{path}:{number}: a JSON {type(record).__name__}, "
+                                f"not an object with a {field!r} field")
             if field not in record:
                 raise DataError(f"{path}:{number}: no field {field!r} (fields: {', '.join(record)})")
-            texts.append(str(record[field]))
+            if not isinstance(record[field], str):
+                raise DataError(f"{path}:{number}: field {field!r} is {json.dumps(record[field])[:40]}, not a string")
+            texts.append(record[field])
         else:
             texts.append(line)
     return texts
@@ -300,12 +365,17 @@ def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str
     loaded Translator), on a GPU each when it has GPUs. The chunks, the settings hash and so the output are the
     same whichever runs them. ``chunk_size``: None takes the device's default (:attr:`Translator.CHUNK_SIZE`).
     """
+    check_options(**kwargs)
+    if chunk_size is not None and chunk_size < 1:
+        raise ConfigError(f"chunk size must be at least 1, not {chunk_size}")
     executor = executor or LocalExecutor()
     spec = translator.spec if isinstance(translator, Translator) else translator.resolved(gpu=executor.gpu)
     chunk_size = chunk_size or Translator.CHUNK_SIZE["cuda" if str(spec.device).startswith("cuda") else "cpu"]
     out = Path(out_path)
-    # the chunk size is in the key: chunk files are named by index, which means other lines at another size
-    key = stable_hash(list(inputs), spec.signature(beam_size=kwargs.get("beam_size", 1)),
+    # the chunk size is in the key: chunk files are named by index, which means other lines at another size; the
+    # model's files are in it too: the signature names only the folder (runs/a/final and runs/b/final are both
+    # "final"), and a model saved again at the same path is another model
+    key = stable_hash(list(inputs), spec.signature(beam_size=kwargs.get("beam_size", 1)), folder_fingerprint(spec.model),
                       {k: v for k, v in sorted(kwargs.items())}, chunk_size)
     parts = out.with_name(out.name + ".partial") / key
     parts.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -270,7 +269,12 @@ class CT2Backend(TranslationBackend):
                 ctranslate2.converters.TransformersConverter(str(model_path)).convert(str(target), force=True)
             except Exception as exc:  # noqa: BLE001
                 raise BackendError(f"CTranslate2 cannot convert {model_path}: {exc}") from exc
-        self.translator = ctranslate2.Translator(str(target), device=device, compute_type=compute_type)
+        try:
+            self.translator = ctranslate2.Translator(str(target), device=device, compute_type=compute_type)
+        except ValueError as exc:  # a compute type the device cannot run (float16 on a CPU, ...)
+            supported = ", ".join(sorted(ctranslate2.get_supported_compute_types(device)))
+            raise BackendError(f"CTranslate2 cannot run {compute_type} on {device} ({exc}); this device supports: "
+                               f"{supported}") from None
 
     def translate_batch(self, source_ids, *, beam_size=1, max_length=256, min_length=0, length_penalty=1.0):
         tokens = [self.tokenizer.convert_ids_to_tokens(list(s)) for s in source_ids]
@@ -291,11 +295,9 @@ class CT2Backend(TranslationBackend):
 def _ct2_cache_dir(model_path: str) -> Path:
     """``~/.cache/mtkit/ct2/<hash>``, the hash over the model's path and its files' names, sizes and mtimes, so
     that a model saved again at the same path is converted again."""
-    path = Path(model_path).resolve()
-    files = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()) \
-        if path.is_dir() else []
-    key = hashlib.sha256(repr((str(path), files)).encode()).hexdigest()[:16]
-    return Path.home() / ".cache" / "mtkit" / "ct2" / key
+    from ..utils import folder_fingerprint, stable_hash
+
+    return Path.home() / ".cache" / "mtkit" / "ct2" / stable_hash(folder_fingerprint(model_path))
 
 
 def get_backend_class(name: str):

@@ -160,3 +160,24 @@ def test_write_model_card_api_round_trip(tmp_path):
     for text in ("| method | lora |", "| steps | 40 |", "## Intended use\n\nPolice news, zh->en.",
                  "## Limits\n\nTiny test model."):
         assert text in card.text
+
+
+def test_models_with_the_same_folder_name(dataset):
+    """runs/a/final and runs/b/final are both named `final`: the second silently replaced the first."""
+    with pytest.raises(ConfigError, match=r"^system names repeat \(good, good\); give distinct names with --systems$"):
+        evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["runs/a/good", "runs/b/good"],
+                         translator_factory=lambda model: StubTranslator(model.split("/")[-1]))
+
+
+def test_a_dataset_that_is_not_there(monkeypatch):
+    """Offline, datasets takes a missing folder for a Hub name and raises ConnectionError (after its retries, which
+    the stub skips): a DataError, not a traceback."""
+    import datasets
+
+    def offline(path, *args, **kwargs):
+        raise ConnectionError(f"Couldn't reach '{path}' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(DataError, match=r"^nowhere: cannot load config 'en-zh' split 'test': Couldn't reach 'nowhere' "
+                                        r"on the Hub \(LocalEntryNotFoundError\)$"):
+        evaluate_dataset("nowhere", config="en-zh", models=["good"], translator_factory=StubTranslator)

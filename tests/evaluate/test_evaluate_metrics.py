@@ -242,3 +242,65 @@ def test_cli_significance_equals_the_sacrebleu_command(files, flag):
     assert f"| b.txt | {b['score']:.2f} ({b['mean']:.2f} ± {b['ci']:.2f}) (p = {b['p_value']:.4f}" in md
     for metric, signature in report["comparison"]["signatures"].items():
         assert f" - {metric:<10} {signature.replace('|bs:1000', '') if flag == '--paired-ar' else signature}" in theirs
+
+
+def test_lines_split_as_sacrebleu_splits_them(tmp_path, capsys):
+    """Only `\\n` ends a line (sacrebleu's reading); a form feed or U+2028 inside a line does not."""
+    refs = ["The police sat\u2028on the mat.", "They were flown\x0chome.", "Three countries."]
+    hyps = ["The police sat on the mat.", "They were flown home.", "Three countries."]
+    (tmp_path / "ref.txt").write_text("\n".join(refs) + "\r\n", encoding="utf-8", newline="")
+    (tmp_path / "hyp.txt").write_text("\n".join(hyps) + "\n", encoding="utf-8")
+    assert main(["evaluate", "--hyp", str(tmp_path / "hyp.txt"), "--ref", str(tmp_path / "ref.txt"), "--tgt-lang",
+                 "en"]) == 0
+    bleu = BLEU().corpus_score(hyps, [refs]).score
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"BLEU = {bleu:.2f}\tnrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:{sacrebleu.__version__}")
+
+
+def test_cli_prints_the_significance_table(files, capsys):
+    """Without --out the paired test's results were computed and never shown."""
+    assert main(["evaluate", "--hyp", str(files / "a.txt"), "--hyp", str(files / "b.txt"), "--ref",
+                 str(files / "ref.txt"), "--tgt-lang", "en", "--paired-n", "200"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    comparison = compare_systems({"a.txt": SYS_A, "b.txt": SYS_B}, REFS, tgt_lang="en", n_samples=200)
+    a, b = comparison.rows
+    assert lines[8] == "# significance (paired bootstrap resampling, baseline a.txt): score (mean ± 95% CI) (p-value)"
+    assert lines[9] == "a.txt\t" + "\t".join(
+        f"{m} = {a[m]['score']:.2f} ({a[m]['mean']:.2f} ± {a[m]['ci']:.2f})" for m in ("BLEU", "chrF2++", "TER"))
+    assert lines[10] == "b.txt\t" + "\t".join(
+        f"{m} = {b[m]['score']:.2f} ({b[m]['mean']:.2f} ± {b[m]['ci']:.2f}) (p = {b[m]['p_value']:.4f}"
+        f"{'*' if b[m]['p_value'] < 0.05 else ''})" for m in ("BLEU", "chrF2++", "TER"))
+    assert lines[11] == f"BLEU\t{comparison.signatures['BLEU']}" and "|bs:200|seed:12345|" in lines[11]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--hyp", "a.txt", "--ref", "ref.txt", "--src", "short.txt"],
+     "mtkit evaluate: error: the source file has 2 lines but the references have 4\n"),
+    (["--hyp", "a.txt", "--hyp", "b.txt", "--ref", "ref.txt", "--paired-n", "0"],
+     "mtkit evaluate: error: the number of resamples must be at least 1, not 0\n"),
+])
+def test_cli_more_bad_inputs(files, capsys, extra, message):
+    args = ["evaluate", "--tgt-lang", "en"] + [str(files / a) if a.endswith(".txt") else a for a in extra]
+    assert main(args) == 2
+    assert capsys.readouterr().err == message
+
+
+def test_card_takes_the_first_system_as_evaluated(files, tmp_path, capsys):
+    """eval.json sorts its keys: `card` without --system took the alphabetically first system's scores."""
+    from huggingface_hub import ModelCard
+
+    (files / "z.txt").write_text("\n".join(SYS_A) + "\n", encoding="utf-8")
+    assert main(["evaluate", "--hyp", str(files / "z.txt"), "--hyp", str(files / "b.txt"), "--ref",
+                 str(files / "ref.txt"), "--tgt-lang", "en", "--out", str(files / "ev"), "--paired-n", "10"]) == 0
+    report = json.loads((files / "ev" / "eval.json").read_text())
+    assert report["system_order"] == ["z.txt", "b.txt"]
+    md = (files / "ev" / "eval.md").read_text()
+    assert md.index("| z.txt | BLEU |") < md.index("| b.txt | BLEU |")
+    card = tmp_path / "card.md"
+    assert main(["card", "--eval", str(files / "ev" / "eval.json"), "--out", str(card), "--model-name", "z",
+                 "--languages", "zh,en", "--dataset", "mtkit/mps"]) == 0
+    assert ModelCard.load(card).data.eval_results[0].metric_value == round(BLEU().corpus_score(SYS_A, [REFS]).score, 4)
+    capsys.readouterr()
+    assert main(["card", "--eval", str(tmp_path / "missing.json"), "--out", str(card), "--model-name", "z",
+                 "--languages", "zh,en", "--dataset", "mtkit/mps"]) == 2
+    assert capsys.readouterr().err == f"mtkit card: error: {tmp_path / 'missing.json'}: no such file\n"

@@ -76,7 +76,10 @@ class HFBackend(TranslationBackend):
         import torch
 
         ids, mask = self._inputs(source_ids)
-        kwargs = dict(num_beams=beam_size, max_new_tokens=max_length, do_sample=False, length_penalty=length_penalty)
+        # max_length=None: the model's generation config often sets one, and transformers then warns on every
+        # batch that max_new_tokens wins over it (which it does either way)
+        kwargs = dict(num_beams=beam_size, max_new_tokens=max_length, max_length=None, do_sample=False,
+                      length_penalty=length_penalty)
         if min_length:
             kwargs["min_new_tokens"] = min_length
         if self.forced_bos_token_id is not None:

@@ -500,6 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mtkit {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only, no progress bars")
+    parser.add_argument("--progress", dest="force_progress", action="store_true",
+                        help="progress bars even when stderr is not a terminal (a log file); default: on a terminal")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in _COMMANDS:
         add(sub)
@@ -514,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose >= 2 else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("mtkit").setLevel(level)
-    args.progress = not args.quiet and sys.stderr.isatty()
+    args.progress = not args.quiet and (args.force_progress or sys.stderr.isatty())
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -160,3 +160,14 @@ def test_a_source_code_is_checked_when_the_translator_is_made(marians, tmp_path,
     assert translator._splitter is None
     assert "no sentence splitter for 'zho_Hans': inputs over the model's limit of" in caplog.text
     assert Translator(nllb, src_lang="zh", tgt_lang="en")._splitter.name == "zh"
+
+
+def test_progress_bars_on_request_when_stderr_is_a_file(marians, tmp_path, capsys):
+    (tmp_path / "in.txt").write_text("\n".join(INPUTS) + "\n", encoding="utf-8")
+    argv = ["translate", str(tmp_path / "in.txt"), "--model", str(marians[0]), "--out", str(tmp_path / "o.txt"),
+            "--max-length", "4"]
+    assert main(argv) == 0
+    assert "translating" not in capsys.readouterr().err  # not a terminal: no bar by default
+    assert main(["--progress", *argv[:5], str(tmp_path / "p.txt"), "--max-length", "4"]) == 0
+    bar = capsys.readouterr().err
+    assert "translating: 100%" in bar and "5/5" in bar and "sent/s" in bar

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import ConfigError
 from ..utils import StrictConfig, make_signature
@@ -60,6 +61,8 @@ class FinetuneConfig(StrictConfig):
     report_to: list = field(default_factory=list)
 
     def validate(self) -> None:
+        self._check_types()
+        self._check_ranges()
         if self.method not in self.METHODS:
             raise ConfigError(f"method {self.method!r} unknown; known: {', '.join(self.METHODS)}")
         if self.metric_for_best not in self.METRICS:
@@ -71,6 +74,79 @@ class FinetuneConfig(StrictConfig):
                               "the best checkpoint is chosen among evaluated ones")
         if self.batch_max_tokens < 16 or self.gradient_accumulation < 1:
             raise ConfigError("batch_max_tokens must be >= 16 and gradient_accumulation >= 1")
+
+    # field -> the types a YAML value may have (float fields take ints; bools are never numbers)
+    TYPES = {"learning_rate": (float, type(None)), "bf16": (str, bool), "lora_target_modules": (list, type(None)),
+             "run_name": (str, type(None)), "report_to": (list, str)}
+
+    def _check_types(self) -> None:
+        """ConfigError for a value of the wrong type (``max_steps: ten``), before it fails deep in training.
+
+        PyYAML reads ``5e-4`` (no dot) as a string; a float field takes such a string when it is a number."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            allowed = self.TYPES.get(f.name) or {"float": (float,), "int": (int,), "str": (str,),
+                                                  "bool": (bool,)}[f.type]
+            if float in allowed and isinstance(value, str):
+                try:
+                    value = float(value)
+                except ValueError:
+                    pass
+                else:
+                    setattr(self, f.name, value)
+            if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+                continue
+            if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
+                names = " or ".join({float: "a number", int: "an integer", str: "a string", bool: "true or false",
+                                     list: "a list", type(None): "null"}[t] for t in allowed)
+                raise ConfigError(f"{f.name} must be {names}, not {value!r}")
+        for name in ("lora_target_modules", "report_to"):
+            if any(not isinstance(v, str) for v in getattr(self, name) or ()):
+                raise ConfigError(f"{name} must be a list of names, not {getattr(self, name)!r}")
+
+    def _check_ranges(self) -> None:
+        """ConfigError for values no run can use (a negative learning rate, zero steps, an unknown optimizer)."""
+        from transformers.trainer_utils import SchedulerType
+        from transformers.training_args import OptimizerNames
+
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be > 0, not {self.learning_rate}")
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ConfigError(f"max_steps must be -1 (train num_epochs) or > 0, not {self.max_steps}")
+        if self.max_steps == -1 and not self.num_epochs > 0:
+            raise ConfigError(f"num_epochs must be > 0 when max_steps is -1, not {self.num_epochs}")
+        if not 0 <= self.warmup_ratio < 1:  # transformers reads a warmup of 1 or more as a number of steps
+            raise ConfigError(f"warmup_ratio must be >= 0 and < 1, not {self.warmup_ratio}")
+        for name in ("weight_decay", "max_grad_norm", "early_stopping_patience", "save_total_limit"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, not {getattr(self, name)}")
+        for name in ("eval_steps", "save_steps", "logging_steps", "max_source_length", "max_target_length",
+                     "eval_beam", "eval_max_length", "eval_batch_size", "lora_r"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, not {getattr(self, name)}")
+        if not self.lora_alpha > 0 or not 0 <= self.lora_dropout < 1:
+            raise ConfigError(f"lora_alpha must be > 0 and lora_dropout >= 0 and < 1, not {self.lora_alpha} and "
+                              f"{self.lora_dropout}")
+        optims = [o.value for o in OptimizerNames]
+        if self.optim != "auto" and self.optim not in optims:
+            raise ConfigError(f"optim {self.optim!r} unknown; known: auto, {', '.join(optims)}")
+        schedulers = [s.value for s in SchedulerType]
+        if self.lr_scheduler not in schedulers:
+            raise ConfigError(f"lr_scheduler {self.lr_scheduler!r} unknown; known: {', '.join(schedulers)}")
+
+    @classmethod
+    def from_yaml(cls, path, **overrides):
+        """As :meth:`StrictConfig.from_yaml`, with a ConfigError for a file that is not a mapping of settings."""
+        import yaml
+
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read the fine-tuning settings ({exc})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: fine-tuning settings must be a mapping of setting: value, not "
+                              f"{type(data).__name__}")
+        return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
 
     @property
     def lr(self) -> float:

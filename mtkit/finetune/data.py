@@ -26,10 +26,14 @@ def load_parallel_splits(dataset: str | Path, config: str, direction: str) -> tu
         known = sorted(p.name for p in path.iterdir() if p.joinpath("dataset_dict.json").is_file())
         raise ConfigError(f"{dataset}: no config {config!r}; available: {', '.join(known)}")
     else:
+        if path.is_file() or not path.exists() and str(dataset).startswith(("/", ".", "~")):
+            raise DataError(f"{dataset}: no such dataset folder")
         try:
             dd = datasets.load_dataset(str(dataset), config)
         except ValueError as exc:  # datasets names the available configs in its message
             raise ConfigError(f"{dataset}: no config {config!r} ({exc})") from None
+        except (FileNotFoundError, ConnectionError) as exc:  # a folder without data files; no such Hub dataset
+            raise DataError(f"{dataset}: no dataset there ({exc})") from None
     splits = {}
     for name, ds in dd.items():
         rows = ds["translation"]

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import BackendError, ConfigError
 from ..utils import stable_hash, write_json
 from .config import LORA_TARGETS, FinetuneConfig
 from .data import PairCollator, TokenizedPairs, encode_pairs, load_parallel_splits
@@ -135,6 +137,8 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
             return self._flops_per_token * ids.numel() if ids is not None else 0
 
     callbacks = list(callbacks)
+    if dev is not None:
+        callbacks.append(_save_new_best_callback())
     if dev is not None and settings.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     return BudgetTrainer(model=model, args=training_arguments(settings, run_dir, evaluate=dev is not None),
@@ -143,8 +147,32 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
                          processing_class=tokenizer, compute_metrics=compute_metrics, callbacks=callbacks)
 
 
-def _prepare_languages(tokenizer, model, src: str, tgt: str) -> str:
-    """Set the tokenizer's language codes (a ConfigError lists the known ones if it lacks one); the family."""
+def _save_new_best_callback():
+    from transformers import TrainerCallback
+
+    class SaveNewBest(TrainerCallback):
+        """Save at an evaluation that beats the best so far, also between ``save_steps``.
+
+        ``load_best_model_at_end`` can only load a saved checkpoint: with ``eval_steps`` below ``save_steps``, a
+        best evaluation between two saves was never saved, and the final model was then the last or an older,
+        worse checkpoint. Runs before the Trainer records the new best (on_evaluate), so compares with it here.
+        """
+
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            value = (metrics or {}).get(args.metric_for_best_model)
+            if value is None or not args.load_best_model_at_end:
+                return
+            best = state.best_metric
+            if best is None or (value > best if args.greater_is_better else value < best):
+                control.should_save = True
+
+    return SaveNewBest()
+
+
+def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
+    """Set the tokenizer's language codes (a ConfigError lists the known ones if it lacks one); the family and the
+    prefix of every source text (T5/MADLAD's ``<2xx> `` target token, what :class:`~mtkit.translate.Translator`
+    puts before its inputs; empty for the others)."""
     from ..translate.languages import language_code_for, model_family
 
     family = model_family(model)
@@ -156,7 +184,7 @@ def _prepare_languages(tokenizer, model, src: str, tgt: str) -> str:
         # dev generation during training must start with the target language, as the labels do
         model.generation_config.forced_bos_token_id = tokenizer.convert_tokens_to_ids(
             tokenizer.get_lang_token(tgt_code) if hasattr(tokenizer, "get_lang_token") else tgt_code)
-    return family
+    return family, (f"{tgt_code} " if family in ("t5", "mt5") and tgt_code else "")
 
 
 def _with_lora(model, family: str, settings: FinetuneConfig):
@@ -169,6 +197,35 @@ def _with_lora(model, family: str, settings: FinetuneConfig):
     return get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=settings.lora_r,
                                             lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
                                             target_modules=targets))
+
+
+def _check_bf16(settings: FinetuneConfig) -> None:
+    """``bf16: true`` needs a CUDA GPU that has bf16 (the Trainer refuses it elsewhere, after the data is loaded)."""
+    import torch
+
+    if settings.bf16 is True and not (torch.cuda.is_available() and torch.cuda.is_bf16_supported()):
+        raise ConfigError("bf16: true needs a CUDA GPU with bf16 support, and there is none here; "
+                          "use bf16: auto (bf16 where a GPU has it) or false")
+
+
+def _last_complete_checkpoint(run: Path) -> tuple[str | None, list[Path]]:
+    """The run's last checkpoint that was written in full, and the checkpoint folders that were not.
+
+    The Trainer writes ``trainer_state.json`` last; a run killed while saving leaves a folder without it (or with
+    it cut short), which transformers' ``get_last_checkpoint`` would still pick and the resume would fail on.
+    """
+    complete, incomplete = [], []
+    for path in run.glob("checkpoint-*") if run.is_dir() else ():
+        match = re.fullmatch(r"checkpoint-(\d+)", path.name)
+        if not match or not path.is_dir():
+            continue
+        try:
+            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            incomplete.append(path)
+        else:
+            complete.append((int(match[1]), path))
+    return (str(max(complete)[1]) if complete else None), sorted(incomplete)
 
 
 def _check_dependencies(settings: FinetuneConfig) -> None:
@@ -191,11 +248,12 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     the same settings. ``stop_after_steps`` raises KeyboardInterrupt after that checkpoint (a killed run, for tests).
     """
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, TrainerCallback
-    from transformers.trainer_utils import get_last_checkpoint
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     settings = settings or FinetuneConfig()
     settings.validate()
     _check_dependencies(settings)
+    _check_bf16(settings)
     run = Path(out_dir)
     key = stable_hash(str(model_name), str(dataset), config, direction, settings.to_dict())
     done = run / DONE
@@ -210,9 +268,12 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
 
     # every check before any training step: config, direction, empty train split, language codes
     splits, src, tgt = load_parallel_splits(dataset, config, direction)
-    tokenizer = AutoTokenizer.from_pretrained(str(model_name))
-    model = AutoModelForSeq2SeqLM.from_pretrained(str(model_name))
-    family = _prepare_languages(tokenizer, model, src, tgt)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(model_name))
+        model = AutoModelForSeq2SeqLM.from_pretrained(str(model_name))
+    except (OSError, ValueError) as exc:
+        raise BackendError(f"cannot load model {str(model_name)!r}: {exc}") from None
+    family, source_prefix = _prepare_languages(tokenizer, model, src, tgt)
     if settings.method == "lora":
         model = _with_lora(model, family, settings)
     dev_name = next((s for s in ("validation", "dev") if splits.get(s) and splits[s][0]), None)
@@ -224,8 +285,14 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     run.mkdir(parents=True, exist_ok=True)
 
     lengths = dict(max_source_length=settings.max_source_length, max_target_length=settings.max_target_length)
-    train = encode_pairs(tokenizer, *splits["train"], **lengths)
-    dev = encode_pairs(tokenizer, *splits[dev_name], **lengths) if dev_name else None
+
+    def encode(split):  # T5/MADLAD sources start with the target's <2xx> token, as the Translator gives them
+        sources, targets = splits[split]
+        return encode_pairs(tokenizer, [source_prefix + s for s in sources] if source_prefix else sources, targets,
+                            **lengths)
+
+    train = encode("train")
+    dev = encode(dev_name) if dev_name else None
 
     def compute_metrics(prediction):
         import numpy as np
@@ -256,7 +323,17 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     if main:
         write_json(run / "finetune_config.json", {"model": str(model_name), "dataset": str(dataset), "config": config,
                                                   "direction": direction, "key": key, **settings.to_dict()})
-    last = get_last_checkpoint(str(run)) if resume else None
+    last, incomplete = _last_complete_checkpoint(run)
+    if main:
+        # a checkpoint cut short by a kill cannot be resumed from; --no-resume: no other start's checkpoint may stay
+        # (a kill before this start's first save would resume from it)
+        for path in incomplete if resume else sorted(run.glob(f"{PREFIX_CHECKPOINT_DIR}-*")):
+            logger.warning("removing %s (%s)", path, "written only in part" if path in incomplete else "--no-resume")
+            shutil.rmtree(path, ignore_errors=True)
+        if not resume:
+            done.unlink(missing_ok=True)
+    if not resume:
+        last = None
     if last:
         logger.info("resuming from %s", last)
     trainer.train(resume_from_checkpoint=last)
@@ -266,7 +343,8 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
                "steps": trainer.state.global_step, "best_checkpoint": trainer.state.best_model_checkpoint}
     eval_split = test_name or dev_name
     if eval_split and main:
-        results = _evaluate_final(final_model, splits[eval_split], src, tgt, settings)
+        results = _evaluate_final(final_model, splits[eval_split], src, tgt, settings, trainer=trainer,
+                                  tokenizer=tokenizer)
         metrics["eval_split"] = eval_split
         metrics.update({name: round(s.score, 4) for name, s in results.items()})
         _write_cards(run, model_cards_dir, settings, model_name=model_name, dataset=dataset, config=config,
@@ -309,12 +387,22 @@ def _save_final(trainer, tokenizer, final: Path, settings: FinetuneConfig, *, ma
 
 
 def _evaluate_final(model_dir: Path, split: tuple[list[str], list[str]], src: str, tgt: str,
-                    settings: FinetuneConfig) -> dict:
+                    settings: FinetuneConfig, *, trainer=None, tokenizer=None) -> dict:
+    """Scores of the final model on ``split``. A LoRA adapter kept without merging is not a model the Translator
+    loads: it is scored as the merged model, written to a temporary folder in the run and removed."""
+    import contextlib
+    import tempfile
+
     from ..evaluate import score_corpus
     from ..translate import Translator
 
-    translator = Translator(model_dir, backend="mtkit", src_lang=src, tgt_lang=tgt)
-    hyps = translator.translate(split[0], beam_size=settings.eval_beam, max_length=settings.eval_max_length)
+    with contextlib.ExitStack() as stack:
+        if not (model_dir / "config.json").is_file() and trainer is not None:
+            model_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=model_dir.parent, prefix=".eval-")))
+            trainer.model.merge_and_unload().save_pretrained(model_dir)
+            tokenizer.save_pretrained(model_dir)
+        translator = Translator(model_dir, backend="mtkit", src_lang=src, tgt_lang=tgt)
+        hyps = translator.translate(split[0], beam_size=settings.eval_beam, max_length=settings.eval_max_length)
     return score_corpus(hyps, split[1], tgt_lang=tgt)
 
 

@@ -83,15 +83,20 @@ def test_training_lowers_loss_and_raises_bleu(assets, tmp_path):
     assert again.skipped  # a finished run is not redone
 
 
-def test_resume_gives_the_same_weights(assets, tmp_path):
+@pytest.mark.parametrize("cut_short", [False, True], ids=["killed-after-a-save", "killed-while-saving"])
+def test_resume_gives_the_same_weights(assets, tmp_path, cut_short):
     full = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "a",
                     settings=settings(), model_cards_dir=None)
     with pytest.raises(KeyboardInterrupt):
         finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "b",
                  settings=settings(), model_cards_dir=None, stop_after_steps=20)
+    if cut_short:  # the Trainer writes trainer_state.json last: a kill while saving leaves the folder without it
+        for name in ("trainer_state.json", "optimizer.pt", "scheduler.pt"):
+            (tmp_path / "b" / "checkpoint-20" / name).unlink()
     resumed = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "b",
                        settings=settings(), model_cards_dir=None)
-    assert resumed.resumed_from.endswith("checkpoint-20")
+    assert resumed.resumed_from.endswith("checkpoint-10" if cut_short else "checkpoint-20")
+    assert resumed.metrics["steps"] == 40
     with pytest.raises(ConfigError, match="holds a run with other settings"):
         finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "b",
                  settings=settings(learning_rate=1e-3), model_cards_dir=None)

@@ -35,12 +35,35 @@ def _check_model_path(model: str) -> None:
     as a hub id (``org/name``: at most one slash, no leading ``/``, ``.`` or ``~``)."""
     path = Path(model).expanduser()
     if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise BackendError(f"cannot load translation model {model!r}: not a saved model (no config.json)")
+        if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
+            # a LoRA run's final/ holds merged/ and adapter/: name the one to use
+            inside = [str(path / name) for name in ("merged", "adapter") if (path / name).is_dir()]
+            hint = f"; it holds {' and '.join(inside)}" if inside else ""
+            raise BackendError(f"cannot load translation model {model!r}: not a saved model (no config.json){hint}")
     elif path.exists():
         raise BackendError(f"cannot load translation model {model!r}: a file, not a model folder or hub name")
     elif model.startswith(("/", ".", "~")) or model.count("/") > 1:
         raise BackendError(f"cannot load translation model {model!r}: no such model folder")
+
+
+def _load_seq2seq(model: str, *, dtype):
+    """A saved seq2seq model, or a LoRA adapter folder (what `mtkit finetune` keeps with ``merge_lora: false``)
+    merged into the base model its ``adapter_config.json`` names."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    adapter = Path(model).expanduser() / "adapter_config.json"
+    if not adapter.is_file() or adapter.with_name("config.json").is_file():
+        return AutoModelForSeq2SeqLM.from_pretrained(model, dtype=dtype)
+    try:
+        from peft import PeftModel
+    except ImportError:
+        from ..errors import missing_dependency
+
+        raise missing_dependency("peft", "finetune") from None
+    base = json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    if not base:
+        raise BackendError(f"{adapter}: names no base model (base_model_name_or_path)")
+    return PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(base, dtype=dtype), model).merge_and_unload()
 
 
 def check_options(*, beam_size: int = 1, max_length: int = 1, min_length: int = 0, max_batch_tokens: int | None = None,
@@ -119,7 +142,7 @@ class Translator:
         _check_model_path(str(model))
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(model))
-            self.model = AutoModelForSeq2SeqLM.from_pretrained(
+            self.model = _load_seq2seq(
                 str(model), dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.dtype])
         except (OSError, ValueError) as exc:
             raise BackendError(f"cannot load translation model {model!r}: {exc}") from None

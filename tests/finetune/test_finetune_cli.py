@@ -22,6 +22,9 @@ def test_finetune_command(tmp_path, capsys):
     saved = json.loads((tmp_path / "run" / "finetune_config.json").read_text())
     assert (saved["max_steps"], saved["eval_steps"], saved["method"], saved["direction"]) == (4, 2, "full", "zh->en")
     assert (tmp_path / "cards" / "tiny-zh-en.md").is_file() and (tmp_path / "run" / "README.md").is_file()
+    best = json.loads((tmp_path / "run" / "done.json").read_text())["metrics"]["best_checkpoint"]
+    card = (tmp_path / "cards" / "tiny-zh-en.md").read_text(encoding="utf-8")
+    assert f"| weights_from | {best.rsplit('/', 1)[-1]} |" in card and "| steps | 4 |" in card
     assert main(argv) == 0
     assert "finished already with these settings" in capsys.readouterr().out
 

@@ -94,6 +94,20 @@ def test_lora_adapter_without_merge_is_scored(assets, tmp_path):
     assert result.metrics["eval_split"] == "test" and {"bleu", "chrf", "ter"} <= set(result.metrics)
     done = json.loads((tmp_path / "lora" / "done.json").read_text())
     assert done["final_dir"] == str(result.final_dir) and (tmp_path / "cards" / "lora.md").is_file()
+    # the adapter folder is a model the Translator loads: its base with the adapter merged in
+    from peft import PeftModel
+    from transformers import AutoModelForSeq2SeqLM
+
+    from mtkit.translate import Translator
+
+    loaded = Translator(result.final_dir, src_lang="zh", tgt_lang="en").model.state_dict()
+    merged = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(assets["model"]),
+                                       result.final_dir).merge_and_unload().state_dict()
+    base = AutoModelForSeq2SeqLM.from_pretrained(assets["model"]).state_dict()
+    assert loaded.keys() == merged.keys() and all(torch.equal(loaded[k], merged[k]) for k in merged)
+    assert not all(torch.equal(loaded[k], base[k]) for k in base)
+    with pytest.raises(BackendError, match=r"no config.json\); it holds .*final/adapter$"):
+        Translator(tmp_path / "lora" / "final")
 
 
 def test_the_best_evaluation_between_saves_is_the_final_model(assets, tmp_path):

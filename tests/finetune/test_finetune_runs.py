@@ -97,6 +97,7 @@ def test_resume_gives_the_same_weights(assets, tmp_path, cut_short):
                        settings=settings(), model_cards_dir=None)
     assert resumed.resumed_from.endswith("checkpoint-10" if cut_short else "checkpoint-20")
     assert resumed.metrics["steps"] == 40
+    assert resumed.metrics["train_loss"] == pytest.approx(full.metrics["train_loss"], abs=1e-6)  # the whole run's
     with pytest.raises(ConfigError, match="holds a run with other settings"):
         finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "b",
                  settings=settings(learning_rate=1e-3), model_cards_dir=None)

@@ -383,16 +383,12 @@ def _run_evaluate(args) -> int:
     comparison = result.get("comparison")
     if comparison:
         comparison = comparison if isinstance(comparison, dict) else vars(comparison)
-        method = "paired bootstrap resampling" if comparison["method"] == "bs" else "approximate randomisation"
-        _out(f"# significance ({method}, baseline {comparison['baseline']}): score (mean ± 95% CI) (p-value)")
+        from .evaluate.report import significance_cell, significance_method
+
+        _out(f"# significance ({significance_method(comparison)}, baseline {comparison['baseline']}): "
+             "score (mean ± 95% CI) (p-value)")
         for row in comparison["rows"]:
-            cells = []
-            for metric, r in row.items():
-                if metric == "system":
-                    continue
-                ci = f" ({r['mean']:.2f} ± {r['ci']:.2f})" if r["ci"] is not None else ""
-                p = f" (p = {r['p_value']:.4f}{'*' if r['p_value'] < 0.05 else ''})" if r["p_value"] is not None else ""
-                cells.append(f"{metric} = {r['score']:.2f}{ci}{p}")
+            cells = [f"{metric} = {significance_cell(r)}" for metric, r in row.items() if metric != "system"]
             _out(f"{row['system']}\t" + "\t".join(cells))
         for metric, signature in comparison["signatures"].items():
             _out(f"{metric}\t{signature}")

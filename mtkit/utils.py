@@ -187,9 +187,18 @@ class StrictConfig:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, **overrides):
+        """A ConfigError for a file that cannot be read or is not a mapping of settings (a YAML list, a typo)."""
         import yaml
 
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        from .errors import ConfigError
+
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read the {cls.KEY_NAME}s ({exc})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: {cls.KEY_NAME}s must be a mapping of setting: value, not "
+                              f"{type(data).__name__}")
         return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
 
 

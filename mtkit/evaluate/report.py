@@ -14,6 +14,18 @@ from .metrics import Chrf
 WORST_SEGMENTS = 10
 
 
+
+def significance_method(comparison: dict) -> str:
+    return "paired bootstrap resampling" if comparison["method"] == "bs" else "approximate randomisation"
+
+
+def significance_cell(r: dict) -> str:
+    """One system's score for one metric in sacrebleu's layout: score (bootstrap mean ± 95% CI), and the p-value
+    against the baseline, starred below 0.05."""
+    ci = f" ({r['mean']:.2f} ± {r['ci']:.2f})" if r["ci"] is not None else ""
+    p = f" (p = {r['p_value']:.4f}{'*' if r['p_value'] < 0.05 else ''})" if r["p_value"] is not None else ""
+    return f"{r['score']:.2f}{ci}{p}"
+
 def breakdown(hypotheses: Sequence[str], references: Sequence[str], groups: Sequence[str], *, tgt_lang: str,
               bleu_tokenize: str | None = None) -> dict:
     """Scores per group (a document id, a bead type), each group scored as a corpus of its own."""
@@ -69,19 +81,12 @@ def render_markdown(report: dict) -> str:
             lines.append(f"| {system} | {m['name']} | {m['score']:.2f} | `{md_cell(m['signature'])}` |")
     comparison = report["comparison"]
     if comparison:
-        method = "paired bootstrap resampling" if comparison["method"] == "bs" else "approximate randomisation"
-        lines += ["", f"## Significance ({method}, baseline {comparison['baseline']})", ""]
+        lines += ["", f"## Significance ({significance_method(comparison)}, baseline {comparison['baseline']})", ""]
         metric_names = [k for k in comparison["rows"][0] if k != "system"]
         lines += ["Each cell: score (bootstrap mean ± 95% CI) and, against the baseline, the p-value (* below 0.05).",
                   "", "| system | " + " | ".join(metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
         for row in comparison["rows"]:
-            cells = []
-            for name in metric_names:
-                r = row[name]
-                # sacrebleu's layout: score (bootstrap mean ± 95% CI), p-value starred below 0.05
-                ci = f" ({r['mean']:.2f} ± {r['ci']:.2f})" if r["ci"] is not None else ""
-                p = f" (p = {r['p_value']:.4f}{'*' if r['p_value'] < 0.05 else ''})" if r["p_value"] is not None else ""
-                cells.append(f"{r['score']:.2f}{ci}{p}")
+            cells = [significance_cell(row[name]) for name in metric_names]
             lines.append(f"| {row['system']} | " + " | ".join(cells) + " |")
         lines += ["", "Signatures: " + "; ".join(f"{k}: `{v}`" for k, v in comparison["signatures"].items())]
     for system, groups in report["breakdown"].items():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import ConfigError
 from ..utils import StrictConfig, make_signature
@@ -133,20 +132,6 @@ class FinetuneConfig(StrictConfig):
         schedulers = [s.value for s in SchedulerType]
         if self.lr_scheduler not in schedulers:
             raise ConfigError(f"lr_scheduler {self.lr_scheduler!r} unknown; known: {', '.join(schedulers)}")
-
-    @classmethod
-    def from_yaml(cls, path, **overrides):
-        """As :meth:`StrictConfig.from_yaml`, with a ConfigError for a file that is not a mapping of settings."""
-        import yaml
-
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read the fine-tuning settings ({exc})") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: fine-tuning settings must be a mapping of setting: value, not "
-                              f"{type(data).__name__}")
-        return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
 
     @property
     def lr(self) -> float:

@@ -173,7 +173,7 @@ def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
     """Set the tokenizer's language codes (a ConfigError lists the known ones if it lacks one); the family and the
     prefix of every source text (T5/MADLAD's ``<2xx> `` target token, what :class:`~mtkit.translate.Translator`
     puts before its inputs; empty for the others)."""
-    from ..translate.languages import language_code_for, model_family
+    from ..translate.languages import language_code_for, model_family, source_prefix
 
     family = model_family(model)
     src_code, tgt_code = language_code_for(tokenizer, src, family), language_code_for(tokenizer, tgt, family)
@@ -184,7 +184,7 @@ def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
         # dev generation during training must start with the target language, as the labels do
         model.generation_config.forced_bos_token_id = tokenizer.convert_tokens_to_ids(
             tokenizer.get_lang_token(tgt_code) if hasattr(tokenizer, "get_lang_token") else tgt_code)
-    return family, (f"{tgt_code} " if family in ("t5", "mt5") and tgt_code else "")
+    return family, source_prefix(family, tgt_code)
 
 
 def _with_lora(model, family: str, settings: FinetuneConfig):
@@ -323,17 +323,19 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     if main:
         write_json(run / "finetune_config.json", {"model": str(model_name), "dataset": str(dataset), "config": config,
                                                   "direction": direction, "key": key, **settings.to_dict()})
-    last, incomplete = _last_complete_checkpoint(run)
+    # a checkpoint cut short by a kill cannot be resumed from; --no-resume: no other start's checkpoint may stay
+    # (a kill before this start's first save would resume from it)
+    if resume:
+        last, stale = _last_complete_checkpoint(run)
+        why = "written only in part"
+    else:
+        last, stale, why = None, sorted(run.glob(f"{PREFIX_CHECKPOINT_DIR}-*")), "--no-resume"
     if main:
-        # a checkpoint cut short by a kill cannot be resumed from; --no-resume: no other start's checkpoint may stay
-        # (a kill before this start's first save would resume from it)
-        for path in incomplete if resume else sorted(run.glob(f"{PREFIX_CHECKPOINT_DIR}-*")):
-            logger.warning("removing %s (%s)", path, "written only in part" if path in incomplete else "--no-resume")
+        for path in stale:
+            logger.warning("removing %s (%s)", path, why)
             shutil.rmtree(path, ignore_errors=True)
         if not resume:
             done.unlink(missing_ok=True)
-    if not resume:
-        last = None
     if last:
         logger.info("resuming from %s", last)
     trainer.train(resume_from_checkpoint=last)

@@ -19,7 +19,7 @@ from ..errors import BackendError, ConfigError, DataError
 from ..scale import Executor, LocalExecutor, Step
 from ..utils import atomic_write, folder_fingerprint, length_sorted_batches, make_signature, stable_hash
 from .engine import BACKENDS, TranslationBackend, get_backend_class
-from .languages import language_code_for, model_family
+from .languages import language_code_for, model_family, source_prefix
 
 __all__ = ["Translator", "TranslatorSpec", "TranslationBackend", "BACKENDS", "language_code_for", "translate_file",
            "read_inputs"]
@@ -153,7 +153,7 @@ class Translator:
         tgt_code = language_code_for(self.tokenizer, tgt_lang, self.family) if tgt_lang else None
         if src_code and hasattr(self.tokenizer, "src_lang"):
             self.tokenizer.src_lang = src_code
-        self.prefix = f"{tgt_code} " if self.family in ("t5", "mt5") and tgt_code else ""
+        self.prefix = source_prefix(self.family, tgt_code)
         forced_bos = None
         if self.family in ("m2m100", "mbart") and tgt_code:
             forced_bos = self.tokenizer.convert_tokens_to_ids(tgt_code)

@@ -48,6 +48,12 @@ def language_code_for(tokenizer, lang: str, family: str) -> str | None:
     return code
 
 
+def source_prefix(family: str, tgt_code: str | None) -> str:
+    """What goes before every source text: T5/MADLAD's ``<2xx> `` target token; nothing for the other families
+    (their target language is a forced first token instead). Training and translation must agree on it."""
+    return f"{tgt_code} " if family in ("t5", "mt5") and tgt_code else ""
+
+
 def _additional(tokenizer) -> list[str]:
     """The tokenizer's language-code tokens (zho_Hans, en_XX, ...) among its special tokens."""
     import re

@@ -143,35 +143,36 @@ def test_unknown_language_lists_the_known_codes(models):
         Translator(models["m2m100"], src_lang="zh", tgt_lang="xx")
 
 
-def test_file_job_resumes_and_gives_the_same_file(models, tmp_path, monkeypatch):
-    tr = Translator(models["trained"], backend="mtkit")
-    inputs = ["缅甸 警方", "合作", "", "公安 部", "泰国 警方 合作"]
-    whole = translate_file(tr, inputs, tmp_path / "whole.txt", chunk_size=2, max_length=10)
-    real = tr.translate
-    calls = {"n": 0}
+def killed_after_one_chunk(translator, inputs, out, **settings) -> None:
+    """Run a file job that is interrupted in its second chunk (a killed run): the first chunk's file stays."""
+    real, calls = translator.translate, []
 
     def dies_on_the_second_chunk(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
+        calls.append(1)
+        if len(calls) == 2:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tr, "translate", dies_on_the_second_chunk)
-    with pytest.raises(KeyboardInterrupt):
-        translate_file(tr, inputs, tmp_path / "resumed.txt", chunk_size=2, max_length=10)
+    translator.translate = dies_on_the_second_chunk
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            translate_file(translator, inputs, out, **settings)
+    finally:
+        del translator.translate  # the method again
+
+
+def test_file_job_resumes_and_gives_the_same_file(models, tmp_path):
+    tr = Translator(models["trained"], backend="mtkit")
+    inputs = ["缅甸 警方", "合作", "", "公安 部", "泰国 警方 合作"]
+    whole = translate_file(tr, inputs, tmp_path / "whole.txt", chunk_size=2, max_length=10)
+    killed_after_one_chunk(tr, inputs, tmp_path / "resumed.txt", chunk_size=2, max_length=10)
     assert not (tmp_path / "resumed.txt").exists()
-    monkeypatch.setattr(tr, "translate", real)
-    calls["n"] = 0
     resumed = translate_file(tr, inputs, tmp_path / "resumed.txt", chunk_size=2, max_length=10)
     assert resumed.read_text(encoding="utf-8") == whole.read_text(encoding="utf-8")
     assert len(whole.read_text(encoding="utf-8").splitlines()) == 5
     assert not (tmp_path / "resumed.txt.partial").exists()
     # a rerun at another chunk size does not take the chunks of the first (same index, other lines)
-    monkeypatch.setattr(tr, "translate", dies_on_the_second_chunk)
-    calls["n"] = 0
-    with pytest.raises(KeyboardInterrupt):
-        translate_file(tr, inputs, tmp_path / "sizes.txt", chunk_size=2, max_length=10)
-    monkeypatch.setattr(tr, "translate", real)
+    killed_after_one_chunk(tr, inputs, tmp_path / "sizes.txt", chunk_size=2, max_length=10)
     other = translate_file(tr, inputs, tmp_path / "sizes.txt", chunk_size=3, max_length=10)
     assert other.read_text(encoding="utf-8") == whole.read_text(encoding="utf-8")
 

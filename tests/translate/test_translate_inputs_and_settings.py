@@ -9,6 +9,8 @@ from mtkit.errors import BackendError, ConfigError, DataError
 from mtkit.testing import build_tiny_marian
 from mtkit.translate import Translator, read_inputs, translate_file
 
+from test_translate_engine import killed_after_one_chunk  # same folder: pytest puts it on sys.path
+
 INPUTS = ["公安 部", "缅甸 警方", "", "合作 泰国", "跨国 犯罪"]
 
 
@@ -112,7 +114,7 @@ def test_cuda_device_without_cuda(marians):
         Translator(marians[0], device="cuda")
 
 
-def test_resume_never_takes_another_models_chunks(marians, tmp_path, monkeypatch):
+def test_resume_never_takes_another_models_chunks(marians, tmp_path):
     """Both models' signatures say `model:final`: an interrupted job of one must not lend its chunks to the other."""
     a, b = Translator(marians[0]), Translator(marians[1])
     assert a.signature() == b.signature()
@@ -120,18 +122,7 @@ def test_resume_never_takes_another_models_chunks(marians, tmp_path, monkeypatch
     expected = translate_file(b, INPUTS, tmp_path / "b.txt", **settings).read_text(encoding="utf-8")
     assert translate_file(a, INPUTS, tmp_path / "a.txt", **settings).read_text(encoding="utf-8") != expected
 
-    real = a.translate
-    calls = {"n": 0}
-
-    def dies_on_the_second_chunk(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(a, "translate", dies_on_the_second_chunk)
-    with pytest.raises(KeyboardInterrupt):
-        translate_file(a, INPUTS, tmp_path / "out.txt", **settings)
+    killed_after_one_chunk(a, INPUTS, tmp_path / "out.txt", **settings)
     assert len(list((tmp_path / "out.txt.partial").rglob("chunk-*.txt"))) == 1
     assert translate_file(b, INPUTS, tmp_path / "out.txt", **settings).read_text(encoding="utf-8") == expected
 

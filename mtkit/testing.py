@@ -43,8 +43,15 @@ def corpus_texts(corpus_dir: str | Path = CORPUS, langs: Iterable[str] = ("zh", 
     return lines
 
 
+# sentencepiece ids of (unk, bos, eos, pad), -1 for none: mtkit's own layout, whose pieces 0-2 are ordinary
+# pieces, and fairseq's (mBART, NLLB), which transformers' converters expect: they drop pieces 0-2 as <unk>, <s>,
+# </s> and put fairseq's four control tokens first
+SPM_LAYOUTS = {"plain": (3, -1, -1, -1), "fairseq": (0, 1, 2, -1)}
+
+
 def train_sentencepiece(texts: Iterable[str], out_prefix: str | Path, *, vocab_size: int = 2000,
-                        model_type: str = "unigram", user_defined_symbols: Iterable[str] = ()) -> Path:
+                        model_type: str = "unigram", user_defined_symbols: Iterable[str] = (),
+                        layout: str = "plain") -> Path:
     """Train a sentencepiece model on ``texts``; deterministic (one thread, fixed seed sentence order)."""
     import sentencepiece as spm
 
@@ -56,14 +63,15 @@ def train_sentencepiece(texts: Iterable[str], out_prefix: str | Path, *, vocab_s
         input=str(corpus), model_prefix=str(out_prefix), vocab_size=vocab_size, model_type=model_type,
         character_coverage=1.0, num_threads=1, shuffle_input_sentence=False, minloglevel=2,
         hard_vocab_limit=False, user_defined_symbols=list(user_defined_symbols),
-        unk_id=3, bos_id=-1, eos_id=-1, pad_id=-1)
+        **dict(zip(("unk_id", "bos_id", "eos_id", "pad_id"), SPM_LAYOUTS[layout])))
     corpus.unlink()
     return out_prefix.with_suffix(".model")
 
 
 @functools.lru_cache(maxsize=4)
-def _corpus_spm(cache_dir: str, vocab_size: int) -> Path:
-    return train_sentencepiece(corpus_texts(), Path(cache_dir) / f"corpus-{vocab_size}", vocab_size=vocab_size)
+def _corpus_spm(cache_dir: str, vocab_size: int, layout: str = "plain") -> Path:
+    name = f"corpus-{vocab_size}" if layout == "plain" else f"corpus-{layout}-{vocab_size}"
+    return train_sentencepiece(corpus_texts(), Path(cache_dir) / name, vocab_size=vocab_size, layout=layout)
 
 
 @functools.lru_cache(maxsize=4)
@@ -201,10 +209,12 @@ def build_tiny_mbart(out_dir: str | Path, *, src_lang: str = "zh_CN", shape: str
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    spm_model = _corpus_spm(str(out.parent / ".spm"), vocab_size)
+    spm_model = _corpus_spm(str(out.parent / ".spm"), vocab_size, "fairseq")
     tokenizer = _fast_tokenizer("MBart50Tokenizer", out, spm_model, "sentencepiece.bpe.model", src_lang=src_lang)
+    # tokenizer_class as mBART-50's config.json has it (converters tell mBART-50 from mBART-25 by it)
     config = MBartConfig(vocab_size=len(tokenizer), pad_token_id=1, bos_token_id=0, eos_token_id=2,
                          decoder_start_token_id=2, max_position_embeddings=256, scale_embedding=True,
+                         tokenizer_class="MBart50Tokenizer",
                          **{**_dims(shape, d_model, layers, heads, ffn), **config_overrides})
     return _save(MBartForConditionalGeneration, config, tokenizer, out, seed)
 

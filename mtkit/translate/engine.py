@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -269,7 +270,8 @@ class CT2Backend(TranslationBackend):
         target = _ct2_cache_dir(model_path)
         if not (target / "model.bin").is_file():
             try:
-                ctranslate2.converters.TransformersConverter(str(model_path)).convert(str(target), force=True)
+                with _ct2_loader_fixes(ctranslate2.converters.transformers):
+                    ctranslate2.converters.TransformersConverter(str(model_path)).convert(str(target), force=True)
             except Exception as exc:  # noqa: BLE001
                 raise BackendError(f"CTranslate2 cannot convert {model_path}: {exc}") from exc
         try:
@@ -293,6 +295,63 @@ class CT2Backend(TranslationBackend):
             # generate forces EOS as the last of max_length tokens (Marian's default); CTranslate2 does not
             hypotheses = [h[:max_length - 1] if len(h) >= max_length else h for h in hypotheses]
         return [_strip(h, special) for h in hypotheses]
+
+
+@contextlib.contextmanager
+def _ct2_loader_fixes(converters):
+    """CTranslate2's Transformers loaders for M2M100 and mBART, fixed for transformers 5, registered for one
+    conversion (the originals are put back after it).
+
+    - M2M100: the loader takes the language tokens (``__en__``, ...) from ``special_tokens_map
+      ["additional_special_tokens"]``, which transformers 5's ``M2M100Tokenizer`` no longer fills, and
+      ``get_vocab()`` no longer lists them either: the vocabulary came out 100 tokens short and the conversion
+      failed ("Source vocabulary 0 has size 2011 but the model expected 2111", CTranslate2 4.8.5). The language
+      tokens are added in id order, each checked to land on its id.
+    - mBART: the loader reads ``config.normalize_before``, a key that fairseq-converted configs carry and one made
+      with ``MBartConfig(...)`` (a model trained from scratch, the tests' models) lacks; transformers' mBART layers
+      are pre-norm whatever it says, so a missing key means True. And it writes the tokenizer's ``bos_token``,
+      which transformers 5's ``MBart50Tokenizer`` no longer defaults (a tokenizer made from the sentencepiece
+      file alone has none), into the model's config, where CTranslate2 then fails to read a null ("type must be
+      string, but is null"): mBART's ``<s>`` is its ``cls_token``.
+    """
+    registry = converters._MODEL_LOADERS
+    saved = {name: registry.get(name) for name in ("M2M100Config", "MBartConfig")}
+    if any(loader is None for loader in saved.values()):  # a CTranslate2 that changed its loaders: leave them
+        yield
+        return
+
+    class M2M100Loader(type(saved["M2M100Config"])):
+        def get_vocabulary(self, model, tokenizer):
+            tokens = super().get_vocabulary(model, tokenizer)
+            language_ids = getattr(tokenizer, "lang_token_to_id", None) or {}
+            missing = sorted((i, t) for t, i in language_ids.items() if t not in set(tokens))
+            if not missing:
+                return tokens
+            # the loader appended its fairseq padding tokens (madeupword0, ...) after too short a list: they go last
+            tokens = [t for t in tokens if not t.startswith("madeupword")]
+            for token_id, token in missing:
+                if token_id != len(tokens):
+                    raise BackendError(f"language token {token} has id {token_id}, not the vocabulary's next id "
+                                       f"{len(tokens)}")
+                tokens.append(token)
+            return tokens + [f"madeupword{i}" for i in range(model.config.vocab_size - len(tokens))]
+
+    class MBartLoader(type(saved["MBartConfig"])):
+        def get_model_spec(self, model):
+            if not hasattr(model.config, "normalize_before"):
+                model.config.normalize_before = True
+            return super().get_model_spec(model)
+
+        def set_config(self, config, model, tokenizer):
+            super().set_config(config, model, tokenizer)
+            if config.bos_token is None:
+                config.bos_token = tokenizer.cls_token
+
+    registry.update(M2M100Config=M2M100Loader(), MBartConfig=MBartLoader())
+    try:
+        yield
+    finally:
+        registry.update(saved)
 
 
 def _ct2_cache_dir(model_path: str) -> Path:

@@ -210,6 +210,21 @@ def test_ct2_backend_equals_generate(models, tmp_path, monkeypatch):
     assert ct2.translate(["缅甸 警方", "", "合作"], max_length=12) == hf.translate(["缅甸 警方", "", "合作"], max_length=12)
 
 
+@pytest.mark.parametrize("name, src, tgt", [("m2m100", "zh", "en"), ("nllb", "zh", "id"), ("mbart", "zh", "en")])
+def test_ct2_converts_multilingual_models(models, tmp_path, monkeypatch, name, src, tgt):
+    """CTranslate2 4.8's loaders, as shipped, fail on these under transformers 5 (M2M100: vocabulary 100 language
+    tokens short; mBART: no normalize_before, no bos_token); mtkit's conversion fixes them. The forced target
+    language goes to CTranslate2 as the target prefix; the ids must equal generate's."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    hf = Translator(models[name], backend="hf", src_lang=src, tgt_lang=tgt)
+    ct2 = Translator(models[name], backend="ct2", src_lang=src, tgt_lang=tgt)
+    ids = [hf.tokenizer(s).input_ids for s in SOURCES]
+    expected = hf.backend.translate_batch(ids, max_length=12)
+    assert ct2.backend.translate_batch(ids, max_length=12) == expected
+    assert any(expected)
+    assert ct2.translate(SOURCES[:2], max_length=12) == hf.translate(SOURCES[:2], max_length=12)
+
+
 def test_long_input_is_split_at_sentences_or_truncated(models, caplog):
     tr = Translator(models["trained"], backend="mtkit", src_lang="zh")
     tr.max_input_tokens = 8

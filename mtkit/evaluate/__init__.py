@@ -109,6 +109,10 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
         raise ConfigError("a paired test needs at least two systems")
     if n_samples is not None and n_samples < 1:
         raise ConfigError(f"the number of resamples must be at least 1, not {n_samples}")
+    if seed < 1:
+        # sacrebleu's PairedTest hands each comparison `seed if seed else None`: seed 0 draws from OS entropy
+        # (p-values change from run to run while the signature says seed:0), and numpy rejects a negative seed
+        raise ConfigError(f"the resampling seed must be a positive integer (sacrebleu does not fix 0), not {seed}")
     baseline = baseline or next(iter(systems))
     if baseline not in systems:
         raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(systems)}")

@@ -106,12 +106,17 @@ def load_split(dataset: str | Path, config: str, split: str, *, src: str, tgt: s
     if missing:
         raise DataError(f"{dataset}: config {config!r} has no {', '.join(missing)} text; languages: "
                         f"{', '.join(rows[0]['translation'])}")
-    # the document of the source side when the builder says which side that is; doc_id in other datasets
-    doc_key = "src_doc" if rows[0].get("src_lang", src) == src else "tgt_doc"
-    if doc_key not in rows[0]:
-        doc_key = "doc_id"
     return DatasetSplit([r["translation"][src] for r in rows], [r["translation"][tgt] for r in rows],
-                        [r.get(doc_key) or "" for r in rows], [r.get("bead_type") or "" for r in rows])
+                        [_source_document(r, src) for r in rows], [r.get("bead_type") or "" for r in rows])
+
+
+def _source_document(row: dict, src: str) -> str:
+    """The document of the row's ``src`` side when the row says which side that is (src_doc/tgt_doc with
+    src_lang); doc_id in other datasets. Decided per row: a config's rows need not share one orientation
+    (``export_corpus`` writes each pair as aligned, zh->en and en->zh rows side by side)."""
+    if "src_doc" in row:
+        return (row["src_doc"] if row.get("src_lang", src) == src else row.get("tgt_doc")) or ""
+    return row.get("doc_id") or ""
 
 
 def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_lang: str, src_path: str | None = None,

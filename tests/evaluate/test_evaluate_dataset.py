@@ -67,6 +67,28 @@ def test_breakdowns_and_comparison_on_a_split(dataset, tmp_path):
     assert "| 2 | " + str(worst["chrf"]) + " | 他们经泰国被押解回国。 | They were flown home via Thailand. | They flew. |" in md
 
 
+def test_breakdown_by_source_document_when_rows_differ_in_orientation(tmp_path):
+    # export_corpus writes each pair as aligned: one config can hold en->zh and zh->en rows side by side; the
+    # source document of each row must come from that row's own orientation (was: the first row's for all)
+    from mtkit.publish import DatasetCardInfo, export_corpus
+    from mtkit.records import SentencePair
+
+    pairs = [
+        SentencePair("a", "en", "zh", "It rained.", "下雨了。", 0.9, "1-1", "enA", "zhA", (0,), (0,), ((0, 10),),
+                     ((0, 4),), "s1", "test"),
+        SentencePair("b", "zh", "en", "你好。", "Hello.", 0.8, "1-1", "zhB", "enB", (0,), (0,), ((0, 3),),
+                     ((0, 6),), "s2", "test"),
+    ]
+    export_corpus(pairs, tmp_path / "mixed", card=DatasetCardInfo(name="m", pretty_name="M", languages=["en", "zh"]),
+                  formats=("parquet",))
+    hyp = tmp_path / "hyp.zh"
+    hyp.write_text("下雨了。\n你好。\n", encoding="utf-8")
+    for direction, expected in (("en->zh", ["enA", "enB"]), ("zh->en", ["zhA", "zhB"])):
+        report = evaluate_dataset(tmp_path / "mixed", config="en-zh", split="test", direction=direction,
+                                  hyp_paths=[str(hyp)])
+        assert sorted(report["breakdown"]["hyp.zh"]["document"]) == expected
+
+
 @pytest.mark.parametrize(
     "direction, config, expected",
     [("zh->en", "en-zh", ("zh", "en")), ("en -> zh", "en-zh", ("en", "zh")), (None, "en-zh", ("en", "zh")),

@@ -116,6 +116,16 @@ def test_significance_seed_is_used():
     assert runs[0] == runs[1] != runs[2]
 
 
+@pytest.mark.parametrize("seed", [0, -1])
+def test_a_seed_sacrebleu_cannot_fix_is_refused(seed, capsys):
+    # seed 0 gave different p-values on every run under a "seed:0" signature; -1 was a numpy traceback
+    with pytest.raises(ConfigError, match=f"the resampling seed must be a positive integer .*, not {seed}$"):
+        compare_systems({"A": SYS_A, "B": SYS_B}, REFS, tgt_lang="en", n_samples=10, seed=seed)
+    assert main(["evaluate", "--hyp", __file__, "--hyp", __file__, "--ref", __file__, "--tgt-lang", "en",
+                 "--systems", "A,B", "--seed", str(seed)]) == 2
+    assert f"positive integer (sacrebleu does not fix 0), not {seed}" in capsys.readouterr().err
+
+
 def test_bad_inputs():
     with pytest.raises(DataError, match="hypotheses has 3 lines but reference 1 has 4"):
         score_corpus(SYS_A[:3], REFS, tgt_lang="en")

@@ -100,6 +100,18 @@ def test_split_sentences(lang, text, expected):
         ("id", "Harganya Rp. 5.000 per kilo pada tgl. 5 Mei, lihat hal. 12. Mahal.",
          ["Harganya Rp. 5.000 per kilo pada tgl. 5 Mei, lihat hal. 12.", "Mahal."]),
         ("id", "Itu bukan hal. Kami pulang.", ["Itu bukan hal.", "Kami pulang."]),
+        # "a.m."/"p.m." go on into a name, a weekday or a number; a word that opens sentences starts a new one
+        ("en", "The plane landed at 3 p.m. Beijing time on Thursday. It carried 200 suspects.",
+         ["The plane landed at 3 p.m. Beijing time on Thursday.", "It carried 200 suspects."]),
+        ("en", "The talks began at 10 a.m. Monday and ended at 4 p.m. on Tuesday.",
+         ["The talks began at 10 a.m. Monday and ended at 4 p.m. on Tuesday."]),
+        ("en", "The suspects landed at 3 p.m. The police then took them away.",
+         ["The suspects landed at 3 p.m.", "The police then took them away."]),
+        ("en", "The court sat until 5 p.m. However, no verdict came.", ["The court sat until 5 p.m.", "However, no verdict came."]),
+        # abbreviations sentencex knows, and the ones added for it ("Ms.", "Vol." before a number)
+        ("en", "Ms. Wang met Gen. Li and Mr. J. Smith of the U.S. Embassy in Room No. 5 on Jan. 12, see Vol. 3 of it.",
+         ["Ms. Wang met Gen. Li and Mr. J. Smith of the U.S. Embassy in Room No. 5 on Jan. 12, see Vol. 3 of it."]),
+        ("en", "He grew up in the U.S. He later moved to Bangkok.", ["He grew up in the U.S.", "He later moved to Bangkok."]),
         # a 《》 title is a name: a ? or ! inside it ends no sentence
         ("zh", "他读了《你好吗?》这本书。电影《战狼!》上映。", ["他读了《你好吗?》这本书。", "电影《战狼!》上映。"]),
         ("zh", "据《人民日报》报道,已抓获5.3万余人!时间线回顾。", ["据《人民日报》报道,已抓获5.3万余人!", "时间线回顾。"]),

@@ -108,6 +108,15 @@ def test_unknown_language_lists_the_known_ones(lang):
         split_sentences("Some text.", lang)
 
 
+def test_the_title_sentence_without_its_column_label_is_its_raw_slice():
+    # ingest cuts "推动高质量发展·权威发布|" off the headline: the sentence's offsets follow the cut
+    corpus = Path(__file__).resolve().parents[2] / "corpora" / "mps-fraud-2024"
+    raw = (corpus / "raw" / "001_f0908af97be21bcd.txt").read_text(encoding="utf-8")
+    title = next(s for s in segment_path(corpus / "raw" / "001_f0908af97be21bcd.txt") if s.meta.get("role") == "title")
+    assert (title.text, title.start, title.end) == ("公安部严打电诈跨国犯罪 累计抓获缅北涉诈嫌疑人5万余名", 64, 91)
+    assert raw[title.start:title.end] == title.text
+
+
 def test_every_seed_sentence_is_its_raw_slice():
     corpus = Path(__file__).resolve().parents[2] / "corpora" / "mps-fraud-2024"
     sentences = list(segment_path(corpus, to_simplified=True))

@@ -399,6 +399,12 @@ def _cedict() -> tuple[dict[str, list[str]], int]:
     return table, min(longest, 8)
 
 
+def chinese_dictionary() -> tuple[dict[str, list[str]], int]:
+    """CC-CEDICT as the lexical encoder reads it: Simplified and Traditional headwords (-> English content words)
+    and the length of the longest headword looked up. Loaded once per process, shared with the numbers filter."""
+    return _cedict()
+
+
 @functools.lru_cache(maxsize=1)
 def _country_names() -> dict[str, str]:
     """Country names in English, Indonesian and Chinese (pycountry's translations) -> ISO code."""

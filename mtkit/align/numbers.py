@@ -24,6 +24,19 @@ _ARABIC_SCALED = re.compile(
 )
 _SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
                 "ribu": 1e3, "juta": 1e6, "miliar": 1e9, "milyar": 1e9, "triliun": 1e12}
+_CJK_NUMERALS = frozenset(_DIGITS) | frozenset(_UNITS) | frozenset(_BIG)
+# Measure words and units that make a lone Chinese numeral a count ("三名", "十分钟", "第四届", "十多起"), longest
+# first so that "分钟" wins over a bare "分". Left out on purpose: "分" ("十分" is "very"), "方" (千方百计),
+# "国"/"方"/"边" (中缅泰三国, 三方, 三边: groups of parties that English and Indonesian spell out, never as digits),
+# "成" ("三成" is 30%, not 3).
+_MEASURE_WORDS = (
+    "名", "人", "个", "個", "位", "元", "美元", "块", "塊", "亿", "億", "万", "萬", "次", "起", "家", "岁", "歲",
+    "年", "月", "日", "号", "號", "天", "周", "週", "星期", "小时", "小時", "时", "時", "点", "點", "分钟", "分鐘",
+    "秒", "公里", "千米", "米", "吨", "噸", "公斤", "斤", "件", "条", "條", "项", "項", "架", "辆", "輛", "艘", "批",
+    "份", "种", "種", "类", "類", "倍", "户", "戶", "届", "屆", "期", "轮", "輪", "场", "場", "支", "队", "隊", "座",
+    "所", "部", "台", "臺", "张", "張", "层", "層", "季度", "%", "％", "余", "餘", "多", "来", "來",
+)
+_MEASURE_WORD = re.compile("|".join(sorted(_MEASURE_WORDS, key=len, reverse=True)))
 
 
 def parse_cjk_number(text: str) -> int | None:
@@ -48,14 +61,16 @@ def parse_cjk_number(text: str) -> int | None:
     return total + section + (digit or 0)
 
 
-def extract_numbers(text: str, lang: str | None = None, *, scales: bool = False) -> list[float]:
+def extract_numbers(text: str, lang: str | None = None, *, scales: bool = False,
+                    numerals_in_context: bool = False) -> list[float]:
     """Every number in ``text`` as a value, in order of appearance.
 
     Group separators follow the language: ``50.000`` is fifty thousand in Indonesian and in Chinese text
     (where the sources copy European formats), ``5.3`` is a decimal; ``50,000`` is fifty thousand in English.
-    With ``scales``, scale words and compound multipliers count too (``1,5 juta`` = ``150万``, ``1.5万亿``); the
-    lexical encoder leaves them out, so that its features (and the alignments cached under its name) stay
-    those of ``lexical-v1``.
+    With ``scales``, scale words and compound multipliers count too (``1,5 juta`` = ``150万``, ``1.5万亿``). With
+    ``numerals_in_context``, Chinese numerals count only where they read as a number (:func:`_reads_as_number`:
+    not 百姓, 十分, 千方百计, 千家万户). The lexical encoder leaves both off, so that its features (and the
+    alignments cached under its name) stay those of ``lexical-v1``.
     """
     values: list[float] = []
     for m in (_ARABIC_SCALED if scales else _ARABIC).finditer(text):
@@ -69,9 +84,46 @@ def extract_numbers(text: str, lang: str | None = None, *, scales: bool = False)
     for m in _CJK_NUMBER.finditer(text):
         value = parse_cjk_number(m.group(0))
         # a lone 一 is mostly the article "a/one" inside words (一系列, 一年来): not a number worth matching
-        if value is not None and m.group(0) not in ("一",):
-            values.append(float(value))
+        if value is None or m.group(0) in ("一",):
+            continue
+        if numerals_in_context and not _reads_as_number(text, m.start(), m.end()):
+            continue
+        values.append(float(value))
     return values
+
+
+def _reads_as_number(text: str, start: int, end: int) -> bool:
+    """Whether the Chinese numerals ``text[start:end]`` are a number here, not part of a word.
+
+    A number has numeral context: it is next to a digit, is a compound of numerals (十九, 五万) or is followed by
+    a measure word or unit (三名, 十分钟, 第四届); a lone numeral without one is a word's character (百姓, 十分 "very",
+    金三角, 三方). And a dictionary word that covers the numerals and reaches past that reading makes it a word
+    after all (千家万户 past 千家, 百年大计 past 百年); 十年, 十九 or 百万 stay numbers.
+    """
+    measure = _MEASURE_WORD.match(text, end)
+    reading_end = measure.end() if measure else end
+    next_to_digit = text[start - 1:start].isdigit() or text[end:end + 1].isdigit()
+    if not (next_to_digit or end - start > 1 or measure):
+        return False
+    return not _inside_word(text, start, end, reading_end)
+
+
+def _inside_word(text: str, start: int, end: int, reading_end: int) -> bool:
+    """A word of more than numerals covers part of ``text[start:end]`` and ends after ``reading_end``.
+
+    The words are CC-CEDICT's (the lexical encoder's dictionary, already a dependency): a real word list knows
+    the thousands of idioms and names with numerals in them (千家万户, 百年大计, 九龙, 五角大楼) that a hand list
+    here would keep missing. No segmenter (jieba) ships with mtkit.
+    """
+    from .encoders import chinese_dictionary  # the encoder imports this module
+
+    words, longest = chinese_dictionary()
+    for s in range(max(0, start - longest + 1), end):
+        for e in range(max(s + 2, reading_end + 1), min(len(text), s + longest) + 1):
+            word = text[s:e]
+            if word in words and not set(word) <= _CJK_NUMERALS:
+                return True
+    return False
 
 
 def _arabic_value(raw: str, lang: str | None) -> float:
@@ -93,4 +145,4 @@ def _arabic_value(raw: str, lang: str | None) -> float:
 def number_keys(text: str, lang: str | None = None) -> set[str]:
     """Numbers as canonical strings (``50000``, ``5.3``, ``1.5e+06`` for ``1,5 juta`` and ``150万``) for set
     comparison."""
-    return {f"{v:g}" for v in extract_numbers(text, lang, scales=True)}
+    return {f"{v:g}" for v in extract_numbers(text, lang, scales=True, numerals_in_context=True)}

@@ -7,7 +7,7 @@ registered by name so that ``--explain`` and the stats can say which rule droppe
   each still a verbatim slice of the raw text;
 - block rules look at one block (language menus, junk tokens, copyright footers, bylines and datelines);
 - page rules look at the blocks in order (related-reading lists, the header and footer around the article body,
-  repeated paragraphs).
+  repeated paragraphs, a column label before the title's headline).
 
 The rules are general: they key on the shape of boilerplate (a line of language names, a keyboard-mash token,
 copyright vocabulary, a block after the last paragraph of the article), never on the text of one page.
@@ -440,7 +440,33 @@ def _normalise(text: str) -> str:
     return re.sub(r"[\W_]+", "", text)
 
 
-PAGE_RULES = (RelatedReading(), DuplicateParagraph(), PageFrame())
+# A site's column or channel label before the headline in the page title: "推动高质量发展·权威发布|公安部严打...",
+# "两会快讯丨...", "Exclusive | ...". One bar (a second one makes it a navigation trail), a label short and with
+# no sentence punctuation, and a headline after it.
+_COLUMN_LABEL = re.compile(r"^(?P<label>[^|｜丨。！？!?.,，:：]{2,16}?)\s*[|｜丨]\s*(?=\S)(?P<headline>[^|｜丨]+)$")
+
+
+@CLEANING_RULES.register("column_label")
+class ColumnLabel(Rule):
+    """The column label before the page title's headline (``推动高质量发展·权威发布|``): cut off the title block, so
+    that the title paragraph is the headline alone and still a verbatim slice of the page (its ``start`` moves
+    past the cut, so sentence offsets into the raw page stay exact)."""
+
+    name = "column_label"
+
+    def apply(self, blocks: list[Block]) -> None:
+        for block in list(blocks):
+            match = _COLUMN_LABEL.match(block.text) if block.kept and block.role == "title" else None
+            if match is None or not is_headline(match["headline"]) or len(match["headline"]) <= len(match["label"]):
+                continue
+            label_text = block.text[:match.start("headline")].rstrip()
+            label = Block(block.start, block.start + len(label_text), label_text, block.line)
+            label.drop(self.name, "column label before the headline")
+            blocks.append(label)
+            block.start, block.text = block.start + match.start("headline"), match["headline"]
+
+
+PAGE_RULES = (RelatedReading(), DuplicateParagraph(), PageFrame(), ColumnLabel())
 ALL_RULES: tuple[Rule, ...] = INLINE_RULES + BLOCK_RULES + PAGE_RULES
 
 

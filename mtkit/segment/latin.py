@@ -9,42 +9,69 @@ from .base import SEGMENTERS, SentenceSplitter, trimmed
 
 __all__ = ["SentencexSplitter"]
 
-# sentencex's Indonesian/Malay lists lack the common titles and abbreviations of news text (it splits
-# "Ir. Joko", "Jend. Listyo", "Irjen Pol. Karyoto", "Kab. Bogor", "dkk. pada"), and sentencex takes no extra
-# list, so a piece ending in one of these continues into the next piece. Only words that stand before a name
-# (titles, ranks, "Pol." after a police rank, administrative units): "dll." / "dsb." / "tsb." often end a
-# sentence, so they are left to sentencex.
-_EXTRA_ABBREVIATIONS = {
+# Abbreviations sentencex does not know, in three kinds by what follows them. sentencex takes no extra list,
+# so a piece it ends after one of these is joined to the next piece when the kind says the sentence goes on.
+#
+# Before a name: sentencex's Indonesian/Malay lists lack the common titles and abbreviations of news text (it
+# splits "Ir. Joko", "Jend. Listyo", "Irjen Pol. Karyoto", "Kab. Bogor", "dkk. pada"); its English list lacks
+# "Ms.". Only words that stand before a name (titles, ranks, "Pol." after a police rank, administrative units):
+# "dll." / "dsb." / "tsb." often end a sentence, so they are left to sentencex. These always continue.
+_BEFORE_NAME = {
     "id": ("Ir", "Bpk", "Bp", "Jend", "Brigjen", "Irjen", "Kombes", "AKBP", "Kapt", "Kol", "Letjen", "Mayjen",
            "Jl", "Jln", "dkk", "Sdr", "Sdri", "Drs", "Dra", "Hj", "KH", "Yth", "Tn", "Ny", "Pol", "Pdt", "Ust",
            "Kab", "Kec", "Kel", "Prov"),
+    "en": ("Ms",),
 }
-_EXTRA_ABBREVIATIONS["ms"] = _EXTRA_ABBREVIATIONS["id"]
-# Abbreviations that stand before a number ("Rp. 5.000", "tgl. 5 Mei", "hal. 12"): they continue into the next
-# piece only when it starts with a digit, since "hal" is also a word that can end a sentence.
-_NUMBER_ABBREVIATIONS = {"id": ("Rp", "tgl", "Tgl", "hal", "Hal")}
-_NUMBER_ABBREVIATIONS["ms"] = _NUMBER_ABBREVIATIONS["id"]
+# Before a number ("Rp. 5.000", "tgl. 5 Mei", "hal. 12", "Vol. 3", "approx. 50"): they continue only into a
+# piece that starts with a digit, since "hal" is also a word that can end a sentence.
+_BEFORE_NUMBER = {"id": ("Rp", "tgl", "Tgl", "hal", "Hal"), "en": ("Vol", "vol", "approx")}
+# After a time or a place, and also at the end of a sentence: "at 3 p.m. on Tuesday", "at 3 p.m. Beijing time",
+# "at 10 a.m. Monday", but "left at 3 p.m. The police then ...". Which one a capitalised word starts is
+# ambiguous; the rule (sentencex's own for the abbreviations it knows, "U.S. Embassy" / "the U.S. He ..."):
+# the sentence goes on unless the next word is one that opens sentences (a pronoun, determiner, conjunction or
+# sentence adverb). A name after the abbreviation is read as continuing: "at 3 p.m. Police arrived" stays one
+# sentence, which costs less than a fragment "Beijing time on Thursday." (sentencex does not split that one
+# either). sentencex splits after every "a.m."/"p.m.", even before a lowercase word or a digit.
+_SENTENCE_FINAL_TOO = {"en": ("a.m", "p.m", "A.M", "P.M")}
+_SENTENCE_OPENERS = {
+    "en": frozenset("""The A An This That These Those It Its He She They We I You His Her Their Our My Your There
+        Here But And Or So Yet However Meanwhile Also Then In On At After Before When While As If Although Since
+        During According""".split()),
+}
+# Malay news shares Indonesian's titles and abbreviations.
+_BEFORE_NAME["ms"], _BEFORE_NUMBER["ms"] = _BEFORE_NAME["id"], _BEFORE_NUMBER["id"]
+
+
+def _ending_abbreviation(words: tuple[str, ...]) -> re.Pattern | None:
+    """A pattern for a piece that ends in one of ``words`` plus its full stop; None for no words."""
+    if not words:
+        return None
+    return re.compile(rf"(?<![\w.])(?:{'|'.join(re.escape(w) for w in words)})\.$")
+
+
+def _ends_with(pattern: re.Pattern | None, piece: str) -> bool:
+    return pattern is not None and pattern.search(piece) is not None
 
 
 class SentencexSplitter(SentenceSplitter):
     """sentencex for one language, with two repairs on top.
 
     sentencex already handles a full stop with the space missing (``dunia.Menjalin``), numbers (``50.000``,
-    ``5.3``) and its own abbreviations (``P. R. China``, ``No.``, ``Dr.``). Repairs: a piece that starts with a
-    lowercase letter or a comma continues the sentence before it (``diluncurkan., dan``, ``terkait. ,``), and a
-    piece that ends in an abbreviation sentencex does not know continues into the next one.
+    ``5.3``) and its own abbreviations (``P. R. China``, ``No.``, ``Dr.``, ``U.S.``). Repairs: a piece that starts
+    with a lowercase letter or a comma continues the sentence before it (``diluncurkan., dan``, ``terkait. ,``),
+    and a piece that ends in an abbreviation sentencex does not know continues into the next one where the
+    abbreviation's kind says so (see ``_BEFORE_NAME``, ``_BEFORE_NUMBER``, ``_SENTENCE_FINAL_TOO``).
     """
 
-    version = 3
+    version = 4
 
     def __init__(self, lang: str):
         self.lang = lang
         self.name = f"sentencex-{lang}"
-        words = _EXTRA_ABBREVIATIONS.get(lang, ())
-        self._abbreviation = re.compile(rf"(?<![\w.])(?:{'|'.join(words)})\.$") if words else None
-        before_number = _NUMBER_ABBREVIATIONS.get(lang, ())
-        self._number_abbreviation = (re.compile(rf"(?<![\w.])(?:{'|'.join(before_number)})\.$")
-                                     if before_number else None)
+        self._before_name = _ending_abbreviation(_BEFORE_NAME.get(lang, ()))
+        self._before_number = _ending_abbreviation(_BEFORE_NUMBER.get(lang, ()))
+        self._sentence_final_too = _ending_abbreviation(_SENTENCE_FINAL_TOO.get(lang, ()))
+        self._openers = _SENTENCE_OPENERS.get(lang, frozenset())
 
     def split(self, text):
         from sentencex import segment
@@ -64,17 +91,23 @@ class SentencexSplitter(SentenceSplitter):
         merged: list[tuple[int, int]] = []
         for s, e in trimmed(text, spans):
             if merged and (text[s].islower() or text[s] in ",;:)"
-                           or self._continues(text[merged[-1][0]:merged[-1][1]], text[s])):
+                           or self._continues(text[merged[-1][0]:merged[-1][1]], text[s:e])):
                 merged[-1] = (merged[-1][0], e)
             else:
                 merged.append((s, e))
         return merged
 
-    def _continues(self, piece: str, next_char: str) -> bool:
-        if self._abbreviation is not None and self._abbreviation.search(piece) is not None:
+    def _continues(self, piece: str, next_piece: str) -> bool:
+        """Whether ``piece``, ending in an abbreviation, runs on into ``next_piece``."""
+        if _ends_with(self._before_name, piece):
             return True
-        return (next_char.isdigit() and self._number_abbreviation is not None
-                and self._number_abbreviation.search(piece) is not None)
+        if next_piece[:1].isdigit() and _ends_with(self._before_number, piece):
+            return True
+        return _ends_with(self._sentence_final_too, piece) and not self._opens_sentence(next_piece)
+
+    def _opens_sentence(self, piece: str) -> bool:
+        first_word = re.match(r"[^\W\d_]+", piece)
+        return first_word is not None and first_word.group(0) in self._openers
 
 
 for _code in ("id", "en", "ms"):

@@ -110,6 +110,12 @@ def test_scale_words_leave_the_lexical_encoders_numbers_alone():
     assert extract_numbers("1,5 juta dolar dan 2万亿元", "id") == [1.5, 20000.0]
 
 
+def test_numerals_in_words_stay_in_the_lexical_encoders_numbers():
+    # the numbers filter reads no number in 老百姓 or 千方百计; lexical-v1's features still hold them
+    assert extract_numbers("千方百计保护老百姓,抓获200名", "zh") == [200.0, 1000.0, 100.0, 100.0]
+    assert ("n:1000", 2.0) in LexicalEncoder().features("千方百计保护老百姓", "zh")
+
+
 @pytest.mark.parametrize("text, value", [("十九", 19), ("五万", 50000), ("一百二十", 120), ("二〇二四", 2024), ("x", None)])
 def test_chinese_numerals(text, value):
     assert parse_cjk_number(text) == value

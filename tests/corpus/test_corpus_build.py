@@ -38,6 +38,9 @@ def pair(src, tgt, src_lang="id", tgt_lang="zh", score=0.3, bead_type="1-1", **k
         ("numbers", {}, pair("Kongres Nasional ke-19", "党的十九大以来"), True),
         ("numbers", {}, pair("kerugian 1,5 juta dolar", "损失150万美元"), True),  # scale words count
         ("numbers", {}, pair("kerugian 1,5 juta dolar", "损失15万美元"), False),
+        # 千方百计 and 老百姓 hold no numbers (they read 1000 and 100, and outvoted the real 200)
+        ("numbers", {}, pair("Polisi berupaya keras melindungi rakyat dan menangkap 200 tersangka",
+                             "警方千方百计保护老百姓,抓获200名嫌疑人"), True),
         ("boilerplate", {}, pair("Baca juga: berita lain", "其他新闻"), False),
         ("boilerplate", {}, pair("Polisi menangkap", "警察抓获"), True),
         ("language_id", {"min_chars": 10}, pair("The police arrested ten suspects today in the north",
@@ -72,6 +75,24 @@ def test_filters(name, params, p, accepted):
 def test_filter_scores(name, p, score):
     f = build_filter(name)
     assert f.score([p]) == [score]
+
+
+@pytest.mark.parametrize(
+    "text, keys",
+    [
+        # numeral characters inside words: no number
+        ("保护老百姓的财产安全", set()), ("千方百计打击犯罪", set()), ("这一点十分重要", set()), ("万一发生意外", set()),
+        ("走进千家万户", set()), ("“金三角”地区", set()), ("中缅泰三方执法合作", set()), ("其三,加大打击力度", set()),
+        # numerals next to a measure word or unit, compounds, digits: numbers
+        ("数十名嫌疑人", {"10"}), ("十分钟后", {"10"}), ("第四届警察首脑峰会", {"4"}), ("党的十九大以来", {"19"}),
+        ("有三名被解救", {"3"}), ("抓获五万余名嫌疑人", {"50000"}), ("抓获5万余名", {"50000"}),
+        ("老百姓损失十亿元", {"1e+09"}),
+    ],
+)
+def test_numbers_filter_reads_chinese_numerals_only_where_they_are_numbers(text, keys):
+    from mtkit.align.numbers import number_keys
+
+    assert number_keys(text, "zh") == keys
 
 
 def test_length_ratio_is_learned_per_language_pair():
@@ -160,7 +181,7 @@ def test_the_shipped_corpus_builds_and_loads(built):
     assert {"id", "translation", "score", "bead_type", "src_offsets", "tgt_offsets", "story"} <= set(jsonl[0])
     # page roles reach the rows: the headline pairs and the source-line pair are marked, the rest is prose
     marked = {(r["translation"]["zh"][:8], r["role"]) for ds in (en_zh, id_zh) for r in ds["train"] if r["role"] != "body"}
-    assert marked == {("公安机关国际执法", "title"), ("(信息来源:中华", "source"), ("推动高质量发展·", "title")}
+    assert marked == {("公安机关国际执法", "title"), ("(信息来源:中华", "source"), ("公安部严打电诈跨", "title")}
     assert sum(r["role"] == "body" for r in en_zh["train"]) == 10 and sum(r["role"] == "body" for r in id_zh["train"]) == 10
 
 
@@ -182,7 +203,7 @@ def test_report_counts_and_warnings(built):
     markdown = (built / "report.md").read_text()
     assert "## Filters" in markdown
     assert ("| mps-presser-2024-08-27 | id-zh | cctv-id-20240827.id | chinadaily-zh-20240827.zh | 17/16 | "
-            "1-1: 11, 1-3: 1, 2-1: 1, 3-1: 1 | 0 | 0.159 | 11/14 | alignment_score: 1, length_ratio: 2 |") in markdown
+            "1-1: 11, 1-3: 1, 2-1: 1, 3-1: 1 | 0 | 0.170 | 11/14 | alignment_score: 1, length_ratio: 2 |") in markdown
     assert "| bjyouth-zh-20230820.zh | zh | Hans | 39 | not aligned |" in markdown
     assert report["documents"]["xinhua-zh-hant-20250220.zh"]["script"] == "Hans (from Hant)"
 

@@ -130,11 +130,47 @@ def test_a_page_is_indonesian_or_malay_not_both():
     assert (doc.id, [p.lang for p in doc.paragraphs]) == ("mixed.id", ["id", "id"])
 
 
+_BODY = ("公安部加强与缅甸警方合作,打击缅北电诈犯罪活动,通过有效的执法合作,缅甸警方一次性移交了10名重大的电诈头目,"
+         "目前为止已累计抓获缅北涉诈犯罪嫌疑人5万多名。")
+_BODY_EN = ("Police in China, Myanmar and Thailand arrested 200 suspects in a joint operation on Monday, officials said "
+            "at a press conference in Beijing.")
+
+
+@pytest.mark.parametrize(
+    "title, headline, label",
+    [
+        ("推动高质量发展·权威发布|公安部严打电诈跨国犯罪 累计抓获缅北涉诈嫌疑人5万余名",
+         "公安部严打电诈跨国犯罪 累计抓获缅北涉诈嫌疑人5万余名", "推动高质量发展·权威发布|"),
+        ("权威发布 丨 中缅泰三国警方联合打击妙瓦底电诈园区", "中缅泰三国警方联合打击妙瓦底电诈园区", "权威发布 丨"),
+        ("權威發佈｜中緬泰三國警方聯合打擊妙瓦底電詐園區", "中緬泰三國警方聯合打擊妙瓦底電詐園區", "權威發佈｜"),
+        ("Exclusive | Police in three countries arrest 200 fraud suspects",
+         "Police in three countries arrest 200 fraud suspects", "Exclusive |"),
+        # no label: a headline with no bar, a bar after a long first part, a navigation trail of two bars
+        ("公安部严打电诈跨国犯罪 累计抓获缅北涉诈嫌疑人5万余名", "公安部严打电诈跨国犯罪 累计抓获缅北涉诈嫌疑人5万余名", None),
+        ("公安部严打电诈跨国犯罪累计抓获缅北涉诈嫌疑人|5万余名", "公安部严打电诈跨国犯罪累计抓获缅北涉诈嫌疑人|5万余名", None),
+    ],
+)
+def test_column_label_leaves_the_title(title, headline, label):
+    from mtkit.segment import segment_document
+
+    page = f"首页\n\n{title}\n\n{_BODY_EN if title.isascii() else _BODY}\n"
+    result = ingest_text(page, doc_id="p", to_simplified=True)
+    (doc,) = result.documents
+    (paragraph,) = [p for p in doc.paragraphs if p.meta.get("role") == "title"]
+    assert (paragraph.raw, page[paragraph.start:paragraph.end]) == (headline, headline)
+    assert [r.text for r in result.removed if r.rule == "column_label"] == ([label] if label else [])
+    for r in result.removed:
+        assert page[r.start:r.end] == r.text
+    # the title sentence's offsets point at exactly the kept headline in the raw page
+    title_sentence = segment_document(doc)[0]
+    assert page[title_sentence.start:title_sentence.end] == (title_sentence.original or title_sentence.text) == headline
+
+
 def test_every_rule_is_registered_and_signed():
     names = [rule.name for rule in ALL_RULES]
     assert sorted(names) == sorted(CLEANING_RULES.names())
     assert len({rule.signature() for rule in ALL_RULES}) == len(names)
-    assert signature().startswith("ingest:") and "|rules:10|t2s:no|" in signature()
+    assert signature().startswith("ingest:") and "|rules:11|t2s:no|" in signature()
 
 
 @pytest.mark.parametrize(

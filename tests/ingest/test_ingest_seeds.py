@@ -25,8 +25,8 @@ def results():
         ("000", [("cctv-id-20240827.id", "id", "Latn", 10)],
          {"dateline": 1, "language_menu": 1, "page_frame": 1}),
         ("001", [("chinadaily-zh-20240827.zh", "zh", "Hans", 9)],
-         {"byline": 1, "copyright_footer": 3, "duplicate_paragraph": 1, "html_remnant": 1, "junk_token": 3,
-          "language_menu": 1, "page_frame": 8, "photo_credit": 2}),
+         {"byline": 1, "column_label": 1, "copyright_footer": 3, "duplicate_paragraph": 1, "html_remnant": 1,
+          "junk_token": 3, "language_menu": 1, "page_frame": 8, "photo_credit": 2}),
         ("002", [("xinhua-zh-hant-20250220.zh", "zh", "Hant", 5)],
          {"copyright_footer": 2, "duplicate_paragraph": 4, "photo_credit": 5, "pinyin_annotation": 117}),
         ("003", [("mps-coop-2024.zh", "zh", "Hans", 6), ("mps-coop-2024.en", "en", "Latn", 5)],
@@ -53,6 +53,7 @@ def test_language_parts_and_removals_per_page(results, seed, parts, rules):
         ("001", "记者 杨可佳 摄", "photo_credit"),
         ("001", "Registration Number: 130349", "copyright_footer"),
         ("001", "Editor's picks", "page_frame"),
+        ("001", "推动高质量发展·权威发布|", "column_label"),
         ("002", "新華社記者 殷剛 攝", "photo_credit"),
         ("003", "公安机关国际执法合作实现新发展取得新进步等二则0", "page_frame"),
         ("003", "友情链接", "page_frame"),
@@ -70,7 +71,8 @@ def test_boilerplate_is_removed_by_its_rule(results, seed, removed_text, rule):
     [
         ("000", "Kementerian Keamanan Publik: Sebanyak", "(Reporter CCTV Chen Yu dan Cao Xiaozheng)",
          "Kementerian Keamanan Publik: Sebanyak lebih dari 50.000 tersangka penipuan di Myanmar utara telah ditangkap"),
-        ("001", "推动高质量发展·权威发布", "此外,公安部还积极参与联合国维和行动。", "推动高质量发展·权威发布|公安部严打电诈跨国犯罪 累计抓获缅北涉诈嫌疑人5万余名"),
+        # the site's column label "推动高质量发展·权威发布|" is cut off the headline (rule column_label)
+        ("001", "公安部严打电诈跨国犯罪", "此外,公安部还积极参与联合国维和行动。", "公安部严打电诈跨国犯罪 累计抓获缅北涉诈嫌疑人5万余名"),
         ("004", "严厉打击!王毅", "各方表示,将用实际行动", "严厉打击!王毅、陈文清接连提到这一问题,公安部已出手"),
     ],
 )

@@ -94,7 +94,7 @@ def test_signature_head_changes_with_a_splitter_version(monkeypatch):
 
     head = signature().split("|")[0]
     assert head.startswith("segment:") and head != "segment"
-    assert "|zh:v2|latin:sentencex-v3|sentencex:" in signature()
+    assert "|zh:v2|latin:sentencex-v4|sentencex:" in signature()
     monkeypatch.setattr(ChineseSplitter, "version", 99)
     assert signature().split("|")[0] != head
     monkeypatch.undo()
@@ -106,6 +106,15 @@ def test_signature_head_changes_with_a_splitter_version(monkeypatch):
 def test_unknown_language_lists_the_known_ones(lang):
     with pytest.raises(ConfigError, match=r"known: en, id, ms, zh"):
         split_sentences("Some text.", lang)
+
+
+def test_the_title_sentence_without_its_column_label_is_its_raw_slice():
+    # ingest cuts "推动高质量发展·权威发布|" off the headline: the sentence's offsets follow the cut
+    corpus = Path(__file__).resolve().parents[2] / "corpora" / "mps-fraud-2024"
+    raw = (corpus / "raw" / "001_f0908af97be21bcd.txt").read_text(encoding="utf-8")
+    title = next(s for s in segment_path(corpus / "raw" / "001_f0908af97be21bcd.txt") if s.meta.get("role") == "title")
+    assert (title.text, title.start, title.end) == ("公安部严打电诈跨国犯罪 累计抓获缅北涉诈嫌疑人5万余名", 64, 91)
+    assert raw[title.start:title.end] == title.text
 
 
 def test_every_seed_sentence_is_its_raw_slice():

@@ -20,8 +20,14 @@ HUB_METRIC = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", "comet": "comet"}
 def write_model_card(out_path: str | Path, *, model_name: str, base_model: str | None, languages: Sequence[str],
                      dataset: str, results: dict[str, MetricScore], dataset_config: str | None = None,
                      split: str = "test", training: dict | None = None, intended_use: str = "",
-                     limitations: str = "", license: str = "other") -> Path:
-    """Write the card (YAML metadata with ``model-index`` results, then the text) atomically to ``out_path``."""
+                     limitations: str = "", license: str = "other", training_dataset: str | None = None,
+                     origin: str | None = None) -> Path:
+    """Write the card (YAML metadata with ``model-index`` results, then the text) atomically to ``out_path``.
+
+    ``dataset`` is where the scores come from (model-index only); ``training_dataset``, what the model was
+    fine-tuned on (the Hub's ``datasets:``); ``base_model``, the model it was fine-tuned from. A model that was
+    not trained here gives neither and may give its ``origin`` (where its folder was loaded from), which the
+    text names without claiming any training."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     pair = "-".join(languages)
@@ -33,11 +39,19 @@ def write_model_card(out_path: str | Path, *, model_name: str, base_model: str |
         for key, score in results.items()
     ]
     data = ModelCardData(language=list(languages), license=license, library_name="transformers",
-                         tags=["translation", "mtkit"], base_model=base_model, datasets=[dataset],
+                         tags=["translation", "mtkit"], base_model=base_model,
+                         datasets=[training_dataset] if training_dataset else None,
                          model_name=model_name, eval_results=eval_results, pipeline_tag="translation")
-    lines = [f"# {model_name}", "", f"Translation {pair}" + (f", fine-tuned from `{base_model}`" if base_model else "")
-             + f" on `{dataset}`" + (f" ({dataset_config})" if dataset_config else "") + ".", "",
-             f"## Results ({split} split)", "", "| metric | score | sacrebleu signature |", "|---|---|---|"]
+    about = f"Translation {pair}"
+    if base_model:
+        about += f", fine-tuned from `{base_model}`"
+    elif origin:
+        about += f", `{origin}`"
+    if training_dataset:
+        about += f" on `{training_dataset}`"
+    evaluated = f"`{dataset}`" + (f" ({dataset_config})" if dataset_config else "") + f", {split} split"
+    lines = [f"# {model_name}", "", about + ".", "", f"## Results ({evaluated})", "",
+             "| metric | score | sacrebleu signature |", "|---|---|---|"]
     for score in results.values():
         lines.append(f"| {score.name} | {score.score:.2f} | `{md_cell(score.signature)}` |")
     if training:
@@ -69,11 +83,14 @@ def model_dir_info(model_dir: str | Path) -> dict:
     run = path.parent if path.name in ("final", "merged", "adapter") else None
     run = run.parent if run is not None and run.name == "final" else run
     info: dict = {"model_name": (run or path).name}
+    # a LoRA adapter or a fine-tuning run's folder was trained from its base; any other folder's config.json only
+    # says where it was loaded from (a downloaded model saved as is says its Hub name): no training claimed
+    trained = (path / "adapter_config.json").is_file() or (run is not None and (run / "done.json").is_file())
     for name, key in (("adapter_config.json", "base_model_name_or_path"), ("config.json", "_name_or_path")):
         if (path / name).is_file():
             base = json.loads((path / name).read_text(encoding="utf-8")).get(key)
             if base and Path(base).resolve() != path.resolve():
-                info["base_model"] = base
+                info["base_model" if trained else "origin"] = base
                 break
     if run is not None and (run / "done.json").is_file():
         info["training"] = json.loads((run / "done.json").read_text(encoding="utf-8")).get("metrics") or None

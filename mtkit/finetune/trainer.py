@@ -419,6 +419,7 @@ def _write_cards(run: Path, cards_dir, settings: FinetuneConfig, *, model_name, 
 
     name = settings.run_name or run.name
     card = dict(model_name=name, base_model=str(model_name), languages=[src, tgt], dataset=str(dataset),
+                training_dataset=str(dataset),
                 dataset_config=config, split=split, results=results,
                 training={"method": settings.method, "learning_rate": settings.lr, "steps": steps,
                           # the weights are the best dev checkpoint's, which may be earlier than the last step

@@ -1,6 +1,7 @@
 """Evaluating systems on a split of a dataset folder (the builder's Parquet layout, written here by hand), and cards
 from a model folder."""
 
+import dataclasses
 import json
 
 import pytest
@@ -172,7 +173,7 @@ def test_write_model_card_api_round_trip(tmp_path):
     path = write_model_card(tmp_path / "cards" / "m.md", model_name="m", base_model="Helsinki-NLP/opus-mt-zh-en",
                             languages=["zh", "en"], dataset="mtkit/mps", dataset_config="en-zh", results=results,
                             training={"method": "lora", "steps": 40}, intended_use="Police news, zh->en.",
-                            limitations="Tiny test model.")
+                            limitations="Tiny test model.", training_dataset="mtkit/mps")
     card = ModelCard.load(path)
     r = card.data.eval_results
     assert [(x.task_type, x.dataset_type, x.dataset_split, x.metric_type, x.metric_value) for x in r] == [
@@ -182,6 +183,32 @@ def test_write_model_card_api_round_trip(tmp_path):
     for text in ("| method | lora |", "| steps | 40 |", "## Intended use\n\nPolice news, zh->en.",
                  "## Limits\n\nTiny test model."):
         assert text in card.text
+
+
+def test_card_of_a_model_that_was_not_trained_here(tmp_path, capsys):
+    """A downloaded model saved as is records its Hub name in config.json: its card named it the base the model was
+    "fine-tuned from" and listed the evaluation set as training data. Only given facts make those claims."""
+    from huggingface_hub import ModelCard
+
+    from mtkit.evaluate import score_corpus
+
+    model = tmp_path / "opus-mt-en-zh"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"_name_or_path": "Helsinki-NLP/opus-mt-en-zh"}))
+    results = score_corpus(HYPS["good"], [en for _, en, *_ in ROWS], tgt_lang="en")
+    (tmp_path / "eval.json").write_text(json.dumps({"systems": {"m": {k: dataclasses.asdict(v) for k, v in results.items()}}}))
+    args = ["card", "--model-dir", str(model), "--eval", str(tmp_path / "eval.json"), "--languages", "en,zh",
+            "--dataset", "org/mps", "--dataset-config", "en-zh"]
+    assert main([*args, "--out", str(tmp_path / "a.md")]) == 0
+    card = ModelCard.load(tmp_path / "a.md")
+    assert (card.data.base_model, card.data.datasets) == (None, None)
+    assert card.data.eval_results[0].dataset_type == "org/mps"
+    assert "Translation en-zh, `Helsinki-NLP/opus-mt-en-zh`.\n\n## Results (`org/mps` (en-zh), test split)" in card.text
+    assert main([*args, "--out", str(tmp_path / "b.md"), "--base-model", "Helsinki-NLP/opus-mt-en-zh",
+                 "--trained-on", "org/news"]) == 0
+    card = ModelCard.load(tmp_path / "b.md")
+    assert (card.data.base_model, card.data.datasets) == ("Helsinki-NLP/opus-mt-en-zh", ["org/news"])
+    assert "Translation en-zh, fine-tuned from `Helsinki-NLP/opus-mt-en-zh` on `org/news`." in card.text
 
 
 def test_models_with_the_same_folder_name(dataset):

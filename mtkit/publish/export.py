@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -313,5 +314,11 @@ def save_dataset_dicts(summary: ExportSummary) -> None:
             stale.unlink()
 
 
+# what breaks a TSV field or a Moses line: tabs and every character str.splitlines() ends a line at (readers that
+# split on them would see a sentence cut in two); other whitespace (NBSP in "50 000", U+3000, double spaces) stays,
+# so that the TSV and Moses text equal the JSONL and Parquet text wherever they can
+_LINE_OR_FIELD_BREAKS = re.compile("[\t\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029]+")
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return _LINE_OR_FIELD_BREAKS.sub(" ", text).strip()

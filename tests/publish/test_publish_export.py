@@ -189,3 +189,16 @@ def test_why_empty_splits_get_no_parquet(tmp_path):
                                         encoding="utf-8")
     with pytest.raises(DatasetGenerationError):
         load_dataset(str(tmp_path), "en-zh", cache_dir=str(tmp_path / "cache"))
+
+
+def test_tsv_and_moses_keep_whitespace_that_breaks_no_line(tmp_path):
+    """Only tabs and line breaks (every one str.splitlines() knows) become spaces in TSV and Moses text; NBSP, the
+    ideographic space and double spaces were squeezed to one ASCII space, unlike the JSONL and Parquet text."""
+    zh, en = "共\u00a050\u00a0000  人\u3000落网。", "Police\u2028arrested\x85two\r\nmen."
+    pair = SentencePair("q1", "zh", "en", zh, en, 0.9, "1-1", "zh1", "en1", (0,), (0,), ((0, 13),), ((0, 24),), "s1",
+                        "train")
+    export_corpus(iter([pair]), tmp_path, card=card_info(), formats=("jsonl", "tsv", "moses"))
+    assert (tmp_path / "tsv/en-zh/train.tsv").read_bytes().decode("utf-8") == \
+        "Police arrested two men.\t共\u00a050\u00a0000  人\u3000落网。\t0.900000\t1-1\tq1\n"
+    assert (tmp_path / "text/en-zh/train.zh").read_bytes().decode("utf-8") == "共\u00a050\u00a0000  人\u3000落网。\n"
+    assert json.loads((tmp_path / "jsonl/en-zh/train.jsonl").read_text(encoding="utf-8"))["translation"]["zh"] == zh

@@ -76,3 +76,13 @@ def test_missing_manifest_and_bad_yaml(tmp_path):
 @pytest.mark.parametrize("code, known", [("zh", True), ("id", True), ("en", True), ("zho", True), ("xx", False), ("ZH", False), ("zh-Hans", False)])
 def test_language_codes(code, known):
     assert is_language_code(code) is known
+
+
+def test_license_name_and_link_are_manifest_keys(tmp_path):
+    """The Hub's fields for `license: other`; the dataset card takes them from here."""
+    root = _write(tmp_path, DOC_A)
+    text = (root / "manifest.yaml").read_text(encoding="utf-8")
+    (root / "manifest.yaml").write_text("license: other\nlicense_name: news-research\nlicense_link: LICENSE.md\n"
+                                        + text, encoding="utf-8")
+    m = load_manifest(root)
+    assert (m.license, m.extra) == ("other", {"license_name": "news-research", "license_link": "LICENSE.md"})

@@ -350,7 +350,8 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     ]
     card = DatasetCardInfo(
         name=manifest.name, pretty_name=manifest.pretty_name or manifest.name, description=manifest.description,
-        license=manifest.license, languages=manifest.languages, sources=sources,
+        license=manifest.license, license_name=str(manifest.extra.get("license_name") or ""),
+        license_link=str(manifest.extra.get("license_link") or ""), languages=manifest.languages, sources=sources,
         method=_method_text(config, align_signature), signature=build_signature(config, align_signature),
         filter_counts={}, warnings=[], limitations=limitations)
     # The card needs the filter counts, which are known only after the export stream: export, then re-render.

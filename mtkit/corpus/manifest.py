@@ -17,7 +17,8 @@ MANIFEST_NAME = "manifest.yaml"
 SCRIPTS = ("Hans", "Hant", "Latn", "Cyrl", "Arab", "Thai", "Mymr", "Jpan", "Kore")
 DOCUMENT_KEYS = {"id", "file", "outlet", "date", "languages", "scripts", "url", "title", "notes"}
 STORY_KEYS = {"id", "title", "documents"}
-TOP_KEYS = {"name", "pretty_name", "description", "license", "documents", "stories", "homepage", "citation"}
+TOP_KEYS = {"name", "pretty_name", "description", "license", "license_name", "license_link", "documents", "stories",
+            "homepage", "citation"}
 
 
 @dataclass(slots=True)
@@ -178,7 +179,7 @@ def load_manifest(path: str | Path) -> Manifest:
         pretty_name=str(data.get("pretty_name") or ""),
         description=str(data.get("description") or ""),
         license=str(data.get("license") or "other"),
-        extra={k: v for k, v in data.items() if k in ("homepage", "citation")},
+        extra={k: v for k, v in data.items() if k in ("homepage", "citation", "license_name", "license_link")},
     )
 
 

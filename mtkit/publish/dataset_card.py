@@ -27,6 +27,9 @@ class DatasetCardInfo:
     pretty_name: str
     description: str = ""
     license: str = "other"
+    # the Hub's fields for a license that is not one of its identifiers (license: other)
+    license_name: str = ""
+    license_link: str = ""
     languages: list[str] = field(default_factory=list)
     configs: list[str] = field(default_factory=list)  # empty: the configs the export wrote
     sources: list[dict] = field(default_factory=list)  # id, outlet, date, lang (or languages), file
@@ -94,6 +97,7 @@ def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
         source_datasets=["original"],  # scraped here, not derived from another Hub dataset
         configs=configs,
         tags=["parallel-corpus", "sentence-alignment", "news"],
+        **{k: v for k, v in (("license_name", info.license_name), ("license_link", info.license_link)) if v},
     )
     dataset_infos(summary, [c["config_name"] for c in configs]).to_dataset_card_data(data)
     lines = [f"# {info.pretty_name}", "", info.description.strip(), "", "## Configurations and splits", "",
@@ -119,6 +123,7 @@ def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
     for src in info.sources:
         lines.append(f"| {src.get('id', '')} | {src.get('outlet', '')} | {src.get('date', '')} | "
                      f"{_source_langs(src)} | {src.get('file', '')} |")
+    lines += ["", "## License", "", _license_text(info)]
     lines += ["", "## How it was made", "", info.method.strip(), "", f"Signature: `{info.signature}`", "",
               "## Filters", "", "Pairs dropped per filter (a pair counts under the first filter that drops it):", ""]
     filters = sorted({f for counts in info.filter_counts.values() for f in counts})
@@ -129,6 +134,16 @@ def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
     lines += ["", "## Known limits", ""] + [f"- {x}" for x in info.limitations + info.warnings]
     card = DatasetCard.from_template(data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines) + "\n")
     return str(card)
+
+
+def _license_text(info: DatasetCardInfo) -> str:
+    if info.license != "other":
+        return f"`{info.license}`."
+    named = f"`{info.license_name}`" if info.license_name else "not one of the Hub's license identifiers"
+    link = f" ({info.license_link})" if info.license_link else ""
+    # a scraped corpus's manifest often declares no license: say so rather than let `other` suggest one was given
+    return (f"Other: {named}{link}. The sentences are taken from the pages listed under Sources, whose "
+            "publishers' terms apply to them.")
 
 
 def _source_langs(src: dict) -> str:

@@ -84,10 +84,32 @@ def test_size_category(n, expected):
     "| id-zh | 0 | 0 |",
     "Signature: `build|seed:1|mtkit:test`",
     "- the lexical encoder was used",
+    "`cc-by-4.0`.",
     'ds = load_dataset("<this folder or repo id>", "en-zh")',
 ])
 def test_prose(card, line):
     assert line in card.text.splitlines()
+
+
+@pytest.mark.parametrize("name, link, yaml, text", [
+    ("", "", {}, "Other: not one of the Hub's license identifiers. The sentences are taken from the pages listed "
+                 "under Sources, whose publishers' terms apply to them."),
+    ("news-research", "LICENSE.md", {"license_name": "news-research", "license_link": "LICENSE.md"},
+     "Other: `news-research` (LICENSE.md). The sentences are taken from the pages listed under Sources, whose "
+     "publishers' terms apply to them."),
+])
+def test_license_other(tmp_path, name, link, yaml, text):
+    """`license: other` is what a scraped corpus usually has: the Hub's license_name/license_link when the
+    manifest gives them, and a License section that says what `other` means."""
+    info = card_info()
+    info.license, info.license_name, info.license_link = "other", name, link
+    export_corpus(iter(make_pairs()), tmp_path, card=info, formats=("parquet",))
+    card = DatasetCard.load(tmp_path / "README.md", repo_type="dataset")
+    data = card.data.to_dict()
+    assert data["license"] == "other"
+    assert {k: data[k] for k in ("license_name", "license_link") if k in data} == yaml
+    lines = card.text.splitlines()
+    assert lines[lines.index("## License") + 2] == text
 
 
 def test_declared_config_without_rows_is_not_in_yaml(tmp_path):

@@ -44,7 +44,9 @@ def comet_score(sources: Sequence[str], hypotheses: Sequence[str], references: S
 
 def read_lines(path: str | Path) -> list[str]:
     """Lines as sacrebleu reads them: split at ``\\n`` only (not at the form feeds, U+2028 and other breaks that
-    ``str.splitlines`` also splits at), a final ``\\r`` dropped."""
+    ``str.splitlines`` also splits at), a final ``\\r`` dropped. One difference: a UTF-8 byte-order mark is read
+    past (sacrebleu keeps it as the first line's first character, where it costs chrF a little), and a file in
+    another encoding is decoded with a warning (sacrebleu fails on it)."""
     import logging
 
     from ..ingest.decode import read_text_file

@@ -91,23 +91,11 @@ class DatasetSplit:
 
 def load_split(dataset: str | Path, config: str, split: str, *, src: str, tgt: str) -> DatasetSplit:
     """A split of a built dataset folder (or a Hub dataset) as parallel lists, with provenance columns."""
-    import datasets
+    from ..corpus.dataset import translation_split
 
-    name = {"dev": "validation"}.get(split, split)
-    try:
-        ds = datasets.load_dataset(str(dataset), config, split=name)
-    except (ValueError, FileNotFoundError, ConnectionError) as exc:
-        # unknown split or config; no such folder or Hub dataset (offline: a ConnectionError)
-        raise DataError(f"{dataset}: cannot load config {config!r} split {name!r}: {exc}") from None
-    if "translation" not in ds.column_names:
-        raise DataError(f"{dataset}: no `translation` column ({{lang: text}}); columns: {', '.join(ds.column_names)}")
-    rows = ds.to_list()
+    rows = translation_split(dataset, config, split, (src, tgt)).to_list()
     if not rows:
-        raise DataError(f"{dataset}: split {name!r} of {config!r} is empty")
-    missing = [lang for lang in (src, tgt) if lang not in rows[0]["translation"]]
-    if missing:
-        raise DataError(f"{dataset}: config {config!r} has no {', '.join(missing)} text; languages: "
-                        f"{', '.join(rows[0]['translation'])}")
+        raise DataError(f"{dataset} ({config}): split {split!r} is empty")
     return DatasetSplit([r["translation"][src] for r in rows], [r["translation"][tgt] for r in rows],
                         [_source_document(r, src) for r in rows], [r.get("bead_type") or "" for r in rows])
 

@@ -5,41 +5,21 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 
 logger = logging.getLogger("mtkit.finetune")
 
 
 def load_parallel_splits(dataset: str | Path, config: str, direction: str) -> tuple[dict, str, str]:
     """``({split: (sources, targets)}, src, tgt)``; wrong config, direction or an empty train split raise."""
-    import datasets
-
+    from ..corpus.dataset import open_translation_dataset, translation_split
     from ..evaluate.run import parse_direction
 
     src, tgt = parse_direction(direction, config)
-    path = Path(dataset)
-    if (path / "dataset_dict.json").is_file():
-        dd = datasets.load_from_disk(str(path))
-    elif (path / config / "dataset_dict.json").is_file():  # `mtkit build`'s hf/<config>/ folders
-        dd = datasets.load_from_disk(str(path / config))
-    elif path.is_dir() and any(p.joinpath("dataset_dict.json").is_file() for p in path.iterdir()):
-        known = sorted(p.name for p in path.iterdir() if p.joinpath("dataset_dict.json").is_file())
-        raise ConfigError(f"{dataset}: no config {config!r}; available: {', '.join(known)}")
-    else:
-        if path.is_file() or not path.exists() and str(dataset).startswith(("/", ".", "~")):
-            raise DataError(f"{dataset}: no such dataset folder")
-        try:
-            dd = datasets.load_dataset(str(dataset), config)
-        except ValueError as exc:  # datasets names the available configs in its message
-            raise ConfigError(f"{dataset}: no config {config!r} ({exc})") from None
-        except (FileNotFoundError, ConnectionError) as exc:  # a folder without data files; no such Hub dataset
-            raise DataError(f"{dataset}: no dataset there ({exc})") from None
+    dd = open_translation_dataset(dataset, config)
     splits = {}
-    for name, ds in dd.items():
-        rows = ds["translation"]
-        if len(rows) and not {src, tgt} <= set(rows[0]):
-            raise ConfigError(f"{dataset} ({config}) {name}: translation has languages {sorted(rows[0])}, "
-                              f"not {src} and {tgt}")
+    for name in dd:
+        rows = translation_split(dataset, config, name, (src, tgt), dd)["translation"]
         splits[name] = ([r[src] for r in rows], [r[tgt] for r in rows])
     if not splits.get("train") or not splits["train"][0]:
         raise DataError(f"{dataset} ({config}): the train split is empty")

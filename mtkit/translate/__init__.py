@@ -294,22 +294,11 @@ def read_inputs(path: str | Path, *, field: str = "text", split: str | None = No
     """Lines of a text file, a field of a JSONL file, or the source side of a split of a built dataset."""
     path = Path(path)
     if path.is_dir():
-        import datasets
+        from ..corpus.dataset import translation_split
 
         if not (split and config and src_lang):
             raise ConfigError("a dataset folder as input needs --split, --config and --src-lang")
-        name = {"dev": "validation"}.get(split, split)
-        try:
-            ds = datasets.load_dataset(str(path), config, split=name)
-        except (ValueError, FileNotFoundError, ConnectionError) as exc:  # unknown config or split (an empty split
-            # has no file, so it is unknown too)
-            raise DataError(f"{path}: cannot load config {config!r} split {name!r}: {exc}") from None
-        if "translation" not in ds.column_names:
-            raise DataError(f"{path}: no `translation` column; columns: {', '.join(ds.column_names)}")
-        rows = ds["translation"]
-        if rows and src_lang not in rows[0]:
-            raise DataError(f"{path}: config {config!r} has no {src_lang!r} text; languages: {', '.join(rows[0])}")
-        return [row[src_lang] for row in rows]
+        return [row[src_lang] for row in translation_split(path, config, split, (src_lang,))["translation"]]
     data = path.read_bytes() if path.is_file() else None
     if data is None:
         raise DataError(f"{path}: no such file")

@@ -104,11 +104,28 @@ def test_directions(direction, config, expected):
             parse_direction(direction, config)
 
 
+def test_the_builds_save_to_disk_copies_evaluate_as_the_parquet_folder(dataset, tmp_path):
+    """`evaluate --dataset build/X/hf/en-zh` (or `.../hf`) failed ("BuilderConfig 'en-zh' not found") where finetune
+    and translate read the same folder; its dev split is named dev, the Parquet layout's validation."""
+    import datasets
+
+    rows = datasets.load_dataset(str(dataset), "en-zh", split="test")
+    datasets.DatasetDict({"dev": rows, "test": rows}).save_to_disk(str(tmp_path / "hf" / "en-zh"))
+    expected = evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good"],
+                                translator_factory=StubTranslator)
+    for folder, split in ((tmp_path / "hf", "test"), (tmp_path / "hf" / "en-zh", "test"),
+                          (tmp_path / "hf" / "en-zh", "validation")):
+        got = evaluate_dataset(folder, config="en-zh", split=split, direction="zh->en", models=["good"],
+                               translator_factory=StubTranslator)
+        assert got == expected
+
+
 def test_split_errors(dataset):
-    with pytest.raises(DataError, match="cannot load config 'en-zh' split 'train'"):
+    with pytest.raises(DataError, match=r"mps \(en-zh\): no split 'train' \(empty splits are not declared\); "
+                                        r"splits: test$"):
         evaluate_dataset(dataset, config="en-zh", split="train", direction="zh->en", models=["good"],
                          translator_factory=StubTranslator)
-    with pytest.raises(DataError, match="cannot load config 'en-zh' split 'test'"):
+    with pytest.raises(DataError, match="nowhere: no such dataset folder$"):
         evaluate_dataset(dataset / "nowhere", config="en-zh", models=["good"], translator_factory=StubTranslator)
     with pytest.raises(ConfigError, match="3 system names for 1 systems"):
         evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["good"], system_names=["a", "b", "c"],
@@ -227,6 +244,6 @@ def test_a_dataset_that_is_not_there(monkeypatch):
         raise ConnectionError(f"Couldn't reach '{path}' on the Hub (LocalEntryNotFoundError)")
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
-    with pytest.raises(DataError, match=r"^nowhere: cannot load config 'en-zh' split 'test': Couldn't reach 'nowhere' "
-                                        r"on the Hub \(LocalEntryNotFoundError\)$"):
+    with pytest.raises(DataError, match=r"^nowhere: no dataset there \(Couldn't reach 'nowhere' on the Hub "
+                                        r"\(LocalEntryNotFoundError\)\)$"):
         evaluate_dataset("nowhere", config="en-zh", models=["good"], translator_factory=StubTranslator)

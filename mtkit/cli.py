@@ -182,7 +182,8 @@ def _run_score_align(args) -> int:
         raise ConfigError(f"give TEST GOLD pairs; got {len(args.files)} files")
     tests = [read_beads(f) for f in args.files[0::2]]
     golds = [read_beads(f) for f in args.files[1::2]]
-    _out(score_alignments(tests, golds).table())
+    names = [f"{t} vs {g}" for t, g in zip(args.files[0::2], args.files[1::2])]
+    _out(score_alignments(tests, golds, names=names).table())
     return 0
 
 

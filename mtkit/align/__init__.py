@@ -18,7 +18,7 @@ from ..utils import make_signature
 from .dp import align_embeddings, overlap_texts
 from .encoders import ENCODERS, LABSE, LexicalEncoder, SentenceEncoder, TransformerEncoder, get_encoder
 
-__all__ = ["Aligner", "align", "align_many", "get_encoder", "SentenceEncoder", "ENCODERS", "LexicalEncoder",
+__all__ = ["Aligner", "align", "align_many", "language_code", "get_encoder", "SentenceEncoder", "ENCODERS", "LexicalEncoder",
            "TransformerEncoder", "LABSE"]
 
 logger = logging.getLogger("mtkit.align")
@@ -85,6 +85,28 @@ def embed_overlaps(encoder: SentenceEncoder, sentence_lists: Sequence[Sequence[s
     return out
 
 
+def language_code(code: str | None, what: str = "language") -> str | None:
+    """``ZH``, ``zh-CN``, ``zh_Hans``, ``zho`` -> ``zh``; None or blank -> None; not a language: ConfigError.
+
+    Languages are compared with the ISO 639-1 codes that language detection gives, and the lexical encoder
+    picks its Indonesian lexicon and number format by them: ``--tgt-lang ID`` used to turn both off, with only a
+    warning that the side "looks like id, not ID".
+    """
+    if code is None or not str(code).strip():
+        return None
+    import pycountry
+
+    primary = str(code).strip().replace("_", "-").split("-")[0].lower()
+    language = None
+    if len(primary) == 2 and primary.isascii():
+        language = pycountry.languages.get(alpha_2=primary)
+    elif len(primary) == 3 and primary.isascii():
+        language = pycountry.languages.get(alpha_3=primary)
+    if language is None:
+        raise ConfigError(f"{what} {code!r} is not a language code; give an ISO 639-1 code such as zh, id or en")
+    return getattr(language, "alpha_2", None) or language.alpha_3
+
+
 def align(src: Sequence[str], tgt: Sequence[str], *, encoder: str | SentenceEncoder = "auto",
           src_lang: str | None = None, tgt_lang: str | None = None, **settings) -> Alignment:
     """Align two versions of one text, sentence by sentence. Settings as :class:`Aligner`.
@@ -103,6 +125,7 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
                progress: bool = False, **settings) -> Iterator[Alignment]:
     """Align many document pairs, embedding ``batch_pairs`` pairs at a time in shared batches."""
     aligner = Aligner(**settings)
+    src_lang, tgt_lang = language_code(src_lang, "src_lang"), language_code(tgt_lang, "tgt_lang")
     enc = get_encoder(encoder) if isinstance(encoder, str) else encoder
     signature = aligner.signature(enc)
     batch: list[tuple[Sequence[str], Sequence[str]]] = []

@@ -2,11 +2,12 @@
 silently wrong result."""
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
 
-from mtkit.align import align, language_code
+from mtkit.align import LexicalEncoder, align, align_many, language_code
 from mtkit.align.scoring import parse_bead, read_beads, score_alignments
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
@@ -135,3 +136,36 @@ def test_a_page_with_no_text_left_is_an_error_also_with_a_language(tmp_path, cap
     assert main(["align", str(tmp_path / "page.txt"), str(BILINGUAL), "--encoder", "lexical",
                  "--src-lang", "en"]) == 2
     assert capsys.readouterr().err.endswith("page.txt: no article text left after cleaning\n")
+
+
+@pytest.mark.parametrize("src, tgt, message", [
+    ("Polisi menangkap 10 tersangka.", ["警方抓获10名嫌疑人。"],
+     "the source side is one str of 30 characters, not a list of sentences"),
+    (["Polisi menangkap 10 tersangka.", None], ["警方抓获10名嫌疑人。"], "source sentence 1 is NoneType, not str: None"),
+    (["Polisi menangkap 10 tersangka."], [b"x"], "target sentence 0 is bytes, not str: b'x'"),
+])
+def test_sides_must_be_lists_of_strings(src, tgt, message):
+    # a string aligned character by character (27 unaligned "sentences", no error); None was an AttributeError
+    with pytest.raises(DataError, match=re.escape(message)):
+        align(src, tgt, encoder="lexical")
+
+
+def test_a_language_not_given_is_detected_once_per_document(monkeypatch):
+    seen = []
+    encode = LexicalEncoder.encode
+
+    def recording(self, texts, *, lang=None, progress=False):
+        seen.append((lang, len(texts)))
+        return encode(self, texts, lang=lang, progress=progress)
+
+    monkeypatch.setattr(LexicalEncoder, "encode", recording)
+    src = ["Polisi menangkap 10 tersangka penipuan.", "Mereka dipulangkan ke Tiongkok pada hari Kamis."]
+    tgt = ["警方抓获10名诈骗嫌疑人。", "他们周四被遣返回中国。"]
+    pairs = [(src, tgt), (tgt, src)]
+    detected = list(align_many(pairs, encoder=LexicalEncoder()))
+    # the encoder used to get lang=None and detected the language of each window itself
+    assert seen == [("id", 4), ("zh", 4), ("zh", 4), ("id", 4)]  # each distinct window once
+    given = [align(src, tgt, encoder=LexicalEncoder(), src_lang="id", tgt_lang="zh"),
+             align(tgt, src, encoder=LexicalEncoder(), src_lang="zh", tgt_lang="id")]
+    assert [r.beads for r in detected] == [r.beads for r in given]
+    assert [b.vecalign() for b in detected[0].beads] == ["[0]:[0]", "[1]:[1]"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mtkit.align import LexicalEncoder, align, align_many, language_code
+from mtkit.align import LexicalEncoder, align, align_many, get_encoder, language_code
 from mtkit.align.scoring import parse_bead, read_beads, score_alignments
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
@@ -169,3 +169,13 @@ def test_a_language_not_given_is_detected_once_per_document(monkeypatch):
              align(tgt, src, encoder=LexicalEncoder(), src_lang="zh", tgt_lang="id")]
     assert [r.beads for r in detected] == [r.beads for r in given]
     assert [b.vecalign() for b in detected[0].beads] == ["[0]:[0]", "[1]:[1]"]
+
+
+@pytest.mark.parametrize("name", ["./no-such-model", "/no/such/model", "~/models/x"])
+def test_an_encoder_path_that_is_not_a_folder(name, tmp_path, capsys):
+    # was "not in the local Hugging Face cache and the hub is unreachable", as if it were a hub id
+    with pytest.raises(ConfigError, match=re.escape(f"encoder {name!r}: no such model folder")):
+        get_encoder(name)
+    (tmp_path / "model.bin").write_bytes(b"x")
+    with pytest.raises(ConfigError, match="no such model folder"):
+        get_encoder(str(tmp_path / "model.bin"))

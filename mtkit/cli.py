@@ -108,14 +108,18 @@ def _add_align(sub):
                        "bilingual page may be given twice with --src-lang and --tgt-lang.")
     p.add_argument("src", metavar="SRC")
     p.add_argument("tgt", metavar="TGT")
-    p.add_argument("--presegmented", action="store_true", help="each input line is one sentence")
-    p.add_argument("--encoder", default="auto", help="auto, labse, lexical, or a sentence-transformers name/path")
-    p.add_argument("--src-lang", help="source language (picks that part of a bilingual page)")
-    p.add_argument("--tgt-lang", help="target language")
+    p.add_argument("--presegmented", action="store_true",
+                   help="each input line is one sentence (line k is sentence k, 0-based; a blank line stays unaligned)")
+    p.add_argument("--encoder", default="auto", help="auto (LaBSE when it can be loaded, else lexical with a warning), "
+                   "labse, lexical, or a sentence-transformers name/path")
+    p.add_argument("--src-lang", help="source language, an ISO 639-1 code such as zh, id, en (picks that part of a "
+                   "bilingual page; default: detected)")
+    p.add_argument("--tgt-lang", help="target language, as --src-lang")
     p.add_argument("--format", choices=("tsv", "vecalign", "jsonl"), default="tsv",
-                   help="tsv: score, source, target; vecalign: [0,1]:[2] per bead; jsonl: one bead per line")
+                   help="tsv: score, source, target; vecalign: [0,1]:[2] per bead (0-based, [3]:[] unaligned); "
+                   "jsonl: one bead per line")
     p.add_argument("--max-align", type=int, default=5, help="most sentences in one bead, both sides together")
-    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--top-k", type=int, default=3, help="first pass: most similar target sentences kept per source one")
     p.add_argument("--win", type=int, default=5, help="second-pass window around the first-pass path")
     p.add_argument("--skip", type=float, default=-0.1, help="score of an unaligned sentence")
     p.set_defaults(func=_run_align)

@@ -108,20 +108,27 @@ def _add_align(sub):
                        "bilingual page may be given twice with --src-lang and --tgt-lang.")
     p.add_argument("src", metavar="SRC")
     p.add_argument("tgt", metavar="TGT")
-    p.add_argument("--presegmented", action="store_true", help="each input line is one sentence")
-    p.add_argument("--encoder", default="auto", help="auto, labse, lexical, or a sentence-transformers name/path")
-    p.add_argument("--src-lang", help="source language (picks that part of a bilingual page)")
-    p.add_argument("--tgt-lang", help="target language")
+    p.add_argument("--presegmented", action="store_true",
+                   help="each input line is one sentence (line k is sentence k, 0-based; a blank line stays unaligned)")
+    p.add_argument("--encoder", default="auto", help="auto (LaBSE when it can be loaded, else lexical with a warning), "
+                   "labse, lexical, or a sentence-transformers name/path")
+    p.add_argument("--src-lang", help="source language, an ISO 639-1 code such as zh, id, en (picks that part of a "
+                   "bilingual page; default: detected)")
+    p.add_argument("--tgt-lang", help="target language, as --src-lang")
     p.add_argument("--format", choices=("tsv", "vecalign", "jsonl"), default="tsv",
-                   help="tsv: score, source, target; vecalign: [0,1]:[2] per bead; jsonl: one bead per line")
+                   help="tsv: score, source, target; vecalign: [0,1]:[2] per bead (0-based, [3]:[] unaligned); "
+                   "jsonl: one bead per line")
     p.add_argument("--max-align", type=int, default=5, help="most sentences in one bead, both sides together")
-    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--top-k", type=int, default=3, help="first pass: most similar target sentences kept per source one")
     p.add_argument("--win", type=int, default=5, help="second-pass window around the first-pass path")
     p.add_argument("--skip", type=float, default=-0.1, help="score of an unaligned sentence")
     p.set_defaults(func=_run_align)
 
 
-def _sentences_of(path: str, lang: str | None, presegmented: bool) -> tuple[list[str], str | None]:
+def _sentences_of(path: str, lang: str | None, presegmented: bool, option: str) -> tuple[list[str], str | None]:
+    """The sentences of SRC or TGT and their language; ``option`` (--src-lang/--tgt-lang) is named in messages."""
+    import logging
+    import re
     from pathlib import Path
 
     from .errors import DataError
@@ -129,16 +136,31 @@ def _sentences_of(path: str, lang: str | None, presegmented: bool) -> tuple[list
     from .ingest.decode import read_text_file
     from .segment import segment_document
 
+    logger = logging.getLogger("mtkit.align")
     if presegmented:
-        text, _ = read_text_file(path)
-        return text.splitlines(), lang
+        text, encoding = read_text_file(path)
+        if not encoding.startswith("utf"):
+            # charset detection read it: a Latin-1 file can come out as cp1250 mojibake without an error
+            logger.warning("%s: not UTF-8 text; read as %s, a guess from its bytes (check the output, or convert "
+                           "the file to UTF-8)", path, encoding)
+        # lines as vecalign and `wc -l` count them (\n, \r\n, \r): str.splitlines() also breaks at U+2028,
+        # U+0085, form feeds and other separators inside a line, which shifts every later sentence index
+        lines = re.split(r"\r\n|\r|\n", text)
+        if lines[-1] == "":
+            lines.pop()
+        return lines, lang
     docs = [d for r in ingest_path(Path(path)) for d in r.documents]
-    if lang:
-        docs = [d for d in docs if d.lang == lang] or docs
-        if docs[0].lang != lang:
-            raise DataError(f"{path}: no {lang} text (it holds {', '.join(d.lang for d in docs)})")
     if not docs:
         raise DataError(f"{path}: no article text left after cleaning")
+    langs = list(dict.fromkeys(d.lang for d in docs))
+    if lang:
+        docs = [d for d in docs if d.lang == lang]
+        if not docs:
+            raise DataError(f"{path}: no {lang} text (it holds {', '.join(langs)})")
+    elif len(langs) > 1:
+        # aligning a bilingual page with itself without the options compares its first language with itself
+        logger.warning("%s holds %s text; aligning its %s text (choose with %s)", path, ", ".join(langs),
+                       docs[0].lang, option)
     doc = docs[0]
     return [s.text for s in segment_document(doc)], doc.lang
 
@@ -146,10 +168,12 @@ def _sentences_of(path: str, lang: str | None, presegmented: bool) -> tuple[list
 def _run_align(args) -> int:
     import json
 
-    from .align import align
+    from .align import align, language_code
 
-    src, src_lang = _sentences_of(args.src, args.src_lang, args.presegmented)
-    tgt, tgt_lang = _sentences_of(args.tgt, args.tgt_lang, args.presegmented)
+    src, src_lang = _sentences_of(args.src, language_code(args.src_lang, "--src-lang"), args.presegmented,
+                                  "--src-lang")
+    tgt, tgt_lang = _sentences_of(args.tgt, language_code(args.tgt_lang, "--tgt-lang"), args.presegmented,
+                                  "--tgt-lang")
     result = align(src, tgt, encoder=args.encoder, src_lang=src_lang, tgt_lang=tgt_lang, max_align=args.max_align,
                    top_k=args.top_k, win=args.win, skip=args.skip)
     for bead in result.beads:
@@ -182,7 +206,8 @@ def _run_score_align(args) -> int:
         raise ConfigError(f"give TEST GOLD pairs; got {len(args.files)} files")
     tests = [read_beads(f) for f in args.files[0::2]]
     golds = [read_beads(f) for f in args.files[1::2]]
-    _out(score_alignments(tests, golds).table())
+    names = [f"{t} vs {g}" for t, g in zip(args.files[0::2], args.files[1::2])]
+    _out(score_alignments(tests, golds, names=names).table())
     return 0
 
 

@@ -571,8 +571,12 @@ def get_encoder(name: str = "auto", *, device: str | None = None) -> SentenceEnc
         return encoder
     if name in ENCODERS and name != "transformer":
         return ENCODERS.get(name)()
-    if os.path.isdir(name):
-        return TransformerEncoder(name, device=device)
+    if os.path.isdir(os.path.expanduser(name)):
+        return TransformerEncoder(os.path.expanduser(name), device=device)
+    if name.startswith((".", "/", "~", os.sep)) or os.path.exists(name):
+        # a hub id is org/name: this is a path, and "not in the Hugging Face cache" would send the user astray
+        raise ConfigError(f"encoder {name!r}: no such model folder (give a sentence-transformers model folder, "
+                          "a hub id org/name, auto, labse or lexical)")
     if name == "labse" or "/" in name:
         model = LABSE if name == "labse" else name
         reason = _hub_model_unavailable(model)  # fail in seconds, not after the hub client's minute of retries

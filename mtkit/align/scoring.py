@@ -8,6 +8,7 @@ source-target link with a gold bead. Counts are summed over documents (micro-ave
 from __future__ import annotations
 
 import ast
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Iterable, Sequence
 
 from ..errors import DataError
 from ..records import Bead
+
+logger = logging.getLogger("mtkit.align")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,18 +42,30 @@ def parse_bead(line: str, *, where: str = "") -> Bead:
     """``[0, 1]:[2]`` -> Bead((0, 1), (2,))."""
     try:
         left, right = line.strip().split(":")
-        src, tgt = ast.literal_eval(left.strip()), ast.literal_eval(right.strip())
-        return Bead(tuple(int(i) for i in src), tuple(int(j) for j in tgt))
-    except (ValueError, SyntaxError, TypeError):
-        raise DataError(f"{where}: not an alignment bead like [0, 1]:[2]: {line.strip()!r}") from None
+        sides = ast.literal_eval(left.strip()), ast.literal_eval(right.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        sides = None
+    # literal_eval also reads (0,), "01", [0.5], [True] and [-1]; int() would turn them into indices that the
+    # file never meant, so each side must be a list of sentence indices (integers >= 0)
+    if not (isinstance(sides, tuple) and all(isinstance(side, list) for side in sides)
+            and all(type(i) is int and i >= 0 for side in sides for i in side)):
+        raise DataError(f"{where}: not an alignment bead like [0, 1]:[2] (0-based sentence indices): "
+                        f"{line.strip()!r}")
+    return Bead(tuple(sides[0]), tuple(sides[1]))
 
 
 def read_beads(path: str | Path) -> list[Bead]:
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # utf-8-sig: a byte-order mark (Windows editors write one) is not part of the first bead
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not an alignment file") from None
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text (byte {err.start}); expected one bead like [0, 1]:[2] "
+                        "per line") from None
     return [parse_bead(line, where=f"{path}:{n}") for n, line in enumerate(lines, 1) if line.strip()]
 
 
@@ -81,12 +96,39 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
 
 
-def score_alignments(tests: Sequence[Sequence[Bead]], golds: Sequence[Sequence[Bead]]) -> AlignScore:
+def _check_same_document(test: Sequence[Bead], gold: Sequence[Bead], name: str) -> None:
+    """A TEST that is not an alignment of GOLD's document (files given in the wrong order, the gold of another
+    document, an aligner's empty output) scores near zero with no hint why: say so.
+
+    One side empty is an error. GOLD has no sentence counts, so its highest indices stand for them (the gold
+    sets we know reach the last sentence of both sides): a TEST reaching past them gets a warning, not an error,
+    since a gold may leave its last sentences out of every bead and vecalign's definitions still apply. A TEST
+    that stops short of them is normal: some aligners leave out 1-0 beads.
+    """
+    if bool(test) != bool(gold):
+        empty, other, count = ("TEST", "GOLD", len(gold)) if not test else ("GOLD", "TEST", len(test))
+        raise DataError(f"{name}: {empty} holds no beads but {other} holds {count}")
+
+    def highest(beads: Sequence[Bead]) -> tuple[int, int]:
+        return (max((i for b in beads for i in b.src), default=-1), max((j for b in beads for j in b.tgt), default=-1))
+
+    test_top, gold_top = highest(test), highest(gold)
+    for side, t, g in (("source", test_top[0], gold_top[0]), ("target", test_top[1], gold_top[1])):
+        if t > g:
+            logger.warning("%s: TEST aligns %s sentence %d but GOLD's %s sentences end at %d: indices out of range; "
+                           "are TEST and GOLD alignments of one document, given in order?", name, side, t, side, g)
+
+
+def score_alignments(tests: Sequence[Sequence[Bead]], golds: Sequence[Sequence[Bead]], *,
+                     names: Sequence[str] | None = None) -> AlignScore:
+    """Micro-averaged scores of ``tests[k]`` against ``golds[k]``; ``names[k]`` names the pair in errors."""
     if len(tests) != len(golds):
         raise DataError(f"{len(tests)} test alignments but {len(golds)} gold alignments")
+    names = list(names) if names is not None else [f"document {k + 1}" for k in range(len(tests))]
     p = [0, 0, 0, 0]
     r = [0, 0, 0, 0]
-    for test, gold in zip(tests, golds):
+    for test, gold, name in zip(tests, golds, names):
+        _check_same_document(test, gold, name)
         p = [a + b for a, b in zip(p, _counts(gold, test))]
         both_test = [b for b in test if b.src and b.tgt]
         both_gold = [b for b in gold if b.src and b.tgt]

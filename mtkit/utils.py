@@ -223,3 +223,12 @@ def attention_without_cudnn(device) -> contextlib.AbstractContextManager:
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
+
+
+def known_language(code: str):
+    """pycountry's record of an ISO 639-1 (two-letter) or ISO 639-3 (three-letter) lower-case code, else None."""
+    import pycountry
+
+    if not isinstance(code, str) or not code.isascii() or not code.islower() or len(code) not in (2, 3):
+        return None
+    return pycountry.languages.get(**{"alpha_2" if len(code) == 2 else "alpha_3": code})

@@ -94,14 +94,9 @@ def language_code(code: str | None, what: str = "language") -> str | None:
     """
     if code is None or not str(code).strip():
         return None
-    import pycountry
+    from ..utils import known_language
 
-    primary = str(code).strip().replace("_", "-").split("-")[0].lower()
-    language = None
-    if len(primary) == 2 and primary.isascii():
-        language = pycountry.languages.get(alpha_2=primary)
-    elif len(primary) == 3 and primary.isascii():
-        language = pycountry.languages.get(alpha_3=primary)
+    language = known_language(str(code).strip().replace("_", "-").split("-")[0].lower())
     if language is None:
         raise ConfigError(f"{what} {code!r} is not a language code; give an ISO 639-1 code such as zh, id or en")
     return getattr(language, "alpha_2", None) or language.alpha_3

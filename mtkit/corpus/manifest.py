@@ -79,15 +79,9 @@ class _LineLoader(yaml.SafeLoader):
 
 def is_language_code(code: str) -> bool:
     """True for an ISO 639-1 (two-letter) or ISO 639-3 code that pycountry knows."""
-    import pycountry
+    from ..utils import known_language
 
-    if not isinstance(code, str) or not code.isascii() or not code.islower():
-        return False
-    if len(code) == 2:
-        return pycountry.languages.get(alpha_2=code) is not None
-    if len(code) == 3:
-        return pycountry.languages.get(alpha_3=code) is not None
-    return False
+    return known_language(code) is not None
 
 
 def load_manifest(path: str | Path) -> Manifest:

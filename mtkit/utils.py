@@ -232,3 +232,16 @@ def known_language(code: str):
     if not isinstance(code, str) or not code.isascii() or not code.islower() or len(code) not in (2, 3):
         return None
     return pycountry.languages.get(**{"alpha_2" if len(code) == 2 else "alpha_3": code})
+
+
+def saved_model_problem(path) -> str | None:
+    """Why a folder is not a saved model (no ``config.json`` nor a LoRA ``adapter_config.json``), naming the
+    ``merged/`` and ``adapter/`` folders a LoRA run's ``final/`` holds instead; None when it is one."""
+    from pathlib import Path
+
+    path = Path(path)
+    if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
+        return None
+    inside = [str(path / name) for name in ("merged", "adapter") if (path / name).is_dir()]
+    return "not a saved model (no config.json or adapter_config.json)" + (
+        f"; it holds {' and '.join(inside)}" if inside else "")

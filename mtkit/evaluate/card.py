@@ -76,10 +76,12 @@ def model_dir_info(model_dir: str | Path) -> dict:
     import json
 
     from ..errors import DataError
+    from ..utils import saved_model_problem
 
     path = Path(model_dir)
-    if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
-        raise DataError(f"{path}: not a saved model (no config.json or adapter_config.json)")
+    problem = saved_model_problem(path)
+    if problem:
+        raise DataError(f"{path}: {problem}")
     run = path.parent if path.name in ("final", "merged", "adapter") else None
     run = run.parent if run is not None and run.name == "final" else run
     info: dict = {"model_name": (run or path).name}

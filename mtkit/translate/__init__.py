@@ -33,13 +33,13 @@ CT2_COMPUTE_TYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 def _check_model_path(model: str) -> None:
     """A clear error for a local model path that is not there or holds no model, before transformers reads it
     as a hub id (``org/name``: at most one slash, no leading ``/``, ``.`` or ``~``)."""
+    from ..utils import saved_model_problem
+
     path = Path(model).expanduser()
     if path.is_dir():
-        if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
-            # a LoRA run's final/ holds merged/ and adapter/: name the one to use
-            inside = [str(path / name) for name in ("merged", "adapter") if (path / name).is_dir()]
-            hint = f"; it holds {' and '.join(inside)}" if inside else ""
-            raise BackendError(f"cannot load translation model {model!r}: not a saved model (no config.json){hint}")
+        problem = saved_model_problem(path)
+        if problem:
+            raise BackendError(f"cannot load translation model {model!r}: {problem}")
     elif path.exists():
         raise BackendError(f"cannot load translation model {model!r}: a file, not a model folder or hub name")
     elif model.startswith(("/", ".", "~")) or model.count("/") > 1:

@@ -167,6 +167,12 @@ def test_tiny_marian_models_through_the_cli_and_a_card_from_the_model_dir(datase
     assert main(["card", "--model-dir", str(tmp_path), "--eval", str(tmp_path / "ev" / "eval.json"), "--out",
                  str(card), "--languages", "zh,en", "--dataset", "x"]) == 2
     assert "not a saved model (no config.json or adapter_config.json)" in capsys.readouterr().err
+    # a LoRA run's final/ holds the models to name, as `mtkit translate` says
+    (tmp_path / "run" / "final" / "adapter").mkdir(parents=True)
+    assert main(["card", "--model-dir", str(tmp_path / "run" / "final"), "--eval", str(tmp_path / "ev" / "eval.json"),
+                 "--out", str(card), "--languages", "zh,en", "--dataset", "x"]) == 2
+    assert capsys.readouterr().err.rstrip().endswith(
+        "not a saved model (no config.json or adapter_config.json); it holds " + str(tmp_path / "run/final/adapter"))
 
 
 def test_card_from_a_finetuning_run_folder(tmp_path):

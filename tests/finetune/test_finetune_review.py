@@ -106,7 +106,7 @@ def test_lora_adapter_without_merge_is_scored(assets, tmp_path):
     base = AutoModelForSeq2SeqLM.from_pretrained(assets["model"]).state_dict()
     assert loaded.keys() == merged.keys() and all(torch.equal(loaded[k], merged[k]) for k in merged)
     assert not all(torch.equal(loaded[k], base[k]) for k in base)
-    with pytest.raises(BackendError, match=r"no config.json\); it holds .*final/adapter$"):
+    with pytest.raises(BackendError, match=r"no config.json or adapter_config.json\); it holds .*final/adapter$"):
         Translator(tmp_path / "lora" / "final")
 
 

@@ -99,7 +99,7 @@ def test_model_paths_that_hold_no_model(tmp_path, capsys):
     (tmp_path / "in.txt").write_text("合作\n", encoding="utf-8")
     (tmp_path / "empty").mkdir()
     for model, reason in [(str(tmp_path / "nowhere"), "no such model folder"), ("runs/x/final", "no such model folder"),
-                          (str(tmp_path / "empty"), "not a saved model (no config.json)"),
+                          (str(tmp_path / "empty"), "not a saved model (no config.json or adapter_config.json)"),
                           (str(tmp_path / "in.txt"), "a file, not a model folder or hub name")]:
         message = f"cannot load translation model {model!r}: {reason}"
         with pytest.raises(BackendError) as raised:

@@ -323,7 +323,8 @@ def _add_translate(sub):
                    help="sentences a batch (default: 1024 on a GPU, unbounded on a CPU)")
     p.add_argument("--max-length", type=int, default=256, help="most new tokens per sentence")
     p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
-    p.add_argument("--field", default="text", help="JSONL field holding the text")
+    p.add_argument("--field", default="text", help="JSONL field holding the text; a dotted name reads a nested "
+                   "one (translation.zh in the JSONL files of mtkit build)")
     p.add_argument("--config", help="dataset config (language pair) for a dataset folder")
     p.add_argument("--split", help="dataset split for a dataset folder")
     p.add_argument("--chunk-size", type=int, default=None,

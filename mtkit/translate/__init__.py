@@ -322,14 +322,31 @@ def read_inputs(path: str | Path, *, field: str = "text", split: str | None = No
             if not isinstance(record, dict):
                 raise DataError(f"{path}:{number}: a JSON {type(record).__name__}, "
                                 f"not an object with a {field!r} field")
-            if field not in record:
+            value = _field(record, field)
+            if value is _MISSING:
                 raise DataError(f"{path}:{number}: no field {field!r} (fields: {', '.join(record)})")
-            if not isinstance(record[field], str):
-                raise DataError(f"{path}:{number}: field {field!r} is {json.dumps(record[field])[:40]}, not a string")
-            texts.append(record[field])
+            if not isinstance(value, str):
+                raise DataError(f"{path}:{number}: field {field!r} is {json.dumps(value)[:40]}, not a string")
+            texts.append(value)
         else:
             texts.append(line)
     return texts
+
+
+_MISSING = object()
+
+
+def _field(record: dict, field: str):
+    """``record[field]``, or with a dotted name the nested value (``translation.zh`` in the JSONL `mtkit build`
+    writes); a key that itself holds the dots wins. ``_MISSING`` when there is none."""
+    if field in record:
+        return record[field]
+    value = record
+    for part in field.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
 
 
 @dataclass
@@ -389,8 +406,7 @@ def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str
     # "final"), and a model saved again at the same path is another model
     key = stable_hash(list(inputs), spec.signature(beam_size=kwargs.get("beam_size", 1)), folder_fingerprint(spec.model),
                       {k: v for k, v in sorted(kwargs.items())}, chunk_size)
-    parts = out.with_name(out.name + ".partial") / key
-    parts.mkdir(parents=True, exist_ok=True)
+    parts = out.with_name(out.name + ".partial") / key  # made with its first chunk: a failed start leaves nothing
     chunks = range(0, len(inputs), chunk_size)
     todo = [TranslationChunk(start // chunk_size, start + 1, list(inputs[start:start + chunk_size])) for start in chunks
             if not (parts / f"chunk-{start // chunk_size:05d}.txt").is_file()]
@@ -403,6 +419,7 @@ def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str
     bar = _sentence_bar(len(inputs), done) if show_progress else None
     # chunks come back as they finish; each is filed under its index, so the file keeps the input order
     for chunk in executor.map([step], todo, ordered=False):
+        parts.mkdir(parents=True, exist_ok=True)
         with atomic_write(parts / f"chunk-{chunk.index:05d}.txt") as fh:
             fh.writelines(line.replace("\n", " ") + "\n" for line in chunk.lines)
         if bar is not None:

@@ -21,6 +21,20 @@ def marians(tmp_path_factory):
     return build_tiny_marian(root / "a" / "final", seed=1), build_tiny_marian(root / "b" / "final", seed=2)
 
 
+def test_jsonl_nested_field(tmp_path):
+    """`mtkit build`'s JSONL keeps the text under translation.<lang>: a dotted --field reads it."""
+    (tmp_path / "a.jsonl").write_text('{"translation": {"zh": "公安部", "en": "MPS"}, "a.b": "dotted key"}\n\n'
+                                      '{"translation": {"en": "police"}}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"a.jsonl:3: no field 'translation.zh' \(fields: translation\)$"):
+        read_inputs(tmp_path / "a.jsonl", field="translation.zh")
+    (tmp_path / "a.jsonl").write_text('{"translation": {"zh": "公安部", "en": "MPS"}, "a.b": "dotted key"}\n\n',
+                                      encoding="utf-8")
+    assert read_inputs(tmp_path / "a.jsonl", field="translation.zh") == ["公安部", ""]
+    assert read_inputs(tmp_path / "a.jsonl", field="a.b") == ["dotted key", ""]
+    with pytest.raises(DataError, match=r"a.jsonl:1: field 'translation' is \{.*, not a string$"):
+        read_inputs(tmp_path / "a.jsonl", field="translation")
+
+
 def test_jsonl_values_that_are_not_text(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"text": "公安部"}\n{"text": null}\n', encoding="utf-8")
     with pytest.raises(DataError, match=r"^.*a.jsonl:2: field 'text' is null, not a string$"):
@@ -107,6 +121,7 @@ def test_model_paths_that_hold_no_model(tmp_path, capsys):
         assert str(raised.value) == message
         assert main(["translate", str(tmp_path / "in.txt"), "--model", model, "--out", str(tmp_path / "o.txt")]) == 2
         assert f"mtkit translate: error: {message}\n" == capsys.readouterr().err
+        assert not (tmp_path / "o.txt.partial").exists()  # a failed start leaves no empty resume folder
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")

@@ -73,8 +73,9 @@ def _run_ingest(args) -> int:
 @command
 def _add_segment(sub):
     p = sub.add_parser("segment", help="print a cleaned page's sentences, one per line",
-                       description="Print the sentences of cleaned pages in document order, one per line, each a "
-                       "verbatim substring of the raw file. PATH is a page or a corpus directory.")
+                       description="Print the sentences of cleaned pages in document order, one per line, each the "
+                       "raw file's text between its offsets (less any inline pinyin annotation the cleaning cut out "
+                       "of it). PATH is a page or a corpus directory.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--lang", help="keep one language (zh, id, en, ...)")
     p.add_argument("--jsonl", action="store_true", help="records with text, lang, script, doc id and raw offsets")

@@ -26,15 +26,19 @@ def render_markdown(report: dict) -> str:
         # documents with no other version are not segmented: the builder only segments what it aligns
         sentences = "not aligned" if d.get("sentences") is None else d["sentences"]
         lines.append(f"| {doc_id} | {d['lang']} | {d['script']} | {d['paragraphs']} | {sentences} | {removed} |")
+    # documents paired by similarity (an unlabelled crawl): the pairing's score beside the story it made
+    paired = any("document_pairing_score" in p for p in report["pairs"])
     lines += ["", "## Aligned document pairs", "",
-              "| story | config | source | target | sentences | beads by type | unaligned | mean score | kept | "
-              "dropped by filter |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "| story | " + ("document pairing score | " if paired else "") + "config | source | target | sentences "
+              "| beads by type | unaligned | mean score | kept | dropped by filter |",
+              "|---" * (10 + paired) + "|"]
     for p in report["pairs"]:
         beads = ", ".join(f"{k}: {v}" for k, v in p["beads"].items())
         mean = "" if p["mean_score"] is None else f"{p['mean_score']:.3f}"
         counts = p.get("filters", {})
-        lines.append(f"| {p['story']} | {p['config']} | {p['src_doc']} | {p['tgt_doc']} | "
+        pairing = p.get("document_pairing_score")
+        pairing = (f"{pairing:.3f} | " if pairing is not None else "| ") if paired else ""
+        lines.append(f"| {p['story']} | {pairing}{p['config']} | {p['src_doc']} | {p['tgt_doc']} | "
                      f"{p['src_sentences']}/{p['tgt_sentences']} | {beads} | {p['unaligned_sentences']} | {mean} | "
                      f"{counts.get('kept', 0)}/{counts.get('input', 0)} | {_dropped(counts)} |")
     lines += ["", "## Filters", "", "| config | input | kept | dropped by filter |", "|---|---|---|---|"]

@@ -323,6 +323,11 @@ def test_unlabelled_documents_are_paired_by_similarity(tmp_path):
     assert set(found) == {("coop-en.en", "coop-zh.zh"), ("cctv.id", "chinadaily.zh")}
     assert all(score >= 0.3 for score in found.values())
     assert {p["story"] for p in result.report["pairs"]} == {"auto:coop-en.en+coop-zh.zh", "auto:cctv.id+chinadaily.zh"}
+    rows = [line for line in (tmp_path / "out" / "report.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| auto:") or line.startswith("| story | document pairing score |")]
+    assert len(rows) == 3 and rows[0].startswith("| story | document pairing score | config | source |")
+    assert {row.split(" | ")[0][2:]: row.split(" | ")[1] for row in rows[1:]} == {
+        p["story"]: f"{p['document_pairing_score']:.3f}" for p in result.report["pairs"]}
 
 
 def test_a_three_language_story_builds_all_pairs_and_pivot_pairs(tmp_path):

@@ -170,6 +170,8 @@ def _run_align(args) -> int:
     import json
 
     from .align import align, language_code
+    from .segment import join_sentences
+    from .utils import one_line
 
     src, src_lang = _sentences_of(args.src, language_code(args.src_lang, "--src-lang"), args.presegmented,
                                   "--src-lang")
@@ -178,14 +180,16 @@ def _run_align(args) -> int:
     result = align(src, tgt, encoder=args.encoder, src_lang=src_lang, tgt_lang=tgt_lang, max_align=args.max_align,
                    top_k=args.top_k, win=args.win, skip=args.skip)
     for bead in result.beads:
+        # a bead's sentences joined as the corpus builder joins them (no space in Chinese)
+        src_text = join_sentences((src[i] for i in bead.src), result.meta.get("src_lang"))
+        tgt_text = join_sentences((tgt[j] for j in bead.tgt), result.meta.get("tgt_lang"))
         if args.format == "vecalign":
             _out(bead.vecalign())
         elif args.format == "jsonl":
             _out(json.dumps({"src": list(bead.src), "tgt": list(bead.tgt), "type": bead.type, "score": bead.score,
-                             "src_text": " ".join(src[i] for i in bead.src),
-                             "tgt_text": " ".join(tgt[j] for j in bead.tgt)}, ensure_ascii=False))
+                             "src_text": src_text, "tgt_text": tgt_text}, ensure_ascii=False))
         else:
-            _out(f"{bead.score:.4f}\t{' '.join(src[i] for i in bead.src)}\t{' '.join(tgt[j] for j in bead.tgt)}")
+            _out(f"{bead.score:.4f}\t{one_line(src_text)}\t{one_line(tgt_text)}")
     sys.stderr.write(result.signature + "\n")
     return 0
 

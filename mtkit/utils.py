@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
@@ -245,3 +246,14 @@ def saved_model_problem(path) -> str | None:
     inside = [str(path / name) for name in ("merged", "adapter") if (path / name).is_dir()]
     return "not a saved model (no config.json or adapter_config.json)" + (
         f"; it holds {' and '.join(inside)}" if inside else "")
+
+
+# what breaks a TSV field or a line of a text file: tabs and every character str.splitlines() ends a line at
+# (readers that split on them would see a sentence cut in two); other whitespace (NBSP in "50 000", U+3000, double
+# spaces) stays, so that TSV and plain-text copies equal the JSONL and Parquet text wherever they can
+_LINE_OR_FIELD_BREAKS = re.compile("[\t\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one TSV field or one line: tabs and line breaks become spaces."""
+    return _LINE_OR_FIELD_BREAKS.sub(" ", text).strip()

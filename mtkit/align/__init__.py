@@ -139,10 +139,14 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
                                   aligner.max_align - 1, langs=src_langs, progress=progress)
         tgt_side = embed_overlaps(enc, [[tgt[j] for j in kt] for (_, tgt), (_, kt) in zip(batch, kept)],
                                   aligner.max_align - 1, langs=tgt_langs, progress=progress)
-        for (src, tgt), (ks, kt), (sv, sl), (tv, tl) in zip(batch, kept, src_side, tgt_side):
+        for (src, tgt), (ks, kt), (sv, sl), (tv, tl), sl_, tl_ in zip(batch, kept, src_side, tgt_side, src_langs,
+                                                                      tgt_langs):
             warnings = _check_pair([src[i] for i in ks], [tgt[j] for j in kt], src_lang, tgt_lang)
             beads = _restore_blanks(aligner.align_vectors(sv, tv, sl, tl), ks, kt, len(src), len(tgt), aligner.skip)
-            meta = {"warnings": warnings} if warnings else {}
+            # the languages the sides were embedded as (given or detected), for whoever joins a bead's sentences
+            meta = {"src_lang": sl_, "tgt_lang": tl_}
+            if warnings:
+                meta["warnings"] = warnings
             if getattr(enc, "fallback_reason", None):
                 meta["encoder_fallback"] = enc.fallback_reason
             yield Alignment(beads, signature, meta)

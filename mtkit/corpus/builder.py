@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from ..records import Alignment, Bead, Document, SentencePair
 from ..utils import AtomicFiles, atomic_write, make_signature, progress, StrictConfig, stable_hash, write_json
 from ..scale import Executor, LocalExecutor
+from ..segment import join_sentences
 from .filters import DEFAULT_FILTERS, build_filter
 from .manifest import Manifest, load_manifest
 from .steps import (AlignPairs, PairJob, PrepareStories, StoryWork, ingest_story, pair_jobs, pair_key,
@@ -109,13 +110,12 @@ def beads_to_pairs(job: PairJob, alignment: Alignment) -> tuple[list[SentencePai
             continue
         src = [job.src_sents[i] for i in bead.src]
         tgt = [job.tgt_sents[j] for j in bead.tgt]
-        joiner_src = "" if job.src.lang in ("zh", "ja") else " "
-        joiner_tgt = "" if job.tgt.lang in ("zh", "ja") else " "
         key = f"{job.src.id}:{','.join(map(str, bead.src))}={job.tgt.id}:{','.join(map(str, bead.tgt))}"
         pairs.append(SentencePair(
             id=stable_hash(key),
             src_lang=job.src.lang, tgt_lang=job.tgt.lang,
-            src=joiner_src.join(s.text for s in src), tgt=joiner_tgt.join(s.text for s in tgt),
+            src=join_sentences((s.text for s in src), job.src.lang),
+            tgt=join_sentences((s.text for s in tgt), job.tgt.lang),
             score=bead.score, bead_type=bead.type, src_doc=job.src.id, tgt_doc=job.tgt.id,
             src_idx=bead.src, tgt_idx=bead.tgt,
             src_offsets=tuple((s.start, s.end) for s in src), tgt_offsets=tuple((t.start, t.end) for t in tgt),

@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Iterable
 
 from ..errors import ConfigError, DataError
 from ..records import SentencePair
-from ..utils import AtomicFiles, make_signature, stable_hash
+from ..utils import AtomicFiles, make_signature, one_line, stable_hash
 
 logger = logging.getLogger("mtkit.publish")
 
@@ -143,7 +142,7 @@ class TsvWriter(_TextWriter):
         first, second = config_languages(pair.config)
         text = {pair.src_lang: pair.src, pair.tgt_lang: pair.tgt}
         fh = self._file((pair.config, pair.split), self.out_dir / "tsv" / pair.config / f"{pair.split}.tsv")
-        fh.write("\t".join(_one_line(x) for x in (text[first], text[second], f"{pair.score:.6f}", pair.bead_type, pair.id)) + "\n")
+        fh.write("\t".join(one_line(x) for x in (text[first], text[second], f"{pair.score:.6f}", pair.bead_type, pair.id)) + "\n")
 
 
 class MosesWriter(_TextWriter):
@@ -156,7 +155,7 @@ class MosesWriter(_TextWriter):
         text = {pair.src_lang: pair.src, pair.tgt_lang: pair.tgt}
         for lang in config_languages(pair.config):
             fh = self._file((pair.config, pair.split, lang), self.out_dir / "text" / pair.config / f"{pair.split}.{lang}")
-            fh.write(_one_line(text[lang]) + "\n")
+            fh.write(one_line(text[lang]) + "\n")
 
 
 class ParquetWriter(Writer):
@@ -312,13 +311,3 @@ def save_dataset_dicts(summary: ExportSummary) -> None:
             shutil.rmtree(stale)
         else:
             stale.unlink()
-
-
-# what breaks a TSV field or a Moses line: tabs and every character str.splitlines() ends a line at (readers that
-# split on them would see a sentence cut in two); other whitespace (NBSP in "50 000", U+3000, double spaces) stays,
-# so that the TSV and Moses text equal the JSONL and Parquet text wherever they can
-_LINE_OR_FIELD_BREAKS = re.compile("[\t\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029]+")
-
-
-def _one_line(text: str) -> str:
-    return _LINE_OR_FIELD_BREAKS.sub(" ", text).strip()

@@ -19,10 +19,20 @@ from .base import SEGMENTERS, SentenceSplitter
 from .chinese import ChineseSplitter
 from .latin import SentencexSplitter
 
-__all__ = ["SEGMENTERS", "SentenceSplitter", "ChineseSplitter", "SentencexSplitter", "get_splitter",
+__all__ = ["SEGMENTERS", "SentenceSplitter", "ChineseSplitter", "SentencexSplitter", "get_splitter", "join_sentences",
            "split_sentences", "segment_document", "segment_documents", "segment_path", "sentence_record", "signature"]
 
 log = logging.getLogger("mtkit.segment")
+
+
+# languages written without spaces between words or sentences
+UNSPACED = frozenset({"zh", "ja", "yue", "th", "lo", "km", "my", "bo"})
+
+
+def join_sentences(sentences: Iterable[str], lang: str | None) -> str:
+    """The sentences of one bead as one text: run together in Chinese, Japanese, Thai, ...; with a space between
+    them elsewhere (and when the language is unknown)."""
+    return ("" if lang in UNSPACED else " ").join(sentences)
 
 
 @functools.lru_cache(maxsize=None)

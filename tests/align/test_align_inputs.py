@@ -179,3 +179,24 @@ def test_an_encoder_path_that_is_not_a_folder(name, tmp_path, capsys):
     (tmp_path / "model.bin").write_bytes(b"x")
     with pytest.raises(ConfigError, match="no such model folder"):
         get_encoder(str(tmp_path / "model.bin"))
+
+
+def test_align_tsv_and_jsonl_join_a_beads_sentences_as_the_corpus_does(tmp_path, capsys):
+    """Chinese sentences of one bead run together (they were joined with a space), and a tab inside a sentence
+    no longer adds a TSV column."""
+    import json
+
+    gold = Path(__file__).resolve().parents[2] / "bench" / "gold" / "mps" / "zh-id"
+    src = (gold / "src.txt").read_text(encoding="utf-8").splitlines()
+    tgt = (gold / "tgt.txt").read_text(encoding="utf-8").splitlines()
+    tgt[1] = tgt[1].replace(" ", "\t", 1)
+    (tmp_path / "tgt.txt").write_text("\n".join(tgt) + "\n", encoding="utf-8")
+    args = ["align", str(gold / "src.txt"), str(tmp_path / "tgt.txt"), "--presegmented", "--encoder", "lexical"]
+    assert main([*args, "--format", "vecalign"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "[1,2,3]:[1]"
+    assert main(args) == 0
+    fields = capsys.readouterr().out.splitlines()[1].split("\t")
+    assert fields[1:] == ["".join(src[1:4]), tgt[1].replace("\t", " ")]
+    assert main([*args, "--format", "jsonl"]) == 0
+    bead = json.loads(capsys.readouterr().out.splitlines()[1])
+    assert (bead["src_text"], bead["tgt_text"]) == ("".join(src[1:4]), tgt[1])

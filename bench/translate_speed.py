@@ -8,6 +8,11 @@ source sentences of log-normal lengths (mean about 40 tokens, 4 to 200), output 
 (min = max new tokens) so that every system generates the same number of tokens. Prints generated tokens/s,
 peak GPU memory, and the ratios mtkit/CT2 and mtkit/HF. CTranslate2 is measured where it is installed (see
 ../shared/GPU.md for the cuBLAS 12 names it needs on the GPU machine).
+
+``--max-length N`` (N > --new-tokens; Marian shapes) is the case users run: a length limit well above what the
+sentences need. Every output still ends after --new-tokens tokens (minimum length, then an EOS logit bias makes
+EOS the choice), but each system decodes under the limit N; mtkit is also measured with a cache of N positions
+from the start (``mtkit full-cache``, its behaviour before the cache grew), as the same-run anchor of that change.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ SHAPES = {
 }
 
 
-def build(shape: str, out: Path):
+def build(shape: str, out: Path, eos_bias: float = 0.0):
     import torch
     from transformers import M2M100Config, M2M100ForConditionalGeneration, MarianConfig, MarianMTModel
 
@@ -44,7 +49,11 @@ def build(shape: str, out: Path):
         config = MarianConfig(vocab_size=vocab, pad_token_id=vocab - 1, eos_token_id=0, decoder_start_token_id=vocab - 1,
                               max_position_embeddings=512, **layers)
         model = MarianMTModel(config)
+        if eos_bias:  # outputs end as soon as the minimum length allows (see --max-length)
+            model.final_logits_bias[0, config.eos_token_id] = eos_bias
     else:
+        if eos_bias:
+            raise SystemExit("--max-length needs a Marian shape (M2M100 has no final_logits_bias to end outputs)")
         config = M2M100Config(vocab_size=vocab, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2,
                               max_position_embeddings=1024, scale_embedding=True, **layers)
         model = M2M100ForConditionalGeneration(config)
@@ -112,19 +121,25 @@ def run_shape(shape: str, args) -> tuple[list[tuple], str]:
     dtype = args.dtype if device == "cuda" else "fp32"
     family, _ = SHAPES[shape]
     n, new_tokens = args.sentences, args.new_tokens
+    max_length = args.max_length or new_tokens
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        model = build(shape, Path(tmp)).to(device).eval()
+        model = build(shape, Path(tmp), eos_bias=30.0 if max_length > new_tokens else 0.0).to(device).eval()
         tok = IdVocab(family, model.config.vocab_size)
         src = sources(n, model.config.vocab_size, model.config.eos_token_id)
         # correctness gate on this device, fp32: mtkit's greedy ids equal generate's
         check = src[:16]
-        equal = {beam: MtkitBackend(model, tok).translate_batch(check, beam_size=beam, max_length=16) ==
-                 HFBackend(model, tok).translate_batch(check, beam_size=beam, max_length=16) for beam in (1, 4)}
+        gate = dict(max_length=16, min_length=8 if max_length > new_tokens else 0)  # EOS-biased: 8 steps checked
+        equal = {beam: MtkitBackend(model, tok).translate_batch(check, beam_size=beam, **gate) ==
+                 HFBackend(model, tok).translate_batch(check, beam_size=beam, **gate) for beam in (1, 4)}
         model.to({"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype])
         for beam in [int(b) for b in args.beams.split(",")]:
             systems = [("hf generate", HFBackend(model, tok), str(args.batch))]
             systems += [("mtkit", MtkitBackend(model, tok), b) for b in args.mtkit_batch.split(",")]
+            if max_length > new_tokens:
+                full = MtkitBackend(model, tok)
+                full.cache_start = max_length
+                systems.append(("mtkit full-cache", full, args.mtkit_batch.split(",")[0]))
             for name, backend, batch in systems:
                 # "ROWS" or "ROWS:TOKENS": at most ROWS sentences and TOKENS padded source tokens a batch
                 rows_, _, tokens_ = batch.partition(":")
@@ -133,7 +148,7 @@ def run_shape(shape: str, args) -> tuple[list[tuple], str]:
 
                 def go():
                     for b in batches:
-                        backend.translate_batch([src[i] for i in b], beam_size=beam, max_length=new_tokens,
+                        backend.translate_batch([src[i] for i in b], beam_size=beam, max_length=max_length,
                                                 min_length=new_tokens)
                 if device == "cuda":  # one system's cached blocks (graph pools) must not starve the next
                     torch.cuda.empty_cache()
@@ -148,14 +163,15 @@ def run_shape(shape: str, args) -> tuple[list[tuple], str]:
                 if device == "cuda":
                     torch.cuda.empty_cache()
                 try:
-                    rows.append(ct2_row(shape, beam, Path(tmp), tok, src, new_tokens, ct2_batch, device, dtype))
+                    rows.append(ct2_row(shape, beam, Path(tmp), tok, src, new_tokens, ct2_batch, device, dtype,
+                                        max_length))
                 except Exception as exc:  # noqa: BLE001
                     rows.append((shape, beam, f"ctranslate2 b{ct2_batch}", None, None, f"failed: {exc!r}"[:200]))
     verdict = ", ".join(f"{'greedy' if b == 1 else f'beam {b}'} {'yes' if ok else 'NO'}" for b, ok in equal.items())
     return rows, f"{shape}: mtkit ids == generate's (fp32, 16 sentences, 16 tokens): {verdict}"
 
 
-def ct2_row(shape, beam, model_dir, tok, src, new_tokens, batch, device, dtype):
+def ct2_row(shape, beam, model_dir, tok, src, new_tokens, batch, device, dtype, max_length):
     label = f"ctranslate2 b{batch}"
     try:
         import ctranslate2
@@ -174,7 +190,7 @@ def ct2_row(shape, beam, model_dir, tok, src, new_tokens, batch, device, dtype):
 
     def go():
         translator.translate_batch(tokens, beam_size=beam, max_batch_size=batch, batch_type="examples",
-                                   min_decoding_length=new_tokens, max_decoding_length=new_tokens)
+                                   min_decoding_length=new_tokens, max_decoding_length=max_length)
     translator.translate_batch(tokens[:2], beam_size=beam, max_decoding_length=4)
     seconds, _ = timed(go)
     return (shape, beam, label, len(src) * new_tokens / seconds, None, "")
@@ -220,6 +236,8 @@ def main() -> int:
     parser.add_argument("--shapes", default="opus-mt-zh-en,nllb-600m")
     parser.add_argument("--sentences", type=int, default=2048)
     parser.add_argument("--new-tokens", type=int, default=48)
+    parser.add_argument("--max-length", type=int,
+                        help="length limit above --new-tokens, outputs still ending after --new-tokens (see above)")
     parser.add_argument("--beams", default="1,4")
     parser.add_argument("--dtype", default="bf16")
     parser.add_argument("--gate", action="store_true", help="first run the tests' fp32 equality check on this device")
@@ -263,7 +281,7 @@ def format_table(rows, checks) -> str:
              "| shape | beam | system | tokens/s | peak GiB | mtkit/this |", "|---|---|---|---|---|---|"]
     ours: dict = {}  # mtkit's best batch size per shape and beam is the one compared
     for r in rows:
-        if r[2].startswith("mtkit") and r[3]:
+        if r[2].startswith("mtkit b") and r[3]:
             ours[(r[0], r[1])] = max(r[3], ours.get((r[0], r[1]), 0))
     for shape, beam, name, speed, peak, note in rows:
         if speed is None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .decoder import CACHE_START, cache_capacity
 from .search import ScoreRules, StepProgram
 
 NEG = -1.0e9  # transformers' "impossible" score
@@ -44,15 +45,18 @@ class BeamBuffers:
 
 def beam_search(decoder, encoder_states, source_mask, *, num_beams: int, max_new_tokens: int, start_id: int,
                 pad_id: int, rules: ScoreRules, length_penalty: float = 1.0, early_stopping: bool | str = False,
-                use_graph: bool = True, defer_compaction: bool | None = None) -> list[list[int]]:
-    """The best hypothesis of each sentence: generated ids (after the start token, EOS included when reached)."""
+                use_graph: bool = True, defer_compaction: bool | None = None,
+                cache_start: int | None = None) -> list[list[int]]:
+    """The best hypothesis of each sentence: generated ids (after the start token, EOS included when reached).
+    The self-attention caches start at ``cache_start`` positions and double when a step needs more."""
     device = encoder_states.device
     batch = encoder_states.shape[0]
     beams, keep_k = num_beams, max(2, 1 + len(rules.eos)) * num_beams
     total = max_new_tokens + 1  # generate's max_length: the start token plus the new tokens
     # every sentence's encoder rows repeated per beam, as generate's expand_inputs_for_generation does
     rows = torch.arange(batch, device=device).repeat_interleave(beams)
-    state = decoder.prepare(encoder_states[rows], source_mask[rows], max_new_tokens)
+    state = decoder.prepare(encoder_states[rows], source_mask[rows],
+                            cache_capacity(1, max_new_tokens, start=cache_start or CACHE_START))
     states = _double_buffered(state)
     positions = decoder.position_rows(max_new_tokens)
     top_mask = torch.arange(keep_k, device=device) < beams
@@ -135,6 +139,11 @@ def beam_search(decoder, encoder_states, source_mask, *, num_beams: int, max_new
     recorded = torch.zeros(batch, dtype=torch.bool)
     best: list[list[int] | None] = [None] * batch
     for step in range(max_new_tokens):
+        if step >= states[step % 2].capacity:
+            # the buffer this step reads holds the positions so far; the other is all written by the reorder
+            grown = states[step % 2].grown(cache_capacity(step + 1, max_new_tokens, states[step % 2].capacity))
+            states = _double_buffered(grown, first=step % 2)
+            programs = [StepProgram(lambda p=p: step_fn(p), device=device, graph=graph, warm_up=False) for p in (0, 1)]
         programs[step % 2]()
         alive = buf.alive.cpu()  # the one host sync of a step
         fresh = ~alive & ~recorded

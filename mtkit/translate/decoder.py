@@ -4,8 +4,10 @@ Why our own decoder step instead of calling the model: ``model(...)`` per token 
 dynamic cache and dispatches through several Python layers, which bounds ``generate`` by the host, not the
 GPU. Here one step is a fixed sequence of tensor operations over preallocated buffers:
 
-- the self-attention K/V cache is allocated once per batch for ``max_length`` steps and written in place at
-  ``step`` (a tensor, so the same code is a CUDA graph replay at every step);
+- the self-attention K/V cache is preallocated and written in place at ``step`` (a tensor, so the same code is
+  a CUDA graph replay at every step); it holds :data:`CACHE_START` positions at first and doubles when a step
+  reaches its end (see :meth:`StepState.grown`), so a step's attention reads (and beam search's reorder copies)
+  about as many positions as the sentences have, not ``max_length``'s;
 - cross-attention K/V are projected once per batch from the encoder states;
 - the new token's position embedding is a row of a table computed once.
 
@@ -25,6 +27,21 @@ import torch.nn.functional as F
 
 FAMILIES = ("marian", "m2m100", "mbart")
 
+# Positions a batch's self-attention cache holds at first. Why not max_length: every step's attention runs over the
+# whole cache (masked) and beam search reorders all of it, so a 256-position cache for sentences that end after
+# ~40 tokens made each step read and copy six times what it needed (CTranslate2 grows its cache as it goes). Why
+# not one position at a time: on CUDA a new size means a new graph capture; doubling keeps that to a few a batch.
+CACHE_START = 64
+
+
+def cache_capacity(needed: int, max_length: int, current: int = 0, start: int = CACHE_START) -> int:
+    """The cache size for a step that writes position ``needed - 1``: ``start`` at first, doubled as needed, never
+    past ``max_length``."""
+    capacity = min(max_length, max(current, start, 1))
+    while capacity < needed:
+        capacity = min(max_length, capacity * 2)
+    return capacity
+
 
 @dataclass(slots=True)
 class StepState:
@@ -41,9 +58,24 @@ class StepState:
         return StepState([k[rows] for k in self.self_k], [v[rows] for v in self.self_v],
                          [k[rows] for k in self.cross_k], [v[rows] for v in self.cross_v], self.source_mask[rows])
 
+    @property
+    def capacity(self) -> int:
+        return self.self_k[0].shape[2]
+
+    def grown(self, capacity: int) -> "StepState":
+        """The same state with a self-attention cache of ``capacity`` positions: the positions so far copied, the
+        new ones zero (the causal mask hides them until a step writes them)."""
+        def grow(cache):
+            out = cache.new_zeros((*cache.shape[:2], capacity, cache.shape[3]))
+            out[:, :, :cache.shape[2]] = cache
+            return out
+
+        return StepState([grow(k) for k in self.self_k], [grow(v) for v in self.self_v], self.cross_k, self.cross_v,
+                         self.source_mask)
+
 
 class StaticDecoder:
-    """``prepare(encoder_states, mask, max_length)`` once per batch, then ``step(tokens, step, state)`` -> logits."""
+    """``prepare(encoder_states, mask, capacity)`` once per batch, then ``step(tokens, step, state)`` -> logits."""
 
     def __init__(self, model, family: str):
         if family not in FAMILIES:
@@ -92,10 +124,12 @@ class StaticDecoder:
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         return x.view(x.shape[0], x.shape[1], self.heads, self.head_dim).transpose(1, 2)
 
-    def prepare(self, encoder_states: torch.Tensor, source_mask: torch.Tensor, max_length: int) -> StepState:
+    def prepare(self, encoder_states: torch.Tensor, source_mask: torch.Tensor, capacity: int) -> StepState:
+        """The batch's state: cross-attention keys/values projected, a self-attention cache of ``capacity``
+        positions (see :meth:`StepState.grown` for more)."""
         batch = encoder_states.shape[0]
         dtype, device = encoder_states.dtype, encoder_states.device
-        shape = (batch, self.heads, max_length, self.head_dim)
+        shape = (batch, self.heads, capacity, self.head_dim)
         cross_k, cross_v = [], []
         for layer in self.decoder.layers:
             attn = layer.encoder_attn
@@ -116,8 +150,7 @@ class StaticDecoder:
         hidden = (hidden + position)[:, None, :]  # (batch, 1, d_model)
         if self.family == "mbart":
             hidden = self.decoder.layernorm_embedding(hidden)
-        max_length = state.self_k[0].shape[2]
-        causal = (torch.arange(max_length, device=tokens.device) <= step)[None, None, None, :]
+        causal = (torch.arange(state.capacity, device=tokens.device) <= step)[None, None, None, :]
         for i, layer in enumerate(self.decoder.layers):
             hidden = self._block(hidden, layer.self_attn_layer_norm,
                                  lambda h: self._self_attention(layer.self_attn, h, i, step, state, causal))

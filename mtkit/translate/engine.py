@@ -178,13 +178,16 @@ class MtkitBackend(TranslationBackend):
                                   start_id=config.decoder_start_token_id, pad_id=self.tokenizer.pad_token_id,
                                   rules=self._rules(max_length, min_length, ids.device),
                                   length_penalty=length_penalty, early_stopping=config.early_stopping,
-                                  defer_compaction=self.defer_compaction)
+                                  defer_compaction=self.defer_compaction, cache_start=self.cache_start)
         return [_strip(r, self._special_ids()) for r in results]
 
     _decoder = None
     # None: on CUDA, compaction waits until half the rows are done (it costs a graph capture); on the CPU it
     # happens at once. Tests set True to check the deferred path on the CPU.
     defer_compaction: bool | None = None
+    # positions of the self-attention cache at a batch's start (None: decoder.CACHE_START); it doubles as needed.
+    # Tests set a small one to make it grow.
+    cache_start: int | None = None
 
     def _encode(self, ids, mask):
         """The encoder, once per batch; on CUDA without cuDNN's attention (for Marian's padded batches it ran
@@ -213,7 +216,7 @@ class MtkitBackend(TranslationBackend):
             results = greedy_search(self._decoder, encoder_states, mask, max_new_tokens=max_length,
                                     start_id=config.decoder_start_token_id, pad_id=self.tokenizer.pad_token_id,
                                     rules=self._rules(max_length, min_length, ids.device),
-                                    defer_compaction=self.defer_compaction)
+                                    defer_compaction=self.defer_compaction, cache_start=self.cache_start)
         return [_strip(r, self._special_ids()) for r in results]
 
     def _greedy_dynamic(self, source_ids, max_length, min_length):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .decoder import CACHE_START, cache_capacity
+
 logger = logging.getLogger("mtkit.translate")
 
 
@@ -153,15 +155,18 @@ class GreedyBuffers:
 
 
 def greedy_search(decoder, encoder_states, source_mask, *, max_new_tokens: int, start_id: int, pad_id: int,
-                  rules: ScoreRules, use_graph: bool = True, defer_compaction: bool | None = None) -> list[list[int]]:
+                  rules: ScoreRules, use_graph: bool = True, defer_compaction: bool | None = None,
+                  cache_start: int | None = None) -> list[list[int]]:
     """Each sentence's generated ids (after the start token; EOS and padding included, the caller strips).
 
     Finished rows leave the batch (compaction) with their cache rows. On CUDA a compaction costs a new graph
     capture, so it waits until the batch has halved (finished rows meanwhile emit padding); on the CPU it
-    happens as soon as a row finishes."""
+    happens as soon as a row finishes. The self-attention cache starts at ``cache_start`` positions and doubles
+    when a step needs more (a new capture on CUDA)."""
     device = encoder_states.device
     rows = encoder_states.shape[0]
-    state = decoder.prepare(encoder_states, source_mask, max_new_tokens)
+    state = decoder.prepare(encoder_states, source_mask,
+                            cache_capacity(1, max_new_tokens, start=cache_start or CACHE_START))
     positions = decoder.position_rows(max_new_tokens)
     tokens = torch.full((rows, max_new_tokens + 1), pad_id, dtype=torch.long, device=device)
     tokens[:, 0] = start_id
@@ -188,6 +193,9 @@ def greedy_search(decoder, encoder_states, source_mask, *, max_new_tokens: int, 
     results: list[list[int] | None] = [None] * rows
     recorded = torch.zeros(rows, dtype=torch.bool)  # host: rows whose result is taken (by batch position)
     for step in range(max_new_tokens):
+        if step >= state.capacity:
+            state = state.grown(cache_capacity(step + 1, max_new_tokens, state.capacity))
+            program = StepProgram(step_fn, device=device, graph=graph, warm_up=False)
         program()
         last_step = step == max_new_tokens - 1
         done = buf.done.cpu()  # the one host sync of a step: the stop check

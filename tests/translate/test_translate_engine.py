@@ -108,6 +108,31 @@ def test_beam_search_equals_generate(models, name, langs, early_stopping, length
         assert ours.backend.translate_batch(ids, **kwargs) == expected
 
 
+def test_cache_capacity_doubles_up_to_max_length():
+    from mtkit.translate.decoder import CACHE_START, cache_capacity
+
+    assert cache_capacity(1, 256) == CACHE_START == 64
+    assert [cache_capacity(n, 256, 64) for n in (64, 65, 129, 200, 256)] == [64, 128, 256, 256, 256]
+    assert [cache_capacity(n, 20, start=3) for n in (1, 4, 7, 13, 20)] == [3, 6, 12, 20, 20]
+    assert cache_capacity(1, 16) == 16  # never past max_length
+
+
+@pytest.mark.parametrize("name, langs", [("trained", (None, None)), ("m2m100", ("zh", "en")), ("nllb", ("zh", "id"))])
+@pytest.mark.parametrize("beams", [1, 4])
+@pytest.mark.parametrize("defer", [False, True])
+def test_a_growing_cache_gives_generates_ids(models, name, langs, beams, defer):
+    """The self-attention cache starts small and doubles as steps reach its end (3 -> 6 -> 12 -> 20 here), also
+    while finished rows wait for compaction (as on CUDA): the ids stay generate's."""
+    hf = Translator(models[name], backend="hf", src_lang=langs[0], tgt_lang=langs[1])
+    ours = Translator(models[name], backend="mtkit", src_lang=langs[0], tgt_lang=langs[1])
+    ours.backend.cache_start, ours.backend.defer_compaction = 3, defer
+    ids = [hf.tokenizer(s).input_ids for s in SOURCES + ["缅甸 警方", "公安 部 严打 电诈 跨国 犯罪"]]
+    kwargs = dict(beam_size=beams, max_length=20)
+    got = ours.backend.translate_batch(ids, **kwargs)
+    assert got == hf.backend.translate_batch(ids, **kwargs)
+    assert max(len(x) for x in got) > 12  # a step wrote past two growths
+
+
 @pytest.mark.parametrize("beams", [1, 4])
 @pytest.mark.parametrize("min_length", [0, 7])
 @pytest.mark.parametrize("setting", [{}, {"repetition_penalty": 1.3}, {"no_repeat_ngram_size": 2},

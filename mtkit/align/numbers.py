@@ -15,11 +15,12 @@ _CJK_NUMBER = re.compile(r"[零〇一二两兩三四五六七八九十拾百佰�
 # Arabic numbers with , or . group separators or a decimal part, optionally followed by a Chinese multiplier.
 _ARABIC = re.compile(r"(?<!\d)(?<!\d[.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])\s*([万萬亿億])?")
 _YEARISH = re.compile(r"^(1[89]|20)\d\d$")
-# With ``scales``: Chinese compound multipliers after a number ("1.5万亿" = 1.5e12), and Latin-script scale words
-# after one ("1,5 juta" = 150万, "1.5 billion" = 15亿, "Rp 2 triliun").
+# With ``scales``: Chinese multipliers after a number, compound ones too ("3千" = 3000, "5百万" = 5e6, "1.5万亿" =
+# 1.5e12), and Latin-script scale words after one ("1,5 juta" = 150万, "1.5 billion" = 15亿, "Rp 2 triliun").
 _ARABIC_SCALED = re.compile(
     r"(?<!\d)(?<!\d[.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])"
-    r"(?:\s*([万萬亿億]{1,2})|\s+(thousand|million|billion|trillion|ribu|juta|miliar|milyar|triliun)\b)?",
+    r"(?:\s*([千仟百佰][万萬亿億]{0,2}|[万萬亿億]{1,2})"
+    r"|\s+(thousand|million|billion|trillion|ribu|juta|miliar|milyar|triliun)\b)?",
     re.IGNORECASE,
 )
 _SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
@@ -73,15 +74,19 @@ def extract_numbers(text: str, lang: str | None = None, *, scales: bool = False,
     alignments cached under its name) stay those of ``lexical-v1``.
     """
     values: list[float] = []
+    taken: set[int] = set()  # characters read as part of an Arabic number ("3千": the 千 is not also 1000)
     for m in (_ARABIC_SCALED if scales else _ARABIC).finditer(text):
         raw, mult = m.group(1), m.group(2)
+        taken.update(range(m.start(), m.end()))
         factor = 1.0
         for ch in mult or "":
-            factor *= _BIG[ch]
+            factor *= _UNITS.get(ch) or _BIG[ch]
         if scales and m.group(3):
             factor = _SCALE_WORDS[m.group(3).lower()]
         values.append(_arabic_value(raw, lang) * factor)
     for m in _CJK_NUMBER.finditer(text):
+        if m.start() in taken:
+            continue
         value = parse_cjk_number(m.group(0))
         # a lone 一 is mostly the article "a/one" inside words (一系列, 一年来): not a number worth matching
         if value is None or m.group(0) in ("一",):

@@ -114,6 +114,7 @@ def test_numerals_in_words_stay_in_the_lexical_encoders_numbers():
     # the numbers filter reads no number in 老百姓 or 千方百计; lexical-v1's features still hold them
     assert extract_numbers("千方百计保护老百姓,抓获200名", "zh") == [200.0, 1000.0, 100.0, 100.0]
     assert ("n:1000", 2.0) in LexicalEncoder().features("千方百计保护老百姓", "zh")
+    assert extract_numbers("抓获3千人", "zh") == [3.0, 1000.0]  # the filter reads 3000; v1 keeps both
 
 
 @pytest.mark.parametrize("text, value", [("十九", 19), ("五万", 50000), ("一百二十", 120), ("二〇二四", 2024), ("x", None)])

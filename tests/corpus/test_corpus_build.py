@@ -87,6 +87,8 @@ def test_filter_scores(name, p, score):
         ("数十名嫌疑人", {"10"}), ("十分钟后", {"10"}), ("第四届警察首脑峰会", {"4"}), ("党的十九大以来", {"19"}),
         ("有三名被解救", {"3"}), ("抓获五万余名嫌疑人", {"50000"}), ("抓获5万余名", {"50000"}),
         ("老百姓损失十亿元", {"1e+09"}),
+        # a digit number times a Chinese multiplier, compound ones too: one number, not the digits and 1000 besides
+        ("抓获3千人", {"3000"}), ("涉案5百万元", {"5e+06"}), ("涉案2千万元", {"2e+07"}), ("3 千人", {"3000"}),
     ],
 )
 def test_numbers_filter_reads_chinese_numerals_only_where_they_are_numbers(text, keys):

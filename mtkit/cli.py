@@ -48,6 +48,7 @@ def _run_ingest(args) -> int:
     import json
 
     from .ingest import ingest_path
+    from .utils import one_line
 
     for path in args.paths:
         for result in ingest_path(path, to_simplified=args.to_simplified):
@@ -65,7 +66,7 @@ def _run_ingest(args) -> int:
             if args.explain:
                 for r in result.removed:
                     excerpt = r.text if len(r.text) <= 80 else r.text[:77] + "..."
-                    excerpt = " ".join(excerpt.split("\t")).replace("\n", " ")  # one removal, one line, 3 fields
+                    excerpt = one_line(excerpt)  # one removal, one line, 3 fields
                     _out(f"{result.source}:{r.start}-{r.end}\t{r.rule}\t{excerpt}")
     return 0
 

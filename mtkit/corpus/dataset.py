@@ -33,7 +33,8 @@ def open_translation_dataset(dataset: str | Path, config: str):
     if path.is_file() or not path.exists() and str(dataset).startswith(("/", ".", "~")):
         raise DataError(f"{dataset}: no such dataset folder")
     try:
-        return datasets.load_dataset(str(dataset), config)
+        # the expanded path when there is one: datasets takes "~/build/X" for a Hub id (and says it is not one)
+        return datasets.load_dataset(str(path) if path.exists() else str(dataset), config)
     except ValueError as exc:  # datasets names the available configs in its message
         raise ConfigError(f"{dataset}: no config {config!r} ({exc})") from None
     except (FileNotFoundError, ConnectionError) as exc:  # no data files there; no such Hub dataset (offline)

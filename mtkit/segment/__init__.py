@@ -25,13 +25,14 @@ __all__ = ["SEGMENTERS", "SentenceSplitter", "ChineseSplitter", "SentencexSplitt
 log = logging.getLogger("mtkit.segment")
 
 
-# languages written without spaces between words or sentences
-UNSPACED = frozenset({"zh", "ja", "yue", "th", "lo", "km", "my", "bo"})
+# languages whose sentences follow each other without a space (a full-width 。 ends them). Not Thai, Lao, Khmer,
+# Burmese or Tibetan: they write no spaces between words but do put one between sentences and phrases
+UNSPACED = frozenset({"zh", "ja", "yue"})
 
 
 def join_sentences(sentences: Iterable[str], lang: str | None) -> str:
-    """The sentences of one bead as one text: run together in Chinese, Japanese, Thai, ...; with a space between
-    them elsewhere (and when the language is unknown)."""
+    """Consecutive sentences as one text (a bead's side, a long input's translated pieces): run together in
+    Chinese and Japanese; with a space between them elsewhere (and when the language is unknown)."""
     return ("" if lang in UNSPACED else " ").join(sentences)
 
 

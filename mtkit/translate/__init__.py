@@ -252,8 +252,9 @@ class Translator:
         pieces: dict[int, list[str]] = {}
         for (k, _), ids in zip(units, outputs):
             pieces.setdefault(k, []).append(self.tokenizer.decode(ids, skip_special_tokens=True).strip())
-        joiner = "" if self.tgt_lang in ("zh", "ja") else " "
-        return [joiner.join(pieces.get(k, [])) for k in range(len(sentences))]
+        from ..segment import join_sentences
+
+        return [join_sentences(pieces.get(k, []), self.tgt_lang) for k in range(len(sentences))]
 
     def _run(self, batch, units, beam_size, max_length, min_length, length_penalty) -> list[list[int]]:
         """One batch through the backend; on CUDA out-of-memory, halves and retries instead of failing."""

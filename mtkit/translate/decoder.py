@@ -38,7 +38,7 @@ def cache_capacity(needed: int, max_length: int, current: int = 0, start: int = 
     """The cache size for a step that writes position ``needed - 1``: ``start`` at first, doubled as needed, never
     past ``max_length``."""
     capacity = min(max_length, max(current, start, 1))
-    while capacity < needed:
+    while capacity < min(needed, max_length):  # max_length 0 (no step to run): a 0-position cache, not a hang
         capacity = min(max_length, capacity * 2)
     return capacity
 
@@ -47,7 +47,7 @@ def cache_capacity(needed: int, max_length: int, current: int = 0, start: int = 
 class StepState:
     """Buffers of one batch: everything a decoder step reads or writes, preallocated."""
 
-    self_k: list[torch.Tensor]  # per layer (batch, heads, max_length, head_dim)
+    self_k: list[torch.Tensor]  # per layer (batch, heads, capacity, head_dim); see grown()
     self_v: list[torch.Tensor]
     cross_k: list[torch.Tensor]  # per layer (batch, heads, source_length, head_dim)
     cross_v: list[torch.Tensor]

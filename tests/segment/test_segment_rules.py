@@ -223,3 +223,20 @@ def test_unknown_lang_option_fails_naming_the_known_ones(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "no sentence splitter for language 'xx'; known: en, id, ms, zh" in captured.err
+
+
+@pytest.mark.parametrize("lang, sentences, expected", [
+    ("zh", ["警方抓获三人。", "他们被押解回国。"], "警方抓获三人。他们被押解回国。"),
+    ("ja", ["雨です。", "寒いです。"], "雨です。寒いです。"),
+    ("yue", ["落雨。", "好凍。"], "落雨。好凍。"),
+    ("en", ["It rained.", "Police came."], "It rained. Police came."),
+    (None, ["a.", "b."], "a. b."),
+    # no spaces between words, but one between sentences: joined as the pages write them, not glued together
+    ("th", ["ตำรวจจับกุมผู้ต้องสงสัยสามคน", "พวกเขาถูกส่งตัวกลับประเทศ"],
+     "ตำรวจจับกุมผู้ต้องสงสัยสามคน พวกเขาถูกส่งตัวกลับประเทศ"),
+    ("my", ["ရဲတပ်ဖွဲ့က ဖမ်းဆီးခဲ့သည်။", "သူတို့ကို ပြန်ပို့ခဲ့သည်။"], "ရဲတပ်ဖွဲ့က ဖမ်းဆီးခဲ့သည်။ သူတို့ကို ပြန်ပို့ခဲ့သည်။"),
+])
+def test_join_sentences(lang, sentences, expected):
+    from mtkit.segment import join_sentences
+
+    assert join_sentences(sentences, lang) == expected

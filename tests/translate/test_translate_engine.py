@@ -115,6 +115,7 @@ def test_cache_capacity_doubles_up_to_max_length():
     assert [cache_capacity(n, 256, 64) for n in (64, 65, 129, 200, 256)] == [64, 128, 256, 256, 256]
     assert [cache_capacity(n, 20, start=3) for n in (1, 4, 7, 13, 20)] == [3, 6, 12, 20, 20]
     assert cache_capacity(1, 16) == 16  # never past max_length
+    assert cache_capacity(1, 0) == 0  # no step to run: no position (it looped for ever)
 
 
 @pytest.mark.parametrize("name, langs", [("trained", (None, None)), ("m2m100", ("zh", "en")), ("nllb", ("zh", "id"))])

@@ -72,6 +72,16 @@ def test_dataset_folder_errors(tmp_path):
         read_inputs(folder, split="test", config="en-zh", src_lang="id")
 
 
+
+def test_dataset_folder_given_with_a_tilde(tmp_path, monkeypatch):
+    # the reader translate, evaluate and finetune share passed "~/ds" on to datasets, which took it for a Hub id: "no config 'en-zh' (Repo id
+    # must use alphanumeric chars ...)"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    _dataset(tmp_path / "ds")
+    from mtkit.corpus.dataset import translation_split
+
+    assert translation_split("~/ds", "en-zh", "test", ("zh",))["translation"] == [{"en": "Police", "zh": "缅甸 警方"}]
+
 @pytest.mark.parametrize("settings, message", [
     ({"beam_size": 0}, "beam size must be at least 1, not 0"),
     ({"beam_size": -3}, "beam size must be at least 1, not -3"),

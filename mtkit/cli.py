@@ -440,7 +440,8 @@ def _add_card(sub):
     p.add_argument("--model-name", help="default: the model folder's (or its run's) name")
     p.add_argument("--base-model", help="the model it was fine-tuned from (default: what a LoRA adapter or a "
                    "fine-tuning run's folder records; another folder's recorded origin is named, not called a base)")
-    p.add_argument("--trained-on", metavar="DATASET", help="the dataset it was fine-tuned on (the card's datasets:)")
+    p.add_argument("--trained-on", metavar="DATASET", help="the dataset it was fine-tuned on (the card's datasets:; "
+                   "default: what a fine-tuning run's folder records)")
     p.add_argument("--languages", required=True, help="comma-separated, e.g. zh,en")
     p.add_argument("--dataset", required=True, help="evaluation dataset (Hub id or folder), for model-index")
     p.add_argument("--dataset-config", help="its config (language pair), e.g. en-zh")
@@ -475,7 +476,8 @@ def _run_card(args) -> int:
     path = write_model_card(args.out, model_name=model_name, base_model=args.base_model or info.get("base_model"),
                             languages=args.languages.split(","), dataset=args.dataset,
                             dataset_config=args.dataset_config, split=args.split, results=results,
-                            training=info.get("training"), training_dataset=args.trained_on,
+                            training=info.get("training"),
+                            training_dataset=args.trained_on or info.get("training_dataset"),
                             origin=info.get("origin"))
     _out(f"model card: {path}")
     return 0

@@ -257,3 +257,10 @@ _LINE_OR_FIELD_BREAKS = re.compile("[\t\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029]+")
 def one_line(text: str) -> str:
     """``text`` as one TSV field or one line: tabs and line breaks become spaces."""
     return _LINE_OR_FIELD_BREAKS.sub(" ", text).strip()
+
+
+def names_a_local_path(name: str) -> bool:
+    """Whether a model or dataset name can only be a local path, never a Hub id (``org/name``): it starts with
+    ``/``, ``.`` or ``~`` or has more than one slash. Callers say "no such folder" for these rather than let
+    transformers or datasets look them up on the Hub and report a Hub error."""
+    return str(name).startswith(("/", ".", "~", os.sep)) or str(name).count("/") > 1

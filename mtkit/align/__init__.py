@@ -174,11 +174,13 @@ def _sentence_list(sentences: Sequence[str], side: str) -> list[str]:
     return sentences
 
 
-def _document_language(sentences: Sequence[str]) -> str | None:
-    """The language of a document's first sentences (as ``_check_pair`` samples them); None when undecided."""
+def _document_language(sentences: Sequence[str], min_chars: int = 0) -> str | None:
+    """The language of a document's first 20 sentences; None when undecided or the sample is under
+    ``min_chars`` characters."""
     from ..ingest.langid import detect_language
 
-    found, _ = detect_language(" ".join(sentences[:20]))
+    sample = " ".join(sentences[:20])
+    found = detect_language(sample)[0] if len(sample) >= min_chars else "und"
     return None if found == "und" else found
 
 
@@ -217,13 +219,9 @@ def _check_pair(src: Sequence[str], tgt: Sequence[str], src_lang: str | None = N
             warnings.append(f"{repeated} of the {len(sents)} {side} sentences repeat others: identical sentences "
                             "embed alike, so where they fall into beads is arbitrary")
     for side, sents, lang in (("source", src, src_lang), ("target", tgt, tgt_lang)):
-        sample = " ".join(sents[:20])
-        if lang and len(sample) >= 40:
-            from ..ingest.langid import detect_language
-
-            found, _ = detect_language(sample)
-            if found not in (lang, "und"):
-                warnings.append(f"the {side} side looks like {found}, not {lang}: check --src-lang/--tgt-lang")
+        found = _document_language(sents, min_chars=40) if lang else None
+        if found not in (lang, None):
+            warnings.append(f"the {side} side looks like {found}, not {lang}: check --src-lang/--tgt-lang")
     if n == 0 or m == 0:
         warnings.append(f"one side is empty ({n} source, {m} target sentences): every sentence is unaligned")
     elif max(n, m) / min(n, m) > LENGTH_RATIO_WARNING:

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import BackendError, ConfigError
 from ..registry import Registry
-from ..utils import length_sorted_batches
+from ..utils import length_sorted_batches, names_a_local_path
 from ..utils import progress as progress_bar
 from .numbers import extract_numbers
 
@@ -573,7 +573,7 @@ def get_encoder(name: str = "auto", *, device: str | None = None) -> SentenceEnc
         return ENCODERS.get(name)()
     if os.path.isdir(os.path.expanduser(name)):
         return TransformerEncoder(os.path.expanduser(name), device=device)
-    if name.startswith((".", "/", "~", os.sep)) or os.path.exists(name):
+    if names_a_local_path(name) or os.path.exists(name):
         # a hub id is org/name: this is a path, and "not in the Hugging Face cache" would send the user astray
         raise ConfigError(f"encoder {name!r}: no such model folder (give a sentence-transformers model folder, "
                           "a hub id org/name, auto, labse or lexical)")

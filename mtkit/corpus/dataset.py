@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import ConfigError, DataError
+from ..utils import names_a_local_path
 
 # mtkit's dev split is the Hub's validation: the Parquet layout uses the Hub's name, the hf/<config> copies mtkit's
 SPLIT_ALIASES = {"dev": "validation", "validation": "dev"}
@@ -30,7 +31,7 @@ def open_translation_dataset(dataset: str | Path, config: str):
         known = sorted(p.name for p in path.iterdir() if p.joinpath("dataset_dict.json").is_file())
         if known:
             raise ConfigError(f"{dataset}: no config {config!r}; available: {', '.join(known)}")
-    if path.is_file() or not path.exists() and str(dataset).startswith(("/", ".", "~")):
+    if path.is_file() or not path.exists() and names_a_local_path(str(dataset)):
         raise DataError(f"{dataset}: no such dataset folder")
     try:
         # the expanded path when there is one: datasets takes "~/build/X" for a Hub id (and says it is not one)

@@ -70,9 +70,11 @@ def write_model_card(out_path: str | Path, *, model_name: str, base_model: str |
 
 
 def model_dir_info(model_dir: str | Path) -> dict:
-    """What a saved model folder says about itself, for the card: its name, its base model (a LoRA adapter's
-    ``base_model_name_or_path``, or ``_name_or_path`` in config.json) and, for a fine-tuning run's ``final``
-    folder, the run's metrics from ``done.json`` as training facts."""
+    """What a saved model folder says about itself, for the card: its name; for a model trained here (a LoRA
+    adapter, a fine-tuning run's ``final`` folder) its ``base_model`` (the run's ``finetune_config.json``, else the
+    adapter's ``base_model_name_or_path`` or config.json's ``_name_or_path``), the run's ``training_dataset`` and
+    its metrics from ``done.json`` as ``training`` facts; for any other folder only its ``origin``, where
+    config.json says it was loaded from."""
     import json
 
     from ..errors import DataError
@@ -96,4 +98,8 @@ def model_dir_info(model_dir: str | Path) -> dict:
                 break
     if run is not None and (run / "done.json").is_file():
         info["training"] = json.loads((run / "done.json").read_text(encoding="utf-8")).get("metrics") or None
+    if trained and run is not None and (run / "finetune_config.json").is_file():
+        settings = json.loads((run / "finetune_config.json").read_text(encoding="utf-8"))
+        info.update({k: settings[key] for k, key in (("base_model", "model"), ("training_dataset", "dataset"))
+                     if settings.get(key)})
     return info

@@ -33,7 +33,7 @@ CT2_COMPUTE_TYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 def _check_model_path(model: str) -> None:
     """A clear error for a local model path that is not there or holds no model, before transformers reads it
     as a hub id (``org/name``: at most one slash, no leading ``/``, ``.`` or ``~``)."""
-    from ..utils import saved_model_problem
+    from ..utils import names_a_local_path, saved_model_problem
 
     path = Path(model).expanduser()
     if path.is_dir():
@@ -42,7 +42,7 @@ def _check_model_path(model: str) -> None:
             raise BackendError(f"cannot load translation model {model!r}: {problem}")
     elif path.exists():
         raise BackendError(f"cannot load translation model {model!r}: a file, not a model folder or hub name")
-    elif model.startswith(("/", ".", "~")) or model.count("/") > 1:
+    elif names_a_local_path(model):
         raise BackendError(f"cannot load translation model {model!r}: no such model folder")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -327,7 +328,8 @@ def _ct2_loader_fixes(converters):
         def get_vocabulary(self, model, tokenizer):
             tokens = super().get_vocabulary(model, tokenizer)
             language_ids = getattr(tokenizer, "lang_token_to_id", None) or {}
-            missing = sorted((i, t) for t, i in language_ids.items() if t not in set(tokens))
+            have = set(tokens)
+            missing = sorted((i, t) for t, i in language_ids.items() if t not in have)
             if not missing:
                 return tokens
             # the loader appended its fairseq padding tokens (madeupword0, ...) after too short a list: they go last
@@ -350,11 +352,15 @@ def _ct2_loader_fixes(converters):
             if config.bos_token is None:
                 config.bos_token = tokenizer.cls_token
 
-    registry.update(M2M100Config=M2M100Loader(), MBartConfig=MBartLoader())
-    try:
-        yield
-    finally:
-        registry.update(saved)
+    with _CT2_LOADERS_LOCK:  # the registry is CTranslate2's, global: one conversion at a time swaps it
+        registry.update(M2M100Config=M2M100Loader(), MBartConfig=MBartLoader())
+        try:
+            yield
+        finally:
+            registry.update(saved)
+
+
+_CT2_LOADERS_LOCK = threading.Lock()
 
 
 def _ct2_cache_dir(model_path: str) -> Path:

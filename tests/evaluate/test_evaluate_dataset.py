@@ -185,6 +185,11 @@ def test_card_from_a_finetuning_run_folder(tmp_path):
     (tmp_path / "opus-mps-lora" / "done.json").write_text(json.dumps({"metrics": {"steps": 40, "bleu": 12.5}}))
     assert model_dir_info(final) == {"model_name": "opus-mps-lora", "base_model": "Helsinki-NLP/opus-mt-zh-en",
                                      "training": {"steps": 40, "bleu": 12.5}}
+    # the run's settings name the model as given to finetune and the dataset it trained on
+    (tmp_path / "opus-mps-lora" / "finetune_config.json").write_text(json.dumps(
+        {"model": "models/opus-mt-zh-en", "dataset": "build/mps", "config": "en-zh"}))
+    assert model_dir_info(final) == {"model_name": "opus-mps-lora", "base_model": "models/opus-mt-zh-en",
+                                     "training_dataset": "build/mps", "training": {"steps": 40, "bleu": 12.5}}
 
 
 def test_write_model_card_api_round_trip(tmp_path):

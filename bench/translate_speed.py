@@ -203,9 +203,9 @@ GATE_SOURCES = ["公安部严打电诈跨国犯罪", "Polisi menangkap lebih dar
 
 def correctness_gate(device: str) -> list[str]:
     """The tests' equality check on this device: fp32, mtkit's ids == generate's, greedy and beam 4, for the
-    tests' random-weight Marian, M2M100 (forced target token) and MBart and the copy model trained here (whose
+    tests' random-weight Marian, M2M100 (forced target token), MBart, T5 and mT5 and the copy model trained here (whose
     outputs end at different lengths, so that rows leave the batch and, on CUDA, graphs are re-captured)."""
-    from mtkit.testing import build_tiny_m2m100, build_tiny_marian, build_tiny_mbart, train_copy_model
+    from mtkit.testing import build_tiny_m2m100, build_tiny_marian, build_tiny_mbart, build_tiny_t5, train_copy_model
     from mtkit.translate import Translator
 
     lines = []
@@ -214,6 +214,9 @@ def correctness_gate(device: str) -> list[str]:
         marian = build_tiny_marian(root / "marian")
         models = {"marian": (marian, None, None), "m2m100": (build_tiny_m2m100(root / "m2m100"), "zh", "en"),
                   "mbart": (build_tiny_mbart(root / "mbart"), "zh", "en"),
+                  "t5": (build_tiny_t5(root / "t5"), "zh", "en"),
+                  "mt5": (build_tiny_t5(root / "mt5", feed_forward_proj="gated-gelu", tie_word_embeddings=False),
+                          "zh", "en"),
                   "trained": (train_copy_model(marian, root / "trained"), None, None)}
         for name, (path, src, tgt) in models.items():
             hf, ours = (Translator(path, backend=b, device=device, dtype="fp32", src_lang=src, tgt_lang=tgt)

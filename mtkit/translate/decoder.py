@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-FAMILIES = ("marian", "m2m100", "mbart")
+FAMILIES = ("marian", "m2m100", "mbart", "t5", "mt5")
 
 # Positions a batch's self-attention cache holds at first. Why not max_length: every step's attention runs over the
 # whole cache (masked) and beam search reorders all of it, so a 256-position cache for sentences that end after
@@ -130,15 +130,20 @@ class StaticDecoder:
         batch = encoder_states.shape[0]
         dtype, device = encoder_states.dtype, encoder_states.device
         shape = (batch, self.heads, capacity, self.head_dim)
-        cross_k, cross_v = [], []
-        for layer in self.decoder.layers:
-            attn = layer.encoder_attn
-            cross_k.append(self._split(attn.k_proj(encoder_states)).contiguous())
-            cross_v.append(self._split(attn.v_proj(encoder_states)).contiguous())
-        n = len(self.decoder.layers)
+        projections = [self._cross_projections(layer) for layer in self._layers()]
+        cross_k = [self._split(k(encoder_states)).contiguous() for k, _ in projections]
+        cross_v = [self._split(v(encoder_states)).contiguous() for _, v in projections]
+        n = len(projections)
         return StepState([torch.zeros(shape, dtype=dtype, device=device) for _ in range(n)],
                          [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n)],
                          cross_k, cross_v, source_mask.bool()[:, None, None, :])
+
+    def _layers(self):
+        return self.decoder.layers
+
+    @staticmethod
+    def _cross_projections(layer):
+        return layer.encoder_attn.k_proj, layer.encoder_attn.v_proj
 
     def step(self, tokens: torch.Tensor, step: torch.Tensor, state: StepState, positions: torch.Tensor) -> torch.Tensor:
         """Logits (batch, vocab) for the next token, given the last token of each row at decoder position ``step``
@@ -152,10 +157,11 @@ class StaticDecoder:
             hidden = self.decoder.layernorm_embedding(hidden)
         causal = (torch.arange(state.capacity, device=tokens.device) <= step)[None, None, None, :]
         for i, layer in enumerate(self.decoder.layers):
-            hidden = self._block(hidden, layer.self_attn_layer_norm,
-                                 lambda h: self._self_attention(layer.self_attn, h, i, step, state, causal))
-            hidden = self._block(hidden, layer.encoder_attn_layer_norm,
-                                 lambda h: self._cross_attention(layer.encoder_attn, h, i, state))
+            attn, cross = layer.self_attn, layer.encoder_attn
+            hidden = self._block(hidden, layer.self_attn_layer_norm, lambda h: self._self_attention(
+                (attn.q_proj, attn.k_proj, attn.v_proj, attn.out_proj), h, i, step, state, causal, attn.scaling))
+            hidden = self._block(hidden, layer.encoder_attn_layer_norm, lambda h: self._cross_attention(
+                cross.q_proj, cross.out_proj, h, i, state, cross.scaling))
             hidden = self._block(hidden, layer.final_layer_norm,
                                  lambda h: layer.fc2(layer.activation_fn(layer.fc1(h))))
         if self.pre_norm:
@@ -191,24 +197,114 @@ class StaticDecoder:
             return hidden + sublayer(norm(hidden))
         return norm(hidden + sublayer(hidden))
 
-    def _self_attention(self, attn, hidden, i, step, state, causal):
-        q = self._split(attn.q_proj(hidden))
-        state.self_k[i].index_copy_(2, step.view(1), self._split(attn.k_proj(hidden)))
-        state.self_v[i].index_copy_(2, step.view(1), self._split(attn.v_proj(hidden)))
-        out = _attend_one(q, state.self_k[i], state.self_v[i], causal, attn.scaling)
-        return attn.out_proj(out.transpose(1, 2).reshape(hidden.shape))
+    def _self_attention(self, projections, hidden, i, step, state, causal, scale, bias=None):
+        """Self-attention of the step's token over the cache, its keys and values written at ``step`` first;
+        ``projections``: the layer's (query, key, value, output) linear maps."""
+        q_proj, k_proj, v_proj, o_proj = projections
+        q = self._split(q_proj(hidden))
+        state.self_k[i].index_copy_(2, step.view(1), self._split(k_proj(hidden)))
+        state.self_v[i].index_copy_(2, step.view(1), self._split(v_proj(hidden)))
+        out = _attend_one(q, state.self_k[i], state.self_v[i], causal, scale, bias)
+        return o_proj(out.transpose(1, 2).reshape(*hidden.shape[:2], -1))
 
-    def _cross_attention(self, attn, hidden, i, state):
-        q = self._split(attn.q_proj(hidden))
-        out = _attend_one(q, state.cross_k[i], state.cross_v[i], state.source_mask, attn.scaling)
-        return attn.out_proj(out.transpose(1, 2).reshape(hidden.shape))
+    def _cross_attention(self, q_proj, o_proj, hidden, i, state, scale):
+        q = self._split(q_proj(hidden))
+        out = _attend_one(q, state.cross_k[i], state.cross_v[i], state.source_mask, scale)
+        return o_proj(out.transpose(1, 2).reshape(*hidden.shape[:2], -1))
 
 
-def _attend_one(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
-    """Attention of one query position: two batched matrix products and a softmax. Why not
-    ``scaled_dot_product_attention``: on an H100 it picks cuDNN's flash kernel, built for long queries, which
-    took 205 us per call for a single query at 2,048 rows (half of a decoder step); this form reads each key
-    and value once, which is all a one-token query needs."""
+def _attend_one(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, scale: float,
+                bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Attention of one query position: two batched matrix products and a softmax (``bias``: T5's relative
+    position bias, added to the scores). Why not ``scaled_dot_product_attention``: on an H100 it picks cuDNN's
+    flash kernel, built for long queries, which took 205 us per call for a single query at 2,048 rows (half of a
+    decoder step); this form reads each key and value once, which is all a one-token query needs."""
     scores = torch.matmul(q, k.transpose(-1, -2)) * scale
+    if bias is not None:
+        scores = scores + bias
     scores = scores.masked_fill(~mask, float("-inf"))
     return torch.matmul(torch.softmax(scores.float(), dim=-1).to(q.dtype), v)
+
+
+class T5StaticDecoder(StaticDecoder):
+    """The static decoder step for T5-family models (T5, mT5, MADLAD-400), after ``modeling_t5.py``: no position
+    embeddings but a relative position bias (the first block's table, shared by every block's self-attention,
+    looked up for the step's row of a bucket table computed once), unscaled attention, pre-norm blocks with T5's
+    RMS layer norm, the model's own feed-forward modules (so that a bf16 model's fp32 ``wo`` casts as it does
+    there), the final layer norm, and the output scaled by ``d_model ** -0.5`` where the model does that
+    (embeddings tied to the output layer). UMT5 (a bias table per block) is not covered."""
+
+    def __init__(self, model):
+        config = model.config
+        self.model = model
+        self.family = "t5"
+        self.decoder = model.get_decoder()
+        self.heads, self.head_dim = config.num_heads, config.d_kv
+        self.pad = config.pad_token_id
+        self.embed_weight = self.decoder.embed_tokens.weight
+        self.bias = None
+        first = self.decoder.block[0].layer[0].SelfAttention
+        self.relative_bias = first.relative_attention_bias
+        self._bucket_of = lambda relative: first._relative_position_bucket(
+            relative, bidirectional=False, num_buckets=config.relative_attention_num_buckets,
+            max_distance=config.relative_attention_max_distance)
+        scaled = getattr(config, "scale_decoder_outputs", getattr(config, "tie_word_embeddings", True))
+        self.output_scale = config.d_model ** -0.5 if scaled else None
+        self._buckets: torch.Tensor | None = None
+        self._head = None
+
+    @staticmethod
+    def supports(model) -> bool:
+        return getattr(model.config, "model_type", None) in ("t5", "mt5")
+
+    def position_rows(self, max_length: int) -> torch.Tensor:
+        """Row ``t``: the relative-position bucket of every key position for the query at step ``t``."""
+        device = self.embed_weight.device
+        if self._buckets is None or self._buckets.shape[0] < max_length or self._buckets.device != device:
+            positions = torch.arange(max_length, device=device)
+            self._buckets = self._bucket_of(positions[None, :] - positions[:, None])
+        return self._buckets[:max_length, :max_length]
+
+    def _layers(self):
+        return self.decoder.block
+
+    @staticmethod
+    def _cross_projections(layer):
+        return layer.layer[1].EncDecAttention.k, layer.layer[1].EncDecAttention.v
+
+    def step(self, tokens: torch.Tensor, step: torch.Tensor, state: StepState, positions: torch.Tensor) -> torch.Tensor:
+        capacity = state.capacity
+        hidden = F.embedding(tokens, self.embed_weight)[:, None, :]  # (batch, 1, d_model)
+        buckets = positions.index_select(0, step.view(1))[:, :capacity]  # (1, capacity)
+        bias = self.relative_bias(buckets).permute(0, 2, 1)[:, :, None, :]  # (1, heads, 1, capacity)
+        causal = (torch.arange(capacity, device=tokens.device) <= step)[None, None, None, :]
+        for i, block in enumerate(self.decoder.block):
+            self_layer, cross_layer, ff_layer = block.layer
+            attn, cross = self_layer.SelfAttention, cross_layer.EncDecAttention
+            hidden = _clamp_fp16(hidden + self._self_attention(
+                (attn.q, attn.k, attn.v, attn.o), self_layer.layer_norm(hidden), i, step, state, causal, 1.0, bias))
+            hidden = _clamp_fp16(hidden + self._cross_attention(
+                cross.q, cross.o, cross_layer.layer_norm(hidden), i, state, 1.0))
+            hidden = _clamp_fp16(hidden + ff_layer.DenseReluDense(ff_layer.layer_norm(hidden)))
+        hidden = self.decoder.final_layer_norm(hidden)
+        if self.output_scale is not None:
+            hidden = hidden * self.output_scale
+        weight, bias = self.output_layer()
+        return F.linear(hidden[:, 0], weight, bias)[:, :self.vocab_size]
+
+
+def _clamp_fp16(hidden: torch.Tensor) -> torch.Tensor:
+    """T5's guard for fp16 (``T5Block``): where a value overflowed, clamp the block's output just under the
+    largest fp16 value. A tensor operation, no host sync: it stays inside a captured step."""
+    if hidden.dtype != torch.float16:
+        return hidden
+    top = torch.finfo(torch.float16).max
+    limit = torch.where(torch.isinf(hidden).any(), top - 1000, top)
+    return torch.clamp(hidden, min=-limit, max=limit)
+
+
+def static_decoder(model, family: str) -> StaticDecoder | None:
+    """The static decoder for ``model``, None for a model without one (it decodes with its own forward)."""
+    if family in ("t5", "mt5"):
+        return T5StaticDecoder(model) if T5StaticDecoder.supports(model) else None
+    return StaticDecoder(model, family) if family in FAMILIES else None

@@ -1,9 +1,10 @@
 """Translation backends: one ``translate_batch`` call per batch of token ids, batching policy as arguments.
 
 - ``hf``: ``model.generate``, the reference.
-- ``mtkit``: our decoding loop. The encoder runs once per batch; for Marian, M2M100/NLLB and MBart the decoder
-  step is :class:`~mtkit.translate.decoder.StaticDecoder` (static self-attention cache, cross-attention K/V
-  computed once, a CUDA graph replay per step on CUDA); other families step the model with its own cache. Rows
+- ``mtkit``: our decoding loop. The encoder runs once per batch; for Marian, M2M100/NLLB, MBart and T5/mT5
+  (MADLAD-400) the decoder step is :class:`~mtkit.translate.decoder.StaticDecoder` (static self-attention cache,
+  cross-attention K/V computed once, a CUDA graph replay per step on CUDA); other families step the model with
+  its own cache. Rows
   that finish are dropped from the batch (their cache rows, encoder states and masks with them), so that no
   step decodes padding for finished sentences. Logits pass through the same processors ``generate`` would
   build from the model's generation config, so greedy output equals ``generate``'s token for token (checked in
@@ -146,22 +147,20 @@ class MtkitBackend(TranslationBackend):
                           forced_eos=forced_eos, processors=processors, device=device)
 
     def translate_batch(self, source_ids, *, beam_size=1, max_length=256, min_length=0, length_penalty=1.0):
-        from .decoder import FAMILIES, StaticDecoder
+        from .decoder import static_decoder
         from .languages import model_family
 
         unsupported = self._unsupported_generation_fields()
-
-        family = model_family(self.model)
-        if unsupported or (beam_size > 1 and family not in FAMILIES):
+        if self._decoder is None:
+            self._decoder = static_decoder(self.model, model_family(self.model)) or False
+        if unsupported or (beam_size > 1 and not self._decoder):
             if unsupported:
                 logger.info("generation config sets %s: decoding this batch with generate", ", ".join(unsupported))
             return HFBackend(self.model, self.tokenizer, forced_bos_token_id=self.forced_bos_token_id).translate_batch(
                 source_ids, beam_size=beam_size, max_length=max_length, min_length=min_length,
                 length_penalty=length_penalty)
-        if family not in FAMILIES:
+        if not self._decoder:  # no static decoder for this family: greedy through the model's own forward
             return self._greedy_dynamic(source_ids, max_length, min_length)
-        if self._decoder is None:
-            self._decoder = StaticDecoder(self.model, family)
         if beam_size > 1:
             return self._beam(source_ids, beam_size, max_length, min_length, length_penalty)
         return self._greedy_static(source_ids, max_length, min_length)

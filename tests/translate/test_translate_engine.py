@@ -19,8 +19,23 @@ def models(tmp_path_factory):
     marian = build_tiny_marian(root / "marian")
     m2m = build_tiny_m2m100(root / "m2m100")
     trained = train_copy_model(marian, root / "trained")
+    t5 = build_tiny_t5(root / "t5")
     return {"marian": marian, "m2m100": m2m, "trained": trained, "mbart": build_tiny_mbart(root / "mbart"),
-            "nllb": build_tiny_nllb(root / "nllb"), "t5": build_tiny_t5(root / "t5")}
+            "nllb": build_tiny_nllb(root / "nllb"), "t5": t5, "umt5": _tiny_umt5(t5, root / "umt5"),
+            # mT5/MADLAD shape: gated GELU, output layer not tied to the embeddings (so no output scaling)
+            "mt5": build_tiny_t5(root / "mt5", feed_forward_proj="gated-gelu", tie_word_embeddings=False)}
+
+
+def _tiny_umt5(t5, out):
+    """UMT5 (a relative position bias per block): no static decoder, so the model steps with its own cache."""
+    from transformers import AutoTokenizer, UMT5Config, UMT5ForConditionalGeneration
+
+    torch.manual_seed(0)
+    config = UMT5Config.from_pretrained(t5)
+    config = UMT5Config(**{k: v for k, v in config.to_dict().items() if k not in ("architectures", "model_type")})
+    UMT5ForConditionalGeneration(config).save_pretrained(out)
+    AutoTokenizer.from_pretrained(t5).save_pretrained(out)
+    return out
 
 
 @pytest.mark.parametrize("name, langs, static", [
@@ -28,7 +43,9 @@ def models(tmp_path_factory):
     ("m2m100", ("zh", "en"), True),
     ("nllb", ("zh", "id"), True),
     ("mbart", ("zh", "en"), True),
-    ("t5", ("zh", "en"), False),  # no static decoder for T5: the model steps with its own cache
+    ("t5", ("zh", "en"), True),
+    ("mt5", ("zh", "en"), True),
+    ("umt5", ("zh", "en"), False),  # no static decoder: the model steps with its own cache
     ("trained", (None, None), True),
 ])
 def test_greedy_ids_equal_generate(models, name, langs, static):
@@ -39,7 +56,7 @@ def test_greedy_ids_equal_generate(models, name, langs, static):
         expected = hf.backend.translate_batch(ids, max_length=max_length)
         got = ours.backend.translate_batch(ids, max_length=max_length)
         assert got == expected
-    assert (ours.backend._decoder is not None) == static
+    assert bool(ours.backend._decoder) == static
     if static:  # finished rows kept (emitting padding) until half the batch is done, as on CUDA
         ours.backend.defer_compaction = True
         assert ours.backend.translate_batch(ids, max_length=16) == expected
@@ -90,6 +107,8 @@ def test_forced_target_language_token(models):
     ("marian", (None, None), False, 1.0, 4, 0),
     ("m2m100", ("zh", "en"), False, 0.6, 4, 0),
     ("nllb", ("zh", "id"), False, 1.0, 4, 0),
+    ("t5", ("zh", "en"), False, 1.0, 4, 0),
+    ("mt5", ("zh", "en"), False, 0.6, 4, 3),
     pytest.param("mbart", ("zh", "en"), False, 1.0, 4, 0, marks=pytest.mark.slow),
 ])
 def test_beam_search_equals_generate(models, name, langs, early_stopping, length_penalty, beams, min_length):
@@ -118,7 +137,8 @@ def test_cache_capacity_doubles_up_to_max_length():
     assert cache_capacity(1, 0) == 0  # no step to run: no position (it looped for ever)
 
 
-@pytest.mark.parametrize("name, langs", [("trained", (None, None)), ("m2m100", ("zh", "en")), ("nllb", ("zh", "id"))])
+@pytest.mark.parametrize("name, langs", [("trained", (None, None)), ("m2m100", ("zh", "en")), ("nllb", ("zh", "id")),
+                                         ("mt5", ("zh", "en"))])
 @pytest.mark.parametrize("beams", [1, 4])
 @pytest.mark.parametrize("defer", [False, True])
 def test_a_growing_cache_gives_generates_ids(models, name, langs, beams, defer):

@@ -19,6 +19,15 @@ LORA_TARGETS = {
 }
 
 
+def lora_targets(model, family: str) -> list[str] | None:
+    """The default LoRA target modules of ``model``: its family's, where a T5 with a gated feed-forward (T5 v1.1,
+    Flan-T5, MADLAD-400, all model_type t5) takes mT5's, whose wi_0/wi_1 it has (with t5's list peft would find no
+    wi there and leave the feed-forward input untrained, silently)."""
+    if family == "t5" and getattr(getattr(model, "config", None), "is_gated_act", False):
+        family = "mt5"
+    return LORA_TARGETS.get(family)
+
+
 @dataclass
 class FinetuneConfig(StrictConfig):
     KEY_NAME = "fine-tuning setting"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import BackendError, ConfigError
 from ..utils import stable_hash, write_json
-from .config import LORA_TARGETS, FinetuneConfig
+from .config import LORA_TARGETS, FinetuneConfig, lora_targets
 from .data import PairCollator, TokenizedPairs, encode_pairs, load_parallel_splits
 from .sampler import TokenBudgetBatchSampler
 
@@ -190,7 +190,7 @@ def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
 def _with_lora(model, family: str, settings: FinetuneConfig):
     from peft import LoraConfig, TaskType, get_peft_model
 
-    targets = settings.lora_target_modules or LORA_TARGETS.get(family)
+    targets = settings.lora_target_modules or lora_targets(model, family)
     if not targets:
         raise ConfigError(f"no default LoRA target modules for {type(model).__name__} ({family}); "
                           f"set lora_target_modules (defaults exist for: {', '.join(LORA_TARGETS)})")

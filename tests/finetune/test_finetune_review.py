@@ -138,3 +138,22 @@ def test_t5_sources_carry_the_target_token(tmp_path):
     tok, model = AutoTokenizer.from_pretrained(path), AutoModelForSeq2SeqLM.from_pretrained(path)
     assert _prepare_languages(tok, model, "zh", "en") == ("t5", "<2en> ")
     assert _prepare_languages(tok, model, "en", "zh") == ("t5", "<2zh> ")
+
+
+def test_lora_on_a_gated_t5_trains_its_feed_forward_input(tmp_path):
+    """T5 v1.1 / MADLAD-400 are model_type t5 with wi_0/wi_1: t5's default list (wi) matched nothing there, and
+    peft, finding the other targets, left the feed-forward input untrained without a word."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    from mtkit.finetune import FinetuneConfig
+    from mtkit.finetune.trainer import _with_lora
+    from mtkit.testing import build_tiny_t5
+
+    settings = FinetuneConfig.from_dict({"method": "lora"})
+    for shape, expected in ((dict(), {"q", "k", "v", "o", "wi", "wo"}),
+                            (dict(feed_forward_proj="gated-gelu"), {"q", "k", "v", "o", "wi_0", "wi_1", "wo"})):
+        model = AutoModelForSeq2SeqLM.from_pretrained(build_tiny_t5(tmp_path / str(len(shape)), **shape))
+        lora = _with_lora(model, "t5", settings)
+        trained = {name.split(".lora_A")[0].rsplit(".", 1)[-1] for name, _ in lora.named_parameters()
+                   if ".lora_A" in name}
+        assert trained == expected

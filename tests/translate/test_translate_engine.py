@@ -256,10 +256,12 @@ def test_ct2_backend_equals_generate(models, tmp_path, monkeypatch):
     assert ct2.translate(["缅甸 警方", "", "合作"], max_length=12) == hf.translate(["缅甸 警方", "", "合作"], max_length=12)
 
 
-@pytest.mark.parametrize("name, src, tgt", [("m2m100", "zh", "en"), ("nllb", "zh", "id"), ("mbart", "zh", "en")])
+@pytest.mark.parametrize("name, src, tgt", [("m2m100", "zh", "en"), ("nllb", "zh", "id"), ("mbart", "zh", "en"),
+                                           ("t5", "zh", "en"), ("mt5", "zh", "en")])
 def test_ct2_converts_multilingual_models(models, tmp_path, monkeypatch, name, src, tgt):
-    """CTranslate2 4.8's loaders, as shipped, fail on these under transformers 5 (M2M100: vocabulary 100 language
-    tokens short; mBART: no normalize_before, no bos_token); mtkit's conversion fixes them. The forced target
+    """CTranslate2 4.8's loaders, as shipped, fail on M2M100 and mBART under transformers 5 (M2M100: vocabulary 100
+    language tokens short; mBART: no normalize_before, no bos_token); mtkit's conversion fixes them. T5 and mT5
+    convert as they are. The forced target
     language goes to CTranslate2 as the target prefix; the ids must equal generate's."""
     monkeypatch.setenv("HOME", str(tmp_path))
     hf = Translator(models[name], backend="hf", src_lang=src, tgt_lang=tgt)

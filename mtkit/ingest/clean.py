@@ -133,21 +133,28 @@ class HtmlRemnant(InlineRule):
 
 @CLEANING_RULES.register("photo_credit")
 class PhotoCredit(InlineRule):
-    """Photo credits: ``新华社记者 殷刚 摄``, ``记者 杨可佳 摄``, ``(图片来源:视觉中国)``, ``(Photo: Name)``,
-    ``Foto: Name``."""
+    """Photo credits: ``新华社记者 殷刚 摄``, ``（記者林志強攝）``, ``(图片来源:视觉中国)``, ``(Photo: Name)``,
+    ``Foto: Name``, and an agency credit closing a caption, ``(Xinhua/Li Bo)``."""
 
     name = "photo_credit"
-    version = 2
+    version = 3
     pattern = re.compile(
         # A wire agency or "本报" may precede ("新华社记者"); any other Han run before "记者" is the caption's own
         # text ("...下飞机记者 王小明 摄"), which a generic "[Han]{1,5}社" prefix would swallow.
+        # Brackets around the credit go with it ("（記者林志強攝）"): a cut inside them strands a "（" in the caption.
+        r"(?P<open>[(（〔])?"
         r"(?:新华社|新華社|中新社|中新网|中新網|人民网|人民網|央视网|央視網|本报|本報|本台|本网|本網)?"
         r"(?:记者|記者|通讯员|通訊員|摄影师|攝影師|摄影|攝影)\s*"
-        r"[\u4e00-\u9fff·]{2,4}(?:[、\s]+[\u4e00-\u9fff·]{2,4})*\s*(?:摄|攝)(?![\u4e00-\u9fff])"
+        r"[\u4e00-\u9fff·]{2,4}(?:[、\s]+[\u4e00-\u9fff·]{2,4})*\s*(?:摄|攝)(?![\u4e00-\u9fff])(?(open)[)）〕])"
         r"|[(（]\s*(?:Photo|Foto|Photograph|Image|Gambar)\b[^)）]{1,80}[)）]"
         # "(图片来源:视觉中国)", "（图/新华社）", "【供图:公安部】"
         r"|[(（【]\s*(?:图片来源|圖片來源|图片|圖片|图源|圖源|供图|供圖|图|圖)\s*[:：/]\s*[^()（）【】]{1,40}[)）】]"
         r"|(?<![\w])(?:Photo|Foto)\s*(?:by|oleh|:)\s*[A-Z][\w .'-]{1,60}$"
+        # An agency/photographer credit closing a caption: "(Xinhua/Li Bo)", "(AP Photo/Andy Wong)",
+        # "(ANTARA FOTO/Galih Pradipta)". Only at the end of the block, after the caption's sentence, so that a
+        # "(China/Myanmar)" inside prose stays.
+        r"|(?<=[.。!?！？])\s*[(（](?:[A-Z][A-Za-z]+)(?:\s+(?:Photo|PHOTO|Foto|FOTO|Images?))?\s*/\s*"
+        r"[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3}[)）]$"
     )
 
     def reason(self, match):
@@ -262,7 +269,12 @@ _COPYRIGHT_STRONG = re.compile(
 # The bare word also occurs in news about copyright: it marks a notice only at the start of a block or in a
 # block that is no article prose.
 _COPYRIGHT_WORD = re.compile(r"copyright|hak cipta", re.IGNORECASE)
-_COPYRIGHT_WEAK = re.compile(r"版权|版權|著作权|著作權|转载|轉載|未经|未經|授权|授權|不得|reproduc|republish", re.IGNORECASE)
+# Reprint-terms vocabulary; three in one block make a notice ("未经授权不得转载", "Dilarang ... mengambil konten ...
+# tanpa izin", "may not be reproduced ... without permission"), one or two occur in news about copyright.
+_COPYRIGHT_WEAK = re.compile(
+    r"版权|版權|著作权|著作權|转载|轉載|未经|未經|授权|授權|不得|reproduc|republish|redistribut|without (?:prior )?"
+    r"(?:written )?permission|prohibited|dilarang|tanpa izin|mengambil konten|menyalin|mengutip|memperbanyak",
+    re.IGNORECASE)
 
 
 @CLEANING_RULES.register("copyright_footer")
@@ -270,6 +282,7 @@ class CopyrightFooter(BlockRule):
     """Copyright, licence and registration notices."""
 
     name = "copyright_footer"
+    version = 2
 
     def check(self, text):
         if _COPYRIGHT_STRONG.search(text):
@@ -287,13 +300,26 @@ _DATE = r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?"
 # to blocks that are not long prose only. Pages wrap it in brackets too: "(责任编辑:李四)", "【责任编辑:王五】".
 _CREDIT_RE = re.compile(
     r"^[(（【\[]?\s*(?:文|编辑|編輯|责任编辑|責任編輯|责编|校对|校對|审核|審核|资料|資料|来源|來源|作者|撰文|记者|記者"
-    r"|Editor|Editors|Editing|Writer|Writers|Translator|Penulis|Pewarta|Penyunting|Redaktur)"
+    r"|原标题|原標題|原题|原題"  # a reprint's original headline: metadata, and it must not pass for the title
+    r"|Editor|Editors|Editing|Writer|Writers|Translator|Reporter|Penulis|Pewarta|Penyunting|Redaktur|Oleh)"
     r"\s*[/|｜:：]\s*\S")
 _BYLINE_RES = (
     re.compile(r"^By [A-Z][\w .'-]+(?:\s+in\s+[\w .'-]+)?\s*\|", re.UNICODE),
     re.compile(r"\|\s*(?:Updated|Published|Diperbarui|Diterbitkan)\s*:", re.IGNORECASE),
     _CREDIT_RE,
     re.compile(rf"^[^\s。，,.!?！？]{{2,24}}\s+{_DATE}(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?$"),
+    # A byline line with no colon: "By Jane Doe and John Roe", "By ZHOU WENTING"; names only, each capitalised,
+    # so that a short sentence opening with "By" has lowercase words and stays.
+    re.compile(r"^By\s+(?:[A-Z][\w.'-]*\s*){1,4}(?:(?:,|and|&)\s*(?:[A-Z][\w.'-]*\s*){1,4})*$"),
+    # A Chinese byline line: "澎湃新闻记者 张三", "本报记者 王煜 李四", "記者林志強／台北報導": reporter names of two to
+    # four characters and nothing else on the line, after an outlet ("本报记者王煜"), after a space ("记者 王煜") or
+    # before "／台北報導"; a bare "记者探访" (a subheading) has none of the three and stays.
+    re.compile(r"^(?:[\u4e00-\u9fff]{1,10}(?:记者|記者|通讯员|通訊員)\s*|(?:记者|記者|通讯员|通訊員)\s+)"
+               r"[\u4e00-\u9fff·]{2,4}(?:[、\s]+[\u4e00-\u9fff·]{2,4})*$"
+               r"|^(?:记者|記者)\s*[\u4e00-\u9fff·]{2,4}(?:[、\s]+[\u4e00-\u9fff·]{2,4})*\s*[/／]\s*[\u4e00-\u9fff]{0,6}"
+               r"(?:报道|報導|報道)$"),
+    # Editors' initials closing an Indonesian article: "(rdp/isa)", "(fby/bac)".
+    re.compile(r"^[(（][a-z]{2,5}(?:/[a-z]{2,5})+[)）]$"),
 )
 
 
@@ -302,7 +328,7 @@ class Byline(BlockRule):
     """Bylines, author and editor credits, and outlet + timestamp lines."""
 
     name = "byline"
-    version = 2
+    version = 3
 
     def check(self, text):
         for pattern in _BYLINE_RES:
@@ -323,7 +349,62 @@ class Dateline(BlockRule):
         return None
 
 
-BLOCK_RULES: tuple[BlockRule, ...] = (LanguageMenu(), JunkToken(), CopyrightFooter(), Byline(), Dateline())
+# Cookie and terms consent banners: the site speaking of its cookies, or binding the reader to its terms.
+# Button labels ("Accept all cookies") only as a whole line, since news about cookie rules uses the words too.
+_CONSENT_RE = re.compile(
+    r"\b(?:we|this (?:site|website)|our (?:site|website)s?) uses? cookies\b"
+    r"|\byou (?:agree|consent) to (?:our|the)\b.{0,60}\b(?:cookies|terms|privacy)"
+    r"|^(?:accept|reject|decline|allow|manage)(?: all)? cookies$|^(?:manage (?:preferences|cookies|settings)|cookie settings)$"
+    r"|(?:situs|laman) ini menggunakan cookie|(?:本网站|本網站|我们|我們)使用\s*cookie",
+    re.IGNORECASE,
+)
+# A call to action opens the block with an imperative: subscribe, follow, download, watch, scan, share. It is
+# dropped when short, or when it also addresses the reader ("our", "your", "-mu", "您"), for a long one
+# ("Simak breaking news ... di ponselmu") is the site's promotion; article prose rarely opens with an imperative.
+_PROMPT_RE = re.compile(
+    r"^(?:sign up|subscribe|follow us|download (?:the|our)|enter your e-?mail|get the (?:latest|top|best)\b"
+    r"|join (?:us|our)|click here|like us on|share (?:this|on)|don't miss|(?:watch|listen)(?: now)?:"
+    r"|simak|ikuti (?:kami|berita|terus|update)|tonton(?: juga)?|dengarkan|unduh|download aplikasi|klik|gabung"
+    r"|baca (?:selengkapnya|berita lainnya)|dapatkan (?:update|informasi|berita)"
+    r"|扫一扫|扫码|掃碼|掃一掃|微信扫|微信掃|点我|點我|按我|点击(?:查看|进入|下载|订阅)|點擊(?:查看|進入|下載|訂閱)"
+    r"|(?:请|請)?(?:关注|關注).{0,20}(?:公众号|公眾號|微信|微博|帳號|账号|频道|頻道)|订阅|訂閱|更多精彩)"
+    r"(?![A-Za-z])",  # "Subscribers ...", "Klikpolisi" are words of their own
+    re.IGNORECASE,
+)
+# Anywhere in the block: newsletter delivery, and "read the news in our app" prompts.
+_PROMPT_ANYWHERE_RE = re.compile(
+    r"\b(?:delivered )?(?:to|in) your inbox\b|(?:用|在)(?:手机|手機|APP|app|客户端|客戶端)看新[闻聞]", re.IGNORECASE)
+_READER_RE = re.compile(r"\b(?:you|your|our|us|kami|anda)\b|\w(?:mu)\b|您|我们|我們|你的", re.IGNORECASE)
+# Advertisement labels and pagination links, as a whole line.
+_PAGE_FURNITURE_RE = re.compile(
+    r"^(?:advertisement|sponsored|iklan|广告|廣告)(?:\s*[·|-].{0,40})?$"
+    r"|^(?:halaman (?:selanjutnya|berikutnya|sebelumnya)|next page|previous page|下一页|下一頁|上一页|上一頁)$",
+    re.IGNORECASE,
+)
+
+
+@CLEANING_RULES.register("reader_prompt")
+class ReaderPrompt(BlockRule):
+    """Text addressed to the reader, not part of the story: cookie and terms consent notices, calls to sign up,
+    follow, download, watch or share (``Sign up for our Asia newsletter``, ``Simak breaking news ...``,
+    ``扫一扫，用手机看新闻！``), advertisement labels and pagination links. Sites put these inside the article body
+    too (a newsletter box between paragraphs, a cookie banner above the headline), where ``page_frame`` cannot
+    reach them; a cookie banner is long prose and would even pass for the body's first paragraph."""
+
+    name = "reader_prompt"
+
+    def check(self, text):
+        if _CONSENT_RE.search(text):
+            return "cookie or terms consent notice"
+        if _PROMPT_ANYWHERE_RE.search(text) or (
+                _PROMPT_RE.match(text) and (not is_long(text) or _READER_RE.search(text))):
+            return "call to action (subscribe, follow, download, share)"
+        if _PAGE_FURNITURE_RE.match(text):
+            return "advertisement label or pagination link"
+        return None
+
+
+BLOCK_RULES: tuple[BlockRule, ...] = (LanguageMenu(), JunkToken(), CopyrightFooter(), Byline(), Dateline(), ReaderPrompt())
 
 
 # ---------------------------------------------------------------- page rules
@@ -342,6 +423,7 @@ class RelatedReading(Rule):
     long paragraph; or a one-line link (``Baca juga: <headline>``) inside the article."""
 
     name = "related_reading"
+    version = 2
 
     def apply(self, blocks: list[Block]) -> None:
         inside = False
@@ -357,7 +439,11 @@ class RelatedReading(Rule):
                 inside = True
                 block.drop(self.name, "related-reading heading")
             elif inside:
-                if is_long(block.text) and (han_count(block.text) >= 60 or word_count(block.text) >= 25):
+                # The list ends at article prose: a long paragraph, or a shorter one that ends like a sentence
+                # (headlines do not end with a full stop). Detik's "Baca juga:" heads a one-link list mid-article,
+                # and the 21-word paragraph after it is the story going on.
+                text = block.text
+                if is_long(text) and (han_count(text) >= 60 or word_count(text) >= 25 or _is_short_prose(text)):
                     inside = False
                 else:
                     block.drop(self.name, "related-reading list item")
@@ -372,6 +458,7 @@ class PageFrame(Rule):
     ``(Source: Ministry ...)``), so they align, and a consumer that wants prose only filters on the role."""
 
     name = "page_frame"
+    version = 2
 
     def apply(self, blocks: list[Block]) -> None:
         kept = [b for b in blocks if b.kept]
@@ -379,9 +466,14 @@ class PageFrame(Rule):
         if not body:
             return
         first, last = body[0], body[-1]
+        # An end-of-article mark ("（完）", "■", "(END)") after the body closes the article where the site says it
+        # does: the blocks before it are the story's last lines, whatever their length.
+        end_mark = next((i for i in range(last + 1, len(kept)) if _END_MARK_RE.fullmatch(kept[i].text)), None)
+        if end_mark is not None and all(not _PROMPTISH_RE.search(b.text) for b in kept[last + 1:end_mark]):
+            last = end_mark - 1
         # A short closing or opening paragraph ("The case is under investigation.") is still article prose:
         # the body extends over neighbouring blocks that read as a full sentence; menus and widget headings do not.
-        while last + 1 < len(kept) and _is_short_prose(kept[last + 1].text):
+        while last + 1 < len(kept) and _is_short_prose(kept[last + 1].text, closing=True):
             last += 1
         while first > 0 and _is_short_prose(kept[first - 1].text):
             first -= 1
@@ -392,7 +484,9 @@ class PageFrame(Rule):
             else:
                 kept[i].drop(self.name, "before the article body (navigation, section or page title)")
         for block in kept[last + 1:]:
-            if _is_source_line(block.text):
+            if _END_MARK_RE.fullmatch(block.text):
+                block.drop(self.name, "end-of-article mark")
+            elif _is_source_line(block.text):
                 block.role = "source"
             else:
                 block.drop(self.name, "after the article body (navigation, widgets, footer)")
@@ -401,12 +495,22 @@ class PageFrame(Rule):
                 block.role = "source" if _is_source_line(block.text) else ("heading" if not _ends_sentence(block.text) else "body")
 
 
-def _is_short_prose(text: str) -> bool:
+def _is_short_prose(text: str, *, closing: bool = False) -> bool:
     """A sentence too short for ``is_long``: it ends with a full stop (headlines and menu items do not; "!" and
-    "?" are left out because headlines use them) and has a few words."""
+    "?" are left out because headlines use them) and has a few words. A ``closing`` line after the body may
+    also end with a full-width "！" or "？" when a clause mark comes before it (``公安部提醒广大群众：凡是…的，都是
+    诈骗！``): a Chinese headline with "！" separates its parts with spaces, not with "，" or "："."""
     text = text.rstrip("”’\"'」』)） ")
     ends = text.endswith("。") or (text.endswith(".") and not re.search(r"(?:\d|\b[A-Z])\.$", text))
+    if closing and not ends and text[-1:] in "！？":
+        ends = re.search(r"[，：；]", text[:-1]) is not None
     return ends and (han_count(text) >= 8 or word_count(text) >= 4)
+
+
+# Marks that wire services and Chinese sites put after an article's last line.
+_END_MARK_RE = re.compile(r"[(（]\s*(?:完|全文完|END|end|Ends?)\s*[)）]|■|□|Enditem|ENDITEM|-{2,}\s*END\s*-{2,}")
+# Between the body and an end mark, a share prompt or a copyright line means the mark closes something else.
+_PROMPTISH_RE = re.compile(r"©|copyright|版权|版權|分享|share", re.IGNORECASE)
 
 
 def _is_source_line(text: str) -> bool:
@@ -467,6 +571,31 @@ class ColumnLabel(Rule):
 
 
 PAGE_RULES = (RelatedReading(), DuplicateParagraph(), PageFrame(), ColumnLabel())
+
+
+def split_bilingual_titles(blocks: list[Block]) -> list[Block]:
+    """A bilingual page's headline line carries both versions (``中缅泰三国联合打击电诈 Three countries join hands
+    to fight telecom fraud``): cut it at the space between the Chinese and the English part into two title
+    blocks, each a verbatim slice of the page, so that each language part of the page opens with its own
+    headline. Nothing is removed, so this is no cleaning rule. A Chinese headline with a Latin word or two
+    ("G20峰会", "APP") has no English part of four words and stays whole. It runs with the page rules and picks
+    among their titles: a change here bumps ``page_frame``'s version, so that the ingest signature changes."""
+    out = []
+    for block in blocks:
+        out.append(block)
+        if not (block.kept and block.role == "title"):
+            continue
+        for gap in re.finditer(r"\s+", block.text):
+            left, right = block.text[:gap.start()], block.text[gap.end():]
+            parts = (left, right)
+            han = [han_count(t) >= 6 and word_count(t) <= 2 for t in parts]
+            latin = [han_count(t) == 0 and word_count(t) >= 4 for t in parts]
+            if (han[0] and latin[1]) or (latin[0] and han[1]):
+                block.text, block.end = left, block.start + gap.start()
+                out.append(Block(block.start + gap.end(), block.start + len(left) + len(gap[0]) + len(right), right,
+                                 block.line, role="title"))
+                break
+    return out
 ALL_RULES: tuple[Rule, ...] = INLINE_RULES + BLOCK_RULES + PAGE_RULES
 
 
@@ -504,6 +633,7 @@ def clean_blocks(text: str) -> tuple[list[Block], list[Block]]:
                 break
     for page_rule in PAGE_RULES:
         page_rule.apply(pieces)
+    pieces = split_bilingual_titles(pieces)
     everything = sorted(pieces + cuts, key=lambda b: b.start)
     return [b for b in everything if b.kept], [b for b in everything if not b.kept]
 

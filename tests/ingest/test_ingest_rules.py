@@ -170,7 +170,7 @@ def test_every_rule_is_registered_and_signed():
     names = [rule.name for rule in ALL_RULES]
     assert sorted(names) == sorted(CLEANING_RULES.names())
     assert len({rule.signature() for rule in ALL_RULES}) == len(names)
-    assert signature().startswith("ingest:") and "|rules:11|t2s:no|" in signature()
+    assert signature().startswith("ingest:") and "|rules:12|t2s:no|" in signature()
 
 
 @pytest.mark.parametrize(
@@ -320,3 +320,227 @@ def test_editor_and_picture_credits_leave_the_body():
 )
 def test_inline_rules(rule, text, cut):
     assert [text[s:e] for s, e, _ in CLEANING_RULES.get(rule)().spans(text)] == cut
+
+
+# ---------------------------------------------------------------- pages in the style of other sites (crawl check)
+
+
+def _removed(result, page):
+    for r in result.removed:  # every removal is a verbatim span of the raw page
+        assert page[r.start:r.end] == r.text
+    return [(r.rule, r.text) for r in result.removed]
+
+
+def _kept(result, page):
+    out = []
+    for doc in result.documents:
+        for p in doc.paragraphs:
+            assert page[p.start:p.end] == p.raw  # offsets into the raw page stay exact
+            out.append((doc.lang, p.meta.get("role", "body"), p.raw))
+    return out
+
+
+def test_detik_style_page_keeps_the_paragraph_after_a_two_line_related_link():
+    # "Baca juga:" on a line of its own heads a one-link list mid-article; the list used to run on over the
+    # pagination lines into the next 21-word paragraph, which is the story going on.
+    body = [
+        "Jakarta - Bareskrim Polri membongkar sindikat penipuan online jaringan internasional yang beroperasi dari "
+        "Kamboja. Sebanyak 12 orang ditangkap dalam pengungkapan kasus tersebut.",
+        "Polisi masih memburu pelaku lain yang diduga berada di luar negeri. Polri telah berkoordinasi dengan "
+        "Interpol untuk menerbitkan red notice.",
+    ]
+    page = "\n".join([
+        "Bareskrim Bongkar Sindikat Scam Online Jaringan Kamboja, 12 Orang Ditangkap",
+        body[0],
+        "Baca juga:",
+        "Polisi Tangkap WNA Pelaku Penipuan Online di Bali",
+        "Simak selengkapnya di halaman berikutnya.",
+        "Halaman selanjutnya",
+        body[1],
+        "Tonton juga video \"Polisi Ungkap Sindikat Love Scam\" di sini:",
+        "(rdp/isa)",
+        "Simak breaking news dan berita pilihan kami langsung di ponselmu. Pilih saluran andalanmu akses berita "
+        "detikcom WhatsApp Channel",
+    ])
+    result = ingest_text(page, doc_id="detik")
+    assert _kept(result, page) == [
+        ("id", "title", "Bareskrim Bongkar Sindikat Scam Online Jaringan Kamboja, 12 Orang Ditangkap"),
+        ("id", "body", body[0]), ("id", "body", body[1])]
+    assert _removed(result, page) == [
+        ("related_reading", "Baca juga:"),
+        ("related_reading", "Polisi Tangkap WNA Pelaku Penipuan Online di Bali"),
+        ("reader_prompt", "Simak selengkapnya di halaman berikutnya."),
+        ("reader_prompt", "Halaman selanjutnya"),
+        ("reader_prompt", "Tonton juga video \"Polisi Ungkap Sindikat Love Scam\" di sini:"),
+        ("byline", "(rdp/isa)"),
+        ("reader_prompt", "Simak breaking news dan berita pilihan kami langsung di ponselmu. Pilih saluran andalanmu "
+                          "akses berita detikcom WhatsApp Channel"),
+    ]
+
+
+def test_english_page_with_a_cookie_banner_and_a_newsletter_box():
+    # The cookie banner is long prose: it used to open the body, keeping every menu line between it and the
+    # article as headings (the headline too); the newsletter box sat inside the body.
+    paragraphs = [
+        "BANGKOK, Feb 5 - Thailand cut electricity, internet and fuel supplies to several border areas of Myanmar "
+        "on Wednesday, in a bid to shut down scam centres.",
+        "Thai officials said the measures would remain in place until further notice. Myanmar's military "
+        "government did not respond to a request for comment.",
+    ]
+    page = "\n".join([
+        "We use cookies to improve your experience on our website. By continuing to browse, you agree to our use "
+        "of cookies.",
+        "Accept all cookies",
+        "Subscribe",
+        "World",
+        "Thailand cuts power to Myanmar scam hubs as crackdown widens",
+        "By Jane Doe and John Roe",
+        paragraphs[0],
+        "Sign up for our Asia newsletter",
+        "Get the top stories from the region delivered to your inbox every weekday.",
+        "Enter your email address",
+        "By signing up, you agree to our Terms of Use and Privacy Policy.",
+        paragraphs[1],
+        "Advertisement · Scroll to continue",
+        "Follow us on Twitter, Facebook and Instagram.",
+    ])
+    result = ingest_text(page, doc_id="en")
+    assert _kept(result, page) == [
+        ("en", "title", "Thailand cuts power to Myanmar scam hubs as crackdown widens"),
+        ("en", "body", paragraphs[0]), ("en", "body", paragraphs[1])]
+    assert _removed(result, page) == [
+        ("reader_prompt", "We use cookies to improve your experience on our website. By continuing to browse, you "
+                          "agree to our use of cookies."),
+        ("reader_prompt", "Accept all cookies"),
+        ("reader_prompt", "Subscribe"),
+        ("page_frame", "World"),
+        ("byline", "By Jane Doe and John Roe"),
+        ("reader_prompt", "Sign up for our Asia newsletter"),
+        ("reader_prompt", "Get the top stories from the region delivered to your inbox every weekday."),
+        ("reader_prompt", "Enter your email address"),
+        ("reader_prompt", "By signing up, you agree to our Terms of Use and Privacy Policy."),
+        ("reader_prompt", "Advertisement · Scroll to continue"),
+        ("reader_prompt", "Follow us on Twitter, Facebook and Instagram."),
+    ]
+
+
+def test_chinese_portal_page_keeps_its_headline_and_the_closing_line_before_the_end_mark():
+    # "原标题：" used to pass for the title (and the real headline was dropped); the last line, 27 characters
+    # ending with "！", used to go with the footer although "（完）" closes the article after it.
+    page = "\n".join([
+        "新浪新闻 > 国内新闻 > 正文",
+        "公安部：中缅泰联合打击电诈取得重大战果",
+        "原标题：中缅泰三国警方联合打击电诈 首批200名嫌疑人被押解回国",
+        "新京报讯 2月20日，随着中国民航包机陆续降落在江苏南京禄口国际机场，缅甸向我遣返的妙瓦底地区首批200名中国籍涉诈犯罪嫌疑人押解回国。",
+        "公安部提醒广大群众：凡是以高薪招聘为名诱骗出境的，都是诈骗！",
+        "（完）",
+        "扫一扫，用手机看新闻！",
+        "更多精彩新闻，请关注新浪新闻公众号",
+    ])
+    result = ingest_text(page, doc_id="sina")
+    assert _kept(result, page) == [
+        ("zh", "title", "公安部：中缅泰联合打击电诈取得重大战果"),
+        ("zh", "body", page.splitlines()[3]),
+        ("zh", "body", "公安部提醒广大群众：凡是以高薪招聘为名诱骗出境的，都是诈骗！"),
+    ]
+    assert _removed(result, page) == [
+        ("page_frame", "新浪新闻 > 国内新闻 > 正文"),
+        ("byline", "原标题：中缅泰三国警方联合打击电诈 首批200名嫌疑人被押解回国"),
+        ("page_frame", "（完）"),
+        ("reader_prompt", "扫一扫，用手机看新闻！"),
+        ("reader_prompt", "更多精彩新闻，请关注新浪新闻公众号"),
+    ]
+    # with no end mark, the "！" line still closes the body: a clause mark before it makes it a sentence
+    no_mark = page.replace("（完）\n", "")
+    assert [p[2] for p in _kept(ingest_text(no_mark, doc_id="sina"), no_mark)][-1] == (
+        "公安部提醒广大群众：凡是以高薪招聘为名诱骗出境的，都是诈骗！")
+
+
+def test_a_reporter_byline_line_is_not_the_title():
+    page = "\n".join([
+        "中国警方：今年已从东南亚押解回国涉诈嫌疑人超千名",
+        "澎湃新闻记者 张三",
+        "公安部刑事侦查局负责人介绍，今年以来，公安机关会同缅甸、泰国、柬埔寨等国执法部门，持续开展联合打击行动，已押解回国涉诈犯罪嫌疑人1000余名。",
+    ])
+    result = ingest_text(page, doc_id="pp")
+    assert [(role, text[:10]) for _, role, text in _kept(result, page)] == [
+        ("title", "中国警方：今年已从东"), ("body", "公安部刑事侦查局负责")]
+    assert _removed(result, page) == [("byline", "澎湃新闻记者 张三")]
+
+
+def test_a_bilingual_headline_line_gives_each_language_part_its_title():
+    page = "\n".join([
+        "首页 | 双语新闻 | 英语学习",
+        "中缅泰三国联合打击电诈 Three countries join hands to fight telecom fraud",
+        "2月20日，缅甸向我遣返的首批200名中国籍涉诈犯罪嫌疑人经泰国被押解回国，公安部表示将常态化开展联合打击。",
+        "The first batch of 200 Chinese suspects involved in fraud in Myanmar was escorted back to China via Thailand "
+        "on Feb 20.",
+    ])
+    result = ingest_text(page, doc_id="bi")
+    assert [(d.id, [(p.raw[:12], p.meta.get("role", "body")) for p in d.paragraphs]) for d in result.documents] == [
+        ("bi.zh", [("中缅泰三国联合打击电诈", "title"), ("2月20日，缅甸向我遣返", "body")]),
+        ("bi.en", [("Three countr", "title"), ("The first ba", "body")]),
+    ]
+    _kept(result, page)
+    # a Chinese headline with a Latin word or two stays whole
+    whole = "首页\nG20峰会 APP 公安部严打电诈跨国犯罪 累计抓获嫌疑人\n" + page.splitlines()[2]
+    assert _kept(ingest_text(whole, doc_id="w"), whole)[0] == ("zh", "title", "G20峰会 APP 公安部严打电诈跨国犯罪 累计抓获嫌疑人")
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("We use cookies to improve your experience. By continuing, you agree to our use of cookies.",
+         "cookie or terms consent notice"),
+        ("Accept all cookies", "cookie or terms consent notice"),
+        ("By signing up, you agree to our Terms of Use and Privacy Policy.", "cookie or terms consent notice"),
+        ("Sign up for our Asia newsletter", "call to action (subscribe, follow, download, share)"),
+        ("Get the top stories delivered to your inbox every weekday.", "call to action (subscribe, follow, download, share)"),
+        ("Ikuti kami di Google News", "call to action (subscribe, follow, download, share)"),
+        ("點我下載APP", "call to action (subscribe, follow, download, share)"),
+        ("不用抽 不用搶 現在用APP看新聞 保證天天中獎", "call to action (subscribe, follow, download, share)"),
+        ("Halaman selanjutnya", "advertisement label or pagination link"),
+        ("Advertisement", "advertisement label or pagination link"),
+        # article prose that uses the same words
+        ("The regulator said websites must let users reject all cookies before tracking them, the ministry said.", None),
+        ("Subscribers to the service lost 2 million yuan in the scam, police said on Monday after the arrests.", None),
+        ("Police urged the public to download the national anti-fraud app and report suspicious calls at once.", None),
+        ("关注民生，公安部表示将继续加大打击力度，切实保护人民群众财产安全。", None),
+        ("Tontonan itu ditayangkan di televisi nasional setiap malam sejak bulan lalu, kata polisi.", None),
+    ],
+)
+def test_reader_prompt(text, reason):
+    assert CLEANING_RULES.get("reader_prompt")().check(text) == reason
+
+
+@pytest.mark.parametrize(
+    "rule, text, reason",
+    [
+        ("byline", "By Jane Doe and John Roe", "byline or credit line"),
+        ("byline", "By Monday the police had arrested 200 people.", None),
+        ("byline", "本报记者 王煜 李四", "byline or credit line"),
+        ("byline", "記者林志強／台北報導", "byline or credit line"),
+        ("byline", "记者探访", None),  # a subheading: no outlet, no space, no "報導"
+        ("byline", "(rdp/isa)", "byline or credit line"),
+        ("byline", "原标题：中缅泰三国警方联合打击电诈", "byline or credit line"),
+        ("copyright_footer", "Dilarang keras mengambil konten, melakukan crawling atau pengindeksan otomatis untuk AI "
+                             "di situs web ini tanpa izin tertulis dari Kantor Berita ANTARA.", "reprint/copyright terms"),
+        ("copyright_footer", "Polisi menangkap pelaku yang menyalin konten situs berita tanpa izin dan menjualnya "
+                             "kepada pihak lain, kata juru bicara.", None),
+    ],
+)
+def test_block_rules_on_other_sites(rule, text, reason):
+    assert CLEANING_RULES.get(rule)().check(text) == reason
+
+
+@pytest.mark.parametrize(
+    "text, cut",
+    [
+        ("▲受困緬甸的台灣人今天返抵桃園機場。（記者林志強攝）", ["（記者林志強攝）"]),  # the brackets go with the credit
+        ("Police escort suspects in Nanjing, Feb. 20, 2025. (Xinhua/Li Bo)", [" (Xinhua/Li Bo)"]),
+        ("Police escort suspects in Bangkok. (AP Photo/Sakchai Lalit)", [" (AP Photo/Sakchai Lalit)"]),
+        ("Trade between the two (China/Myanmar) rose.", []),  # not after a sentence, not at the end
+    ],
+)
+def test_photo_credits_on_other_sites(text, cut):
+    assert [text[s:e] for s, e, _ in CLEANING_RULES.get("photo_credit")().spans(text)] == cut

@@ -142,6 +142,7 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
         for (src, tgt), (ks, kt), (sv, sl), (tv, tl), sl_, tl_ in zip(batch, kept, src_side, tgt_side, src_langs,
                                                                       tgt_langs):
             warnings = _check_pair([src[i] for i in ks], [tgt[j] for j in kt], src_lang, tgt_lang)
+            warnings += _lexical_coverage(enc, sl_, tl_)
             beads = _restore_blanks(aligner.align_vectors(sv, tv, sl, tl), ks, kt, len(src), len(tgt), aligner.skip)
             # the languages the sides were embedded as (given or detected), for whoever joins a bead's sentences
             meta = {"src_lang": sl_, "tgt_lang": tl_}
@@ -207,6 +208,27 @@ def _restore_blanks(beads: list[Bead], kept_src: list[int], kept_tgt: list[int],
     out += [Bead((i,), (), skip) for i in ([next_src] if next_src < n else []) + list(blank_src)]
     out += [Bead((), (j,), skip) for j in ([next_tgt] if next_tgt < m else []) + list(blank_tgt)]
     return out
+
+
+_COVERAGE_LOGGED: set = set()
+
+
+def _lexical_coverage(encoder: SentenceEncoder, src_lang: str | None, tgt_lang: str | None) -> list[str]:
+    """A warning when the lexical encoder aligns a language it has no word list for (logged once per pair of
+    languages): there it matches only shared names, numbers and spellings, and on Text+Berg de-fr it scored below a
+    length-only aligner (bench/RESULTS.md). Quiet for two versions in one language, where shared words suffice."""
+    if not isinstance(encoder, LexicalEncoder) or src_lang == tgt_lang:
+        return []
+    unknown = [lang for lang in (src_lang, tgt_lang) if lang and lang not in encoder.LANGUAGES]
+    if not unknown:
+        return []
+    warning = (f"the lexical encoder has word lists for {', '.join(encoder.LANGUAGES)} only, not "
+               f"{' or '.join(unknown)}: {src_lang}-{tgt_lang} is matched by shared names, numbers and spellings "
+               "(expect worse than a length-only aligner); use LaBSE (--encoder labse)")
+    if (src_lang, tgt_lang) not in _COVERAGE_LOGGED:
+        _COVERAGE_LOGGED.add((src_lang, tgt_lang))
+        logger.warning(warning)
+    return [warning]
 
 
 def _check_pair(src: Sequence[str], tgt: Sequence[str], src_lang: str | None = None,

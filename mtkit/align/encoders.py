@@ -512,6 +512,8 @@ class LexicalEncoder(SentenceEncoder):
 
     name = "lexical-v1"
     DIM = 4096
+    # languages it has word lists for; any other pair is matched by shared names, numbers and spellings only
+    LANGUAGES = ("zh", "en", "id")
 
     def __init__(self, *, dim: int = DIM):
         self.dim = dim

@@ -200,3 +200,22 @@ def test_align_tsv_and_jsonl_join_a_beads_sentences_as_the_corpus_does(tmp_path,
     assert main([*args, "--format", "jsonl"]) == 0
     bead = json.loads(capsys.readouterr().out.splitlines()[1])
     assert (bead["src_text"], bead["tgt_text"]) == ("".join(src[1:4]), tgt[1])
+
+
+def test_the_lexical_encoder_says_when_it_has_no_word_list_for_a_language(caplog, monkeypatch):
+    """On Text+Berg de-fr the lexical encoder scored below a length-only aligner: aligning such a pair says so
+    (once in the log per pair of languages, in every alignment's warnings); zh/en/id pairs and one-language pairs
+    stay quiet."""
+    de = ["Die Polizei hat gestern zehn Verdächtige festgenommen.", "Sie wurden nach China gebracht."]
+    fr = ["La police a arrêté dix suspects hier.", "Ils ont été transférés en Chine."]
+    expected = ("the lexical encoder has word lists for zh, en, id only, not de or fr: de-fr is matched by shared "
+                "names, numbers and spellings (expect worse than a length-only aligner); use LaBSE (--encoder labse)")
+    monkeypatch.setattr("mtkit.align._COVERAGE_LOGGED", set())
+    with caplog.at_level(logging.WARNING, logger="mtkit.align"):
+        first = align(de, fr, encoder="lexical", src_lang="de", tgt_lang="fr")
+        second = align(de, fr, encoder="lexical", src_lang="de", tgt_lang="fr")
+    assert first.meta["warnings"] == second.meta["warnings"] == [expected]
+    assert [r.getMessage() for r in caplog.records].count(expected) == 1
+    assert "warnings" not in align(de[:1] * 2, de, encoder="lexical", src_lang="de", tgt_lang="de").meta
+    assert "warnings" not in align(["缅甸警方抓获10人。"], ["Polisi menangkap 10 orang."], encoder="lexical",
+                                   src_lang="zh", tgt_lang="id").meta

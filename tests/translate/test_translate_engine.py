@@ -377,3 +377,22 @@ def test_max_length_over_the_model_positions(models):
     tr = Translator(models["marian"], backend="mtkit")
     with pytest.raises(ConfigError, match="max_length 300 is over the model's 256 decoder positions; use --max-length 256"):
         tr.translate(["合作"], max_length=300)
+
+
+def test_ct2_on_a_lora_adapter_folder_says_what_to_pass(models, tmp_path, monkeypatch):
+    """An adapter folder (`mtkit finetune` with merge_lora: false) loads for mtkit and hf, merged into its base;
+    CTranslate2 converts from the path, which transformers cannot read: a clear error, not its "Unrecognized model"."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from mtkit.errors import BackendError
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    base = AutoModelForSeq2SeqLM.from_pretrained(models["t5"])
+    get_peft_model(base, LoraConfig(r=2, target_modules=["q", "v"])).save_pretrained(tmp_path / "adapter")
+    AutoTokenizer.from_pretrained(models["t5"]).save_pretrained(tmp_path / "adapter")  # as mtkit finetune keeps it
+    assert Translator(tmp_path / "adapter", backend="hf", src_lang="zh", tgt_lang="en").translate(["合作"], max_length=4)
+    with pytest.raises(BackendError, match=r"^CTranslate2 cannot convert .*adapter: a LoRA adapter, not a model; pass "
+                                           r"the merged model \(RUN/final/merged, from merge_lora: true\) or use "
+                                           r"--backend mtkit or hf$"):
+        Translator(tmp_path / "adapter", backend="ct2", src_lang="zh", tgt_lang="en")

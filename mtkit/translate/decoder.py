@@ -248,8 +248,7 @@ class T5StaticDecoder(StaticDecoder):
         self._bucket_of = lambda relative: first._relative_position_bucket(
             relative, bidirectional=False, num_buckets=config.relative_attention_num_buckets,
             max_distance=config.relative_attention_max_distance)
-        scaled = getattr(config, "scale_decoder_outputs", getattr(config, "tie_word_embeddings", True))
-        self.output_scale = config.d_model ** -0.5 if scaled else None
+        self.output_scale = config.d_model ** -0.5 if t5_scales_outputs(config) else None
         self._buckets: torch.Tensor | None = None
         self._head = None
 
@@ -291,6 +290,24 @@ class T5StaticDecoder(StaticDecoder):
             hidden = hidden * self.output_scale
         weight, bias = self.output_layer()
         return F.linear(hidden[:, 0], weight, bias)[:, :self.vocab_size]
+
+
+def t5_scales_outputs(config) -> bool:
+    """Whether the model's forward scales the decoder output by ``d_model ** -0.5`` before ``lm_head``.
+
+    transformers 5 forces ``tie_word_embeddings`` to True in both T5Config and MT5Config, so that key says nothing
+    there: T5ForConditionalGeneration reads ``scale_decoder_outputs`` (what ``tie_word_embeddings`` was given as),
+    and MT5ForConditionalGeneration never scales (an mT5 scaled by ``tie_word_embeddings`` gave generate's greedy
+    ids, the argmax being the same, but other beams). transformers 4 scaled both by ``tie_word_embeddings``."""
+    if getattr(config, "model_type", None) == "mt5":
+        import transformers
+
+        if int(transformers.__version__.split(".")[0]) >= 5:
+            return False
+    scaled = getattr(config, "scale_decoder_outputs", None)
+    if scaled is not None:
+        return bool(scaled)
+    return bool(getattr(config, "tie_word_embeddings", True))
 
 
 def _clamp_fp16(hidden: torch.Tensor) -> torch.Tensor:

@@ -270,6 +270,12 @@ class CT2Backend(TranslationBackend):
             import ctranslate2
         except ImportError:
             raise missing_dependency("ctranslate2", "ct2") from None
+        folder = Path(model_path).expanduser()
+        if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
+            # CTranslate2's converter loads the path with transformers, which takes no adapter ("Unrecognized model
+            # ... Should have a `model_type` key in its config.json")
+            raise BackendError(f"CTranslate2 cannot convert {model_path}: a LoRA adapter, not a model; pass the merged "
+                               "model (RUN/final/merged, from merge_lora: true) or use --backend mtkit or hf")
         target = _ct2_cache_dir(model_path)
         if not (target / "model.bin").is_file():
             try:
@@ -316,9 +322,15 @@ def _ct2_loader_fixes(converters):
       which transformers 5's ``MBart50Tokenizer`` no longer defaults (a tokenizer made from the sentencepiece
       file alone has none), into the model's config, where CTranslate2 then fails to read a null ("type must be
       string, but is null"): mBART's ``<s>`` is its ``cls_token``.
+    - T5 and mT5: the loader scales the decoder output by ``d_model ** -0.5`` when ``config.tie_word_embeddings``,
+      which transformers 5 forces to True; a T5 saved with ``tie_word_embeddings: false`` (MADLAD-400, T5 v1.1) and
+      every mT5 are not scaled there (:func:`~mtkit.translate.decoder.t5_scales_outputs`). The scaled logits kept
+      greedy's argmax but not the beam scores: ``--beam 4`` gave other translations than ``hf`` and ``mtkit``.
     """
+    from .decoder import t5_scales_outputs
+
     registry = converters._MODEL_LOADERS
-    saved = {name: registry.get(name) for name in ("M2M100Config", "MBartConfig")}
+    saved = {name: registry.get(name) for name in ("M2M100Config", "MBartConfig", "T5Config", "MT5Config")}
     if any(loader is None for loader in saved.values()):  # a CTranslate2 that changed its loaders: leave them
         yield
         return
@@ -351,8 +363,21 @@ def _ct2_loader_fixes(converters):
             if config.bos_token is None:
                 config.bos_token = tokenizer.cls_token
 
+    def t5_loader(base):
+        class T5Loader(base):
+            def get_model_spec(self, model):
+                from ctranslate2.specs import model_spec
+
+                spec = super().get_model_spec(model)
+                scaled = t5_scales_outputs(model.config)
+                spec.decoder.scale_outputs = model.config.d_model ** -0.5 if scaled else model_spec.OPTIONAL
+                return spec
+
+        return T5Loader()
+
     with _CT2_LOADERS_LOCK:  # the registry is CTranslate2's, global: one conversion at a time swaps it
-        registry.update(M2M100Config=M2M100Loader(), MBartConfig=MBartLoader())
+        registry.update(M2M100Config=M2M100Loader(), MBartConfig=MBartLoader(),
+                        T5Config=t5_loader(type(saved["T5Config"])), MT5Config=t5_loader(type(saved["MT5Config"])))
         try:
             yield
         finally:
@@ -364,10 +389,15 @@ _CT2_LOADERS_LOCK = threading.Lock()
 
 def _ct2_cache_dir(model_path: str) -> Path:
     """``~/.cache/mtkit/ct2/<hash>``, the hash over the model's path and its files' names, sizes and mtimes, so
-    that a model saved again at the same path is converted again."""
+    that a model saved again at the same path is converted again, and :data:`CT2_CONVERSION`."""
     from ..utils import folder_fingerprint, stable_hash
 
-    return Path.home() / ".cache" / "mtkit" / "ct2" / stable_hash(folder_fingerprint(model_path))
+    return Path.home() / ".cache" / "mtkit" / "ct2" / stable_hash(folder_fingerprint(model_path), CT2_CONVERSION)
+
+
+# The version of what _ct2_loader_fixes converts, in the cache key: a model converted before a fix is converted
+# again (2: T5/mT5 output scaling).
+CT2_CONVERSION = 2
 
 
 def get_backend_class(name: str):

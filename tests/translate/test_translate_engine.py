@@ -22,6 +22,7 @@ def models(tmp_path_factory):
     t5 = build_tiny_t5(root / "t5")
     return {"marian": marian, "m2m100": m2m, "trained": trained, "mbart": build_tiny_mbart(root / "mbart"),
             "nllb": build_tiny_nllb(root / "nllb"), "t5": t5, "umt5": _tiny_umt5(t5, root / "umt5"),
+            "mt5real": _tiny_mt5(t5, root / "mt5real"),
             # mT5/MADLAD shape: gated GELU, output layer not tied to the embeddings (so no output scaling)
             "mt5": build_tiny_t5(root / "mt5", feed_forward_proj="gated-gelu", tie_word_embeddings=False)}
 
@@ -34,6 +35,20 @@ def _tiny_umt5(t5, out):
     config = UMT5Config.from_pretrained(t5)
     config = UMT5Config(**{k: v for k, v in config.to_dict().items() if k not in ("architectures", "model_type")})
     UMT5ForConditionalGeneration(config).save_pretrained(out)
+    AutoTokenizer.from_pretrained(t5).save_pretrained(out)
+    return out
+
+
+def _tiny_mt5(t5, out):
+    """An MT5ForConditionalGeneration (model_type mt5), gated GELU: transformers 5 never scales its decoder output."""
+    from transformers import AutoConfig, AutoTokenizer, MT5Config, MT5ForConditionalGeneration
+
+    torch.manual_seed(0)
+    t5_config = AutoConfig.from_pretrained(t5)
+    config = MT5Config(feed_forward_proj="gated-gelu", **{k: getattr(t5_config, k) for k in (
+        "vocab_size", "d_model", "d_kv", "num_layers", "num_heads", "d_ff", "pad_token_id", "eos_token_id",
+        "decoder_start_token_id", "initializer_factor")})
+    MT5ForConditionalGeneration(config).save_pretrained(out)
     AutoTokenizer.from_pretrained(t5).save_pretrained(out)
     return out
 
@@ -109,6 +124,7 @@ def test_forced_target_language_token(models):
     ("nllb", ("zh", "id"), False, 1.0, 4, 0),
     ("t5", ("zh", "en"), False, 1.0, 4, 0),
     ("mt5", ("zh", "en"), False, 0.6, 4, 3),
+    ("mt5real", ("zh", "en"), False, 1.0, 4, 0),  # the output unscaled, as MT5ForConditionalGeneration has it
     pytest.param("mbart", ("zh", "en"), False, 1.0, 4, 0, marks=pytest.mark.slow),
 ])
 def test_beam_search_equals_generate(models, name, langs, early_stopping, length_penalty, beams, min_length):
@@ -116,7 +132,7 @@ def test_beam_search_equals_generate(models, name, langs, early_stopping, length
     ours = Translator(models[name], backend="mtkit", src_lang=langs[0], tgt_lang=langs[1])
     for tr in (hf, ours):
         tr.model.generation_config.early_stopping = early_stopping
-    ids = [hf.tokenizer(s).input_ids for s in SOURCES + ["缅甸 警方", "公安 部 严打 电诈 跨国 犯罪"]]
+    ids = [hf.tokenizer(hf.prefix + s).input_ids for s in SOURCES + ["缅甸 警方", "公安 部 严打 电诈 跨国 犯罪"]]
     kwargs = dict(beam_size=beams, max_length=20, length_penalty=length_penalty, min_length=min_length)
     got = ours.backend.translate_batch(ids, **kwargs)
     expected = hf.backend.translate_batch(ids, **kwargs)
@@ -125,6 +141,17 @@ def test_beam_search_equals_generate(models, name, langs, early_stopping, length
         assert len({len(x) for x in got}) > 1
         ours.backend.defer_compaction = True  # finished sentences kept until half the batch is done, as on CUDA
         assert ours.backend.translate_batch(ids, **kwargs) == expected
+
+
+def test_t5_output_scaling_follows_the_model():
+    """transformers 5 forces tie_word_embeddings True in T5Config and MT5Config; the scaling is what the forward
+    does: a T5 by what tie_word_embeddings was given as (scale_decoder_outputs), an mT5 never."""
+    from transformers import MT5Config, T5Config
+
+    from mtkit.translate.decoder import t5_scales_outputs
+
+    assert [t5_scales_outputs(c) for c in (T5Config(), T5Config(tie_word_embeddings=False), MT5Config(),
+                                           MT5Config(scale_decoder_outputs=True))] == [True, False, False, False]
 
 
 def test_cache_capacity_doubles_up_to_max_length():
@@ -257,19 +284,23 @@ def test_ct2_backend_equals_generate(models, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("name, src, tgt", [("m2m100", "zh", "en"), ("nllb", "zh", "id"), ("mbart", "zh", "en"),
-                                           ("t5", "zh", "en"), ("mt5", "zh", "en")])
+                                           ("t5", "zh", "en"), ("mt5", "zh", "en"), ("mt5real", "zh", "en")])
 def test_ct2_converts_multilingual_models(models, tmp_path, monkeypatch, name, src, tgt):
     """CTranslate2 4.8's loaders, as shipped, fail on M2M100 and mBART under transformers 5 (M2M100: vocabulary 100
     language tokens short; mBART: no normalize_before, no bos_token); mtkit's conversion fixes them. T5 and mT5
-    convert as they are. The forced target
-    language goes to CTranslate2 as the target prefix; the ids must equal generate's."""
+    convert, but the loader scaled the output of an untied T5 and of any mT5 (transformers 5 forces
+    tie_word_embeddings True): greedy's argmax the same, beam search's not. The forced target
+    language goes to CTranslate2 as the target prefix; the ids must equal generate's (T5's in beam search too)."""
     monkeypatch.setenv("HOME", str(tmp_path))
     hf = Translator(models[name], backend="hf", src_lang=src, tgt_lang=tgt)
     ct2 = Translator(models[name], backend="ct2", src_lang=src, tgt_lang=tgt)
-    ids = [hf.tokenizer(s).input_ids for s in SOURCES]
+    ids = [hf.tokenizer(hf.prefix + s).input_ids for s in SOURCES]
     expected = hf.backend.translate_batch(ids, max_length=12)
     assert ct2.backend.translate_batch(ids, max_length=12) == expected
     assert any(expected)
+    if name in ("t5", "mt5", "mt5real"):  # (mBART's beams differ from generate's here: not looked into)
+        expected = hf.backend.translate_batch(ids, beam_size=4, max_length=12)
+        assert ct2.backend.translate_batch(ids, beam_size=4, max_length=12) == expected
     assert ct2.translate(SOURCES[:2], max_length=12) == hf.translate(SOURCES[:2], max_length=12)
 
 
@@ -346,3 +377,22 @@ def test_max_length_over_the_model_positions(models):
     tr = Translator(models["marian"], backend="mtkit")
     with pytest.raises(ConfigError, match="max_length 300 is over the model's 256 decoder positions; use --max-length 256"):
         tr.translate(["合作"], max_length=300)
+
+
+def test_ct2_on_a_lora_adapter_folder_says_what_to_pass(models, tmp_path, monkeypatch):
+    """An adapter folder (`mtkit finetune` with merge_lora: false) loads for mtkit and hf, merged into its base;
+    CTranslate2 converts from the path, which transformers cannot read: a clear error, not its "Unrecognized model"."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from mtkit.errors import BackendError
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    base = AutoModelForSeq2SeqLM.from_pretrained(models["t5"])
+    get_peft_model(base, LoraConfig(r=2, target_modules=["q", "v"])).save_pretrained(tmp_path / "adapter")
+    AutoTokenizer.from_pretrained(models["t5"]).save_pretrained(tmp_path / "adapter")  # as mtkit finetune keeps it
+    assert Translator(tmp_path / "adapter", backend="hf", src_lang="zh", tgt_lang="en").translate(["合作"], max_length=4)
+    with pytest.raises(BackendError, match=r"^CTranslate2 cannot convert .*adapter: a LoRA adapter, not a model; pass "
+                                           r"the merged model \(RUN/final/merged, from merge_lora: true\) or use "
+                                           r"--backend mtkit or hf$"):
+        Translator(tmp_path / "adapter", backend="ct2", src_lang="zh", tgt_lang="en")

@@ -238,14 +238,18 @@ def known_language(code: str):
 def saved_model_problem(path) -> str | None:
     """Why a folder is not a saved model (no ``config.json`` nor a LoRA ``adapter_config.json``), naming the
     ``merged/`` and ``adapter/`` folders a LoRA run's ``final/`` holds instead; None when it is one."""
-    from pathlib import Path
-
     path = Path(path)
     if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
         return None
     inside = [str(path / name) for name in ("merged", "adapter") if (path / name).is_dir()]
     return "not a saved model (no config.json or adapter_config.json)" + (
         f"; it holds {' and '.join(inside)}" if inside else "")
+
+
+def is_lora_adapter(path) -> bool:
+    """Whether a model folder is a LoRA adapter alone (``adapter_config.json``, no ``config.json`` of a model)."""
+    path = Path(path).expanduser()
+    return (path / "adapter_config.json").is_file() and not (path / "config.json").is_file()
 
 
 # what breaks a TSV field or a line of a text file: tabs and every character str.splitlines() ends a line at

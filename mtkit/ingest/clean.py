@@ -591,11 +591,13 @@ def split_bilingual_titles(blocks: list[Block]) -> list[Block]:
             han = [han_count(t) >= 6 and word_count(t) <= 2 for t in parts]
             latin = [han_count(t) == 0 and word_count(t) >= 4 for t in parts]
             if (han[0] and latin[1]) or (latin[0] and han[1]):
+                right_block = Block(block.start + gap.end(), block.end, right, block.line, role="title")
                 block.text, block.end = left, block.start + gap.start()
-                out.append(Block(block.start + gap.end(), block.start + len(left) + len(gap[0]) + len(right), right,
-                                 block.line, role="title"))
+                out.append(right_block)
                 break
     return out
+
+
 ALL_RULES: tuple[Rule, ...] = INLINE_RULES + BLOCK_RULES + PAGE_RULES
 
 

@@ -51,9 +51,11 @@ def _load_seq2seq(model: str, *, dtype):
     merged into the base model its ``adapter_config.json`` names."""
     from transformers import AutoModelForSeq2SeqLM
 
-    adapter = Path(model).expanduser() / "adapter_config.json"
-    if not adapter.is_file() or adapter.with_name("config.json").is_file():
+    from ..utils import is_lora_adapter
+
+    if not is_lora_adapter(model):
         return AutoModelForSeq2SeqLM.from_pretrained(model, dtype=dtype)
+    adapter = Path(model).expanduser() / "adapter_config.json"
     try:
         from peft import PeftModel
     except ImportError:

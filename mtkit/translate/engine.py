@@ -270,8 +270,9 @@ class CT2Backend(TranslationBackend):
             import ctranslate2
         except ImportError:
             raise missing_dependency("ctranslate2", "ct2") from None
-        folder = Path(model_path).expanduser()
-        if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
+        from ..utils import is_lora_adapter
+
+        if is_lora_adapter(model_path):
             # CTranslate2's converter loads the path with transformers, which takes no adapter ("Unrecognized model
             # ... Should have a `model_type` key in its config.json")
             raise BackendError(f"CTranslate2 cannot convert {model_path}: a LoRA adapter, not a model; pass the merged "

@@ -13,6 +13,9 @@ peak GPU memory, and the ratios mtkit/CT2 and mtkit/HF. CTranslate2 is measured 
 sentences need. Every output still ends after --new-tokens tokens (minimum length, then an EOS logit bias makes
 EOS the choice), but each system decodes under the limit N; mtkit is also measured with a cache of N positions
 from the start (``mtkit full-cache``, its behaviour before the cache grew), as the same-run anchor of that change.
+
+On the CPU, ``mtkit F.linear`` is the engine with its linear layers through ``F.linear`` (MKL's sgemm) instead of
+oneDNN with packed weights (mtkit.cpu.PackedLinears): the same-run anchor of that change.
 """
 
 from __future__ import annotations
@@ -140,6 +143,10 @@ def run_shape(shape: str, args) -> tuple[list[tuple], str]:
                 full = MtkitBackend(model, tok)
                 full.cache_start = max_length
                 systems.append(("mtkit full-cache", full, args.mtkit_batch.split(",")[0]))
+            if device == "cpu":  # the anchor of the CPU engine's oneDNN layers: MKL's F.linear, as before them
+                unpacked = MtkitBackend(model, tok)
+                unpacked._linears.enabled = False
+                systems.append(("mtkit F.linear", unpacked, args.mtkit_batch.split(",")[0]))
             for name, backend, batch in systems:
                 # "ROWS" or "ROWS:TOKENS": at most ROWS sentences and TOKENS padded source tokens a batch
                 rows_, _, tokens_ = batch.partition(":")
@@ -249,7 +256,14 @@ def main() -> int:
     parser.add_argument("--mtkit-batch", default="1024,2048:65536",
                         help="mtkit batches, ROWS or ROWS:PADDED_SOURCE_TOKENS (comma list: one row each)")
     parser.add_argument("--ct2-batch", default="512", help="CTranslate2 max_batch_size in examples (comma list)")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's malloc as it is (the mtkit CLI makes it reuse freed blocks: "
+                             "mtkit.cpu.reuse_freed_memory); either way every system runs under the same setting")
     args = parser.parse_args()
+    if not args.default_malloc:
+        from mtkit.cpu import reuse_freed_memory
+
+        reuse_freed_memory()
     if args.smoke:
         args.shapes, args.sentences, args.new_tokens, args.batch, args.mtkit_batch, args.ct2_batch = \
             "tiny", 64, 8, 16, "16", "16"
@@ -268,19 +282,20 @@ def main() -> int:
         shape_rows, check = run_shape(shape, args)
         rows += shape_rows
         checks.append(check)
-    table = format_table(rows, checks)
+    malloc = "glibc default" if args.default_malloc else "freed blocks reused, as the mtkit CLI"
+    table = format_table(rows, checks, malloc)
     print(table)
     if os.environ.get("OUT"):
         Path(os.environ["OUT"], "translate_speed.md").write_text(table + "\n", encoding="utf-8")
     return 0
 
 
-def format_table(rows, checks) -> str:
+def format_table(rows, checks, malloc: str) -> str:
     """A markdown table: tokens/s, peak GPU memory, and mtkit's ratio to each system at the same beam."""
     import torch
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
-    lines = [f"device: {device}", *checks, "",
+    lines = [f"device: {device}; malloc: {malloc}", *checks, "",
              "| shape | beam | system | tokens/s | peak GiB | mtkit/this |", "|---|---|---|---|---|---|"]
     ours: dict = {}  # mtkit's best batch size per shape and beam is the one compared
     for r in rows:

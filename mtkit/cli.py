@@ -14,6 +14,7 @@ from typing import Callable
 
 from . import __version__
 from .errors import MtkitError
+from .cpu import reuse_freed_memory
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
@@ -553,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    reuse_freed_memory()  # CPU tensors of tens of MB: see its docstring
     try:
         return int(args.func(args) or 0)
     except MtkitError as exc:

@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ..errors import BackendError, ConfigError, DataError
 from ..scale import Executor, LocalExecutor, Step
+from ..cpu import reuse_freed_memory
 from ..utils import atomic_write, folder_fingerprint, length_sorted_batches, make_signature, stable_hash
 from .engine import BACKENDS, TranslationBackend, get_backend_class
 from .languages import language_code_for, model_family, source_prefix
@@ -149,6 +150,9 @@ class Translator:
         except (OSError, ValueError) as exc:
             raise BackendError(f"cannot load translation model {model!r}: {exc}") from None
         self.model.to(self.device).eval()
+        # CPU tensors of tens of MB each step (logits, log-probabilities): glibc would map and unmap every one
+        if str(self.device) == "cpu":
+            reuse_freed_memory()
         self.family = model_family(self.model)
         self.src_lang, self.tgt_lang = src_lang, tgt_lang
         src_code = language_code_for(self.tokenizer, src_lang, self.family) if src_lang else None

@@ -166,31 +166,43 @@ class StaticDecoder:
                                  lambda h: layer.fc2(layer.activation_fn(layer.fc1(h))))
         if self.pre_norm:
             hidden = self.decoder.layer_norm(hidden)
-        weight, bias = self.output_layer()
-        return F.linear(hidden[:, 0], weight, bias)[:, :self.vocab_size]
+        return self._logits(hidden[:, 0])
 
-    HEAD_ROWS_MULTIPLE = 128
+    HEAD_ROWS_MULTIPLE = 128  # on CUDA; see output_layer
+    # the output layer's GEMM: F.linear, or what the engine gives (mtkit.cpu.PackedLinears on the CPU)
+    linear = staticmethod(F.linear)
 
     @property
     def vocab_size(self) -> int:
         return self.model.lm_head.weight.shape[0]
 
     def output_layer(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``lm_head`` with ``final_logits_bias`` folded in as the GEMM's bias, its rows padded with zeros to a
-        multiple of 128. Why: vocabularies such as opus-mt's 65,001 rows make cuBLAS fall back to a slow
+        """``lm_head`` with ``final_logits_bias`` folded in as the GEMM's bias, on CUDA its rows padded with zeros to
+        a multiple of 128. Why: vocabularies such as opus-mt's 65,001 rows make cuBLAS fall back to a slow
         unaligned kernel (1.5 ms a step for 2,048 rows on an H100, 30% of the step); the padded GEMM runs the
-        fast one, and the padding's logits are sliced off. Rebuilt if the model changes dtype or device."""
+        fast one, and the padding's logits are sliced off. Not on the CPU, where MKL has no such kernel and the
+        slice made every consumer of the logits copy them (the weight is used as it is there, no copy).
+        Rebuilt if the model changes dtype or device."""
         weight = self.model.lm_head.weight
         if self._head is None or self._head[0] != (weight.dtype, weight.device):
-            rows = -(-weight.shape[0] // self.HEAD_ROWS_MULTIPLE) * self.HEAD_ROWS_MULTIPLE
-            padded = torch.zeros((rows, weight.shape[1]), dtype=weight.dtype, device=weight.device)
-            padded[:weight.shape[0]] = weight.detach()
+            multiple = self.HEAD_ROWS_MULTIPLE if weight.device.type == "cuda" else 1
+            rows = -(-weight.shape[0] // multiple) * multiple
+            padded = weight.detach()
+            if rows != weight.shape[0]:
+                padded = torch.zeros((rows, weight.shape[1]), dtype=weight.dtype, device=weight.device)
+                padded[:weight.shape[0]] = weight.detach()
             bias = None
             if self.bias is not None:
                 bias = torch.zeros(rows, dtype=weight.dtype, device=weight.device)
                 bias[:weight.shape[0]] = self.bias.detach().reshape(-1).to(weight.dtype)
             self._head = ((weight.dtype, weight.device), padded, bias)
         return self._head[1], self._head[2]
+
+    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(batch, vocab) logits of the last hidden states (batch, d_model), through ``self.linear``."""
+        weight, bias = self.output_layer()
+        logits = self.linear(hidden, weight, bias)
+        return logits if logits.shape[1] == self.vocab_size else logits[:, :self.vocab_size]
 
     def _block(self, hidden, norm, sublayer):
         if self.pre_norm:
@@ -288,8 +300,7 @@ class T5StaticDecoder(StaticDecoder):
         hidden = self.decoder.final_layer_norm(hidden)
         if self.output_scale is not None:
             hidden = hidden * self.output_scale
-        weight, bias = self.output_layer()
-        return F.linear(hidden[:, 0], weight, bias)[:, :self.vocab_size]
+        return self._logits(hidden[:, 0])
 
 
 def t5_scales_outputs(config) -> bool:

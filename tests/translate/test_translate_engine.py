@@ -396,3 +396,44 @@ def test_ct2_on_a_lora_adapter_folder_says_what_to_pass(models, tmp_path, monkey
                                            r"the merged model \(RUN/final/merged, from merge_lora: true\) or use "
                                            r"--backend mtkit or hf$"):
         Translator(tmp_path / "adapter", backend="ct2", src_lang="zh", tgt_lang="en")
+
+
+def test_packed_linears_applied_to_a_model_only_inside_the_block(models):
+    from mtkit.cpu import PackedLinears
+
+    translator = Translator(models["marian"], backend="hf")
+    model = translator.model
+    ids = translator.tokenizer(SOURCES[:3], return_tensors="pt", padding=True)
+    linears = PackedLinears()
+    with torch.no_grad():
+        expected = model.get_encoder()(**ids).last_hidden_state
+        with linears.applied_to(model):
+            got = model.get_encoder()(**ids).last_hidden_state
+        assert len(linears._packed) == 4 * 2 + 2 * 2  # q, k, v, out and fc1, fc2 of the tiny model's two layers
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    assert not any("forward" in vars(m) for m in model.modules())
+
+
+@pytest.mark.parametrize("name, family", [("marian", "marian"), ("t5", "t5")])
+def test_cpu_engine_runs_its_linear_layers_packed(models, name, family, monkeypatch):
+    """On the CPU the engine's encoder, decoder layers and output layer go through oneDNN with packed weights
+    (the equality tests above then check generate's ids on that path); the output layer is the model's own
+    weight, not a padded copy (padding is for cuBLAS)."""
+    from mtkit.translate.decoder import static_decoder
+    from mtkit.cpu import PackedLinears
+
+    calls = []
+    real = PackedLinears.__call__
+
+    def counted(self, x, weight, bias=None):
+        calls.append(weight.shape)
+        return real(self, x, weight, bias)
+
+    monkeypatch.setattr(PackedLinears, "__call__", counted)
+    translator = Translator(models[name], backend="mtkit", src_lang="zh", tgt_lang="en")
+    hf = Translator(models[name], backend="hf", src_lang="zh", tgt_lang="en")
+    assert translator.translate(SOURCES[:2], max_length=6) == hf.translate(SOURCES[:2], max_length=6)
+    vocab = translator.model.lm_head.weight.shape
+    assert vocab in calls and len(calls) > 6 * 4
+    assert static_decoder(translator.model, family).output_layer()[0].data_ptr() == \
+        translator.model.lm_head.weight.data_ptr()

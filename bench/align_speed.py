@@ -145,10 +145,7 @@ def embedding_benchmark(n_sentences: int = 20_000, device: str = "cuda",
             ours[encoder.batch_tokens] = n_sentences / (time.perf_counter() - start)
         unpacked = None
         if device == "cpu":  # the anchor of the encoder's oneDNN linear layers on the CPU: F.linear (MKL's sgemm)
-            from mtkit.cpu import PackedLinears
-
             plain_linears = TransformerEncoder(str(tmp / "st"), device=device, batch_tokens=batch_tokens[0])
-            plain_linears._linears = PackedLinears()
             plain_linears._linears.enabled = False
             plain_linears.encode(sentences[:2048])
             start = time.perf_counter()

@@ -13,8 +13,8 @@ import sys
 from typing import Callable
 
 from . import __version__
-from .errors import MtkitError
 from .cpu import reuse_freed_memory
+from .errors import MtkitError
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 

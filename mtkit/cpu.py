@@ -69,11 +69,15 @@ class PackedLinears:
         return held[2]
 
     @contextlib.contextmanager
-    def applied_to(self, module):
+    def applied_to(self, module, device="cpu"):
         """Within the block, every ``nn.Linear`` inside ``module`` computes through this object (for a model's own
-        forward, such as the encoder's); their ``forward`` is an instance attribute only meanwhile."""
+        forward, such as an encoder's); their ``forward`` is an instance attribute only meanwhile. Nothing is
+        changed when ``device`` (where the caller runs the model) is not the CPU."""
         import torch
 
+        if torch.device(device).type != "cpu":
+            yield
+            return
         patched = []
         for layer in module.modules():
             if type(layer) is torch.nn.Linear and "forward" not in vars(layer):

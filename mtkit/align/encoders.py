@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..cpu import PackedLinears, reuse_freed_memory
 from ..errors import BackendError, ConfigError
 from ..registry import Registry
 from ..utils import length_sorted_batches, names_a_local_path
@@ -87,8 +88,6 @@ class TransformerEncoder(SentenceEncoder):
         if self.device.startswith("cuda"):
             self.model = self.model.to(torch.bfloat16)
         else:  # glibc would map and unmap each batch's tens-of-MB activations (see mtkit.cpu)
-            from ..cpu import reuse_freed_memory
-
             reuse_freed_memory()
         self.model.eval()
         self.batch_size = batch_size
@@ -97,7 +96,7 @@ class TransformerEncoder(SentenceEncoder):
         self.batch_tokens = batch_tokens or batch_size * self.BATCH_TOKENS_PER_SENTENCE
         self.name = Path(model).name if os.path.isdir(str(model)) else str(model).split("/")[-1].lower()
         self._tokenize = None
-        self._linears = None  # see _cpu_linears
+        self._linears = PackedLinears()  # on the CPU, linear layers through oneDNN with packed weights (mtkit.cpu)
 
     def encode(self, texts, *, lang=None, progress=False):
         texts = list(texts)
@@ -167,7 +166,7 @@ class TransformerEncoder(SentenceEncoder):
         # asynchronous from pinned memory; the caching host allocator keeps the block until the copy is done
         buffer = piece.host.to(device, non_blocking=True)
         row = first
-        with self._attention_kernels(device), self._cpu_linears(device):
+        with self._attention_kernels(device), self._linears.applied_to(self.model, device):
             for size, width, lo in zip(piece.sizes.tolist(), piece.widths.tolist(), piece.offsets.tolist()):
                 hi = lo + size * width
                 features = {"input_ids": buffer[0, lo:hi].view(size, width),
@@ -180,19 +179,6 @@ class TransformerEncoder(SentenceEncoder):
                 result[row:row + size] = torch.nn.functional.normalize(embedding.float(), p=2, dim=-1)
                 row += size
         return result
-
-    def _cpu_linears(self, device):
-        """On the CPU, the model's linear layers through oneDNN with packed weights (:class:`mtkit.cpu.PackedLinears`;
-        float32 models only, as on the CPU here)."""
-        import contextlib
-
-        if device.type != "cpu":
-            return contextlib.nullcontext()
-        if self._linears is None:
-            from ..cpu import PackedLinears
-
-            self._linears = PackedLinears()
-        return self._linears.applied_to(self.model)
 
     def _attention_kernels(self, device):
         """SDPA without cuDNN's per-shape plans (see :func:`mtkit.utils.attention_without_cudnn`): on an H100,

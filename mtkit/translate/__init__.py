@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from ..cpu import reuse_freed_memory
 from ..errors import BackendError, ConfigError, DataError
 from ..scale import Executor, LocalExecutor, Step
-from ..cpu import reuse_freed_memory
 from ..utils import atomic_write, folder_fingerprint, length_sorted_batches, make_signature, stable_hash
 from .engine import BACKENDS, TranslationBackend, get_backend_class
 from .languages import language_code_for, model_family, source_prefix

@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
+from ..cpu import PackedLinears
 from ..errors import BackendError, ConfigError, missing_dependency
 from ..registry import Registry
 
@@ -174,7 +175,7 @@ class MtkitBackend(TranslationBackend):
 
         config = self.model.generation_config
         ids, mask = self._inputs(source_ids)
-        with torch.inference_mode(), self._cpu_linears(ids.device):
+        with torch.inference_mode(), self._linears.applied_to(self.model, ids.device):
             encoder_states = self._encode(ids, mask)
             results = beam_search(self._decoder, encoder_states, mask, num_beams=beam_size, max_new_tokens=max_length,
                                   start_id=config.decoder_start_token_id, pad_id=self.tokenizer.pad_token_id,
@@ -184,16 +185,11 @@ class MtkitBackend(TranslationBackend):
         return [_strip(r, self._special_ids()) for r in results]
 
     _decoder = None
-    _packed = None
 
-    @property
-    def _linears(self):
-        """This backend's oneDNN linear layers (a packed copy of each weight they meet, on the CPU)."""
-        if self._packed is None:
-            from ..cpu import PackedLinears
-
-            self._packed = PackedLinears()
-        return self._packed
+    def __init__(self, model, tokenizer, *, forced_bos_token_id: int | None = None):
+        super().__init__(model, tokenizer, forced_bos_token_id=forced_bos_token_id)
+        # on the CPU, the model's linear layers through oneDNN with packed weights (see mtkit.cpu)
+        self._linears = PackedLinears()
 
     # None: on CUDA, compaction waits until half the rows are done (it costs a graph capture); on the CPU it
     # happens at once. Tests set True to check the deferred path on the CPU.
@@ -201,11 +197,6 @@ class MtkitBackend(TranslationBackend):
     # positions of the self-attention cache at a batch's start (None: decoder.CACHE_START); it doubles as needed.
     # Tests set a small one to make it grow.
     cache_start: int | None = None
-
-    def _cpu_linears(self, device):
-        """On the CPU, the model's linear layers through oneDNN with packed weights (see
-        :class:`mtkit.cpu.PackedLinears`) for the block; nothing elsewhere (CUDA runs cuBLAS, in captured graphs)."""
-        return self._linears.applied_to(self.model) if device.type == "cpu" else contextlib.nullcontext()
 
     def _encode(self, ids, mask):
         """The encoder, once per batch; on CUDA without cuDNN's attention (for Marian's padded batches it ran
@@ -229,7 +220,7 @@ class MtkitBackend(TranslationBackend):
 
         config = self.model.generation_config
         ids, mask = self._inputs(source_ids)
-        with torch.inference_mode(), self._cpu_linears(ids.device):
+        with torch.inference_mode(), self._linears.applied_to(self.model, ids.device):
             encoder_states = self._encode(ids, mask)
             results = greedy_search(self._decoder, encoder_states, mask, max_new_tokens=max_length,
                                     start_id=config.decoder_start_token_id, pad_id=self.tokenizer.pad_token_id,
@@ -247,7 +238,7 @@ class MtkitBackend(TranslationBackend):
         ids, mask = self._inputs(source_ids)
         rules = self._rules(max_length, min_length, ids.device)
         batch = ids.shape[0]
-        with torch.inference_mode(), self._cpu_linears(ids.device):
+        with torch.inference_mode(), self._linears.applied_to(self.model, ids.device):
             encoder_states = self._encode(ids, mask)
             active = torch.arange(batch, device=ids.device)  # original row of each active row
             tokens = torch.full((batch, 1), config.decoder_start_token_id, dtype=torch.long, device=ids.device)

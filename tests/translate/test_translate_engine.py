@@ -437,3 +437,22 @@ def test_cpu_engine_runs_its_linear_layers_packed(models, name, family, monkeypa
     assert vocab in calls and len(calls) > 6 * 4
     assert static_decoder(translator.model, family).output_layer()[0].data_ptr() == \
         translator.model.lm_head.weight.data_ptr()
+
+
+def test_cpu_batches_hold_64_sentences_and_128_decoder_rows(models, monkeypatch):
+    """On a CPU the engine is fastest at 32-64 sentences greedy and 128 rows (32 sentences) at beam 4; a size the
+    caller gives wins."""
+    translator = Translator(models["marian"], backend="mtkit")
+    sizes = []
+
+    def run(batch, units, beam_size, *args):
+        sizes.append(len(batch))
+        return [[] for _ in batch]
+
+    monkeypatch.setattr(translator, "_run", run)
+    sentences = ["缅甸 警方"] * 200
+    for beam, kwargs, expected in ((1, {}, 64), (4, {}, 32), (5, {}, 25), (4, {"max_batch_size": 100}, 100),
+                                   (4, {"max_batch_size": 0}, 200)):
+        sizes.clear()
+        translator.translate(sentences, beam_size=beam, **kwargs)
+        assert max(sizes) == expected and sum(sizes) == 200

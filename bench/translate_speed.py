@@ -257,7 +257,7 @@ def main() -> int:
                         help="mtkit batches, ROWS or ROWS:PADDED_SOURCE_TOKENS (comma list: one row each)")
     parser.add_argument("--ct2-batch", default="512", help="CTranslate2 max_batch_size in examples (comma list)")
     parser.add_argument("--default-malloc", action="store_true",
-                        help="leave glibc's malloc as it is (the mtkit CLI makes it reuse freed blocks: "
+                        help="leave glibc's malloc as it is (a CPU Translator makes it reuse freed blocks: "
                              "mtkit.cpu.reuse_freed_memory); either way every system runs under the same setting")
     args = parser.parse_args()
     if not args.default_malloc:
@@ -282,7 +282,7 @@ def main() -> int:
         shape_rows, check = run_shape(shape, args)
         rows += shape_rows
         checks.append(check)
-    malloc = "glibc default" if args.default_malloc else "freed blocks reused, as the mtkit CLI"
+    malloc = "glibc default" if args.default_malloc else "freed blocks reused, as a CPU Translator"
     table = format_table(rows, checks, malloc)
     print(table)
     if os.environ.get("OUT"):

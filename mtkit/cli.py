@@ -13,7 +13,6 @@ import sys
 from typing import Callable
 
 from . import __version__
-from .cpu import reuse_freed_memory
 from .errors import MtkitError
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
@@ -327,7 +326,8 @@ def _add_translate(sub):
     p.add_argument("--max-batch-tokens", type=int, default=None,
                    help="padded source tokens a batch (default: 131072 on a GPU, 8192 on a CPU)")
     p.add_argument("--max-batch-size", type=int, default=None,
-                   help="sentences a batch (default: 1024 on a GPU; on a CPU 64, and 128 // beam with --beam)")
+                   help="sentences a batch (default: 1024 on a GPU; on a CPU 64 and 128 // beam for "
+                        "the mtkit backend, unbounded for the others)")
     p.add_argument("--max-length", type=int, default=256, help="most new tokens per sentence")
     p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
     p.add_argument("--field", default="text", help="JSONL field holding the text; a dotted name reads a nested "
@@ -554,7 +554,6 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    reuse_freed_memory()  # CPU tensors of tens of MB: see its docstring
     try:
         return int(args.func(args) or 0)
     except MtkitError as exc:

@@ -32,18 +32,67 @@ def test_packed_linears_equal_f_linear_and_repack_a_changed_weight():
         assert linears.packs(x, layer.weight)
 
 
-def test_packed_linears_fall_back_to_f_linear_when_the_ops_fail(monkeypatch, caplog):
-    """The oneDNN ops are private to torch: if they are missing or fail, F.linear takes over for the process."""
-    def missing(*args, **kwargs):
-        raise RuntimeError("no oneDNN here")
+def test_a_weight_onednn_refuses_goes_to_f_linear_with_one_warning(monkeypatch, caplog):
+    """The oneDNN ops are private to torch: a weight they refuse is served by F.linear (a warning, once), and
+    other weights stay packed; an empty layer never reaches them."""
+    real = torch.ops.mkldnn._reorder_linear_weight
+    refused = torch.nn.Linear(8, 4)
 
-    monkeypatch.setattr(PackedLinears, "_broken", False)
-    monkeypatch.setattr(PackedLinears, "_packed_weight", missing)
-    layer = torch.nn.Linear(8, 4)
+    def reorder(weight, batch_size=None):
+        if weight.shape == refused.weight.shape:
+            raise RuntimeError("no oneDNN format for this one")
+        return real(weight, batch_size)
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_reorder_linear_weight", reorder)
+    monkeypatch.setattr(PackedLinears, "_warned", False)
+    linears, other, empty = PackedLinears(), torch.nn.Linear(8, 6), torch.nn.Linear(8, 0)
     x = torch.randn(2, 8)
-    with torch.no_grad(), caplog.at_level("INFO", logger="mtkit"):
-        assert torch.equal(PackedLinears()(x, layer.weight, layer.bias), layer(x))
-    assert PackedLinears._broken and "no oneDNN here" in caplog.text
+    with torch.no_grad(), caplog.at_level("WARNING", logger="mtkit"):
+        for _ in range(2):
+            assert torch.equal(linears.module(refused, x), refused(x))
+            torch.testing.assert_close(linears.module(other, x), other(x), rtol=1e-5, atol=1e-5)
+            assert linears.module(empty, x).shape == (2, 0)
+    assert caplog.text.count("no oneDNN format for this one") == 1
+    assert linears._packed[id(refused.weight)][2] is None and linears._packed[id(other.weight)][2] is not None
+    assert id(empty.weight) not in linears._packed
+
+
+def test_packed_linears_follow_new_storage_and_forget_dead_weights():
+    """``p.data = ...`` (and ``.to(dtype)`` and back) keeps the Parameter and its version: the storage tells; a
+    weight that is gone takes its packed copy with it."""
+    import gc
+
+    linears, layer = PackedLinears(), torch.nn.Linear(16, 8)
+    x = torch.randn(3, 16)
+    with torch.no_grad():
+        linears.module(layer, x)
+        layer.weight.data = layer.weight.data * 3
+        torch.testing.assert_close(linears.module(layer, x), layer(x), rtol=1e-5, atol=1e-5)
+        layer.to(torch.bfloat16).to(torch.float32)
+        torch.testing.assert_close(linears.module(layer, x), layer(x), rtol=1e-5, atol=1e-5)
+    assert len(linears._packed) == 1
+    del layer
+    gc.collect()
+    assert linears._packed == {}
+
+
+def test_applied_to_overlapping_blocks_restore_once_the_last_ends():
+    """Two threads translating with one model: blocks over one module overlap; the layers stay patched until the
+    last block ends, then none is left with an instance forward (before, the second exit raised AttributeError)."""
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    first, second = PackedLinears().applied_to(model), PackedLinears().applied_to(model)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first thread is done while the second still translates
+    assert all("forward" in vars(m) for m in (model[0], model[2]))
+    x = torch.randn(2, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), torch.nn.functional.linear(torch.relu(
+            torch.nn.functional.linear(x, model[0].weight, model[0].bias)), model[2].weight, model[2].bias))
+    second.__exit__(None, None, None)
+    assert not any("forward" in vars(m) for m in model.modules())
+    with PackedLinears().applied_to(model, "cuda:0"):  # off the CPU: nothing changes
+        assert not any("forward" in vars(m) for m in model.modules())
 
 
 _FAULTS = """
@@ -63,16 +112,19 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_reuse_freed_memory_stops_page_faults_on_large_tensors():
     """A 64 MB tensor allocated and freed again and again: glibc maps and unmaps it each time (16,384 page faults
-    a time) unless told to keep freed blocks; with reuse_freed_memory the blocks are reused (no new faults)."""
+    a time with 4 KiB pages) unless told to keep freed blocks; with reuse_freed_memory the blocks are reused."""
     def faults(tuned: str):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "THP_MEM_ALLOC_ENABLE"}
         run = subprocess.run([sys.executable, "-c", _FAULTS, tuned], capture_output=True, text=True, check=True,
-                             env={k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")})
+                             env=env)
         changed, count = run.stdout.split()
         return changed, int(count)
 
-    assert faults("1")[0] == "True"
-    assert faults("1")[1] < 2_000
-    assert faults("0")[1] > 100_000  # what the tuning saves: 10 x 64 MB / 4 KiB pages
+    changed, tuned = faults("1")
+    if changed != "True":
+        pytest.skip("this glibc takes no mmap threshold of that size")
+    untuned = faults("0")[1]
+    assert untuned > 0 and tuned * 10 < untuned
 
 
 def test_reuse_freed_memory_leaves_a_users_malloc_settings(monkeypatch):

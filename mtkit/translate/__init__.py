@@ -121,13 +121,13 @@ class TranslatorSpec:
 class Translator:
     """A model, its tokenizer and a backend; ``translate`` is the one call."""
 
-    # Batching defaults per device: (padded source tokens, sentences, decoder rows = sentences x beams; 0: no bound)
-    # a batch. On a GPU the engine's throughput grows with the batch up to ~1,024 sentences (bench/RESULTS.md, H100:
-    # 1,024 rows 327k tokens/s greedy, 2,048 rows 289k); the token cap bounds memory for long inputs. On a CPU
-    # (2 cores, opus-mt shape) 32-64 sentences decode fastest greedy, and 32 at beam 4: a 128-sentence batch was 10%
-    # slower greedy and 20% at beam 4 (its cache copies and attention grow faster than it saves); small batches also
-    # waste less padding.
-    BATCHING = {"cuda": (131_072, 1024, 0), "cpu": (8192, 64, 128)}
+    # Batching defaults per device, or device/backend: (padded source tokens, sentences, decoder rows = sentences x
+    # beams; 0: no bound) a batch. On a GPU the engine's throughput grows with the batch up to ~1,024 sentences
+    # (bench/RESULTS.md, H100: 1,024 rows 327k tokens/s greedy, 2,048 rows 289k); the token cap bounds memory for
+    # long inputs. On a CPU (2 cores, opus-mt shape) the mtkit engine decodes fastest at 32-64 sentences greedy and
+    # 32 at beam 4: a 128-sentence batch was 10% slower greedy and 20% at beam 4 (its cache copies and attention
+    # grow faster than it saves), where CTranslate2 gained from bigger batches (its own defaults stay).
+    BATCHING = {"cuda": (131_072, 1024, 0), "cpu": (8192, 0, 0), "cpu/mtkit": (8192, 64, 128)}
     # Inputs per resumable chunk of a file job. The engine sees one chunk at a time, so on a GPU a chunk must hold
     # many full batches (a 512-input chunk would cap batches at 512 sentences and sort lengths within 512
     # only); 16,384 inputs are a few seconds of an H100's work, all a killed run can lose.
@@ -241,7 +241,8 @@ class Translator:
             raise ConfigError(f"max_length {max_length} is over the model's {positions} decoder positions; "
                               f"use --max-length {positions} or less")
         device = "cuda" if str(self.device).startswith("cuda") else "cpu"
-        default_tokens, default_size, default_rows = self.BATCHING[device]
+        default_tokens, default_size, default_rows = self.BATCHING.get(f"{device}/{self.backend.name}",
+                                                                       self.BATCHING[device])
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
         if max_batch_size is None:
             max_batch_size = min(default_size, max(1, default_rows // beam_size)) if default_rows else default_size

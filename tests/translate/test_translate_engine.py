@@ -435,13 +435,15 @@ def test_cpu_engine_runs_its_linear_layers_packed(models, name, family, monkeypa
     assert translator.translate(SOURCES[:2], max_length=6) == hf.translate(SOURCES[:2], max_length=6)
     vocab = translator.model.lm_head.weight.shape
     assert vocab in calls and len(calls) > 6 * 4
+    packed = translator.backend._linears._packed.values()
+    assert len(packed) > 6 and all(entry[2] is not None for entry in packed)  # oneDNN's, not F.linear
     assert static_decoder(translator.model, family).output_layer()[0].data_ptr() == \
         translator.model.lm_head.weight.data_ptr()
 
 
 def test_cpu_batches_hold_64_sentences_and_128_decoder_rows(models, monkeypatch):
-    """On a CPU the engine is fastest at 32-64 sentences greedy and 128 rows (32 sentences) at beam 4; a size the
-    caller gives wins."""
+    """On a CPU the mtkit engine is fastest at 32-64 sentences greedy and 128 rows (32 sentences) at beam 4; a size
+    the caller gives wins."""
     translator = Translator(models["marian"], backend="mtkit")
     sizes = []
 
@@ -456,3 +458,8 @@ def test_cpu_batches_hold_64_sentences_and_128_decoder_rows(models, monkeypatch)
         sizes.clear()
         translator.translate(sentences, beam_size=beam, **kwargs)
         assert max(sizes) == expected and sum(sizes) == 200
+    hf = Translator(models["marian"], backend="hf")  # the bound is the mtkit engine's; other backends keep theirs
+    monkeypatch.setattr(hf, "_run", run)
+    sizes.clear()
+    hf.translate(sentences, beam_size=4)
+    assert sizes == [200]

@@ -67,7 +67,10 @@ class TransformerEncoder(SentenceEncoder):
     """
 
     BATCH_SIZE = 256
-    BATCH_TOKENS_PER_SENTENCE = 64  # the padded-token budget of a batch is batch_size times this
+    BATCH_TOKENS_PER_SENTENCE = 64  # the padded-token budget of a batch is batch_size times this (GPU)
+    # On a CPU small batches are faster: a BERT-base-shaped encoder (oneDNN layers, 2 cores) embedded 68-73
+    # sentences/s at 512-2,048 padded tokens a batch, 38 at 16,384 and 16 at 65,536 (bench/RESULTS.md)
+    CPU_BATCH_TOKENS = 2048
     PAD_MULTIPLE = 8  # tensor cores like sequence lengths in multiples of 8
     EXACT_MIN_FILL = 0.25  # see _exact_length_batches; 0 pads every batch
     CUDNN_ATTENTION = False  # see _attention_kernels
@@ -93,7 +96,8 @@ class TransformerEncoder(SentenceEncoder):
         self.batch_size = batch_size
         # padded tokens per batch (rows times the batch's padded length): short sentences, most of a news corpus,
         # go many more to a batch than long ones, which is what fills a GPU
-        self.batch_tokens = batch_tokens or batch_size * self.BATCH_TOKENS_PER_SENTENCE
+        self.batch_tokens = batch_tokens or (self.CPU_BATCH_TOKENS if self.device == "cpu"
+                                             else batch_size * self.BATCH_TOKENS_PER_SENTENCE)
         self.name = Path(model).name if os.path.isdir(str(model)) else str(model).split("/")[-1].lower()
         self._tokenize = None
         self._linears = PackedLinears()  # on the CPU, linear layers through oneDNN with packed weights (mtkit.cpu)

@@ -100,7 +100,7 @@ def test_the_padded_token_budget_cuts_batches_and_changes_nothing(st_model):
     expected = reference(st_model, texts)
     distinct = len(set(texts))
 
-    big = TransformerEncoder(st_model, device="cpu")
+    big = TransformerEncoder(st_model, device="cpu", batch_tokens=16_384)
     big_batches = _record_batches(big)
     assert np.allclose(big.encode(texts), expected, atol=1e-5)
     assert len(big_batches) == 1 and big_batches[0][0] == distinct  # each distinct text once
@@ -118,8 +118,12 @@ def test_the_padded_token_budget_cuts_batches_and_changes_nothing(st_model):
         assert width <= MAX_SEQ_LENGTH
     assert [w for _, w, _ in batches] == sorted((w for _, w, _ in batches), reverse=True)  # longest first
 
-    old_style = TransformerEncoder(st_model, device="cpu", batch_size=1)  # the budget from batch_size
-    assert np.allclose(old_style.encode(texts), expected, atol=1e-5)
+    # on a CPU the budget is CPU_BATCH_TOKENS (small batches ran faster there); batch_size bounds the rows
+    few_rows = TransformerEncoder(st_model, device="cpu", batch_size=1)
+    assert few_rows.batch_tokens == TransformerEncoder.CPU_BATCH_TOKENS == 2048
+    rows_seen = _record_batches(few_rows)
+    assert np.allclose(few_rows.encode(texts), expected, atol=1e-5)
+    assert max(rows for rows, _, _ in rows_seen) <= 8
 
 
 def test_texts_of_one_length_go_unpadded_when_they_fill_a_batch(st_model):

@@ -8,9 +8,9 @@ weight ran the 128 x 512 x 65,001 output layer of an opus-mt-shaped model in 20 
 512/2,048 layers 2.2x faster and a 7-row output layer 11x (CTranslate2 packs its weights too; that was most of
 its 2x lead at beam 4 on this CPU). The ops are the ones torch.compile's CPU backend emits for a frozen model
 (``torch.ops.mkldnn._reorder_linear_weight`` / ``_linear_pointwise``); being private, they are looked up
-defensively: a torch without them, or a weight or input they refuse, goes to ``F.linear`` (with one warning). Results differ from
-MKL's in the last bits (summation order), as any other GEMM kernel's would; the tests check that the ids stay
-``generate``'s.
+defensively: a torch without them, or a weight or input they refuse, goes to ``F.linear`` (with one warning).
+Results differ from MKL's in the last bits (summation order), as any other GEMM kernel's would; the tests check
+that the ids stay ``generate``'s.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ class PackedLinears:
     _warned = False
 
     def __init__(self):
-        # id(weight) -> (weakref to the weight, its (version, storage, shape) when packed, packed weight or None:
-        # None for a weight oneDNN refused, which F.linear then serves)
+        # id(weight) -> (weak reference to the weight, its (version, storage, shape) when packed, the packed weight;
+        # None there for a weight oneDNN refused, which F.linear then serves)
         self._packed: dict[int, tuple] = {}
 
     def packs(self, x, weight) -> bool:

@@ -187,15 +187,15 @@ class StaticDecoder:
         if self._head is None or self._head[0] != (weight.dtype, weight.device):
             multiple = self.HEAD_ROWS_MULTIPLE if weight.device.type == "cuda" else 1
             rows = -(-weight.shape[0] // multiple) * multiple
-            padded = weight.detach()
+            head = weight.detach()
             if rows != weight.shape[0]:
-                padded = torch.zeros((rows, weight.shape[1]), dtype=weight.dtype, device=weight.device)
-                padded[:weight.shape[0]] = weight.detach()
+                head = torch.zeros((rows, weight.shape[1]), dtype=weight.dtype, device=weight.device)
+                head[:weight.shape[0]] = weight.detach()
             bias = None
             if self.bias is not None:
                 bias = torch.zeros(rows, dtype=weight.dtype, device=weight.device)
                 bias[:weight.shape[0]] = self.bias.detach().reshape(-1).to(weight.dtype)
-            self._head = ((weight.dtype, weight.device), padded, bias)
+            self._head = ((weight.dtype, weight.device), head, bias)
         return self._head[1], self._head[2]
 
     def _logits(self, hidden: torch.Tensor) -> torch.Tensor:

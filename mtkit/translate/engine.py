@@ -104,6 +104,20 @@ def _eos_ids(model) -> list[int]:
 class MtkitBackend(TranslationBackend):
     name = "mtkit"
 
+    def __init__(self, model, tokenizer, *, forced_bos_token_id: int | None = None):
+        super().__init__(model, tokenizer, forced_bos_token_id=forced_bos_token_id)
+        # on the CPU, the model's linear layers through oneDNN with packed weights (see mtkit.cpu)
+        self._linears = PackedLinears()
+
+    @contextlib.contextmanager
+    def _running(self, device):
+        """Where every decoding path runs: inference mode, and on the CPU the model's linear layers through oneDNN
+        with packed weights (:class:`mtkit.cpu.PackedLinears`)."""
+        import torch
+
+        with torch.inference_mode(), self._linears.applied_to(self.model, device):
+            yield
+
     def _unsupported_generation_fields(self) -> list[str]:
         config = self.model.generation_config
         defaults = type(config)()
@@ -169,13 +183,11 @@ class MtkitBackend(TranslationBackend):
         return self._greedy_static(source_ids, max_length, min_length)
 
     def _beam(self, source_ids, beam_size, max_length, min_length, length_penalty):
-        import torch
-
         from .beam import beam_search
 
         config = self.model.generation_config
         ids, mask = self._inputs(source_ids)
-        with torch.inference_mode(), self._linears.applied_to(self.model, ids.device):
+        with self._running(ids.device):
             encoder_states = self._encode(ids, mask)
             results = beam_search(self._decoder, encoder_states, mask, num_beams=beam_size, max_new_tokens=max_length,
                                   start_id=config.decoder_start_token_id, pad_id=self.tokenizer.pad_token_id,
@@ -185,11 +197,6 @@ class MtkitBackend(TranslationBackend):
         return [_strip(r, self._special_ids()) for r in results]
 
     _decoder = None
-
-    def __init__(self, model, tokenizer, *, forced_bos_token_id: int | None = None):
-        super().__init__(model, tokenizer, forced_bos_token_id=forced_bos_token_id)
-        # on the CPU, the model's linear layers through oneDNN with packed weights (see mtkit.cpu)
-        self._linears = PackedLinears()
 
     # None: on CUDA, compaction waits until half the rows are done (it costs a graph capture); on the CPU it
     # happens at once. Tests set True to check the deferred path on the CPU.
@@ -214,13 +221,11 @@ class MtkitBackend(TranslationBackend):
     def _greedy_static(self, source_ids, max_length, min_length):
         """Greedy search over the static decoder (:func:`~mtkit.translate.search.greedy_search`): on CUDA each
         step is one CUDA graph replay; finished rows are compacted out of the batch."""
-        import torch
-
         from .search import greedy_search
 
         config = self.model.generation_config
         ids, mask = self._inputs(source_ids)
-        with torch.inference_mode(), self._linears.applied_to(self.model, ids.device):
+        with self._running(ids.device):
             encoder_states = self._encode(ids, mask)
             results = greedy_search(self._decoder, encoder_states, mask, max_new_tokens=max_length,
                                     start_id=config.decoder_start_token_id, pad_id=self.tokenizer.pad_token_id,
@@ -238,7 +243,7 @@ class MtkitBackend(TranslationBackend):
         ids, mask = self._inputs(source_ids)
         rules = self._rules(max_length, min_length, ids.device)
         batch = ids.shape[0]
-        with torch.inference_mode(), self._linears.applied_to(self.model, ids.device):
+        with self._running(ids.device):
             encoder_states = self._encode(ids, mask)
             active = torch.arange(batch, device=ids.device)  # original row of each active row
             tokens = torch.full((batch, 1), config.decoder_start_token_id, dtype=torch.long, device=ids.device)

@@ -26,11 +26,16 @@ logger = logging.getLogger("mtkit")
 
 class PackedLinears:
     """``linear(x, weight, bias)`` = ``F.linear``, through oneDNN with ``weight`` packed at its first use when ``x``
-    is a float32 CPU tensor and no gradient is wanted; ``F.linear`` otherwise. A weight changed in place (its
-    version counter moves) or given new storage (``p.data = ...``, ``.to(dtype)`` and back) is packed again. A
-    packed copy (as much memory again as its weight) lives as long as its weight does."""
+    is a float32 CPU tensor, no gradient is wanted and the product is big enough (:attr:`MIN_MACS`); ``F.linear``
+    otherwise. A weight changed in place (its version counter moves) or given new storage (``p.data = ...``,
+    ``.to(dtype)`` and back) is packed again. A packed copy (as much memory again as its weight) lives as long as
+    its weight does."""
 
     enabled = True  # False (on an instance or the class) sends everything to F.linear: the bench's same-run anchor
+    # oneDNN's call costs ~14 us to F.linear's ~5 (2 cores): below about a million multiply-adds (rows x in x out)
+    # F.linear won (32x32 at 16 rows: 5 vs 14 us; 512x512 at 1 row: 17 vs 23), above it oneDNN (512x2,048 at 1 row:
+    # 67 vs 48 us; 256x256 at 64 rows: 53 vs 35); a toy model packed in full decoded at 0.6x F.linear's speed
+    MIN_MACS = 1 << 20
     _missing = False  # set for the process when torch lacks the ops or oneDNN
     _warned = False
 
@@ -44,6 +49,7 @@ class PackedLinears:
 
         return (self.enabled and not PackedLinears._missing and x.device.type == "cpu" and x.dtype == torch.float32
                 and weight.dtype == torch.float32 and x.numel() > 0 and weight.numel() > 0
+                and x.numel() // x.shape[-1] * weight.numel() >= self.MIN_MACS
                 and not (torch.is_grad_enabled() and weight.requires_grad))
 
     def __call__(self, x, weight, bias=None):

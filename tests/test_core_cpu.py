@@ -11,6 +11,24 @@ import torch
 from mtkit.cpu import PackedLinears, reuse_freed_memory
 
 
+@pytest.fixture(autouse=True)
+def pack_any_size(request, monkeypatch):
+    """The tests' layers are small; packing is checked on them as on real ones (see the size test)."""
+    if "default_size" not in request.node.name:
+        monkeypatch.setattr(PackedLinears, "MIN_MACS", 0)
+
+
+def test_small_products_go_to_f_linear_at_the_default_size():
+    """Below about a million multiply-adds oneDNN's call overhead outweighs its faster GEMM."""
+    linears, small, big = PackedLinears(), torch.nn.Linear(64, 64), torch.nn.Linear(512, 2048)
+    with torch.no_grad():
+        assert not linears.packs(torch.randn(16, 64), small.weight)  # 65k multiply-adds
+        assert linears.packs(torch.randn(1, 512), big.weight)  # 1M
+        assert linears.module(small, torch.randn(2, 3, 64)).shape == (2, 3, 64)
+        linears.module(big, torch.randn(1, 512))
+    assert list(linears._packed) == [id(big.weight)]
+
+
 def test_packed_linears_equal_f_linear_and_repack_a_changed_weight():
     torch.manual_seed(0)
     layer = torch.nn.Linear(48, 40)

@@ -13,6 +13,16 @@ SOURCES = ["公安部严打电诈跨国犯罪", "Polisi menangkap lebih dari 50.
            "缅甸警方一次性移交了白所成等10名重大的电诈头目,已累计抓获缅北涉诈犯罪嫌疑人5万多名。", "合作"]
 
 
+@pytest.fixture(autouse=True)
+def pack_tiny_layers(monkeypatch):
+    """On the CPU the engine packs layers of a million multiply-adds and more (mtkit.cpu.PackedLinears.MIN_MACS),
+    which every layer of a real model is and few of these tiny models' are: here they all go the real models' way,
+    so that the equality checks with generate cover oneDNN's arithmetic."""
+    from mtkit.cpu import PackedLinears
+
+    monkeypatch.setattr(PackedLinears, "MIN_MACS", 0)
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")

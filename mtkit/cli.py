@@ -511,8 +511,11 @@ def _run_finetune(args) -> int:
     from .finetune import FinetuneConfig, finetune
 
     settings = FinetuneConfig.from_yaml(args.finetune_config) if args.finetune_config else FinetuneConfig()
-    result = finetune(args.model, args.dataset, config=args.config, direction=args.direction, out_dir=args.out,
-                      settings=settings, resume=args.resume, model_cards_dir=args.model_cards)
+    try:
+        result = finetune(args.model, args.dataset, config=args.config, direction=args.direction, out_dir=args.out,
+                          settings=settings, resume=args.resume, model_cards_dir=args.model_cards)
+    finally:
+        _leave_process_group()
     if not result.main_process:  # `torchrun`/`accelerate launch`: the main process reports
         return 0
     if result.skipped:
@@ -521,6 +524,17 @@ def _run_finetune(args) -> int:
         _out(f"final model: {result.final_dir}")
     _out(" ".join(f"{k}={v}" for k, v in result.metrics.items()))
     return 0
+
+
+def _leave_process_group() -> None:
+    """Under `torchrun`/`accelerate launch` the Trainer's accelerator opened a process group; the command owns
+    the process, so it closes the group before exit, as PyTorch asks. Left open, the group's communication threads
+    are torn down by the interpreter's exit, and a rank can abort there (SIGABRT, "terminate called without an
+    active exception") after a run that succeeded."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 # ============================================================== main

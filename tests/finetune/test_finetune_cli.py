@@ -3,6 +3,7 @@
 import json
 
 from mtkit.cli import main
+from mtkit.errors import DataError
 from mtkit.testing import build_tiny_marian
 
 from test_finetune_runs import write_dataset  # same folder: pytest puts it on sys.path
@@ -31,3 +32,27 @@ def test_finetune_command(tmp_path, capsys):
     cfg.write_text("max_step: 4\n")
     assert main(argv) == 2
     assert "unknown fine-tuning setting(s) max_step; allowed: method," in capsys.readouterr().err
+
+
+def test_finetune_command_closes_the_process_group_the_run_opened(tmp_path, monkeypatch):
+    """Under torchrun the Trainer opens a process group; left open at exit, a gloo rank aborted there now and then
+    (SIGABRT after a successful run). The command closes it, also when the run fails."""
+    import types
+
+    import torch.distributed as dist
+
+    import mtkit.finetune
+
+    def run_opening_a_group(*args, fail, **kwargs):
+        dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+        if fail:
+            raise DataError("dataset has no split 'train'")
+        return types.SimpleNamespace(main_process=False)
+
+    argv = ["finetune", "--model", "m", "--dataset", "d", "--config", "en-zh", "--direction", "zh->en",
+            "--out", str(tmp_path / "run")]
+    for fail in (False, True):
+        (tmp_path / "store").unlink(missing_ok=True)
+        monkeypatch.setattr(mtkit.finetune, "finetune", lambda *a, fail=fail, **k: run_opening_a_group(*a, fail=fail, **k))
+        assert main(argv) == (2 if fail else 0)
+        assert not dist.is_initialized()

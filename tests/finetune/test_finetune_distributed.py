@@ -61,6 +61,10 @@ try:
              model_cards_dir=None, stop_after_steps=2)
 except KeyboardInterrupt:
     print("killed after step 2")
+finally:  # as the command does: a gloo rank left with its group open can abort at exit
+    import torch.distributed as dist
+    if dist.is_initialized():
+        dist.destroy_process_group()
 """
 
 

@@ -139,6 +139,11 @@ def _sentences_of(path: str, lang: str | None, presegmented: bool, option: str) 
     from .segment import segment_document
 
     logger = logging.getLogger("mtkit.align")
+    if Path(path).is_dir():
+        # ingest_path reads a whole folder, and its first document in the language would be aligned: with a
+        # corpus folder, a page of another story
+        raise DataError(f"{path}: is a directory; give one page or text file (`mtkit build` aligns the stories of "
+                        "a corpus folder)")
     if presegmented:
         text, encoding = read_text_file(path)
         if not encoding.startswith("utf"):
@@ -209,7 +214,7 @@ def _run_score_align(args) -> int:
     from .errors import ConfigError
 
     if len(args.files) % 2:
-        raise ConfigError(f"give TEST GOLD pairs; got {len(args.files)} files")
+        raise ConfigError(f"give TEST GOLD pairs; got {len(args.files)} file{'s' * (len(args.files) != 1)}")
     tests = [read_beads(f) for f in args.files[0::2]]
     golds = [read_beads(f) for f in args.files[1::2]]
     names = [f"{t} vs {g}" for t, g in zip(args.files[0::2], args.files[1::2])]

@@ -142,7 +142,9 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
         for (src, tgt), (ks, kt), (sv, sl), (tv, tl), sl_, tl_ in zip(batch, kept, src_side, tgt_side, src_langs,
                                                                       tgt_langs):
             warnings = _check_pair([src[i] for i in ks], [tgt[j] for j in kt], src_lang, tgt_lang)
-            warnings += _lexical_coverage(enc, sl_, tl_)
+            if ks and kt:  # with a side empty nothing is matched, whatever the encoder knows
+                warnings += _lexical_coverage(enc, src_lang or _detected_reliably(sl_, src, ks),
+                                              tgt_lang or _detected_reliably(tl_, tgt, kt))
             beads = _restore_blanks(aligner.align_vectors(sv, tv, sl, tl), ks, kt, len(src), len(tgt), aligner.skip)
             # the languages the sides were embedded as (given or detected), for whoever joins a bead's sentences
             meta = {"src_lang": sl_, "tgt_lang": tl_}
@@ -185,6 +187,17 @@ def _document_language(sentences: Sequence[str], min_chars: int = 0) -> str | No
     return None if found == "und" else found
 
 
+# Fewer characters than this and lingua's guess for Latin-script text is noise ("a b c." reads as German, "a a a"
+# as Tagalog). The guess still picks the embedding's word lists (harmless); it only must not be named in a warning.
+RELIABLE_DETECTION_CHARS = 20
+
+
+def _detected_reliably(lang: str | None, sentences: Sequence[str], kept: Sequence[int]) -> str | None:
+    """``lang`` (detected from the document's first sentences) when that sample was long enough to trust."""
+    sample = " ".join(sentences[i] for i in kept[:20])
+    return lang if len(sample) >= RELIABLE_DETECTION_CHARS else None
+
+
 def _restore_blanks(beads: list[Bead], kept_src: list[int], kept_tgt: list[int], n: int, m: int,
                     skip: float) -> list[Bead]:
     """Beads over the kept sentences -> beads over all of them, each blank one unaligned where it stood."""
@@ -222,8 +235,9 @@ def _lexical_coverage(encoder: SentenceEncoder, src_lang: str | None, tgt_lang: 
     unknown = [lang for lang in (src_lang, tgt_lang) if lang and lang not in encoder.LANGUAGES]
     if not unknown:
         return []
+    pair = f"{src_lang}-{tgt_lang}" if src_lang and tgt_lang else f"{unknown[0]} text"
     warning = (f"the lexical encoder has word lists for {', '.join(encoder.LANGUAGES)} only, not "
-               f"{' or '.join(unknown)}: {src_lang}-{tgt_lang} is matched by shared names, numbers and spellings "
+               f"{' or '.join(unknown)}: {pair} is matched by shared names, numbers and spellings "
                "(expect worse than a length-only aligner); use LaBSE (--encoder labse)")
     if (src_lang, tgt_lang) not in _COVERAGE_LOGGED:
         _COVERAGE_LOGGED.add((src_lang, tgt_lang))
@@ -244,8 +258,11 @@ def _check_pair(src: Sequence[str], tgt: Sequence[str], src_lang: str | None = N
         found = _document_language(sents, min_chars=40) if lang else None
         if found not in (lang, None):
             warnings.append(f"the {side} side looks like {found}, not {lang}: check --src-lang/--tgt-lang")
-    if n == 0 or m == 0:
-        warnings.append(f"one side is empty ({n} source, {m} target sentences): every sentence is unaligned")
+    if n == 0 and m == 0:
+        warnings.append("both sides are empty (no sentence with text on either side): nothing to align")
+    elif n == 0 or m == 0:
+        warnings.append(f"one side is empty ({n} source, {m} target sentences with text): every sentence is "
+                        "unaligned")
     elif max(n, m) / min(n, m) > LENGTH_RATIO_WARNING:
         warnings.append(f"sentence counts differ {max(n, m) / min(n, m):.0f}x ({n} vs {m}): "
                         "probably not two versions of one text")

@@ -47,8 +47,9 @@ def parse_bead(line: str, *, where: str = "") -> Bead:
         sides = None
     # literal_eval also reads (0,), "01", [0.5], [True] and [-1]; int() would turn them into indices that the
     # file never meant, so each side must be a list of sentence indices (integers >= 0)
+    # (``[]:[]``, a bead of no sentence, is no bead: vecalign never writes one)
     if not (isinstance(sides, tuple) and all(isinstance(side, list) for side in sides)
-            and all(type(i) is int and i >= 0 for side in sides for i in side)):
+            and all(type(i) is int and i >= 0 for side in sides for i in side) and any(sides)):
         raise DataError(f"{where}: not an alignment bead like [0, 1]:[2] (0-based sentence indices): "
                         f"{line.strip()!r}")
     return Bead(tuple(sides[0]), tuple(sides[1]))
@@ -66,6 +67,8 @@ def read_beads(path: str | Path) -> list[Bead]:
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text (byte {err.start}); expected one bead like [0, 1]:[2] "
                         "per line") from None
+    # A sentence in two beads is not refused: the published Text+Berg gold has one (002, lines 190 and 197, source
+    # sentence 218), and vecalign's scorer reads such files as they are.
     return [parse_bead(line, where=f"{path}:{n}") for n, line in enumerate(lines, 1) if line.strip()]
 
 
@@ -96,6 +99,10 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
 
 
+# Below this many sentences a side's last index says little about its length (one skipped ending is half of it).
+SHORT_DOCUMENT = 10
+
+
 def _check_same_document(test: Sequence[Bead], gold: Sequence[Bead], name: str) -> None:
     """A TEST that is not an alignment of GOLD's document (files given in the wrong order, the gold of another
     document, an aligner's empty output) scores near zero with no hint why: say so.
@@ -103,7 +110,8 @@ def _check_same_document(test: Sequence[Bead], gold: Sequence[Bead], name: str) 
     One side empty is an error. GOLD has no sentence counts, so its highest indices stand for them (the gold
     sets we know reach the last sentence of both sides): a TEST reaching past them gets a warning, not an error,
     since a gold may leave its last sentences out of every bead and vecalign's definitions still apply. A TEST
-    that stops short of them is normal: some aligners leave out 1-0 beads.
+    that stops a little short of them is normal (some aligners leave out 1-0 beads); one that ends before half
+    of GOLD's sentences on both sides is another, shorter document: a warning.
     """
     if bool(test) != bool(gold):
         empty, other, count = ("TEST", "GOLD", len(gold)) if not test else ("GOLD", "TEST", len(test))
@@ -117,6 +125,10 @@ def _check_same_document(test: Sequence[Bead], gold: Sequence[Bead], name: str) 
         if t > g:
             logger.warning("%s: TEST aligns %s sentence %d but GOLD's %s sentences end at %d: indices out of range; "
                            "are TEST and GOLD alignments of one document, given in order?", name, side, t, side, g)
+    if all(g >= SHORT_DOCUMENT and t < g / 2 for t, g in zip(test_top, gold_top)):
+        logger.warning("%s: TEST's sentences end at source %d, target %d but GOLD's at %d, %d: less than half of "
+                       "GOLD's document; are TEST and GOLD alignments of one document, given in order?", name,
+                       *test_top, *gold_top)
 
 
 def score_alignments(tests: Sequence[Sequence[Bead]], golds: Sequence[Sequence[Bead]], *,
@@ -125,6 +137,8 @@ def score_alignments(tests: Sequence[Sequence[Bead]], golds: Sequence[Sequence[B
     if len(tests) != len(golds):
         raise DataError(f"{len(tests)} test alignments but {len(golds)} gold alignments")
     names = list(names) if names is not None else [f"document {k + 1}" for k in range(len(tests))]
+    if not any(tests) and not any(golds):  # all-zero scores would read as a result
+        raise DataError(f"nothing to score: no bead in any TEST or GOLD ({', '.join(names) or 'none given'})")
     p = [0, 0, 0, 0]
     r = [0, 0, 0, 0]
     for test, gold, name in zip(tests, golds, names):

@@ -219,3 +219,61 @@ def test_the_lexical_encoder_says_when_it_has_no_word_list_for_a_language(caplog
     assert "warnings" not in align(de[:1] * 2, de, encoder="lexical", src_lang="de", tgt_lang="de").meta
     assert "warnings" not in align(["缅甸警方抓获10人。"], ["Polisi menangkap 10 orang."], encoder="lexical",
                                    src_lang="zh", tgt_lang="id").meta
+
+
+def test_score_align_warns_of_a_test_far_shorter_than_its_gold_and_refuses_nothing_to_score(tmp_path, caplog):
+    """A TEST of another, shorter document ends before half of GOLD's sentences: scored, with a warning (ending a
+    little short, as an aligner without 1-0 beads does, stays quiet: above). No bead anywhere is an error, not a
+    table of zeros; ``[]:[]`` is no bead."""
+    gold = [Bead((i,), (i,)) for i in range(40)]
+    with caplog.at_level(logging.WARNING, logger="mtkit.align"):
+        assert score_alignments([[Bead((i,), (i,)) for i in range(16)]], [gold], names=["t vs g"]).strict_p == 1.0
+    assert caplog.messages == ["t vs g: TEST's sentences end at source 15, target 15 but GOLD's at 39, 39: less "
+                               "than half of GOLD's document; are TEST and GOLD alignments of one document, given "
+                               "in order?"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mtkit.align"):
+        score_alignments([[Bead((i,), (i,)) for i in range(20)] + [Bead((39,), (39,))]], [gold])
+        score_alignments([[Bead((0,), (0,))]], [[Bead((0,), (0,)), Bead((8,), (8,))]])  # too short to tell
+    assert not caplog.messages
+    with pytest.raises(DataError, match=r"^nothing to score: no bead in any TEST or GOLD \(a vs b, c vs d\)$"):
+        score_alignments([[], []], [[], []], names=["a vs b", "c vs d"])
+    with pytest.raises(DataError, match="not an alignment bead like"):
+        parse_bead("[]:[]")
+    (tmp_path / "empty").write_text("")
+    assert main(["score-align", str(tmp_path / "empty"), str(tmp_path / "empty")]) == 2
+    assert main(["score-align", str(tmp_path / "empty")]) == 2
+
+
+def test_score_align_cli_errors_read_as_english(tmp_path, capsys):
+    (tmp_path / "a").write_text("[0]:[0]\n")
+    assert main(["score-align", str(tmp_path / "a")]) == 2
+    assert capsys.readouterr().err == "mtkit score-align: error: give TEST GOLD pairs; got 1 file\n"
+
+
+def test_align_refuses_a_folder(tmp_path, capsys):
+    """Given a corpus folder, align took the first page in the language from anywhere in it: a page of another
+    story, aligned without a word of warning."""
+    page = RAW / "004_5065d816adfc3ec2.txt"
+    for presegmented in ([], ["--presegmented"]):
+        assert main(["align", str(RAW), str(page), "--src-lang", "zh", "--tgt-lang", "zh", *presegmented]) == 2
+        assert capsys.readouterr().err == (f"mtkit align: error: {RAW}: is a directory; give one page or text file "
+                                           "(`mtkit build` aligns the stories of a corpus folder)\n")
+
+
+def test_empty_sides_say_which_and_no_word_list_warning(caplog, monkeypatch):
+    """An empty side matches nothing, so the lexical encoder's missing word list is no news (it was warned as
+    "None-fr"); a language guessed from a few Latin letters is not named in a warning (it read "a b c." as
+    German); both sides empty is said so."""
+    monkeypatch.setattr("mtkit.align._COVERAGE_LOGGED", set())
+    fr = ["La police a arrêté dix suspects hier.", "Ils ont été transférés en Chine."]
+    assert align([], fr, encoder="lexical").meta["warnings"] == [
+        "one side is empty (0 source, 2 target sentences with text): every sentence is unaligned"]
+    assert align(["", " "], ["\t"], encoder="lexical").meta["warnings"] == [
+        "both sides are empty (no sentence with text on either side): nothing to align"]
+    assert "warnings" not in align(["a b c.", "d e f."], ["a a a.", "b b b."], encoder="lexical").meta
+    with caplog.at_level(logging.WARNING, logger="mtkit.align"):
+        result = align(["a b c.", "d e f."], fr, encoder="lexical")
+    assert result.meta["warnings"] == [
+        "the lexical encoder has word lists for zh, en, id only, not fr: fr text is matched by shared names, numbers "
+        "and spellings (expect worse than a length-only aligner); use LaBSE (--encoder labse)"]

@@ -84,6 +84,7 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
 
     pairs = train if isinstance(train, TokenizedPairs) else TokenizedPairs(train)
     lean_loss = lean_loss_parts(model) is not None
+    samplers: list[TokenBudgetBatchSampler] = []  # the training loader's, for the epoch callback
 
     class BudgetTrainer(Seq2SeqTrainer):
         train_collator = PairCollator.for_model(tokenizer, model)  # training batches; the dev set's: data_collator
@@ -93,6 +94,7 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
 
             sampler = TokenBudgetBatchSampler(pairs.src_len, pairs.tgt_len, max_tokens=settings.batch_max_tokens,
                                               seed=settings.seed)
+            samplers[:] = [sampler]
             workers = self.args.dataloader_num_workers
             loader = DataLoader(pairs, batch_sampler=sampler, collate_fn=self.train_collator, num_workers=workers,
                                 pin_memory=self.args.dataloader_pin_memory, persistent_workers=workers > 0)
@@ -136,7 +138,7 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
             ids = inputs.get("input_ids")
             return self._flops_per_token * ids.numel() if ids is not None else 0
 
-    callbacks = list(callbacks)
+    callbacks = [_epoch_to_sampler_callback(samplers), *callbacks]
     if dev is not None:
         callbacks.append(_save_new_best_callback())
     if dev is not None and settings.early_stopping_patience:
@@ -145,6 +147,27 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
                          train_dataset=pairs, eval_dataset=dev,
                          data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, padding=True),
                          processing_class=tokenizer, compute_metrics=compute_metrics, callbacks=callbacks)
+
+
+def _epoch_to_sampler_callback(samplers: list[TokenBudgetBatchSampler]):
+    from transformers import TrainerCallback
+
+    class EpochToSampler(TrainerCallback):
+        """Give the token-budget sampler the epoch before the Trainer iterates it.
+
+        The Trainer sets the epoch on the loader and on the batch sampler one level below it. Under several
+        processes that level is accelerate's ``BatchSamplerShard`` (no ``set_epoch``) around ours, which the
+        Trainer reaches only by its explicit call; a resumed run's first epoch adds ``SkipBatchSampler`` on top, so
+        nothing reached ours, and a run resumed in epoch 3 skipped and trained on epoch 0's batches (weights 0.01
+        off an uninterrupted run). ``state.epoch`` at an epoch's start is the epochs done (resumed: plus the
+        fraction done, which ``int`` drops), the epoch the Trainer is about to run.
+        """
+
+        def on_epoch_begin(self, args, state, control, **kwargs):
+            for sampler in samplers:
+                sampler.set_epoch(int(state.epoch or 0))
+
+    return EpochToSampler()
 
 
 def _save_new_best_callback():

@@ -58,9 +58,9 @@ from mtkit.finetune import FinetuneConfig, finetune
 settings = FinetuneConfig.from_yaml(sys.argv[4])
 try:
     finetune(sys.argv[1], sys.argv[2], config="en-zh", direction="zh->en", out_dir=sys.argv[3], settings=settings,
-             model_cards_dir=None, stop_after_steps=2)
+             model_cards_dir=None, stop_after_steps=3)
 except KeyboardInterrupt:
-    print("killed after step 2")
+    print("killed after step 3")
 finally:  # as the command does: a gloo rank left with its group open can abort at exit
     import torch.distributed as dist
     if dist.is_initialized():
@@ -73,12 +73,13 @@ def test_two_processes_train_like_one_process_accumulating_two_batches(tmp_path)
     """torchrun with 2 processes: process r takes batches r, r+2, ... of the same token-budget order and the
     gradients are averaged; one process with gradient_accumulation 2 takes batches 0 and 1, then 2 and 3. With plain
     SGD (which, unlike Adam, keeps any scale error in the gradient) both end at the same weights, also when the
-    two-process run is killed after step 2 and resumed by the command."""
+    two-process run is killed in its second epoch and resumed by the command (4 batches an epoch, 2 steps: killed
+    after step 3, the resumed step 4 must take epoch 1's last batches, not epoch 0's)."""
     from safetensors.torch import load_file
 
     model = build_tiny_marian(tmp_path / "marian", dropout=0.0)
-    data = write_dataset(tmp_path / "data", n_train=96, n_dev=6, n_test=4)
-    common = dict(max_steps=4, eval_steps=2, save_steps=2, batch_max_tokens=64, optim="sgd", learning_rate=0.5,
+    data = write_dataset(tmp_path / "data", n_train=32, n_dev=6, n_test=4)
+    common = dict(max_steps=6, eval_steps=3, save_steps=3, batch_max_tokens=96, optim="sgd", learning_rate=0.5,
                   max_grad_norm=0.0, warmup_ratio=0.0, eval_max_length=6, early_stopping_patience=0, logging_steps=1,
                   save_total_limit=4, run_name="two-processes")
     yaml = tmp_path / "two.yaml"
@@ -89,8 +90,9 @@ def test_two_processes_train_like_one_process_accumulating_two_batches(tmp_path)
     two = tmp_path / "two"
     killed = subprocess.run([*torchrun, str(tmp_path / "killed_run.py"), str(model), str(data), str(two), str(yaml)],
                             env=env, capture_output=True, text=True, timeout=600)
-    assert killed.stdout.count("killed after step 2") == 2, killed.stderr[-3000:]  # both processes stopped there
-    assert not (two / "done.json").exists() and (two / "checkpoint-2").is_dir()
+    assert killed.stdout.count("killed after step 3") == 2, killed.stderr[-3000:]  # both processes stopped there
+    assert not (two / "done.json").exists() and (two / "checkpoint-3").is_dir()
+    assert json.loads((two / "checkpoint-3" / "trainer_state.json").read_text())["epoch"] == 1.5
     done = subprocess.run([*torchrun, "-m", "mtkit.cli", "finetune", "--model", str(model), "--dataset", str(data),
                            "--config", "en-zh", "--direction", "zh->en", "--out", str(two), "--finetune-config",
                            str(yaml), "--model-cards", str(tmp_path / "cards")],
@@ -99,17 +101,18 @@ def test_two_processes_train_like_one_process_accumulating_two_batches(tmp_path)
     assert done.stdout.count("final model:") == 1  # the main process reports, once
     assert "eval_split=test" in done.stdout and (tmp_path / "cards" / "two-processes.md").is_file()
     record = json.loads((two / "done.json").read_text())
-    assert record["metrics"]["steps"] == 4
+    assert record["metrics"]["steps"] == 6
 
     one = finetune(model, data, config="en-zh", direction="zh->en", out_dir=tmp_path / "one",
                    settings=FinetuneConfig.from_dict({**common, "gradient_accumulation": 2}), model_cards_dir=None)
     # the first step's logged loss is the starting model's mean over the label tokens of batches 0 and 1
-    reference = first_step_loss(model, data, batch_max_tokens=64, seed=FinetuneConfig.seed)
+    reference = first_step_loss(model, data, batch_max_tokens=96, seed=FinetuneConfig.seed)
     assert logged_losses(two)[1] == pytest.approx(reference, abs=1e-4)
     assert logged_losses(tmp_path / "one")[1] == pytest.approx(reference, abs=1e-4)
     start = load_file(str(model / "model.safetensors"))
-    two_procs = load_file(str(two / "final" / "model.safetensors"))
-    one_proc = load_file(str(one.final_dir / "model.safetensors"))
+    # the last step's weights (the final model is the best dev checkpoint's, which may be before the kill)
+    two_procs = load_file(str(two / "checkpoint-6" / "model.safetensors"))
+    one_proc = load_file(str(tmp_path / "one" / "checkpoint-6" / "model.safetensors"))
     moved = 0
     for name, weight in one_proc.items():
         torch.testing.assert_close(two_procs[name], weight, rtol=1e-4, atol=1e-6, msg=name)
@@ -118,7 +121,7 @@ def test_two_processes_train_like_one_process_accumulating_two_batches(tmp_path)
 
 
 def logged_losses(run_dir) -> dict[int, float]:
-    state = json.loads((run_dir / "checkpoint-4" / "trainer_state.json").read_text())
+    state = json.loads((run_dir / "checkpoint-6" / "trainer_state.json").read_text())
     return {entry["step"]: entry["loss"] for entry in state["log_history"] if "loss" in entry}
 
 

@@ -27,7 +27,8 @@ import yaml
 from .. import __version__
 from ..errors import ConfigError
 from ..records import Alignment, Bead, Document, SentencePair
-from ..utils import AtomicFiles, atomic_write, make_signature, progress, StrictConfig, stable_hash, write_json
+from ..publish.export import _TextWriter
+from ..utils import atomic_write, make_signature, progress, StrictConfig, stable_hash, write_json
 from ..scale import Executor, LocalExecutor
 from ..segment import join_sentences
 from .filters import DEFAULT_FILTERS, build_filter
@@ -312,7 +313,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     # the same counts per aligned document pair, for the report's per-pair table (pivot pairs have no aligned
     # document pair of their own and are counted per config only)
     doc_pair_counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    reject_files = AtomicFiles()
+    rejects = RejectsWriter(out)
     all_scores: list[float] = []
 
     def kept_pairs() -> Iterator[SentencePair]:
@@ -331,9 +332,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
                 counts["kept" if verdict is None else f"dropped_{verdict[0]}"] += 1
             all_scores.append(pair.score)
             if verdict:
-                row = dataclasses.asdict(pair) | {"rejected_by": verdict[0], "filter_score": verdict[1]}
-                rejects = reject_files.get(pair.config, out / "rejects" / f"{pair.config}.jsonl")
-                rejects.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+                rejects.write(pair, *verdict)
                 continue
             pair.split = split_of.get(pair.story, "train")
             yield pair
@@ -355,8 +354,13 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         method=_method_text(config, align_signature), signature=build_signature(config, align_signature),
         filter_counts={}, warnings=[], limitations=limitations)
     # The card needs the filter counts, which are known only after the export stream: export, then re-render.
-    summary = export_corpus(kept_pairs(), out, card=card, formats=tuple(config.formats))
-    reject_files.close()
+    try:
+        summary = export_corpus(kept_pairs(), out, card=card, formats=tuple(config.formats))
+    except BaseException:
+        rejects.abort()
+        raise
+    rejects.close()
+    rejects.remove_stale()
     card.filter_counts = {c: {k.removeprefix("dropped_"): v for k, v in sorted(n.items()) if k.startswith("dropped_")}
                           for c, n in sorted(filter_counts.items())}
     card.warnings = list(dict.fromkeys(warnings))
@@ -385,6 +389,20 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     shutil.rmtree(spool_dir, ignore_errors=True)
     timings["report"] += clock() - started
     return BuildResult(out, report, summary.counts, dict(timings))
+
+
+class RejectsWriter(_TextWriter):
+    """``rejects/<config>.jsonl``: each pair a filter dropped, with the filter and its score. An export writer,
+    so that ``remove_stale`` deletes the files of an earlier run into the same folder (a config that now has
+    no rejects, or no pairs at all), as it does for data/, jsonl/, ...: their rows would contradict this run's
+    splits."""
+
+    name = root = "rejects"
+
+    def write(self, pair: SentencePair, rejected_by: str, filter_score) -> None:
+        row = dataclasses.asdict(pair) | {"rejected_by": rejected_by, "filter_score": filter_score}
+        fh = self._file(pair.config, self.out_dir / "rejects" / f"{pair.config}.jsonl")
+        fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
 
 
 def build_signature(config: BuildConfig, align_signature: str) -> str:

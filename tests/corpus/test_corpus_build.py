@@ -364,3 +364,15 @@ def test_a_three_language_story_builds_all_pairs_and_pivot_pairs(tmp_path):
     assert [row["pivot"] for row in kept] == [None, None, None]
     assert kept[0]["translation"] == {"en": "Police caught 50,000 fraud suspects in 2024.",
                                       "id": "Polisi menangkap 50.000 tersangka penipuan pada tahun 2024."}
+
+
+def test_a_rebuild_into_the_same_folder_leaves_no_rejects_of_the_previous_run(built, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(built, out)
+    assert sorted(p.name for p in (out / "rejects").iterdir()) == ["id-zh.jsonl"]
+    # without the filters that dropped them, the 3 id-zh rejects of the first run are in train now
+    result = build_corpus(CORPUS, out, BuildConfig(encoder="lexical", filters=[{"name": "empty_side"}]))
+    assert result.counts == {"en-zh": {"train": 12}, "id-zh": {"train": 14}}
+    assert list((out / "rejects").iterdir()) == []

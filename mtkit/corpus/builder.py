@@ -163,8 +163,8 @@ def assign_splits(story_pairs: dict[str, int], *, ratios: dict, seed: int, min_s
     stories = [s for s, n in story_pairs.items() if n > 0]
     warnings = []
     if len(stories) < min_stories:
-        warnings.append(f"only {len(stories)} stories with aligned pairs (fewer than {min_stories}): every pair is "
-                        "in train; dev and test are empty")
+        warnings.append(f"only {len(stories)} {'story' if len(stories) == 1 else 'stories'} with aligned pairs "
+                        f"(fewer than {min_stories}): every pair is in train; dev and test are empty")
         return {s: "train" for s in story_pairs}, warnings
     order = sorted(stories, key=lambda s: stable_hash(seed, s))
     total = sum(story_pairs[s] for s in stories)

@@ -142,7 +142,10 @@ def test_splits_are_by_story_and_deterministic():
     assert sorted(a.values()).count("test") == 1 and sorted(a.values()).count("dev") == 1
     assert a != c
     few, warnings = assign_splits({"s1": 5, "s2": 7}, ratios={"train": 0.8, "dev": 0.1, "test": 0.1}, seed=1, min_stories=3)
-    assert few == {"s1": "train", "s2": "train"} and "every pair is in train" in warnings[0]
+    assert few == {"s1": "train", "s2": "train"} and warnings == [
+        "only 2 stories with aligned pairs (fewer than 3): every pair is in train; dev and test are empty"]
+    _, warnings = assign_splits({"s1": 5, "s2": 0}, ratios={"train": 0.8, "dev": 0.1, "test": 0.1}, seed=1, min_stories=3)
+    assert warnings == ["only 1 story with aligned pairs (fewer than 3): every pair is in train; dev and test are empty"]
 
 
 def test_pivot_pairs_through_a_shared_sentence():

@@ -213,7 +213,13 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     align_signature = aligner.signature(encoder)
     warnings: list[str] = []
     if getattr(encoder, "fallback_reason", None):
+        # for the report only: get_encoder has logged it
         warnings.append(f"the lexical encoder was used because LaBSE could not be loaded ({encoder.fallback_reason})")
+
+    def warn(warning: str) -> None:
+        """A warning for the log (stderr) and the report, once each: the steps leave these to the driver."""
+        logger.warning(warning)
+        warnings.append(warning)
 
     doc_stats: dict[str, dict] = {}
     pair_stats: list[dict] = []
@@ -238,7 +244,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
             alignment = Alignment([Bead(tuple(s), tuple(t), sc) for s, t, sc in cached["beads"]], align_signature)
             pairs, unaligned = beads_to_pairs(job, alignment)
             for warning in cached["warnings"]:
-                warnings.append(f"{job.src.id} / {job.tgt.id}: {warning}")
+                warn(f"{job.src.id} / {job.tgt.id}: {warning}")
             types = Counter(b.type for b in alignment.beads)
             scored = [b.score for b in alignment.beads if b.src and b.tgt]
             pair_stats.append({
@@ -308,7 +314,8 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         f.fit(_read_spool(spool_dir))
     split_of, split_warnings = assign_splits(dict(story_pairs), ratios=config.split_ratios, seed=config.seed,
                                              min_stories=config.min_stories_for_heldout)
-    warnings += split_warnings
+    for warning in split_warnings:
+        warn(warning)
     filter_counts: dict[str, Counter] = defaultdict(Counter)
     # the same counts per aligned document pair, for the report's per-pair table (pivot pairs have no aligned
     # document pair of their own and are counted per config only)

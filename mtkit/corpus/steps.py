@@ -10,12 +10,13 @@ build_corpus`) fills the cache and writes every output, in story order, whicheve
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..errors import BackendError
 from ..records import Document, Sentence
@@ -68,6 +69,36 @@ class StoryWork:
     alignments: list[dict | None] = field(default_factory=list)
     unpaired: list[Document] = field(default_factory=list)  # its documents when it has no pair to align
     seconds: dict[str, float] = field(default_factory=dict)  # worker time per stage (the driver sums them)
+
+
+class HeldLog(logging.Filter):
+    """Holds back the records logger ``name`` emits inside ``with``; on leaving, passes on those that
+    ``covered`` does not claim (every one, after an exception).
+
+    A step's warnings travel to the driver in its result, and the driver logs them once, naming the page or
+    document pair, in story order, also for alignments read back from the cache. Without this, mtkit.align
+    logged them a second time, on the worker, without saying which pair they are about.
+    """
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.logger = logging.getLogger(name)
+        self.records: list[logging.LogRecord] = []
+        self.covered: Callable[[logging.LogRecord], bool] = lambda record: False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.records.append(record)
+        return False
+
+    def __enter__(self) -> "HeldLog":
+        self.logger.addFilter(self)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.logger.removeFilter(self)
+        for record in self.records:
+            if exc_type is not None or not self.covered(record):
+                self.logger.handle(record)
 
 
 def story_tasks(manifest: Manifest) -> Iterator[StoryTask]:
@@ -178,13 +209,17 @@ class AlignPairs(Step):
             for k, (job, key) in enumerate(zip(work.jobs, work.keys)):
                 if key not in self.cached:
                     by_langs[(job.src.lang, job.tgt.lang)].append((work, k))
-        for (src_lang, tgt_lang), group in by_langs.items():
-            texts = [([s.text for s in w.jobs[k].src_sents], [s.text for s in w.jobs[k].tgt_sents]) for w, k in group]
-            results = mtkit.align.align_many(texts, encoder=self._encoder, src_lang=src_lang, tgt_lang=tgt_lang,
-                                             batch_pairs=self.batch_pairs, **self.aligner)
-            for (work, k), alignment in zip(group, results):
-                work.alignments[k] = {"beads": [[list(b.src), list(b.tgt), b.score] for b in alignment.beads],
-                                      "warnings": alignment.meta.get("warnings", [])}
+        carried: set[str] = set()  # the warnings the results take to the driver
+        with HeldLog("mtkit.align") as held:
+            for (src_lang, tgt_lang), group in by_langs.items():
+                texts = [([s.text for s in w.jobs[k].src_sents], [s.text for s in w.jobs[k].tgt_sents]) for w, k in group]
+                results = mtkit.align.align_many(texts, encoder=self._encoder, src_lang=src_lang, tgt_lang=tgt_lang,
+                                                 batch_pairs=self.batch_pairs, **self.aligner)
+                for (work, k), alignment in zip(group, results):
+                    work.alignments[k] = {"beads": [[list(b.src), list(b.tgt), b.score] for b in alignment.beads],
+                                          "warnings": alignment.meta.get("warnings", [])}
+                    carried.update(work.alignments[k]["warnings"])
+            held.covered = lambda record: record.getMessage() in carried
         if works:  # the driver only sums these: the batch's time goes to its first story
             works[0].seconds["align"] = works[0].seconds.get("align", 0.0) + time.perf_counter() - started
         return works

@@ -2,6 +2,7 @@
 
 import filecmp
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -379,3 +380,33 @@ def test_a_rebuild_into_the_same_folder_leaves_no_rejects_of_the_previous_run(bu
     result = build_corpus(CORPUS, out, BuildConfig(encoder="lexical", filters=[{"name": "empty_side"}]))
     assert result.counts == {"en-zh": {"train": 12}, "id-zh": {"train": 14}}
     assert list((out / "rejects").iterdir()) == []
+
+
+def corpus_with_cctv_page(tmp_path, page: bytes) -> Path:
+    """A copy of the shipped corpus whose Indonesian page (the id version of the 2024-08-27 story) is ``page``."""
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "raw" / "000_63baf882e5e4f05a.txt").write_bytes(page)
+    return corpus
+
+
+ONE_ID_SENTENCE = (b"Kementerian Keamanan Publik menyatakan lebih dari 50.000 tersangka penipuan di Myanmar utara "
+                   b"telah ditangkap.\n")
+
+
+def test_build_warnings_are_logged_once_and_stdout_only_sums_up(tmp_path, capsys, caplog):
+    corpus = corpus_with_cctv_page(tmp_path, ONE_ID_SENTENCE)
+    out = tmp_path / "out"
+    expected = ["cctv-id-20240827.id / chinadaily-zh-20240827.zh: sentence counts differ 16x (1 vs 16): probably not "
+                "two versions of one text",
+                "only 2 stories with aligned pairs (fewer than 3): every pair is in train; dev and test are empty"]
+    for run in ("aligned", "from the cache"):
+        caplog.clear()
+        assert main(["build", str(corpus), "--out", str(out), "--encoder", "lexical"]) == 0, run
+        assert capsys.readouterr().out == f"en-zh: train 12\ndataset, card and report in {out} (report.md)\n", run
+        logged = [(r.name, r.levelname, r.getMessage()) for r in caplog.records
+                  if r.name.startswith("mtkit") and r.levelno >= logging.WARNING]
+        assert logged == [("mtkit.corpus", "WARNING", warning) for warning in expected], run
+        assert json.loads((out / "report.json").read_text())["warnings"] == expected, run

@@ -25,7 +25,7 @@ from typing import Iterator
 import yaml
 
 from .. import __version__
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..records import Alignment, Bead, Document, SentencePair
 from ..publish.export import _TextWriter
 from ..utils import atomic_write, make_signature, progress, StrictConfig, stable_hash, write_json
@@ -91,9 +91,12 @@ class BuildResult:
 
 def iter_story_documents(manifest: Manifest, *, to_simplified: bool) -> Iterator[tuple[str, list[Document], dict]]:
     """(story id, its Documents, per-document stats) story by story; documents outside every story form
-    stories of their own."""
+    stories of their own. Pages that give nothing to align are left out with a logged warning, as in a build."""
     for task in story_tasks(manifest):
-        yield (task.story, *ingest_story(task, to_simplified=to_simplified))
+        documents, stats, _, warnings = ingest_story(task, to_simplified=to_simplified)
+        for warning in warnings:
+            logger.warning(warning)
+        yield task.story, documents, stats
 
 
 def pair_role(*roles: str) -> str:
@@ -222,6 +225,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         warnings.append(warning)
 
     doc_stats: dict[str, dict] = {}
+    skipped_pages: list[dict] = []
     pair_stats: list[dict] = []
     spools: dict[str, object] = {}
     story_pairs: Counter = Counter()
@@ -280,6 +284,9 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         doc_stats.update(work.stats)
         for doc_id in work.stats:
             doc_stats[doc_id]["sentences"] = None
+        skipped_pages += work.skipped
+        for warning in work.warnings:
+            warn(warning)
         if config.pair_unlabelled and not work.jobs:
             unpaired.extend(work.unpaired)
         collect(work)
@@ -301,6 +308,10 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
             timings["align"] += work.seconds.get("align", 0.0)
             collect(work)
     timings["steps (wall)"] += clock() - started
+    if not doc_stats:  # skipping is for a bad page among good ones; with no good one there is no corpus
+        first = skipped_pages[0]
+        raise DataError(f"{manifest.path}: no page gives text to align ({len(skipped_pages)} skipped); the first, "
+                        f"{first['file']}: {first['reason']}")
     if config.pivot:
         for pair in derive_pivot_pairs(config_pairs):
             spool(pair)
@@ -384,6 +395,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         "corpus": manifest.name,
         "encoder": encoder.signature(),
         "documents": dict(sorted(doc_stats.items())),
+        "skipped_pages": skipped_pages,
         "pairs": pair_stats,
         "filters": {c: dict(sorted(n.items())) for c, n in sorted(filter_counts.items())},
         "splits": {c: s for c, s in summary.counts.items()},

@@ -277,8 +277,7 @@ def _run_build(args) -> int:
     result = build_corpus(args.corpus_dir, args.out, config, show_progress=args.progress, executor=_executor(args))
     for config_name, splits in result.counts.items():
         _out(f"{config_name}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
-    for warning in result.report["warnings"]:
-        _out(f"warning: {warning}")
+    # the build's warnings went to the log (stderr) as they came, and are in the report: stdout only sums up
     _out(f"dataset, card and report in {result.out_dir} (report.md)")
     return 0
 

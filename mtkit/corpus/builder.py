@@ -25,9 +25,10 @@ from typing import Iterator
 import yaml
 
 from .. import __version__
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..records import Alignment, Bead, Document, SentencePair
-from ..utils import AtomicFiles, atomic_write, make_signature, progress, StrictConfig, stable_hash, write_json
+from ..publish.export import _TextWriter
+from ..utils import atomic_write, make_signature, progress, StrictConfig, stable_hash, write_json
 from ..scale import Executor, LocalExecutor
 from ..segment import join_sentences
 from .filters import DEFAULT_FILTERS, build_filter
@@ -90,9 +91,12 @@ class BuildResult:
 
 def iter_story_documents(manifest: Manifest, *, to_simplified: bool) -> Iterator[tuple[str, list[Document], dict]]:
     """(story id, its Documents, per-document stats) story by story; documents outside every story form
-    stories of their own."""
+    stories of their own. Pages that give nothing to align are left out with a logged warning, as in a build."""
     for task in story_tasks(manifest):
-        yield (task.story, *ingest_story(task, to_simplified=to_simplified))
+        documents, stats, _, warnings = ingest_story(task, to_simplified=to_simplified)
+        for warning in warnings:
+            logger.warning(warning)
+        yield task.story, documents, stats
 
 
 def pair_role(*roles: str) -> str:
@@ -162,8 +166,8 @@ def assign_splits(story_pairs: dict[str, int], *, ratios: dict, seed: int, min_s
     stories = [s for s, n in story_pairs.items() if n > 0]
     warnings = []
     if len(stories) < min_stories:
-        warnings.append(f"only {len(stories)} stories with aligned pairs (fewer than {min_stories}): every pair is "
-                        "in train; dev and test are empty")
+        warnings.append(f"only {len(stories)} {'story' if len(stories) == 1 else 'stories'} with aligned pairs "
+                        f"(fewer than {min_stories}): every pair is in train; dev and test are empty")
         return {s: "train" for s in story_pairs}, warnings
     order = sorted(stories, key=lambda s: stable_hash(seed, s))
     total = sum(story_pairs[s] for s in stories)
@@ -212,9 +216,16 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     align_signature = aligner.signature(encoder)
     warnings: list[str] = []
     if getattr(encoder, "fallback_reason", None):
+        # for the report only: get_encoder has logged it
         warnings.append(f"the lexical encoder was used because LaBSE could not be loaded ({encoder.fallback_reason})")
 
+    def warn(warning: str) -> None:
+        """A warning for the log (stderr) and the report, once each: the steps leave these to the driver."""
+        logger.warning(warning)
+        warnings.append(warning)
+
     doc_stats: dict[str, dict] = {}
+    skipped_pages: list[dict] = []
     pair_stats: list[dict] = []
     spools: dict[str, object] = {}
     story_pairs: Counter = Counter()
@@ -237,7 +248,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
             alignment = Alignment([Bead(tuple(s), tuple(t), sc) for s, t, sc in cached["beads"]], align_signature)
             pairs, unaligned = beads_to_pairs(job, alignment)
             for warning in cached["warnings"]:
-                warnings.append(f"{job.src.id} / {job.tgt.id}: {warning}")
+                warn(f"{job.src.id} / {job.tgt.id}: {warning}")
             types = Counter(b.type for b in alignment.beads)
             scored = [b.score for b in alignment.beads if b.src and b.tgt]
             pair_stats.append({
@@ -273,6 +284,9 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         doc_stats.update(work.stats)
         for doc_id in work.stats:
             doc_stats[doc_id]["sentences"] = None
+        skipped_pages += work.skipped
+        for warning in work.warnings:
+            warn(warning)
         if config.pair_unlabelled and not work.jobs:
             unpaired.extend(work.unpaired)
         collect(work)
@@ -294,6 +308,10 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
             timings["align"] += work.seconds.get("align", 0.0)
             collect(work)
     timings["steps (wall)"] += clock() - started
+    if not doc_stats:  # skipping is for a bad page among good ones; with no good one there is no corpus
+        first = skipped_pages[0]
+        raise DataError(f"{manifest.path}: no page gives text to align ({len(skipped_pages)} skipped); the first, "
+                        f"{first['file']}: {first['reason']}")
     if config.pivot:
         for pair in derive_pivot_pairs(config_pairs):
             spool(pair)
@@ -307,12 +325,13 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         f.fit(_read_spool(spool_dir))
     split_of, split_warnings = assign_splits(dict(story_pairs), ratios=config.split_ratios, seed=config.seed,
                                              min_stories=config.min_stories_for_heldout)
-    warnings += split_warnings
+    for warning in split_warnings:
+        warn(warning)
     filter_counts: dict[str, Counter] = defaultdict(Counter)
     # the same counts per aligned document pair, for the report's per-pair table (pivot pairs have no aligned
     # document pair of their own and are counted per config only)
     doc_pair_counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    reject_files = AtomicFiles()
+    rejects = RejectsWriter(out)
     all_scores: list[float] = []
 
     def kept_pairs() -> Iterator[SentencePair]:
@@ -331,9 +350,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
                 counts["kept" if verdict is None else f"dropped_{verdict[0]}"] += 1
             all_scores.append(pair.score)
             if verdict:
-                row = dataclasses.asdict(pair) | {"rejected_by": verdict[0], "filter_score": verdict[1]}
-                rejects = reject_files.get(pair.config, out / "rejects" / f"{pair.config}.jsonl")
-                rejects.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+                rejects.write(pair, *verdict)
                 continue
             pair.split = split_of.get(pair.story, "train")
             yield pair
@@ -355,8 +372,13 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         method=_method_text(config, align_signature), signature=build_signature(config, align_signature),
         filter_counts={}, warnings=[], limitations=limitations)
     # The card needs the filter counts, which are known only after the export stream: export, then re-render.
-    summary = export_corpus(kept_pairs(), out, card=card, formats=tuple(config.formats))
-    reject_files.close()
+    try:
+        summary = export_corpus(kept_pairs(), out, card=card, formats=tuple(config.formats))
+    except BaseException:
+        rejects.abort()
+        raise
+    rejects.close()
+    rejects.remove_stale()
     card.filter_counts = {c: {k.removeprefix("dropped_"): v for k, v in sorted(n.items()) if k.startswith("dropped_")}
                           for c, n in sorted(filter_counts.items())}
     card.warnings = list(dict.fromkeys(warnings))
@@ -373,6 +395,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         "corpus": manifest.name,
         "encoder": encoder.signature(),
         "documents": dict(sorted(doc_stats.items())),
+        "skipped_pages": skipped_pages,
         "pairs": pair_stats,
         "filters": {c: dict(sorted(n.items())) for c, n in sorted(filter_counts.items())},
         "splits": {c: s for c, s in summary.counts.items()},
@@ -385,6 +408,20 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     shutil.rmtree(spool_dir, ignore_errors=True)
     timings["report"] += clock() - started
     return BuildResult(out, report, summary.counts, dict(timings))
+
+
+class RejectsWriter(_TextWriter):
+    """``rejects/<config>.jsonl``: each pair a filter dropped, with the filter and its score. An export writer,
+    so that ``remove_stale`` deletes the files of an earlier run into the same folder (a config that now has
+    no rejects, or no pairs at all), as it does for data/, jsonl/, ...: their rows would contradict this run's
+    splits."""
+
+    name = root = "rejects"
+
+    def write(self, pair: SentencePair, rejected_by: str, filter_score) -> None:
+        row = dataclasses.asdict(pair) | {"rejected_by": rejected_by, "filter_score": filter_score}
+        fh = self._file(pair.config, self.out_dir / "rejects" / f"{pair.config}.jsonl")
+        fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
 
 
 def build_signature(config: BuildConfig, align_signature: str) -> str:

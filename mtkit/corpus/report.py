@@ -26,6 +26,11 @@ def render_markdown(report: dict) -> str:
         # documents with no other version are not segmented: the builder only segments what it aligns
         sentences = "not aligned" if d.get("sentences") is None else d["sentences"]
         lines.append(f"| {doc_id} | {d['lang']} | {d['script']} | {d['paragraphs']} | {sentences} | {removed} |")
+    if report["skipped_pages"]:
+        lines += ["", "## Skipped pages", "", "| document | file | declared languages | story | reason |",
+                  "|---|---|---|---|---|"]
+        lines += ["| " + " | ".join(_cell(x) for x in (p["document"], p["file"], ", ".join(p["languages"]), p["story"],
+                                                          p["reason"])) + " |" for p in report["skipped_pages"]]
     # documents paired by similarity (an unlabelled crawl): the pairing's score beside the story it made
     paired = any("document_pairing_score" in p for p in report["pairs"])
     lines += ["", "## Aligned document pairs", "",
@@ -49,6 +54,12 @@ def render_markdown(report: dict) -> str:
         lines.append(f"| {config} | {splits.get('train', 0)} | {splits.get('dev', 0)} | {splits.get('test', 0)} |")
     lines += ["", "Alignment scores of all aligned pairs: `score_hist.png`.", ""]
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Text for a table cell: a page's own words (a reason quotes what cleaning left, "Home | About") may
+    hold a bar, which would end the cell."""
+    return text.replace("|", "\\|")
 
 
 def _dropped(counts: dict) -> str:

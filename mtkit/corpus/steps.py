@@ -10,14 +10,16 @@ build_corpus`) fills the cache and writes every output, in story order, whicheve
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Iterator
+from textwrap import shorten
+from typing import Callable, Iterator
 
-from ..errors import BackendError
+from ..errors import BackendError, DataError
 from ..records import Document, Sentence
 from ..scale import Step
 from ..utils import stable_hash
@@ -67,7 +69,39 @@ class StoryWork:
     # content), or None where the cache holds it
     alignments: list[dict | None] = field(default_factory=list)
     unpaired: list[Document] = field(default_factory=list)  # its documents when it has no pair to align
+    skipped: list[dict] = field(default_factory=list)  # its pages that gave nothing to align, as the report lists them
+    warnings: list[str] = field(default_factory=list)  # about its pages, for the driver to log and report
     seconds: dict[str, float] = field(default_factory=dict)  # worker time per stage (the driver sums them)
+
+
+class HeldLog(logging.Filter):
+    """Holds back the records logger ``name`` emits inside ``with``; on leaving, passes on those that
+    ``covered`` does not claim (every one, after an exception).
+
+    A step's warnings travel to the driver in its result, and the driver logs them once, naming the page or
+    document pair, in story order, also for alignments read back from the cache. Without this, mtkit.align
+    and mtkit.ingest logged them a second time, on the worker, without saying which pair or page they are about.
+    """
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.logger = logging.getLogger(name)
+        self.records: list[logging.LogRecord] = []
+        self.covered: Callable[[logging.LogRecord], bool] = lambda record: False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.records.append(record)
+        return False
+
+    def __enter__(self) -> "HeldLog":
+        self.logger.addFilter(self)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.logger.removeFilter(self)
+        for record in self.records:
+            if exc_type is not None or not self.covered(record):
+                self.logger.handle(record)
 
 
 def story_tasks(manifest: Manifest) -> Iterator[StoryTask]:
@@ -81,14 +115,40 @@ def story_tasks(manifest: Manifest) -> Iterator[StoryTask]:
                                      tuple(by_id[d].languages)) for d in doc_ids])
 
 
-def ingest_story(task: StoryTask, *, to_simplified: bool) -> tuple[list[Document], dict[str, dict]]:
-    """The story's Documents and per-document stats."""
+def ingest_story(task: StoryTask, *, to_simplified: bool) -> tuple[list[Document], dict[str, dict], list[dict],
+                                                                  list[str]]:
+    """The story's Documents, per-document stats, the pages skipped and warnings about its pages.
+
+    A page that gives no text to align (empty, undecodable, nothing left after cleaning, or only text of
+    undetermined language) is skipped with a warning: one failed download must not stop a corpus build, and
+    an ``und`` document aligned against a real version only adds noise and a fake ``und-xx`` config. A page
+    whose detected languages are not the manifest's is kept, with a warning (the manifest may be wrong, or
+    the page).
+    """
     from ..ingest import ingest_file
 
-    documents, stats = [], {}
+    documents, stats, skipped, warnings = [], {}, [], []
     for page in task.pages:
-        result = ingest_file(page.file, doc_id=page.doc_id, languages=page.languages, to_simplified=to_simplified,
-                             story=task.story)
+        reason, result = None, None
+        with HeldLog("mtkit.ingest") as held:
+            try:
+                result = ingest_file(page.file, doc_id=page.doc_id, languages=page.languages,
+                                     to_simplified=to_simplified, story=task.story)
+            except DataError as exc:  # the page's bytes are unusable; the warning names the file already
+                reason = str(exc).removeprefix(f"{page.file}: ")
+            if result is not None:
+                reason = _unusable(result)
+            # ingest's warning about a page skipped here ("no article text left") is what the skip warning says
+            held.covered = lambda record: reason is not None and record.levelno == logging.WARNING
+        if reason is not None:
+            skipped.append({"document": page.doc_id, "file": page.rel, "languages": list(page.languages),
+                            "story": task.story, "reason": reason})
+            warnings.append(f"{_page_name(page)}: skipped: {reason}")
+            continue
+        detected = [_detected_language(doc) for doc in result.documents]
+        if sorted(detected) != sorted(page.languages):
+            warnings.append(f"{_page_name(page)}: holds {', '.join(detected)} text, not the declared "
+                            f"{', '.join(page.languages)}")
         removed = Counter(r.rule for r in result.removed)
         for doc in result.documents:
             documents.append(doc)
@@ -96,7 +156,34 @@ def ingest_story(task: StoryTask, *, to_simplified: bool) -> tuple[list[Document
             script = doc.script + (f" (from {doc.meta['converted_from']})" if doc.meta.get("converted_from") else "")
             stats[doc.id] = {"lang": doc.lang, "script": script, "paragraphs": len(doc.paragraphs), "file": page.rel,
                              "story": task.story, "removed": dict(sorted(removed.items()))}
-    return documents, stats
+    return documents, stats, skipped, warnings
+
+
+def _page_name(page: Page) -> str:
+    """A page as warnings name it: its id, file and the languages the manifest declares for it."""
+    return f"{page.doc_id} ({page.rel}, declared {', '.join(page.languages)})"
+
+
+def _detected_language(doc: Document) -> str:
+    """The document's language as detection alone sees it. ``doc.lang`` is not that: ingest prefers the
+    manifest's languages wherever lingua gives them any chance, so an English page declared ``id`` comes back
+    as an ``id`` document. As the aligner's check does, a sample under 40 characters is not trusted."""
+    from ..ingest import detect_language
+
+    sample = " ".join(p.text for p in doc.paragraphs[:20])
+    found = detect_language(sample)[0] if len(sample) >= 40 else "und"
+    return doc.lang if found == "und" else found
+
+
+def _unusable(result) -> str | None:
+    """Why an ingested page gives nothing to align, or None when it does."""
+    if not result.documents:
+        return f"no article text left after cleaning ({len(result.removed)} blocks removed)"
+    if all(doc.lang == "und" for doc in result.documents):
+        # ingest makes an und document only when no paragraph has a language: a menu line, a code
+        left = " / ".join(p.text for doc in result.documents for p in doc.paragraphs)
+        return f"no article text in a known language: cleaning left {shorten(left, 80)!r}, language undetermined (und)"
+    return None
 
 
 def pair_jobs(story: str, documents: list[Document]) -> Iterator[PairJob]:
@@ -132,10 +219,10 @@ class PrepareStories(Step):
 
     def prepare(self, task: StoryTask) -> StoryWork:
         started = time.perf_counter()
-        documents, stats = ingest_story(task, to_simplified=self.to_simplified)
+        documents, stats, skipped, warnings = ingest_story(task, to_simplified=self.to_simplified)
         jobs = list(pair_jobs(task.story, documents))
         return StoryWork(task.story, stats, jobs, [pair_key(job, self.align_signature) for job in jobs],
-                         unpaired=[] if jobs else documents,
+                         unpaired=[] if jobs else documents, skipped=skipped, warnings=warnings,
                          seconds={"ingest+segment": time.perf_counter() - started})
 
 
@@ -178,13 +265,17 @@ class AlignPairs(Step):
             for k, (job, key) in enumerate(zip(work.jobs, work.keys)):
                 if key not in self.cached:
                     by_langs[(job.src.lang, job.tgt.lang)].append((work, k))
-        for (src_lang, tgt_lang), group in by_langs.items():
-            texts = [([s.text for s in w.jobs[k].src_sents], [s.text for s in w.jobs[k].tgt_sents]) for w, k in group]
-            results = mtkit.align.align_many(texts, encoder=self._encoder, src_lang=src_lang, tgt_lang=tgt_lang,
-                                             batch_pairs=self.batch_pairs, **self.aligner)
-            for (work, k), alignment in zip(group, results):
-                work.alignments[k] = {"beads": [[list(b.src), list(b.tgt), b.score] for b in alignment.beads],
-                                      "warnings": alignment.meta.get("warnings", [])}
+        carried: set[str] = set()  # the warnings the results take to the driver
+        with HeldLog("mtkit.align") as held:
+            for (src_lang, tgt_lang), group in by_langs.items():
+                texts = [([s.text for s in w.jobs[k].src_sents], [s.text for s in w.jobs[k].tgt_sents]) for w, k in group]
+                results = mtkit.align.align_many(texts, encoder=self._encoder, src_lang=src_lang, tgt_lang=tgt_lang,
+                                                 batch_pairs=self.batch_pairs, **self.aligner)
+                for (work, k), alignment in zip(group, results):
+                    work.alignments[k] = {"beads": [[list(b.src), list(b.tgt), b.score] for b in alignment.beads],
+                                          "warnings": alignment.meta.get("warnings", [])}
+                    carried.update(work.alignments[k]["warnings"])
+            held.covered = lambda record: record.getMessage() in carried
         if works:  # the driver only sums these: the batch's time goes to its first story
             works[0].seconds["align"] = works[0].seconds.get("align", 0.0) + time.perf_counter() - started
         return works

@@ -2,6 +2,7 @@
 
 import filecmp
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -142,7 +143,10 @@ def test_splits_are_by_story_and_deterministic():
     assert sorted(a.values()).count("test") == 1 and sorted(a.values()).count("dev") == 1
     assert a != c
     few, warnings = assign_splits({"s1": 5, "s2": 7}, ratios={"train": 0.8, "dev": 0.1, "test": 0.1}, seed=1, min_stories=3)
-    assert few == {"s1": "train", "s2": "train"} and "every pair is in train" in warnings[0]
+    assert few == {"s1": "train", "s2": "train"} and warnings == [
+        "only 2 stories with aligned pairs (fewer than 3): every pair is in train; dev and test are empty"]
+    _, warnings = assign_splits({"s1": 5, "s2": 0}, ratios={"train": 0.8, "dev": 0.1, "test": 0.1}, seed=1, min_stories=3)
+    assert warnings == ["only 1 story with aligned pairs (fewer than 3): every pair is in train; dev and test are empty"]
 
 
 def test_pivot_pairs_through_a_shared_sentence():
@@ -364,3 +368,98 @@ def test_a_three_language_story_builds_all_pairs_and_pivot_pairs(tmp_path):
     assert [row["pivot"] for row in kept] == [None, None, None]
     assert kept[0]["translation"] == {"en": "Police caught 50,000 fraud suspects in 2024.",
                                       "id": "Polisi menangkap 50.000 tersangka penipuan pada tahun 2024."}
+
+
+def test_a_rebuild_into_the_same_folder_leaves_no_rejects_of_the_previous_run(built, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(built, out)
+    assert sorted(p.name for p in (out / "rejects").iterdir()) == ["id-zh.jsonl"]
+    # without the filters that dropped them, the 3 id-zh rejects of the first run are in train now
+    result = build_corpus(CORPUS, out, BuildConfig(encoder="lexical", filters=[{"name": "empty_side"}]))
+    assert result.counts == {"en-zh": {"train": 12}, "id-zh": {"train": 14}}
+    assert list((out / "rejects").iterdir()) == []
+
+
+def corpus_with_cctv_page(tmp_path, page: bytes) -> Path:
+    """A copy of the shipped corpus whose Indonesian page (the id version of the 2024-08-27 story) is ``page``."""
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "raw" / "000_63baf882e5e4f05a.txt").write_bytes(page)
+    return corpus
+
+
+ONE_ID_SENTENCE = (b"Kementerian Keamanan Publik menyatakan lebih dari 50.000 tersangka penipuan di Myanmar utara "
+                   b"telah ditangkap.\n")
+
+
+def test_build_warnings_are_logged_once_and_stdout_only_sums_up(tmp_path, capsys, caplog):
+    corpus = corpus_with_cctv_page(tmp_path, ONE_ID_SENTENCE)
+    out = tmp_path / "out"
+    expected = ["cctv-id-20240827.id / chinadaily-zh-20240827.zh: sentence counts differ 16x (1 vs 16): probably not "
+                "two versions of one text",
+                "only 2 stories with aligned pairs (fewer than 3): every pair is in train; dev and test are empty"]
+    for run in ("aligned", "from the cache"):
+        caplog.clear()
+        assert main(["build", str(corpus), "--out", str(out), "--encoder", "lexical"]) == 0, run
+        assert capsys.readouterr().out == f"en-zh: train 12\ndataset, card and report in {out} (report.md)\n", run
+        logged = [(r.name, r.levelname, r.getMessage()) for r in caplog.records
+                  if r.name.startswith("mtkit") and r.levelno >= logging.WARNING]
+        assert logged == [("mtkit.corpus", "WARNING", warning) for warning in expected], run
+        assert json.loads((out / "report.json").read_text())["warnings"] == expected, run
+
+
+CCTV = "cctv-id-20240827 (raw/000_63baf882e5e4f05a.txt, declared id)"
+
+
+@pytest.mark.parametrize("page, reason", [
+    (b"", "empty page (0 characters, all whitespace); nothing to ingest"),
+    (b"\x00\x01\x02PK\x03\x04" * 20, "binary file (100 control characters), not a text page"),
+    # all junk: cleaning leaves only a menu line, of no language, which must not become an und-zh config
+    ("Home | About | Contact\nCopyright 2024. All rights reserved.\nShare on Facebook\nQWERASDZXCRQEFA\n"
+     "6165cc金沙总站\n".encode(), "no article text in a known language: cleaning left 'Home | About | Contact', "
+     "language undetermined (und)"),
+    (b"Copyright 2024. All rights reserved.\nShare on Facebook\n", "no article text left after cleaning (2 blocks removed)"),
+])
+def test_a_page_with_nothing_to_align_is_skipped_with_a_warning_and_the_build_goes_on(tmp_path, caplog, page, reason):
+    result = build_corpus(corpus_with_cctv_page(tmp_path, page), tmp_path / "out", BuildConfig(encoder="lexical"))
+    assert result.counts == {"en-zh": {"train": 12}}
+    expected = [f"{CCTV}: skipped: {reason}",
+                "only 1 story with aligned pairs (fewer than 3): every pair is in train; dev and test are empty"]
+    assert result.report["warnings"] == expected
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("mtkit") and r.levelno >= logging.WARNING] == expected
+    assert result.report["skipped_pages"] == [{"document": "cctv-id-20240827", "file": "raw/000_63baf882e5e4f05a.txt",
+                                               "languages": ["id"], "story": "mps-presser-2024-08-27", "reason": reason}]
+    assert [p["config"] for p in result.report["pairs"]] == ["en-zh"]
+    assert not any(doc.startswith("cctv") for doc in result.report["documents"])
+    assert list((tmp_path / "out").glob("rejects/*")) == []
+    markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert ("## Skipped pages\n\n| document | file | declared languages | story | reason |\n|---|---|---|---|---|\n"
+            f"| cctv-id-20240827 | raw/000_63baf882e5e4f05a.txt | id | mps-presser-2024-08-27 | "
+            f"{reason.replace('|', chr(92) + '|')} |\n") in markdown
+
+
+def test_a_page_in_another_language_than_declared_is_aligned_with_a_warning(tmp_path):
+    english = (b"The Ministry of Public Security said on Tuesday that more than 50,000 fraud suspects had been caught "
+               b"in northern Myanmar.\nThe suspects were handed over to the Chinese police.\n")
+    result = build_corpus(corpus_with_cctv_page(tmp_path, english), tmp_path / "out", BuildConfig(encoder="lexical"))
+    # ingest labels it id, as the manifest says, so the aligner sees an id document (and warns too)
+    assert result.report["warnings"][:2] == [
+        f"{CCTV}: holds en text, not the declared id",
+        "cctv-id-20240827.id / chinadaily-zh-20240827.zh: the source side looks like en, not id: check "
+        "--src-lang/--tgt-lang"]
+    assert result.report["skipped_pages"] == []
+    assert [p["config"] for p in result.report["pairs"]] == ["id-zh", "en-zh"]
+
+
+def test_a_corpus_with_no_usable_page_is_an_error(tmp_path, capsys):
+    corpus = corpus_with_cctv_page(tmp_path, b"  \n")
+    for page in (corpus / "raw").iterdir():  # the other four as well
+        page.write_bytes(b"  \n")
+    assert main(["-q", "build", str(corpus), "--out", str(tmp_path / "out"), "--encoder", "lexical"]) == 2
+    assert capsys.readouterr().err.endswith(
+        f"mtkit build: error: {corpus.resolve() / 'manifest.yaml'}: no page gives text to align (5 skipped); the first, "
+        "raw/001_f0908af97be21bcd.txt: empty page (3 characters, all whitespace); nothing to ingest\n")  # story order

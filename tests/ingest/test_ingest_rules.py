@@ -190,6 +190,44 @@ def test_utf16_without_bom_decodes():
     assert decode_bytes(text.encode("utf-16-le"), name="p") == (text, "utf-16-le")
 
 
+@pytest.mark.parametrize(
+    "data, text, where",
+    [
+        # a download cut off inside the last character: charset detection used to read this as GB18030 mojibake
+        ("公安部严打电诈跨国犯罪。".encode() + "累".encode()[:2], "公安部严打电诈跨国犯罪。\ufffd",
+         "byte offset 36 (e7 b4) (the page ends mid-character: a truncated download?)"),
+        # a stray Windows-1252 quote and a truncated end
+        ("“Kerja sama” 中缅泰三国 di Myanmar.".encode().replace(b" di", b"\x92 di") + b"\xe2\x80",
+         "“Kerja sama” 中缅泰三国\ufffd di Myanmar.\ufffd",
+         "byte offsets 32 (92), 45 (e2 80) (the page ends mid-character: a truncated download?)"),
+        # offsets count the UTF-8 BOM the text leaves out
+        (b"\xef\xbb\xbf" + "Café crème brûlée \x92!".encode().replace(b"\xc2\x92", b"\x92"),
+         "Café crème brûlée \ufffd!", "byte offset 25 (92)"),
+    ],
+)
+def test_utf8_with_a_few_bad_bytes_is_read_as_utf8_with_a_warning(data, text, where, caplog):
+    assert decode_bytes(data, name="page.txt") == (text, "utf-8")
+    assert caplog.messages == [f"page.txt: not valid UTF-8 at {where}; read as UTF-8 with U+FFFD in place of the "
+                               "bad bytes"]
+
+
+def test_more_than_a_handful_of_bad_bytes_is_left_to_charset_detection(caplog):
+    # nine bad bytes in a long UTF-8 page are a damaged page or a mixed one, not a truncated download
+    data = ("公安部严打电诈跨国犯罪。" * 20).encode() + b"\x92" * 9
+    with pytest.raises(DataError, match="page.txt: cannot decode"):
+        decode_bytes(data, name="page.txt")
+    assert caplog.messages == []
+
+
+@pytest.mark.parametrize("text, encoding", [
+    ("公安部严打电诈跨国犯罪", "gbk"),  # short: few bad bytes, but no more well-formed UTF-8 than chance gives
+    ("中緬泰三國警方", "big5"),
+])
+def test_a_short_legacy_encoded_line_is_not_taken_for_damaged_utf8(text, encoding, caplog):
+    assert decode_bytes(text.encode(encoding), name="page.txt")[1] != "utf-8"
+    assert caplog.messages == []
+
+
 @pytest.mark.parametrize("content", [b"", b"  \n\n\t \r\n"])
 def test_empty_page_is_a_data_error(tmp_path, content):
     path = tmp_path / "empty.txt"

@@ -117,9 +117,11 @@ _TAGS = r"a|img|span|div|p|font|iframe|br|strong|em|b|i|script|style"
 @CLEANING_RULES.register("html_remnant")
 class HtmlRemnant(InlineRule):
     """Markup that leaked into the text: real tags, tags whose angle brackets were stripped
-    (``a target='_blank' href='/index.html'/a``), and character entities."""
+    (``a target='_blank' href='/index.html'/a``), script and style elements with their content, and character
+    entities."""
 
     name = "html_remnant"
+    version = 2
     # A stripped closing tag ends where lowercase letters do: "/a8月" and "/aThe" lose "/a", "/about" is a word.
     pattern = re.compile(
         rf"</?(?:{_TAGS})\b[^<>]{{0,300}}>"
@@ -127,8 +129,17 @@ class HtmlRemnant(InlineRule):
         r"|&(?:nbsp|amp|lt|gt|quot|#\d{2,5});"
     )
 
+    # A script or style element is code, not text: its content goes with its tags. It often spans lines, so
+    # it is found on the whole page (``element_spans``) and each line takes its share of the cut. An element
+    # without its closing tag (a page cut short) loses the tag only: where its code ends is unknown.
+    ELEMENT = re.compile(r"<(script|style)\b[^<>]{0,300}>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
     def reason(self, match):
         return "markup left in the text"
+
+    def element_spans(self, text: str) -> list[tuple[int, int, str]]:
+        return [(m.start(), m.end(), f"{m.group(1).lower()} element (code, not text)")
+                for m in self.ELEMENT.finditer(text)]
 
 
 @CLEANING_RULES.register("photo_credit")
@@ -161,7 +172,8 @@ class PhotoCredit(InlineRule):
         return "photo credit"
 
 
-INLINE_RULES: tuple[InlineRule, ...] = (HtmlRemnant(), PhotoCredit())
+HTML_REMNANT = HtmlRemnant()
+INLINE_RULES: tuple[InlineRule, ...] = (HTML_REMNANT, PhotoCredit())
 
 
 # ---------------------------------------------------------------- block rules
@@ -608,10 +620,15 @@ def clean_blocks(text: str) -> tuple[list[Block], list[Block]]:
     """
     pieces: list[Block] = []
     cuts: list[Block] = []
+    elements = HTML_REMNANT.element_spans(text)
     for line in split_lines(text):
+        # of two cuts from one place the longer goes first and covers the other (a script element its tags;
+        # the element also wins a tie, as the sort is stable)
         spans = sorted(
-            (s, e, rule.name, why) for rule in INLINE_RULES for s, e, why in rule.spans(line.text)
-        )
+            [(max(s, line.start) - line.start, min(e, line.end) - line.start, HTML_REMNANT.name, why)
+             for s, e, why in elements if s < line.end and e > line.start]
+            + [(s, e, rule.name, why) for rule in INLINE_RULES for s, e, why in rule.spans(line.text)],
+            key=lambda span: (span[0], -span[1]))
         pos = 0
         for s, e, name, why in spans:
             if s < pos:  # overlapping matches: the earlier cut already covers this one

@@ -582,3 +582,28 @@ def test_block_rules_on_other_sites(rule, text, reason):
 )
 def test_photo_credits_on_other_sites(text, cut):
     assert [text[s:e] for s, e, _ in CLEANING_RULES.get("photo_credit")().spans(text)] == cut
+
+
+def test_script_and_style_elements_leave_with_their_content():
+    page = "\n".join([
+        "<head><script>var x = 1; function f(){return 2;}</script><style>body{color:red}</style></head>",
+        "Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar pada hari Kamis kemarin sore.",
+        '<script type="text/javascript">',
+        "var tracker = 'The police arrested more people in a joint operation on Monday, officials said.';",
+        "</script> Mereka dipulangkan ke Tiongkok melalui Thailand pada hari Jumat pagi ini.",
+        "<STYLE>p { margin: 0 }</STYLE>",
+    ])
+    result = ingest_text(page, doc_id="ex")
+    assert [(d.id, [p.text for p in d.paragraphs]) for d in result.documents] == [("ex.id", [
+        "Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar pada hari Kamis kemarin sore.",
+        "Mereka dipulangkan ke Tiongkok melalui Thailand pada hari Jumat pagi ini.",
+    ])]
+    assert [(r.rule, r.text, r.reason) for r in result.removed if "element" in r.reason] == [
+        ("html_remnant", "<script>var x = 1; function f(){return 2;}</script>", "script element (code, not text)"),
+        ("html_remnant", "<style>body{color:red}</style>", "style element (code, not text)"),
+        ("html_remnant", '<script type="text/javascript">', "script element (code, not text)"),
+        ("html_remnant", "var tracker = 'The police arrested more people in a joint operation on Monday, officials "
+         "said.';", "script element (code, not text)"),
+        ("html_remnant", "</script>", "script element (code, not text)"),
+        ("html_remnant", "<STYLE>p { margin: 0 }</STYLE>", "style element (code, not text)"),
+    ]

@@ -11,7 +11,9 @@ Decisions a consumer may rely on:
 - ``meta["role"]``: ``title`` (the headline before the body, and the first heading of each language part),
   ``heading`` (a short line inside the body), ``source`` (``(信息来源:...)``, ``(Reporter ...)``: kept, as the
   versions of a story carry them in step), else absent (body);
-- ruby pinyin flattened into Chinese text (``機(jī)``) leaves ``text`` but stays in ``original``;
+- ruby pinyin flattened into Chinese text (``機(jī)``) and U+FFFD (bytes the decoder could not read) leave
+  ``text`` but stay in ``original``; character references (``&amp;``, ``&nbsp;``) are decoded in ``text``
+  (``&``, a space) and stay as written in ``original``;
 - Document ids are ``f"{doc_id}.{lang}"`` also for one-language pages; a language gets its own Document when
   the manifest expects it or it holds ``MIN_PART_SHARE`` of the page's text.
 """
@@ -27,7 +29,7 @@ from typing import Iterator, Sequence
 from ..errors import DataError
 from ..records import Document, Paragraph, Removal
 from ..utils import make_signature, stable_hash
-from .clean import ALL_RULES, CLEANING_RULES, clean_blocks, strip_annotations, word_count
+from .clean import ALL_RULES, CLEANING_RULES, clean_blocks, edited_text, word_count
 from .decode import decode_bytes, read_text_file
 from .langid import _opencc, detect_language, han_script_votes
 
@@ -35,6 +37,11 @@ __all__ = ["IngestResult", "ingest_file", "ingest_text", "ingest_manifest", "ing
            "CLEANING_RULES", "signature"]
 
 logger = logging.getLogger("mtkit.ingest")
+
+_EDIT_REASONS = {
+    "pinyin_annotation": "ruby annotation flattened into the text (removed from text, kept in original)",
+    "undecodable_byte": "a byte the page's encoding could not read (removed from text, kept in original)",
+}
 
 # A language gets a Document of its own when it holds at least this share of the page's kept characters
 # (or is one the manifest expects); paragraphs in other languages stay in their neighbours' Document.
@@ -93,15 +100,15 @@ def ingest_text(
     removed = [Removal(b.start, b.end, b.rule, b.text, b.reason) for b in dropped]
     paragraphs = []
     for block in kept:
-        lang, script = detect_language(block.text, expected=languages)
+        clean_text, edits = edited_text(block.text)
+        lang, script = detect_language(clean_text, expected=languages)
         meta = {"line": block.line}
         if block.role != "body":
             meta["role"] = block.role
-        clean_text, cuts = strip_annotations(block.text)
-        for s, e in cuts:
-            removed.append(Removal(block.start + s, block.start + e, "pinyin_annotation", block.text[s:e],
-                                   "ruby annotation flattened into the text (removed from text, kept in original)"))
-        original = block.text if cuts else None
+        for s, e, replacement, kind in edits:
+            if not replacement:  # a decoded character reference is the same text, not a removal
+                removed.append(Removal(block.start + s, block.start + e, kind, block.text[s:e], _EDIT_REASONS[kind]))
+        original = block.text if edits else None
         paragraphs.append(Paragraph(clean_text, block.start, block.end, lang, script, original, meta))
     removed.sort(key=lambda r: r.start)
     _inherit_undetermined(paragraphs)

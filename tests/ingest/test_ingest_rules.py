@@ -352,7 +352,7 @@ def test_editor_and_picture_credits_leave_the_body():
         ("photo_credit", "中国(图们江)地区", []),
         ("html_remnant", "全力推动a target='_blank' href='/index.html'/a8月27日", ["a target='_blank' href='/index.html'/a"]),
         ("html_remnant", "flights.<a href=\"/x\">more</a>", ["<a href=\"/x\">", "</a>"]),
-        ("html_remnant", "Police&nbsp;said", ["&nbsp;"]),
+        ("html_remnant", "Police&nbsp;said", []),  # a character reference is text (decoded), not markup
         ("html_remnant", "a big operation in a border area", []),
     ],
 )
@@ -607,3 +607,32 @@ def test_script_and_style_elements_leave_with_their_content():
         ("html_remnant", "</script>", "script element (code, not text)"),
         ("html_remnant", "<STYLE>p { margin: 0 }</STYLE>", "style element (code, not text)"),
     ]
+
+
+def test_character_references_are_decoded_in_the_text_not_cut_out():
+    page = "\n".join([
+        "<p>Operasi ini merupakan hasil kerja sama tiga negara &amp; aparat setempat.&nbsp;Menurut juru bicara, "
+        "operasi akan berlanjut.</p>",
+        "<p>Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar pada hari Kamis kemarin.</p>",
+        "Kata juru bicara: &quot;Kami tidak akan berhenti&#39;&#x21;&quot; Kasus AT&T &notice &bogus; tetap.",
+        "Copyright &copy; 2024 Berita.",
+    ])
+    result = ingest_text(page, doc_id="ex")
+    (doc,) = result.documents
+    assert [(p.text, p.original) for p in doc.paragraphs] == [
+        ("Operasi ini merupakan hasil kerja sama tiga negara & aparat setempat. Menurut juru bicara, operasi akan "
+         "berlanjut.",
+         "Operasi ini merupakan hasil kerja sama tiga negara &amp; aparat setempat.&nbsp;Menurut juru bicara, "
+         "operasi akan berlanjut."),
+        ("Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar pada hari Kamis kemarin.", None),
+        # only references with their ";" that the html module knows: "AT&T", "&notice", "&bogus;" stay as written
+        ("Kata juru bicara: \"Kami tidak akan berhenti'!\" Kasus AT&T &notice &bogus; tetap.",
+         "Kata juru bicara: &quot;Kami tidak akan berhenti&#39;&#x21;&quot; Kasus AT&T &notice &bogus; tetap."),
+    ]
+    for p in doc.paragraphs:
+        assert page[p.start:p.end] == p.raw
+    assert [(r.rule, r.text) for r in result.removed] == [
+        ("html_remnant", "<p>"), ("html_remnant", "</p>"), ("html_remnant", "<p>"), ("html_remnant", "</p>"),
+        ("copyright_footer", "Copyright &copy; 2024 Berita.")]
+    # the footer is judged as read: "&copy;" is the copyright sign
+    assert result.removed[-1].reason == "copyright or licence notice"

@@ -253,3 +253,25 @@ def test_big5_seed_text_decodes_to_the_same_text(results):
     # The raw page carries pinyin with tone marks, which Big5 cannot encode; its kept text can be.
     text = "\n\n".join(p.text for p in results["002"].documents[0].paragraphs)
     assert decode_bytes(text.encode("big5"), name="page") == (text, "big5")
+
+
+@pytest.mark.parametrize("name, tail, last_removed", [
+    # the id page ends with its kept source line: U+FFFD leaves its text and stays in its original
+    ("000_63baf882e5e4f05a.txt", b"\xe2\x80", ("undecodable_byte", "\ufffd")),
+    # the zh page ends with a related-reading list item, dropped with U+FFFD
+    ("004_5065d816adfc3ec2.txt", b"\xe4\xb8", ("related_reading", "最新评论\ufffd")),
+])
+def test_a_seed_cut_off_mid_character_ingests_the_same_text(tmp_path, caplog, name, tail, last_removed):
+    # a truncated download: read as UTF-8 (not GB18030 mojibake, not an error), the lost character as U+FFFD
+    data = (RAW / name).read_bytes()
+    page = tmp_path / name
+    page.write_bytes(data + tail)
+    expected, result = ingest_file(RAW / name), ingest_file(page)
+    assert result.encoding == "utf-8"
+    assert [[p.text for p in d.paragraphs] for d in result.documents] == [
+        [p.text for p in d.paragraphs] for d in expected.documents]
+    assert (result.removed[-1].rule, result.removed[-1].text) == last_removed
+    assert caplog.messages == [f"{page}: not valid UTF-8 at byte offset {len(data)} ({tail.hex(' ')}) (the page ends "
+                               "mid-character: a truncated download?); read as UTF-8 with U+FFFD in place of the bad "
+                               "bytes"]
+    assert_no_loss(result)

@@ -75,8 +75,9 @@ def _run_ingest(args) -> int:
 def _add_segment(sub):
     p = sub.add_parser("segment", help="print a cleaned page's sentences, one per line",
                        description="Print the sentences of cleaned pages in document order, one per line, each the "
-                       "raw file's text between its offsets (less any inline pinyin annotation the cleaning cut out "
-                       "of it). PATH is a page or a corpus directory.")
+                       "raw file's text between its offsets, less any inline pinyin annotation the cleaning cut out "
+                       "of it and with HTML character references (&amp;, &nbsp;) decoded; --jsonl gives that raw "
+                       "text as \"original\" where the two differ. PATH is a page or a corpus directory.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--lang", help="keep one language (zh, id, en, ...)")
     p.add_argument("--jsonl", action="store_true", help="records with text, lang, script, doc id and raw offsets")
@@ -95,7 +96,9 @@ def _run_segment(args) -> int:
             if args.jsonl:
                 _out(json.dumps(sentence_record(s), ensure_ascii=False))
             else:
-                _out(s.text if args.to_simplified else s.raw)
+                # text is the raw slice as cleaned (annotations out, references decoded), converted only with
+                # --to-simplified; s.raw would print the annotations the description says are cut out
+                _out(s.text)
     return 0
 
 

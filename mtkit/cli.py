@@ -89,10 +89,12 @@ def _add_segment(sub):
 def _run_segment(args) -> int:
     import json
 
+    from .align import language_code
     from .segment import segment_path, sentence_record
 
+    lang = language_code(args.lang, "--lang")  # ZH, zh-CN -> zh, as align's --src-lang
     for path in args.paths:
-        for s in segment_path(path, lang=args.lang, to_simplified=args.to_simplified):
+        for s in segment_path(path, lang=lang, to_simplified=args.to_simplified):
             if args.jsonl:
                 _out(json.dumps(sentence_record(s), ensure_ascii=False))
             else:
@@ -137,7 +139,7 @@ def _sentences_of(path: str, lang: str | None, presegmented: bool, option: str) 
     from pathlib import Path
 
     from .errors import DataError
-    from .ingest import ingest_path
+    from .ingest import ingest_path, missing_language
     from .ingest.decode import read_text_file
     from .segment import segment_document
 
@@ -161,7 +163,7 @@ def _sentences_of(path: str, lang: str | None, presegmented: bool, option: str) 
     if lang:
         docs = [d for d in docs if d.lang == lang]
         if not docs:
-            raise DataError(f"{path}: no {lang} text (it holds {', '.join(langs)})")
+            raise missing_language(path, lang, langs)
     elif len(langs) > 1:
         # aligning a bilingual page with itself without the options compares its first language with itself
         logger.warning("%s holds %s text; aligning its %s text (choose with %s)", path, ", ".join(langs),

@@ -34,7 +34,7 @@ from .decode import decode_bytes, read_text_file
 from .langid import _opencc, detect_language, han_script_votes
 
 __all__ = ["IngestResult", "ingest_file", "ingest_text", "ingest_manifest", "ingest_path", "detect_language", "decode_bytes",
-           "CLEANING_RULES", "signature"]
+           "CLEANING_RULES", "missing_language", "signature"]
 
 logger = logging.getLogger("mtkit.ingest")
 
@@ -152,6 +152,14 @@ def ingest_path(path: str | Path, *, to_simplified: bool = False) -> Iterator[In
                                   story=entry.story)
                 return
     yield ingest_file(path, to_simplified=to_simplified)
+
+
+def missing_language(source, lang: str, held: Sequence[str]) -> DataError:
+    """The error for a page (or a corpus) with no text in ``lang``, naming the languages it does hold: one
+    message for every command that picks a language part (``segment --lang``, ``align --src-lang``)."""
+    if not held:
+        return DataError(f"{source}: no {lang} text (no article text left after cleaning)")
+    return DataError(f"{source}: no {lang} text (it holds {', '.join(held)})")
 
 
 # Below this many words a Latin-script paragraph (a name, a place list) gives lingua too little to go on.

@@ -110,18 +110,26 @@ def segment_documents(docs: Iterable[Document]) -> Iterator[Sentence]:
 
 def segment_path(path, *, lang: str | None = None, to_simplified: bool = False) -> Iterator[Sentence]:
     """Sentences of a raw page or of every page of a corpus directory (manifest order), cleaned by
-    :func:`mtkit.ingest.ingest_path`; with ``lang``, only the documents and sentences in that language."""
-    from ..ingest import ingest_path
+    :func:`mtkit.ingest.ingest_path`; with ``lang`` (``zh``, ``ZH``, ``zh-CN``: normalised as ``align`` does), only
+    the documents and sentences in that language, and a DataError naming the languages there are when the page
+    (or no page of the corpus) has text in it."""
+    from ..align import language_code
+    from ..ingest import ingest_path, missing_language
 
+    lang = language_code(lang, "language")
     if lang:
-        get_splitter(lang)  # a misspelt language fails naming the known ones instead of giving nothing
+        get_splitter(lang)  # fails before any page is read
+    held: dict[str, None] = {}
     for result in ingest_path(path, to_simplified=to_simplified):
         for doc in result.documents:
+            held[doc.lang] = None
             if lang and doc.lang != lang:
                 continue
             for sentence in segment_document(doc):
                 if not lang or sentence.lang == lang:
                     yield sentence
+    if lang and lang not in held:
+        raise missing_language(path, lang, list(held))
 
 
 def sentence_record(sentence: Sentence) -> dict[str, Any]:

@@ -223,11 +223,31 @@ def test_manifest_ids_and_languages_are_used_for_a_page(capsys):
     assert records[0]["text"].startswith("Kementerian Keamanan Publik: Sebanyak lebih dari 50.000 tersangka")
 
 
-def test_unknown_lang_option_fails_naming_the_known_ones(capsys):
+def test_unknown_lang_option_fails_as_aligns_does(capsys):
     assert main(["segment", str(RAW / "000_63baf882e5e4f05a.txt"), "--lang", "xx"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "no sentence splitter for language 'xx'; known: en, id, ms, zh" in captured.err
+    assert captured.err == ("mtkit segment: error: --lang 'xx' is not a language code; give an ISO 639-1 code such "
+                            "as zh, id or en\n")
+
+
+@pytest.mark.parametrize("code", ["ZH", "zh-CN", "zh_Hans"])
+def test_lang_option_is_normalised_as_aligns_is(capsys, code):
+    seed = str(RAW / "003_91cde0563d2e864a.txt")
+    assert main(["segment", seed, "--lang", "zh"]) == 0
+    chinese = capsys.readouterr().out
+    assert main(["segment", seed, "--lang", code]) == 0
+    assert capsys.readouterr().out == chinese
+    assert len(chinese.splitlines()) == 12
+
+
+@pytest.mark.parametrize("path, held", [(RAW / "003_91cde0563d2e864a.txt", "zh, en"), (RAW.parent, "id, zh, en")])
+def test_lang_option_without_text_in_that_language_is_an_error(capsys, path, held):
+    # used to print nothing and exit 0; align --src-lang fr says the same of the same page
+    assert main(["segment", str(path), "--lang", "fr"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"mtkit segment: error: {path}: no fr text (it holds {held})\n"
 
 
 @pytest.mark.parametrize("lang, sentences, expected", [

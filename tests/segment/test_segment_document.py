@@ -110,7 +110,7 @@ def test_signature_head_changes_with_a_splitter_version(monkeypatch):
 
     head = signature().split("|")[0]
     assert head.startswith("segment:") and head != "segment"
-    assert "|zh:v2|latin:sentencex-v4|sentencex:" in signature()
+    assert "|zh:v2|latin:sentencex-v5|sentencex:" in signature()
     monkeypatch.setattr(ChineseSplitter, "version", 99)
     assert signature().split("|")[0] != head
     monkeypatch.undo()

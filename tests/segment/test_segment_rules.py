@@ -26,6 +26,13 @@ def sentences(text, lang):
         # a missing space after a full stop still ends the sentence
         ("id", "di seluruh dunia.Menjalin serangkaian mekanisme kerja sama.",
          ["di seluruh dunia.", "Menjalin serangkaian mekanisme kerja sama."]),
+        # a word of capitals glued to the dot is part of a name; a capitalised word after it opens a sentence
+        ("en", "The suspects used Booking.com and ASP.NET tools, police in the U.S.Department of Justice said on "
+               "Monday.The case continues.",
+         ["The suspects used Booking.com and ASP.NET tools, police in the U.S.Department of Justice said on Monday.",
+          "The case continues."]),
+        ("id", "Pelaku memakai VB.NET dan ASP.NET.Mereka ditangkap di seluruh dunia.Menjalin kerja sama.",
+         ["Pelaku memakai VB.NET dan ASP.NET.", "Mereka ditangkap di seluruh dunia.", "Menjalin kerja sama."]),
         # numbers with a full stop are not boundaries
         ("id", "menangkap lebih dari 50.000 tersangka penipuan. Ini naik 5.3 persen.",
          ["menangkap lebih dari 50.000 tersangka penipuan.", "Ini naik 5.3 persen."]),

@@ -38,7 +38,9 @@ def _add_ingest(sub):
                        "PATH is a page or a corpus directory with manifest.yaml.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--explain", action="store_true",
-                   help="after each page's paragraphs, print every removed span as FILE:START-END<TAB>RULE<TAB>TEXT")
+                   help="after each page's paragraphs, print every removed span as FILE:START-END<TAB>RULE<TAB>TEXT; "
+                   "with --jsonl, as a JSON record {\"removed\": true, \"source\", \"start\", \"end\", \"rule\", "
+                   "\"reason\", \"text\"} (paragraph records have no \"removed\" key)")
     p.add_argument("--jsonl", action="store_true", help="one JSON record per kept paragraph")
     p.add_argument("--to-simplified", action="store_true", help="convert Traditional Chinese to Simplified (OpenCC)")
     p.set_defaults(func=_run_ingest)
@@ -65,6 +67,10 @@ def _run_ingest(args) -> int:
                         _out(p.text)
             if args.explain:
                 for r in result.removed:
+                    if args.jsonl:  # a TSV line would break the JSONL stream; the whole text, as JSON escapes it
+                        _out(json.dumps({"removed": True, "source": result.source, "start": r.start, "end": r.end,
+                                         "rule": r.rule, "reason": r.reason, "text": r.text}, ensure_ascii=False))
+                        continue
                     excerpt = r.text if len(r.text) <= 80 else r.text[:77] + "..."
                     excerpt = one_line(excerpt)  # one removal, one line, 3 fields
                     _out(f"{result.source}:{r.start}-{r.end}\t{r.rule}\t{excerpt}")

@@ -227,6 +227,22 @@ def test_jsonl_records_carry_offsets_and_original(capsys):
     assert records[0]["text"].startswith("新华社南京2月20日电")
 
 
+def test_jsonl_with_explain_stays_jsonl(capsys):
+    import json
+
+    seed = RAW / "000_63baf882e5e4f05a.txt"
+    assert main(["ingest", str(seed), "--jsonl", "--explain"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    raw = seed.read_text(encoding="utf-8")
+    assert [r["doc_id"] for r in records if "removed" not in r] == ["cctv-id-20240827.id"] * 10
+    removals = [r for r in records if r.get("removed")]
+    assert [(r["source"], r["rule"], r["text"]) for r in removals] == [
+        (str(seed), "page_frame", "berita"), (str(seed), "dateline", "2024-08-27"),
+        (str(seed), "language_menu", raw[removals[2]["start"]:removals[2]["end"]])]
+    assert all(raw[r["start"]:r["end"]] == r["text"] and r["reason"] for r in removals)
+    assert list(removals[0]) == ["removed", "source", "start", "end", "rule", "reason", "text"]
+
+
 def _parts(result):
     return [(d.id, d.lang, d.script, [(p.start, p.end, p.text) for p in d.paragraphs]) for d in result.documents]
 

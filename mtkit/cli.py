@@ -31,6 +31,24 @@ def _out(text: str = "") -> None:
 # ============================================================== ingest / segment
 
 
+def _each_path(args, run_one: Callable[[str], None]) -> int:
+    """``run_one(path)`` for each PATH. A path that fails (an empty, binary or undecodable page, a page without
+    the language asked for) is reported on stderr and the others still run: one bad page of many should not
+    cost the rest. The exit status is 2 when any failed, as for an error in :func:`main`."""
+    failed = []
+    for path in args.paths:
+        try:
+            run_one(path)
+        except MtkitError as exc:
+            sys.stdout.flush()  # what the paths before it printed comes first
+            sys.stderr.write(f"mtkit {args.command}: error: {exc}\n")
+            failed.append(path)
+    if failed and len(args.paths) > 1:
+        sys.stderr.write(f"mtkit {args.command}: {len(failed)} of {len(args.paths)} paths failed: {', '.join(failed)}\n")
+    return 2 if failed else 0
+
+
+
 @command
 def _add_ingest(sub):
     p = sub.add_parser("ingest", help="clean raw pages: language/script per paragraph, removals logged",
@@ -52,7 +70,7 @@ def _run_ingest(args) -> int:
     from .ingest import ingest_path
     from .utils import one_line
 
-    for path in args.paths:
+    def run_one(path: str) -> None:
         for result in ingest_path(path, to_simplified=args.to_simplified):
             for doc in result.documents:
                 if not args.jsonl:
@@ -74,7 +92,8 @@ def _run_ingest(args) -> int:
                     excerpt = r.text if len(r.text) <= 80 else r.text[:77] + "..."
                     excerpt = one_line(excerpt)  # one removal, one line, 3 fields
                     _out(f"{result.source}:{r.start}-{r.end}\t{r.rule}\t{excerpt}")
-    return 0
+
+    return _each_path(args, run_one)
 
 
 @command
@@ -99,7 +118,8 @@ def _run_segment(args) -> int:
     from .segment import segment_path, sentence_record
 
     lang = language_code(args.lang, "--lang")  # ZH, zh-CN -> zh, as align's --src-lang
-    for path in args.paths:
+
+    def run_one(path: str) -> None:
         for s in segment_path(path, lang=lang, to_simplified=args.to_simplified):
             if args.jsonl:
                 _out(json.dumps(sentence_record(s), ensure_ascii=False))
@@ -107,7 +127,8 @@ def _run_segment(args) -> int:
                 # text is the raw slice as cleaned (annotations out, references decoded), converted only with
                 # --to-simplified; s.raw would print the annotations the description says are cut out
                 _out(s.text)
-    return 0
+
+    return _each_path(args, run_one)
 
 
 # ============================================================== align

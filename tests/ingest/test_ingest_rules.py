@@ -243,6 +243,21 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path, capsys):
     assert f"{path}: not valid utf-16 at byte 6" in capsys.readouterr().err
 
 
+def test_cli_goes_on_after_a_bad_page_and_exits_2(tmp_path, capsys):
+    empty, binary, page = tmp_path / "empty.txt", tmp_path / "image.txt", tmp_path / "page.txt"
+    empty.write_bytes(b"")
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    page.write_text("Police in China, Myanmar and Thailand arrested 200 suspects in a joint operation on Monday.\n")
+    assert main(["ingest", str(empty), str(page), str(binary)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ("# page.en\ten\tLatn\t1 paragraphs\n"
+                            "Police in China, Myanmar and Thailand arrested 200 suspects in a joint operation on Monday.\n")
+    assert captured.err == (
+        f"mtkit ingest: error: {empty}: empty page (0 characters, all whitespace); nothing to ingest\n"
+        f"mtkit ingest: error: {binary}: binary file (NUL bytes), not a text page\n"
+        f"mtkit ingest: 2 of 3 paths failed: {empty}, {binary}\n")
+
+
 @pytest.mark.parametrize(
     "word, mash",
     [

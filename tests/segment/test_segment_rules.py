@@ -257,6 +257,22 @@ def test_lang_option_without_text_in_that_language_is_an_error(capsys, path, hel
     assert captured.err == f"mtkit segment: error: {path}: no fr text (it holds {held})\n"
 
 
+def test_segment_goes_on_after_a_bad_page_and_exits_2(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    seed = RAW / "003_91cde0563d2e864a.txt"
+    # a page without the language asked for fails alone too
+    assert main(["segment", str(empty), str(seed), str(RAW / "000_63baf882e5e4f05a.txt"), "--lang", "en"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0] == ("New Developments and Progress in International Law Enforcement "
+                                            "Cooperation by Public Security Organs")
+    assert len(captured.out.splitlines()) == 24
+    assert captured.err.splitlines() == [
+        f"mtkit segment: error: {empty}: empty page (0 characters, all whitespace); nothing to ingest",
+        f"mtkit segment: error: {RAW / '000_63baf882e5e4f05a.txt'}: no en text (it holds id)",
+        f"mtkit segment: 2 of 3 paths failed: {empty}, {RAW / '000_63baf882e5e4f05a.txt'}"]
+
+
 @pytest.mark.parametrize("lang, sentences, expected", [
     ("zh", ["警方抓获三人。", "他们被押解回国。"], "警方抓获三人。他们被押解回国。"),
     ("ja", ["雨です。", "寒いです。"], "雨です。寒いです。"),

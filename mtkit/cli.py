@@ -183,8 +183,9 @@ def _sentences_of(path: str, lang: str | None, presegmented: bool, option: str) 
         if lines[-1] == "":
             lines.pop()
         return lines, lang
-    docs = [d for r in ingest_path(Path(path)) for d in r.documents]
-    if not docs:
+    # require_text: a page left with no article text is ingest's error, not its warning followed by ours
+    docs = [d for r in ingest_path(Path(path), require_text=True) for d in r.documents]
+    if not docs:  # a corpus directory whose manifest lists no page
         raise DataError(f"{path}: no article text left after cleaning")
     langs = list(dict.fromkeys(d.lang for d in docs))
     if lang:

@@ -72,6 +72,7 @@ def ingest_file(
     languages: Sequence[str] | None = None,
     to_simplified: bool = False,
     story: str | None = None,
+    require_text: bool = False,
 ) -> IngestResult:
     path = Path(path)
     text, encoding = read_text_file(path)
@@ -80,7 +81,7 @@ def ingest_file(
         # than let the corpus build report a story with a missing language version.
         raise DataError(f"{path}: empty page ({len(text)} characters, all whitespace); nothing to ingest")
     result = ingest_text(text, doc_id=doc_id or path.stem, source=str(path), languages=languages,
-                         to_simplified=to_simplified, story=story)
+                         to_simplified=to_simplified, story=story, require_text=require_text)
     result.encoding = encoding
     for doc in result.documents:
         doc.meta["encoding"] = encoding
@@ -95,7 +96,11 @@ def ingest_text(
     languages: Sequence[str] | None = None,
     to_simplified: bool = False,
     story: str | None = None,
+    require_text: bool = False,
 ) -> IngestResult:
+    """Clean ``text`` into Documents. A page with no article text left is logged as a warning (a corpus build
+    goes on without it), or, with ``require_text``, a DataError for callers that cannot go on (``align``): one
+    message, not a warning and then the caller's error saying the same."""
     kept, dropped = clean_blocks(text)
     removed = [Removal(b.start, b.end, b.rule, b.text, b.reason) for b in dropped]
     paragraphs = []
@@ -122,26 +127,29 @@ def ingest_text(
     if to_simplified:
         for doc in documents:
             _to_simplified(doc)
+    if not documents and require_text:
+        raise DataError(f"{source or doc_id}: no article text left after cleaning")
     if not documents:
         logger.warning("%s: no article text left after cleaning (%d blocks removed)", source or doc_id, len(removed))
     return IngestResult(documents, removed, text, "utf-8", source)
 
 
-def ingest_manifest(manifest, *, to_simplified: bool = False) -> Iterator[IngestResult]:
+def ingest_manifest(manifest, *, to_simplified: bool = False, require_text: bool = False) -> Iterator[IngestResult]:
     """One IngestResult per manifest document, with its id, expected languages and story."""
     for entry in manifest.documents:
         yield ingest_file(entry.file, doc_id=entry.id, languages=entry.languages, to_simplified=to_simplified,
-                          story=entry.story)
+                          story=entry.story, require_text=require_text)
 
 
-def ingest_path(path: str | Path, *, to_simplified: bool = False) -> Iterator[IngestResult]:
+def ingest_path(path: str | Path, *, to_simplified: bool = False, require_text: bool = False) -> Iterator[IngestResult]:
     """A corpus directory (all its manifest's documents, in manifest order) or one page. A page listed in the
-    manifest of the directory it sits in gets its id, languages and story from there; else its file stem."""
+    manifest of the directory it sits in gets its id, languages and story from there; else its file stem.
+    ``require_text``: a page with no article text left is an error (see :func:`ingest_text`)."""
     from ..corpus.manifest import MANIFEST_NAME, load_manifest
 
     path = Path(path)
     if path.is_dir():
-        yield from ingest_manifest(load_manifest(path), to_simplified=to_simplified)
+        yield from ingest_manifest(load_manifest(path), to_simplified=to_simplified, require_text=require_text)
         return
     for folder in (path.parent, path.parent.parent):
         if (folder / MANIFEST_NAME).is_file():
@@ -149,9 +157,9 @@ def ingest_path(path: str | Path, *, to_simplified: bool = False) -> Iterator[In
             entry = next((d for d in manifest.documents if d.file == path.resolve()), None)
             if entry is not None:
                 yield ingest_file(path, doc_id=entry.id, languages=entry.languages, to_simplified=to_simplified,
-                                  story=entry.story)
+                                  story=entry.story, require_text=require_text)
                 return
-    yield ingest_file(path, to_simplified=to_simplified)
+    yield ingest_file(path, to_simplified=to_simplified, require_text=require_text)
 
 
 def missing_language(source, lang: str, held: Sequence[str]) -> DataError:

@@ -651,3 +651,20 @@ def test_character_references_are_decoded_in_the_text_not_cut_out():
         ("copyright_footer", "Copyright &copy; 2024 Berita.")]
     # the footer is judged as read: "&copy;" is the copyright sign
     assert result.removed[-1].reason == "copyright or licence notice"
+
+
+def test_a_page_with_no_text_left_is_a_warning_or_with_require_text_one_error(tmp_path, capsys, caplog):
+    page = tmp_path / "junk.txt"
+    page.write_text("Copyright 2024. All rights reserved.\nShare on Facebook\n")
+    assert ingest_file(page).documents == []
+    assert caplog.messages == [f"{page}: no article text left after cleaning (2 blocks removed)"]
+    caplog.clear()
+    with pytest.raises(DataError, match=r"junk.txt: no article text left after cleaning$"):
+        ingest_file(page, require_text=True)
+    assert caplog.messages == []
+    # align says it once, as its error (it used to log the warning first)
+    other = tmp_path / "id.txt"
+    other.write_text("Jakarta - Polisi menangkap ratusan tersangka penipuan daring di Myanmar.\n")
+    assert main(["align", str(page), str(other), "--encoder", "lexical"]) == 2
+    assert capsys.readouterr().err == f"mtkit align: error: {page}: no article text left after cleaning\n"
+    assert caplog.messages == []

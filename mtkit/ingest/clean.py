@@ -120,7 +120,10 @@ class InlineRule(Rule):
         return ""
 
 
-_TAGS = r"a|img|span|div|p|font|iframe|br|strong|em|b|i|script|style"
+# Inline tags, and the document-structure tags a page dumped with its markup carries (``<html><head><title>``):
+# left in, they made a headline of the <title> line and words of "html", "head"
+_TAGS = (r"a|img|span|div|p|font|iframe|br|strong|em|b|i|script|style|html|head|title|body|meta|link|h[1-6]"
+         r"|header|footer|nav|section|article|ul|ol|li|table|thead|tbody|tr|td|th")
 
 
 @CLEANING_RULES.register("html_remnant")
@@ -131,7 +134,7 @@ class HtmlRemnant(InlineRule):
     (see ``edited_text``); cut out, they split a sentence in two and left its pieces to the page rules."""
 
     name = "html_remnant"
-    version = 3
+    version = 4
     # A stripped closing tag ends where lowercase letters do: "/a8月" and "/aThe" lose "/a", "/about" is a word.
     pattern = re.compile(
         rf"</?(?:{_TAGS})\b[^<>]{{0,300}}>"

@@ -668,3 +668,27 @@ def test_a_page_with_no_text_left_is_a_warning_or_with_require_text_one_error(tm
     assert main(["align", str(page), str(other), "--encoder", "lexical"]) == 2
     assert capsys.readouterr().err == f"mtkit align: error: {page}: no article text left after cleaning\n"
     assert caplog.messages == []
+
+
+def test_a_page_dumped_with_its_markup_keeps_its_article_only():
+    # the review's page: script code, a menu, entities inside a paragraph and a footer, document-structure tags
+    page = "\n".join([
+        "<html><head><title>Berita Hari Ini</title><script>var x = 1; function f(){return 2;}</script>"
+        "<style>body{color:red}</style></head>",
+        '<body><div class="nav">Beranda | Nasional | Internasional | Olahraga</div>',
+        "<p>Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar.Mereka dipulangkan ke Tiongkok melalui "
+        "Thailand pada hari Kamis.</p>",
+        "<p>Operasi ini merupakan hasil kerja sama tiga negara &amp; aparat setempat.&nbsp;Menurut juru bicara, "
+        "operasi akan berlanjut.</p>",
+        '<div class="footer">Copyright &copy; 2024 Berita. All rights reserved.</div></body></html>',
+    ])
+    result = ingest_text(page, doc_id="html")
+    assert [(d.id, [p.text for p in d.paragraphs]) for d in result.documents] == [("html.id", [
+        "Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar.Mereka dipulangkan ke Tiongkok melalui "
+        "Thailand pada hari Kamis.",
+        "Operasi ini merupakan hasil kerja sama tiga negara & aparat setempat. Menurut juru bicara, operasi akan "
+        "berlanjut.",
+    ])]
+    assert [(r.rule, r.text) for r in result.removed if r.rule != "html_remnant"] == [
+        ("page_frame", "Berita Hari Ini"), ("page_frame", "Beranda | Nasional | Internasional | Olahraga"),
+        ("copyright_footer", "Copyright &copy; 2024 Berita. All rights reserved.")]

@@ -31,6 +31,24 @@ def _out(text: str = "") -> None:
 # ============================================================== ingest / segment
 
 
+def _each_path(args, run_one: Callable[[str], None]) -> int:
+    """``run_one(path)`` for each PATH. A path that fails (an empty, binary or undecodable page, a page without
+    the language asked for) is reported on stderr and the others still run: one bad page of many should not
+    cost the rest. The exit status is 2 when any failed, as for an error in :func:`main`."""
+    failed = []
+    for path in args.paths:
+        try:
+            run_one(path)
+        except MtkitError as exc:
+            sys.stdout.flush()  # what the paths before it printed comes first
+            sys.stderr.write(f"mtkit {args.command}: error: {exc}\n")
+            failed.append(path)
+    if failed and len(args.paths) > 1:
+        sys.stderr.write(f"mtkit {args.command}: {len(failed)} of {len(args.paths)} paths failed: {', '.join(failed)}\n")
+    return 2 if failed else 0
+
+
+
 @command
 def _add_ingest(sub):
     p = sub.add_parser("ingest", help="clean raw pages: language/script per paragraph, removals logged",
@@ -38,7 +56,9 @@ def _add_ingest(sub):
                        "PATH is a page or a corpus directory with manifest.yaml.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--explain", action="store_true",
-                   help="after each page's paragraphs, print every removed span as FILE:START-END<TAB>RULE<TAB>TEXT")
+                   help="after each page's paragraphs, print every removed span as FILE:START-END<TAB>RULE<TAB>TEXT; "
+                   "with --jsonl, as a JSON record {\"removed\": true, \"source\", \"start\", \"end\", \"rule\", "
+                   "\"reason\", \"text\"} (paragraph records have no \"removed\" key)")
     p.add_argument("--jsonl", action="store_true", help="one JSON record per kept paragraph")
     p.add_argument("--to-simplified", action="store_true", help="convert Traditional Chinese to Simplified (OpenCC)")
     p.set_defaults(func=_run_ingest)
@@ -50,7 +70,7 @@ def _run_ingest(args) -> int:
     from .ingest import ingest_path
     from .utils import one_line
 
-    for path in args.paths:
+    def run_one(path: str) -> None:
         for result in ingest_path(path, to_simplified=args.to_simplified):
             for doc in result.documents:
                 if not args.jsonl:
@@ -65,18 +85,24 @@ def _run_ingest(args) -> int:
                         _out(p.text)
             if args.explain:
                 for r in result.removed:
+                    if args.jsonl:  # a TSV line would break the JSONL stream; the whole text, as JSON escapes it
+                        _out(json.dumps({"removed": True, "source": result.source, "start": r.start, "end": r.end,
+                                         "rule": r.rule, "reason": r.reason, "text": r.text}, ensure_ascii=False))
+                        continue
                     excerpt = r.text if len(r.text) <= 80 else r.text[:77] + "..."
                     excerpt = one_line(excerpt)  # one removal, one line, 3 fields
                     _out(f"{result.source}:{r.start}-{r.end}\t{r.rule}\t{excerpt}")
-    return 0
+
+    return _each_path(args, run_one)
 
 
 @command
 def _add_segment(sub):
     p = sub.add_parser("segment", help="print a cleaned page's sentences, one per line",
                        description="Print the sentences of cleaned pages in document order, one per line, each the "
-                       "raw file's text between its offsets (less any inline pinyin annotation the cleaning cut out "
-                       "of it). PATH is a page or a corpus directory.")
+                       "raw file's text between its offsets, less any inline pinyin annotation the cleaning cut out "
+                       "of it and with HTML character references (&amp;, &nbsp;) decoded; --jsonl gives that raw "
+                       "text as \"original\" where the two differ. PATH is a page or a corpus directory.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--lang", help="keep one language (zh, id, en, ...)")
     p.add_argument("--jsonl", action="store_true", help="records with text, lang, script, doc id and raw offsets")
@@ -88,15 +114,21 @@ def _add_segment(sub):
 def _run_segment(args) -> int:
     import json
 
+    from .align import language_code
     from .segment import segment_path, sentence_record
 
-    for path in args.paths:
-        for s in segment_path(path, lang=args.lang, to_simplified=args.to_simplified):
+    lang = language_code(args.lang, "--lang")  # ZH, zh-CN -> zh, as align's --src-lang
+
+    def run_one(path: str) -> None:
+        for s in segment_path(path, lang=lang, to_simplified=args.to_simplified):
             if args.jsonl:
                 _out(json.dumps(sentence_record(s), ensure_ascii=False))
             else:
-                _out(s.text if args.to_simplified else s.raw)
-    return 0
+                # text is the raw slice as cleaned (annotations out, references decoded), converted only with
+                # --to-simplified; s.raw would print the annotations the description says are cut out
+                _out(s.text)
+
+    return _each_path(args, run_one)
 
 
 # ============================================================== align
@@ -134,7 +166,7 @@ def _sentences_of(path: str, lang: str | None, presegmented: bool, option: str) 
     from pathlib import Path
 
     from .errors import DataError
-    from .ingest import ingest_path
+    from .ingest import ingest_path, missing_language
     from .ingest.decode import read_text_file
     from .segment import segment_document
 
@@ -156,14 +188,15 @@ def _sentences_of(path: str, lang: str | None, presegmented: bool, option: str) 
         if lines[-1] == "":
             lines.pop()
         return lines, lang
-    docs = [d for r in ingest_path(Path(path)) for d in r.documents]
-    if not docs:
+    # require_text: a page left with no article text is ingest's error, not its warning followed by ours
+    docs = [d for r in ingest_path(Path(path), require_text=True) for d in r.documents]
+    if not docs:  # a corpus directory whose manifest lists no page
         raise DataError(f"{path}: no article text left after cleaning")
     langs = list(dict.fromkeys(d.lang for d in docs))
     if lang:
         docs = [d for d in docs if d.lang == lang]
         if not docs:
-            raise DataError(f"{path}: no {lang} text (it holds {', '.join(langs)})")
+            raise missing_language(path, lang, langs)
     elif len(langs) > 1:
         # aligning a bilingual page with itself without the options compares its first language with itself
         logger.warning("%s holds %s text; aligning its %s text (choose with %s)", path, ", ".join(langs),

@@ -11,7 +11,9 @@ Decisions a consumer may rely on:
 - ``meta["role"]``: ``title`` (the headline before the body, and the first heading of each language part),
   ``heading`` (a short line inside the body), ``source`` (``(信息来源:...)``, ``(Reporter ...)``: kept, as the
   versions of a story carry them in step), else absent (body);
-- ruby pinyin flattened into Chinese text (``機(jī)``) leaves ``text`` but stays in ``original``;
+- ruby pinyin flattened into Chinese text (``機(jī)``) and U+FFFD (bytes the decoder could not read) leave
+  ``text`` but stay in ``original``; character references (``&amp;``, ``&nbsp;``) are decoded in ``text``
+  (``&``, a space) and stay as written in ``original``;
 - Document ids are ``f"{doc_id}.{lang}"`` also for one-language pages; a language gets its own Document when
   the manifest expects it or it holds ``MIN_PART_SHARE`` of the page's text.
 """
@@ -27,14 +29,19 @@ from typing import Iterator, Sequence
 from ..errors import DataError
 from ..records import Document, Paragraph, Removal
 from ..utils import make_signature, stable_hash
-from .clean import ALL_RULES, CLEANING_RULES, clean_blocks, strip_annotations, word_count
+from .clean import ALL_RULES, CLEANING_RULES, clean_blocks, edited_text, word_count
 from .decode import decode_bytes, read_text_file
 from .langid import _opencc, detect_language, han_script_votes
 
 __all__ = ["IngestResult", "ingest_file", "ingest_text", "ingest_manifest", "ingest_path", "detect_language", "decode_bytes",
-           "CLEANING_RULES", "signature"]
+           "CLEANING_RULES", "missing_language", "signature"]
 
 logger = logging.getLogger("mtkit.ingest")
+
+_EDIT_REASONS = {
+    "pinyin_annotation": "ruby annotation flattened into the text (removed from text, kept in original)",
+    "undecodable_byte": "a byte the page's encoding could not read (removed from text, kept in original)",
+}
 
 # A language gets a Document of its own when it holds at least this share of the page's kept characters
 # (or is one the manifest expects); paragraphs in other languages stay in their neighbours' Document.
@@ -65,6 +72,7 @@ def ingest_file(
     languages: Sequence[str] | None = None,
     to_simplified: bool = False,
     story: str | None = None,
+    require_text: bool = False,
 ) -> IngestResult:
     path = Path(path)
     text, encoding = read_text_file(path)
@@ -73,7 +81,7 @@ def ingest_file(
         # than let the corpus build report a story with a missing language version.
         raise DataError(f"{path}: empty page ({len(text)} characters, all whitespace); nothing to ingest")
     result = ingest_text(text, doc_id=doc_id or path.stem, source=str(path), languages=languages,
-                         to_simplified=to_simplified, story=story)
+                         to_simplified=to_simplified, story=story, require_text=require_text)
     result.encoding = encoding
     for doc in result.documents:
         doc.meta["encoding"] = encoding
@@ -88,20 +96,24 @@ def ingest_text(
     languages: Sequence[str] | None = None,
     to_simplified: bool = False,
     story: str | None = None,
+    require_text: bool = False,
 ) -> IngestResult:
+    """Clean ``text`` into Documents. A page with no article text left is logged as a warning (a corpus build
+    goes on without it), or, with ``require_text``, a DataError for callers that cannot go on (``align``): one
+    message, not a warning and then the caller's error saying the same."""
     kept, dropped = clean_blocks(text)
     removed = [Removal(b.start, b.end, b.rule, b.text, b.reason) for b in dropped]
     paragraphs = []
     for block in kept:
-        lang, script = detect_language(block.text, expected=languages)
+        clean_text, edits = edited_text(block.text)
+        lang, script = detect_language(clean_text, expected=languages)
         meta = {"line": block.line}
         if block.role != "body":
             meta["role"] = block.role
-        clean_text, cuts = strip_annotations(block.text)
-        for s, e in cuts:
-            removed.append(Removal(block.start + s, block.start + e, "pinyin_annotation", block.text[s:e],
-                                   "ruby annotation flattened into the text (removed from text, kept in original)"))
-        original = block.text if cuts else None
+        for s, e, replacement, kind in edits:
+            if not replacement:  # a decoded character reference is the same text, not a removal
+                removed.append(Removal(block.start + s, block.start + e, kind, block.text[s:e], _EDIT_REASONS[kind]))
+        original = block.text if edits else None
         paragraphs.append(Paragraph(clean_text, block.start, block.end, lang, script, original, meta))
     removed.sort(key=lambda r: r.start)
     _inherit_undetermined(paragraphs)
@@ -115,26 +127,29 @@ def ingest_text(
     if to_simplified:
         for doc in documents:
             _to_simplified(doc)
+    if not documents and require_text:
+        raise DataError(f"{source or doc_id}: no article text left after cleaning")
     if not documents:
         logger.warning("%s: no article text left after cleaning (%d blocks removed)", source or doc_id, len(removed))
     return IngestResult(documents, removed, text, "utf-8", source)
 
 
-def ingest_manifest(manifest, *, to_simplified: bool = False) -> Iterator[IngestResult]:
+def ingest_manifest(manifest, *, to_simplified: bool = False, require_text: bool = False) -> Iterator[IngestResult]:
     """One IngestResult per manifest document, with its id, expected languages and story."""
     for entry in manifest.documents:
         yield ingest_file(entry.file, doc_id=entry.id, languages=entry.languages, to_simplified=to_simplified,
-                          story=entry.story)
+                          story=entry.story, require_text=require_text)
 
 
-def ingest_path(path: str | Path, *, to_simplified: bool = False) -> Iterator[IngestResult]:
+def ingest_path(path: str | Path, *, to_simplified: bool = False, require_text: bool = False) -> Iterator[IngestResult]:
     """A corpus directory (all its manifest's documents, in manifest order) or one page. A page listed in the
-    manifest of the directory it sits in gets its id, languages and story from there; else its file stem."""
+    manifest of the directory it sits in gets its id, languages and story from there; else its file stem.
+    ``require_text``: a page with no article text left is an error (see :func:`ingest_text`)."""
     from ..corpus.manifest import MANIFEST_NAME, load_manifest
 
     path = Path(path)
     if path.is_dir():
-        yield from ingest_manifest(load_manifest(path), to_simplified=to_simplified)
+        yield from ingest_manifest(load_manifest(path), to_simplified=to_simplified, require_text=require_text)
         return
     for folder in (path.parent, path.parent.parent):
         if (folder / MANIFEST_NAME).is_file():
@@ -142,9 +157,17 @@ def ingest_path(path: str | Path, *, to_simplified: bool = False) -> Iterator[In
             entry = next((d for d in manifest.documents if d.file == path.resolve()), None)
             if entry is not None:
                 yield ingest_file(path, doc_id=entry.id, languages=entry.languages, to_simplified=to_simplified,
-                                  story=entry.story)
+                                  story=entry.story, require_text=require_text)
                 return
-    yield ingest_file(path, to_simplified=to_simplified)
+    yield ingest_file(path, to_simplified=to_simplified, require_text=require_text)
+
+
+def missing_language(source, lang: str, held: Sequence[str]) -> DataError:
+    """The error for a page (or a corpus) with no text in ``lang``, naming the languages it does hold: one
+    message for every command that picks a language part (``segment --lang``, ``align --src-lang``)."""
+    if not held:
+        return DataError(f"{source}: no {lang} text (no article text left after cleaning)")
+    return DataError(f"{source}: no {lang} text (it holds {', '.join(held)})")
 
 
 # Below this many words a Latin-script paragraph (a name, a place list) gives lingua too little to go on.

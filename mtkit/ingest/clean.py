@@ -9,12 +9,16 @@ registered by name so that ``--explain`` and the stats can say which rule droppe
 - page rules look at the blocks in order (related-reading lists, the header and footer around the article body,
   repeated paragraphs, a column label before the title's headline).
 
+Block and page rules judge a block as read (``Block.plain``: character references decoded, ruby pinyin and
+undecodable bytes left out); cuts and offsets index the raw text.
+
 The rules are general: they key on the shape of boilerplate (a line of language names, a keyboard-mash token,
 copyright vocabulary, a block after the last paragraph of the article), never on the text of one page.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -44,6 +48,11 @@ class Block:
 
     def drop(self, rule: str, reason: str = "") -> None:
         self.kept, self.rule, self.reason = False, rule, reason
+
+    @property
+    def plain(self) -> str:
+        """The block as read (``edited_text``): what rules judge. ``text`` stays the raw slice for the offsets."""
+        return edited_text(self.text)[0]
 
 
 def han_count(text: str) -> int:
@@ -111,24 +120,38 @@ class InlineRule(Rule):
         return ""
 
 
-_TAGS = r"a|img|span|div|p|font|iframe|br|strong|em|b|i|script|style"
+# Inline tags, and the document-structure tags a page dumped with its markup carries (``<html><head><title>``):
+# left in, they made a headline of the <title> line and words of "html", "head"
+_TAGS = (r"a|img|span|div|p|font|iframe|br|strong|em|b|i|script|style|html|head|title|body|meta|link|h[1-6]"
+         r"|header|footer|nav|section|article|ul|ol|li|table|thead|tbody|tr|td|th")
 
 
 @CLEANING_RULES.register("html_remnant")
 class HtmlRemnant(InlineRule):
     """Markup that leaked into the text: real tags, tags whose angle brackets were stripped
-    (``a target='_blank' href='/index.html'/a``), and character entities."""
+    (``a target='_blank' href='/index.html'/a``), and script and style elements with their content. Character
+    references (``&amp;``, ``&nbsp;``) are no markup to cut: they are text, decoded in the paragraph's ``text``
+    (see ``edited_text``); cut out, they split a sentence in two and left its pieces to the page rules."""
 
     name = "html_remnant"
+    version = 4
     # A stripped closing tag ends where lowercase letters do: "/a8月" and "/aThe" lose "/a", "/about" is a word.
     pattern = re.compile(
         rf"</?(?:{_TAGS})\b[^<>]{{0,300}}>"
         rf"|(?<![A-Za-z0-9])(?:{_TAGS})(?:\s+[\w-]+\s*=\s*(?:'[^']*'|\"[^\"]*\"))+\s*/?\s*(?:(?:{_TAGS})(?![a-z]))?"
-        r"|&(?:nbsp|amp|lt|gt|quot|#\d{2,5});"
     )
+
+    # A script or style element is code, not text: its content goes with its tags. It often spans lines, so
+    # it is found on the whole page (``element_spans``) and each line takes its share of the cut. An element
+    # without its closing tag (a page cut short) loses the tag only: where its code ends is unknown.
+    ELEMENT = re.compile(r"<(script|style)\b[^<>]{0,300}>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
     def reason(self, match):
         return "markup left in the text"
+
+    def element_spans(self, text: str) -> list[tuple[int, int, str]]:
+        return [(m.start(), m.end(), f"{m.group(1).lower()} element (code, not text)")
+                for m in self.ELEMENT.finditer(text)]
 
 
 @CLEANING_RULES.register("photo_credit")
@@ -161,7 +184,8 @@ class PhotoCredit(InlineRule):
         return "photo credit"
 
 
-INLINE_RULES: tuple[InlineRule, ...] = (HtmlRemnant(), PhotoCredit())
+HTML_REMNANT = HtmlRemnant()
+INLINE_RULES: tuple[InlineRule, ...] = (HTML_REMNANT, PhotoCredit())
 
 
 # ---------------------------------------------------------------- block rules
@@ -423,17 +447,17 @@ class RelatedReading(Rule):
     long paragraph; or a one-line link (``Baca juga: <headline>``) inside the article."""
 
     name = "related_reading"
-    version = 2
+    version = 3
 
     def apply(self, blocks: list[Block]) -> None:
         inside = False
         for block in blocks:
             if not block.kept:
                 continue
-            match = _RELATED_RE.match(block.text)
+            match = _RELATED_RE.match(block.plain)
             if match and match.group("link"):
                 # "Baca juga: <headline>": one link inline, the article goes on after it.
-                if not is_long(block.text):
+                if not is_long(block.plain):
                     block.drop(self.name, "related-reading link")
             elif match:
                 inside = True
@@ -442,7 +466,7 @@ class RelatedReading(Rule):
                 # The list ends at article prose: a long paragraph, or a shorter one that ends like a sentence
                 # (headlines do not end with a full stop). Detik's "Baca juga:" heads a one-link list mid-article,
                 # and the 21-word paragraph after it is the story going on.
-                text = block.text
+                text = block.plain
                 if is_long(text) and (han_count(text) >= 60 or word_count(text) >= 25 or _is_short_prose(text)):
                     inside = False
                 else:
@@ -458,41 +482,42 @@ class PageFrame(Rule):
     ``(Source: Ministry ...)``), so they align, and a consumer that wants prose only filters on the role."""
 
     name = "page_frame"
-    version = 2
+    version = 3
 
     def apply(self, blocks: list[Block]) -> None:
         kept = [b for b in blocks if b.kept]
-        body = [i for i, b in enumerate(kept) if is_long(b.text)]
+        body = [i for i, b in enumerate(kept) if is_long(b.plain)]
         if not body:
             return
         first, last = body[0], body[-1]
         # An end-of-article mark ("（完）", "■", "(END)") after the body closes the article where the site says it
         # does: the blocks before it are the story's last lines, whatever their length.
-        end_mark = next((i for i in range(last + 1, len(kept)) if _END_MARK_RE.fullmatch(kept[i].text)), None)
-        if end_mark is not None and all(not _PROMPTISH_RE.search(b.text) for b in kept[last + 1:end_mark]):
+        end_mark = next((i for i in range(last + 1, len(kept)) if _END_MARK_RE.fullmatch(kept[i].plain)), None)
+        if end_mark is not None and all(not _PROMPTISH_RE.search(b.plain) for b in kept[last + 1:end_mark]):
             last = end_mark - 1
         # A short closing or opening paragraph ("The case is under investigation.") is still article prose:
         # the body extends over neighbouring blocks that read as a full sentence; menus and widget headings do not.
-        while last + 1 < len(kept) and _is_short_prose(kept[last + 1].text, closing=True):
+        while last + 1 < len(kept) and _is_short_prose(kept[last + 1].plain, closing=True):
             last += 1
-        while first > 0 and _is_short_prose(kept[first - 1].text):
+        while first > 0 and _is_short_prose(kept[first - 1].plain):
             first -= 1
-        title_index = next((i for i in range(first - 1, -1, -1) if is_headline(kept[i].text)), None)
+        title_index = next((i for i in range(first - 1, -1, -1) if is_headline(kept[i].plain)), None)
         for i in range(first):
             if i == title_index:
                 kept[i].role = "title"
             else:
                 kept[i].drop(self.name, "before the article body (navigation, section or page title)")
         for block in kept[last + 1:]:
-            if _END_MARK_RE.fullmatch(block.text):
+            if _END_MARK_RE.fullmatch(block.plain):
                 block.drop(self.name, "end-of-article mark")
-            elif _is_source_line(block.text):
+            elif _is_source_line(block.plain):
                 block.role = "source"
             else:
                 block.drop(self.name, "after the article body (navigation, widgets, footer)")
         for block in kept[first:last + 1]:
-            if block.kept and not is_long(block.text):
-                block.role = "source" if _is_source_line(block.text) else ("heading" if not _ends_sentence(block.text) else "body")
+            if block.kept and not is_long(block.plain):
+                plain = block.plain
+                block.role = "source" if _is_source_line(plain) else ("heading" if not _ends_sentence(plain) else "body")
 
 
 def _is_short_prose(text: str, *, closing: bool = False) -> bool:
@@ -526,13 +551,14 @@ class DuplicateParagraph(Rule):
     """A block whose text repeats an earlier kept block (repeated photo captions, doubled titles)."""
 
     name = "duplicate_paragraph"
+    version = 2
 
     def apply(self, blocks: list[Block]) -> None:
         seen: dict[str, int] = {}
         for block in blocks:
             if not block.kept:
                 continue
-            key = _normalise(block.text)
+            key = _normalise(block.plain)
             if key in seen:
                 block.drop(self.name, f"repeats line {seen[key]}")
             else:
@@ -608,10 +634,15 @@ def clean_blocks(text: str) -> tuple[list[Block], list[Block]]:
     """
     pieces: list[Block] = []
     cuts: list[Block] = []
+    elements = HTML_REMNANT.element_spans(text)
     for line in split_lines(text):
+        # of two cuts from one place the longer goes first and covers the other (a script element its tags;
+        # the element also wins a tie, as the sort is stable)
         spans = sorted(
-            (s, e, rule.name, why) for rule in INLINE_RULES for s, e, why in rule.spans(line.text)
-        )
+            [(max(s, line.start) - line.start, min(e, line.end) - line.start, HTML_REMNANT.name, why)
+             for s, e, why in elements if s < line.end and e > line.start]
+            + [(s, e, rule.name, why) for rule in INLINE_RULES for s, e, why in rule.spans(line.text)],
+            key=lambda span: (span[0], -span[1]))
         pos = 0
         for s, e, name, why in spans:
             if s < pos:  # overlapping matches: the earlier cut already covers this one
@@ -627,7 +658,7 @@ def clean_blocks(text: str) -> tuple[list[Block], list[Block]]:
             pos = e
         _add_piece(pieces, text, line, pos, len(line.text))
     for block in pieces:
-        plain = strip_annotations(block.text)[0]
+        plain = block.plain
         for rule in BLOCK_RULES:
             why = rule.check(plain)
             if why:
@@ -659,9 +690,60 @@ _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
 PINYIN_ANNOTATION_RE = re.compile(rf"(?<=[\u3400-\u9fff])[(（](?=[a-z{_TONED}]*[{_TONED}])[a-z{_TONED}]{{1,7}}[)）]")
 
 
-def strip_annotations(text: str) -> tuple[str, list[tuple[int, int]]]:
-    """``text`` without pinyin ruby annotations, and the spans (into ``text``) that were removed."""
-    spans = [(m.start(), m.end()) for m in PINYIN_ANNOTATION_RE.finditer(text)]
-    if not spans:
-        return text, []
-    return PINYIN_ANNOTATION_RE.sub("", text), spans
+# A character reference with its ";": named (``&amp;``, ``&nbsp;``), decimal (``&#39;``) or hex (``&#x27;``). The
+# ";" is required: ``html.unescape`` on its own also decodes HTML5's legacy names without one, which rewrites prose
+# ("&notice" -> "¬ice", "&copy2024"); a name it does not know is left as written.
+CHAR_REF_RE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+
+# (start, end, replacement, kind): a span of the raw paragraph and what its text has in its place
+TextEdit = tuple[int, int, str, str]
+
+
+def text_edits(raw: str) -> list[TextEdit]:
+    """What turns a raw paragraph into its text, in page order: character references decoded by the standard
+    ``html`` module (kind ``html_entity``; ``&nbsp;`` and the other space references read as a plain space, as
+    the sentence splitters and the aligners expect between words), ruby pinyin removed (``pinyin_annotation``),
+    and U+FFFD removed (``undecodable_byte``: a byte the decoder could not read, see
+    :mod:`mtkit.ingest.decode`). The kinds cannot overlap: they match disjoint characters."""
+    edits: list[TextEdit] = []
+    for m in CHAR_REF_RE.finditer(raw):
+        char = html.unescape(m.group())
+        if char != m.group():
+            edits.append((m.start(), m.end(), " " if char.isspace() else char, "html_entity"))
+    edits += [(m.start(), m.end(), "", "pinyin_annotation") for m in PINYIN_ANNOTATION_RE.finditer(raw)]
+    edits += [(m.start(), m.end(), "", "undecodable_byte") for m in re.finditer("\ufffd", raw)]
+    return sorted(edits)
+
+
+def edited_text(raw: str) -> tuple[str, list[TextEdit]]:
+    """A raw paragraph's text (see ``text_edits``) and the edits that made it from ``raw``."""
+    edits = text_edits(raw)
+    if not edits:
+        return raw, []
+    parts, pos = [], 0
+    for start, end, replacement, _ in edits:
+        parts += [raw[pos:start], replacement]
+        pos = end
+    parts.append(raw[pos:])
+    return "".join(parts), edits
+
+
+def raw_offsets(raw: str, edits: list[TextEdit]) -> tuple[list[int], list[int]]:
+    """For each character of the edited text, where it starts and ends in ``raw``, so that a span ``s:e`` of the
+    text comes from ``raw[starts[s]:ends[e - 1]]``. A decoded reference maps to the whole reference; a removal
+    goes with the character before it (an annotation with the character it annotates)."""
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for start, end, replacement, _ in edits:
+        starts += range(pos, start)
+        ends += range(pos + 1, start + 1)
+        if replacement:
+            starts += [start] * len(replacement)
+            ends += [end] * len(replacement)
+        elif ends and ends[-1] == start:
+            ends[-1] = end
+        pos = end
+    starts += range(pos, len(raw))
+    ends += range(pos + 1, len(raw) + 1)
+    return starts, ends

@@ -1,24 +1,41 @@
 """Bytes -> text for scraped pages: UTF-8 first, then UTF-16 by its BOM, then charset detection (GBK, Big5, ...).
 
 Offsets everywhere in mtkit index the decoded ``str``; nothing is normalised here, so that
-``text[start:end]`` is always what the page said.
+``text[start:end]`` is always what the page said. A UTF-8 page with a few damaged bytes (a download cut off
+mid-character) is read as UTF-8 with U+FFFD for the damaged bytes, and a warning names them.
 """
 
 from __future__ import annotations
 
 import codecs
+import logging
 from pathlib import Path
 
 from ..errors import DataError
 
+logger = logging.getLogger("mtkit.ingest")
+
 # Share of control characters (other than tab/newline/CR/form feed) above which text is not a page.
 MAX_CONTROL_SHARE = 0.01
+
+# "Valid UTF-8 but for a handful of bad bytes": at most MAX_BAD_UTF8 invalid sequences, and at least
+# MIN_VALID_PER_BAD well-formed non-ASCII characters for each. Damage to a UTF-8 page is local (a truncated last
+# character, a stray byte pasted in from a Windows-1252 editor), while every other non-ASCII character of the
+# page is still well-formed. A page in a legacy encoding is the reverse: its bytes form a valid UTF-8 sequence
+# only by chance, so GBK and Big5 pages give about one well-formed "character" per four invalid sequences (the
+# seed pages re-encoded: 362 / 1,555 to 624 / 2,622), and a Windows-1252 page almost none ("é" followed by a
+# letter is never valid UTF-8). The ratio of 3 is ten times what those reach; the cap keeps a page with a
+# damaged stretch (or a UTF-8 page with a GBK one pasted in) from being read with dozens of U+FFFD: it goes to
+# charset detection as before, which fails or guesses.
+MAX_BAD_UTF8 = 8
+MIN_VALID_PER_BAD = 3
 
 
 def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
     """Return ``(text, encoding)``; raise DataError for binary or undecodable input."""
     if not data:
         return "", "utf-8"
+    data_in = data
     for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
                           (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
@@ -29,6 +46,15 @@ def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
         return _checked(data.decode("utf-8"), "utf-8", name)
     except UnicodeDecodeError:
         pass
+    damaged = _damaged_utf8(data)
+    if damaged is not None:
+        text, bad = damaged
+        offset = len(data_in) - len(data)  # a UTF-8 BOM was cut off: name offsets into the file
+        where = ", ".join(f"{start + offset} ({data[start:end].hex(' ')})" for start, end in bad)
+        truncated = " (the page ends mid-character: a truncated download?)" if bad[-1][1] == len(data) else ""
+        logger.warning("%s: not valid UTF-8 at byte offset%s %s%s; read as UTF-8 with U+FFFD in place of the bad "
+                       "bytes", name, "s" if len(bad) > 1 else "", where, truncated)
+        return _checked(text, "utf-8", name)
     if b"\x00" in data:
         # UTF-16 without a BOM shows NULs in every other byte; anything else with NULs is binary.
         guess = _utf16_without_bom(data)
@@ -56,6 +82,27 @@ def read_text_file(path: str | Path) -> tuple[str, str]:
     except IsADirectoryError:
         raise DataError(f"{path}: is a directory, not a page") from None
     return decode_bytes(data, name=str(path))
+
+
+def _damaged_utf8(data: bytes) -> tuple[str, list[tuple[int, int]]] | None:
+    """``(text, bad byte spans)`` when ``data`` is UTF-8 but for a handful of bad bytes (see ``MAX_BAD_UTF8``),
+    the bad ones each read as one U+FFFD (Python's "replace"); None when it is no such page."""
+    bad: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        try:
+            data[pos:].decode("utf-8")
+            break
+        except UnicodeDecodeError as err:
+            bad.append((pos + err.start, pos + err.end))
+            if len(bad) > MAX_BAD_UTF8:
+                return None
+            pos += err.end
+    text = data.decode("utf-8", errors="replace")
+    valid = sum(1 for ch in text if ord(ch) > 0x7F) - len(bad)
+    if valid < MIN_VALID_PER_BAD * len(bad):
+        return None
+    return text, bad
 
 
 def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:

@@ -76,21 +76,28 @@ def signature() -> str:
 def segment_document(doc: Document) -> list[Sentence]:
     """The document's sentences in order, each with offsets into the raw page.
 
-    Spans are found on the raw paragraph text (``Paragraph.raw``) so offsets are exact; where the paragraph's
-    ``text`` was changed (OpenCC conversion, annotations removed) the sentence's ``text`` is the changed form of
-    that span and ``original`` the raw slice.
+    A paragraph whose ``text`` is its raw slice is split as it is. Where ingest edited the text (character
+    references decoded, ruby annotations removed: :func:`mtkit.ingest.clean.edited_text`; OpenCC conversion),
+    the edited text is split, as a reader sees it (``setempat.&nbsp;Menurut`` is two sentences, ``&quot;`` no
+    sentence end), and each span maps back to the raw slice it came from: the sentence's ``text`` is the
+    paragraph's text for that span and ``original`` the raw slice.
     """
+    from ..ingest.clean import edited_text, raw_offsets
+
     sentences: list[Sentence] = []
     for p_index, paragraph in enumerate(doc.paragraphs):
         raw = paragraph.raw
         lang = paragraph.lang if paragraph.lang not in ("und", "") else doc.lang
         converted = paragraph.original is not None
+        text, edits = edited_text(raw) if converted else (raw, [])
+        starts, ends = raw_offsets(raw, edits) if edits else (None, None)
         meta = {"role": paragraph.meta["role"]} if "role" in paragraph.meta else {}
-        for s, e in split_sentences(raw, lang):
-            original = raw[s:e]
-            text = _changed_span(paragraph, s, e) if converted else original
-            sentences.append(Sentence(doc.id, len(sentences), text, paragraph.lang, paragraph.script,
-                                      paragraph.start + s, paragraph.start + e,
+        for s, e in split_sentences(text, lang):
+            raw_s, raw_e = (starts[s], ends[e - 1]) if edits else (s, e)
+            original = raw[raw_s:raw_e]
+            sentence_text = _converted_span(paragraph, text, s, e) if converted else original
+            sentences.append(Sentence(doc.id, len(sentences), sentence_text, paragraph.lang, paragraph.script,
+                                      paragraph.start + raw_s, paragraph.start + raw_e,
                                       original if converted else None, p_index, dict(meta)))
     return sentences
 
@@ -103,18 +110,26 @@ def segment_documents(docs: Iterable[Document]) -> Iterator[Sentence]:
 
 def segment_path(path, *, lang: str | None = None, to_simplified: bool = False) -> Iterator[Sentence]:
     """Sentences of a raw page or of every page of a corpus directory (manifest order), cleaned by
-    :func:`mtkit.ingest.ingest_path`; with ``lang``, only the documents and sentences in that language."""
-    from ..ingest import ingest_path
+    :func:`mtkit.ingest.ingest_path`; with ``lang`` (``zh``, ``ZH``, ``zh-CN``: normalised as ``align`` does), only
+    the documents and sentences in that language, and a DataError naming the languages there are when the page
+    (or no page of the corpus) has text in it."""
+    from ..align import language_code
+    from ..ingest import ingest_path, missing_language
 
+    lang = language_code(lang, "language")
     if lang:
-        get_splitter(lang)  # a misspelt language fails naming the known ones instead of giving nothing
+        get_splitter(lang)  # fails before any page is read
+    held: dict[str, None] = {}
     for result in ingest_path(path, to_simplified=to_simplified):
         for doc in result.documents:
+            held[doc.lang] = None
             if lang and doc.lang != lang:
                 continue
             for sentence in segment_document(doc):
                 if not lang or sentence.lang == lang:
                     yield sentence
+    if lang and lang not in held:
+        raise missing_language(path, lang, list(held))
 
 
 def sentence_record(sentence: Sentence) -> dict[str, Any]:
@@ -127,20 +142,13 @@ def sentence_record(sentence: Sentence) -> dict[str, Any]:
     return record
 
 
-def _changed_span(paragraph: Paragraph, s: int, e: int) -> str:
-    """The paragraph's ``text`` for the raw span ``s:e``.
+def _converted_span(paragraph: Paragraph, edited: str, s: int, e: int) -> str:
+    """The paragraph's ``text`` for the span ``s:e`` of its ``edited`` raw text.
 
-    OpenCC t2s is char-for-char in practice, so when only conversion happened the span indexes ``text`` too.
-    When the length changed (ruby annotations removed, a rare multi-char conversion) the raw span goes through
-    the same steps as the paragraph did: annotation removal, then OpenCC if it was Traditional script.
-    """
-    if len(paragraph.text) == len(paragraph.raw):
+    OpenCC t2s is char-for-char in practice, so the span indexes ``text`` too; after a rare multi-char
+    conversion, the span is converted on its own."""
+    if len(paragraph.text) == len(edited):
         return paragraph.text[s:e]
-    from ..ingest.clean import strip_annotations
+    from ..ingest.langid import _opencc
 
-    text = strip_annotations(paragraph.raw[s:e])[0]
-    if paragraph.meta.get("converted_from") == "Hant":
-        from ..ingest.langid import _opencc
-
-        text = _opencc("t2s").convert(text)
-    return text
+    return _opencc("t2s").convert(edited[s:e])

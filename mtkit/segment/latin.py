@@ -42,6 +42,14 @@ _SENTENCE_OPENERS = {
 _BEFORE_NAME["ms"], _BEFORE_NUMBER["ms"] = _BEFORE_NAME["id"], _BEFORE_NUMBER["id"]
 
 
+# sentencex splits at a full stop with no space after it, where scraping lost the space between two sentences
+# ("dunia.Menjalin", "Monday.The"). A word of capitals glued to the dot is the second part of a name instead
+# ("ASP.NET", "VB.NET"): a lost space before a sentence that opens with an acronym ("said.NATO ...") is the rarer
+# case in news text. A capitalised word ("WhatsApp.Web") looks like a sentence opener and is still split: nothing
+# in the text tells the two apart.
+_GLUED_CAPITALS = re.compile(r"(?<=[^\W\d_]\.)[A-Z]{2,}(?![^\W\d_])")
+
+
 def _ending_abbreviation(words: tuple[str, ...]) -> re.Pattern | None:
     """A pattern for a piece that ends in one of ``words`` plus its full stop; None for no words."""
     if not words:
@@ -54,16 +62,17 @@ def _ends_with(pattern: re.Pattern | None, piece: str) -> bool:
 
 
 class SentencexSplitter(SentenceSplitter):
-    """sentencex for one language, with two repairs on top.
+    """sentencex for one language, with three repairs on top.
 
     sentencex already handles a full stop with the space missing (``dunia.Menjalin``), numbers (``50.000``,
     ``5.3``) and its own abbreviations (``P. R. China``, ``No.``, ``Dr.``, ``U.S.``). Repairs: a piece that starts
-    with a lowercase letter or a comma continues the sentence before it (``diluncurkan., dan``, ``terkait. ,``),
-    and a piece that ends in an abbreviation sentencex does not know continues into the next one where the
+    with a lowercase letter or a comma continues the sentence before it (``diluncurkan., dan``, ``terkait. ,``);
+    so does one that starts with a word of capitals glued to the dot (``ASP.NET``, see ``_GLUED_CAPITALS``); and
+    a piece that ends in an abbreviation sentencex does not know continues into the next one where the
     abbreviation's kind says so (see ``_BEFORE_NAME``, ``_BEFORE_NUMBER``, ``_SENTENCE_FINAL_TOO``).
     """
 
-    version = 4
+    version = 5
 
     def __init__(self, lang: str):
         self.lang = lang
@@ -90,7 +99,8 @@ class SentencexSplitter(SentenceSplitter):
             spans.append((pos, len(text)))
         merged: list[tuple[int, int]] = []
         for s, e in trimmed(text, spans):
-            if merged and (text[s].islower() or text[s] in ",;:)"
+            glued = merged and merged[-1][1] == s and _GLUED_CAPITALS.match(text, s) is not None
+            if merged and (glued or text[s].islower() or text[s] in ",;:)"
                            or self._continues(text[merged[-1][0]:merged[-1][1]], text[s:e])):
                 merged[-1] = (merged[-1][0], e)
             else:

@@ -190,6 +190,44 @@ def test_utf16_without_bom_decodes():
     assert decode_bytes(text.encode("utf-16-le"), name="p") == (text, "utf-16-le")
 
 
+@pytest.mark.parametrize(
+    "data, text, where",
+    [
+        # a download cut off inside the last character: charset detection used to read this as GB18030 mojibake
+        ("公安部严打电诈跨国犯罪。".encode() + "累".encode()[:2], "公安部严打电诈跨国犯罪。\ufffd",
+         "byte offset 36 (e7 b4) (the page ends mid-character: a truncated download?)"),
+        # a stray Windows-1252 quote and a truncated end
+        ("“Kerja sama” 中缅泰三国 di Myanmar.".encode().replace(b" di", b"\x92 di") + b"\xe2\x80",
+         "“Kerja sama” 中缅泰三国\ufffd di Myanmar.\ufffd",
+         "byte offsets 32 (92), 45 (e2 80) (the page ends mid-character: a truncated download?)"),
+        # offsets count the UTF-8 BOM the text leaves out
+        (b"\xef\xbb\xbf" + "Café crème brûlée \x92!".encode().replace(b"\xc2\x92", b"\x92"),
+         "Café crème brûlée \ufffd!", "byte offset 25 (92)"),
+    ],
+)
+def test_utf8_with_a_few_bad_bytes_is_read_as_utf8_with_a_warning(data, text, where, caplog):
+    assert decode_bytes(data, name="page.txt") == (text, "utf-8")
+    assert caplog.messages == [f"page.txt: not valid UTF-8 at {where}; read as UTF-8 with U+FFFD in place of the "
+                               "bad bytes"]
+
+
+def test_more_than_a_handful_of_bad_bytes_is_left_to_charset_detection(caplog):
+    # nine bad bytes in a long UTF-8 page are a damaged page or a mixed one, not a truncated download
+    data = ("公安部严打电诈跨国犯罪。" * 20).encode() + b"\x92" * 9
+    with pytest.raises(DataError, match="page.txt: cannot decode"):
+        decode_bytes(data, name="page.txt")
+    assert caplog.messages == []
+
+
+@pytest.mark.parametrize("text, encoding", [
+    ("公安部严打电诈跨国犯罪", "gbk"),  # short: few bad bytes, but no more well-formed UTF-8 than chance gives
+    ("中緬泰三國警方", "big5"),
+])
+def test_a_short_legacy_encoded_line_is_not_taken_for_damaged_utf8(text, encoding, caplog):
+    assert decode_bytes(text.encode(encoding), name="page.txt")[1] != "utf-8"
+    assert caplog.messages == []
+
+
 @pytest.mark.parametrize("content", [b"", b"  \n\n\t \r\n"])
 def test_empty_page_is_a_data_error(tmp_path, content):
     path = tmp_path / "empty.txt"
@@ -203,6 +241,21 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path, capsys):
     path.write_bytes(b"\xff\xfe\xfa\xfb\x80\x81\x82")
     assert main(["ingest", str(path)]) == 2
     assert f"{path}: not valid utf-16 at byte 6" in capsys.readouterr().err
+
+
+def test_cli_goes_on_after_a_bad_page_and_exits_2(tmp_path, capsys):
+    empty, binary, page = tmp_path / "empty.txt", tmp_path / "image.txt", tmp_path / "page.txt"
+    empty.write_bytes(b"")
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    page.write_text("Police in China, Myanmar and Thailand arrested 200 suspects in a joint operation on Monday.\n")
+    assert main(["ingest", str(empty), str(page), str(binary)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ("# page.en\ten\tLatn\t1 paragraphs\n"
+                            "Police in China, Myanmar and Thailand arrested 200 suspects in a joint operation on Monday.\n")
+    assert captured.err == (
+        f"mtkit ingest: error: {empty}: empty page (0 characters, all whitespace); nothing to ingest\n"
+        f"mtkit ingest: error: {binary}: binary file (NUL bytes), not a text page\n"
+        f"mtkit ingest: 2 of 3 paths failed: {empty}, {binary}\n")
 
 
 @pytest.mark.parametrize(
@@ -314,7 +367,7 @@ def test_editor_and_picture_credits_leave_the_body():
         ("photo_credit", "中国(图们江)地区", []),
         ("html_remnant", "全力推动a target='_blank' href='/index.html'/a8月27日", ["a target='_blank' href='/index.html'/a"]),
         ("html_remnant", "flights.<a href=\"/x\">more</a>", ["<a href=\"/x\">", "</a>"]),
-        ("html_remnant", "Police&nbsp;said", ["&nbsp;"]),
+        ("html_remnant", "Police&nbsp;said", []),  # a character reference is text (decoded), not markup
         ("html_remnant", "a big operation in a border area", []),
     ],
 )
@@ -544,3 +597,98 @@ def test_block_rules_on_other_sites(rule, text, reason):
 )
 def test_photo_credits_on_other_sites(text, cut):
     assert [text[s:e] for s, e, _ in CLEANING_RULES.get("photo_credit")().spans(text)] == cut
+
+
+def test_script_and_style_elements_leave_with_their_content():
+    page = "\n".join([
+        "<head><script>var x = 1; function f(){return 2;}</script><style>body{color:red}</style></head>",
+        "Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar pada hari Kamis kemarin sore.",
+        '<script type="text/javascript">',
+        "var tracker = 'The police arrested more people in a joint operation on Monday, officials said.';",
+        "</script> Mereka dipulangkan ke Tiongkok melalui Thailand pada hari Jumat pagi ini.",
+        "<STYLE>p { margin: 0 }</STYLE>",
+    ])
+    result = ingest_text(page, doc_id="ex")
+    assert [(d.id, [p.text for p in d.paragraphs]) for d in result.documents] == [("ex.id", [
+        "Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar pada hari Kamis kemarin sore.",
+        "Mereka dipulangkan ke Tiongkok melalui Thailand pada hari Jumat pagi ini.",
+    ])]
+    assert [(r.rule, r.text, r.reason) for r in result.removed if "element" in r.reason] == [
+        ("html_remnant", "<script>var x = 1; function f(){return 2;}</script>", "script element (code, not text)"),
+        ("html_remnant", "<style>body{color:red}</style>", "style element (code, not text)"),
+        ("html_remnant", '<script type="text/javascript">', "script element (code, not text)"),
+        ("html_remnant", "var tracker = 'The police arrested more people in a joint operation on Monday, officials "
+         "said.';", "script element (code, not text)"),
+        ("html_remnant", "</script>", "script element (code, not text)"),
+        ("html_remnant", "<STYLE>p { margin: 0 }</STYLE>", "style element (code, not text)"),
+    ]
+
+
+def test_character_references_are_decoded_in_the_text_not_cut_out():
+    page = "\n".join([
+        "<p>Operasi ini merupakan hasil kerja sama tiga negara &amp; aparat setempat.&nbsp;Menurut juru bicara, "
+        "operasi akan berlanjut.</p>",
+        "<p>Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar pada hari Kamis kemarin.</p>",
+        "Kata juru bicara: &quot;Kami tidak akan berhenti&#39;&#x21;&quot; Kasus AT&T &notice &bogus; tetap.",
+        "Copyright &copy; 2024 Berita.",
+    ])
+    result = ingest_text(page, doc_id="ex")
+    (doc,) = result.documents
+    assert [(p.text, p.original) for p in doc.paragraphs] == [
+        ("Operasi ini merupakan hasil kerja sama tiga negara & aparat setempat. Menurut juru bicara, operasi akan "
+         "berlanjut.",
+         "Operasi ini merupakan hasil kerja sama tiga negara &amp; aparat setempat.&nbsp;Menurut juru bicara, "
+         "operasi akan berlanjut."),
+        ("Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar pada hari Kamis kemarin.", None),
+        # only references with their ";" that the html module knows: "AT&T", "&notice", "&bogus;" stay as written
+        ("Kata juru bicara: \"Kami tidak akan berhenti'!\" Kasus AT&T &notice &bogus; tetap.",
+         "Kata juru bicara: &quot;Kami tidak akan berhenti&#39;&#x21;&quot; Kasus AT&T &notice &bogus; tetap."),
+    ]
+    for p in doc.paragraphs:
+        assert page[p.start:p.end] == p.raw
+    assert [(r.rule, r.text) for r in result.removed] == [
+        ("html_remnant", "<p>"), ("html_remnant", "</p>"), ("html_remnant", "<p>"), ("html_remnant", "</p>"),
+        ("copyright_footer", "Copyright &copy; 2024 Berita.")]
+    # the footer is judged as read: "&copy;" is the copyright sign
+    assert result.removed[-1].reason == "copyright or licence notice"
+
+
+def test_a_page_with_no_text_left_is_a_warning_or_with_require_text_one_error(tmp_path, capsys, caplog):
+    page = tmp_path / "junk.txt"
+    page.write_text("Copyright 2024. All rights reserved.\nShare on Facebook\n")
+    assert ingest_file(page).documents == []
+    assert caplog.messages == [f"{page}: no article text left after cleaning (2 blocks removed)"]
+    caplog.clear()
+    with pytest.raises(DataError, match=r"junk.txt: no article text left after cleaning$"):
+        ingest_file(page, require_text=True)
+    assert caplog.messages == []
+    # align says it once, as its error (it used to log the warning first)
+    other = tmp_path / "id.txt"
+    other.write_text("Jakarta - Polisi menangkap ratusan tersangka penipuan daring di Myanmar.\n")
+    assert main(["align", str(page), str(other), "--encoder", "lexical"]) == 2
+    assert capsys.readouterr().err == f"mtkit align: error: {page}: no article text left after cleaning\n"
+    assert caplog.messages == []
+
+
+def test_a_page_dumped_with_its_markup_keeps_its_article_only():
+    # the review's page: script code, a menu, entities inside a paragraph and a footer, document-structure tags
+    page = "\n".join([
+        "<html><head><title>Berita Hari Ini</title><script>var x = 1; function f(){return 2;}</script>"
+        "<style>body{color:red}</style></head>",
+        '<body><div class="nav">Beranda | Nasional | Internasional | Olahraga</div>',
+        "<p>Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar.Mereka dipulangkan ke Tiongkok melalui "
+        "Thailand pada hari Kamis.</p>",
+        "<p>Operasi ini merupakan hasil kerja sama tiga negara &amp; aparat setempat.&nbsp;Menurut juru bicara, "
+        "operasi akan berlanjut.</p>",
+        '<div class="footer">Copyright &copy; 2024 Berita. All rights reserved.</div></body></html>',
+    ])
+    result = ingest_text(page, doc_id="html")
+    assert [(d.id, [p.text for p in d.paragraphs]) for d in result.documents] == [("html.id", [
+        "Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar.Mereka dipulangkan ke Tiongkok melalui "
+        "Thailand pada hari Kamis.",
+        "Operasi ini merupakan hasil kerja sama tiga negara & aparat setempat. Menurut juru bicara, operasi akan "
+        "berlanjut.",
+    ])]
+    assert [(r.rule, r.text) for r in result.removed if r.rule != "html_remnant"] == [
+        ("page_frame", "Berita Hari Ini"), ("page_frame", "Beranda | Nasional | Internasional | Olahraga"),
+        ("copyright_footer", "Copyright &copy; 2024 Berita. All rights reserved.")]

@@ -227,6 +227,22 @@ def test_jsonl_records_carry_offsets_and_original(capsys):
     assert records[0]["text"].startswith("新华社南京2月20日电")
 
 
+def test_jsonl_with_explain_stays_jsonl(capsys):
+    import json
+
+    seed = RAW / "000_63baf882e5e4f05a.txt"
+    assert main(["ingest", str(seed), "--jsonl", "--explain"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    raw = seed.read_text(encoding="utf-8")
+    assert [r["doc_id"] for r in records if "removed" not in r] == ["cctv-id-20240827.id"] * 10
+    removals = [r for r in records if r.get("removed")]
+    assert [(r["source"], r["rule"], r["text"]) for r in removals] == [
+        (str(seed), "page_frame", "berita"), (str(seed), "dateline", "2024-08-27"),
+        (str(seed), "language_menu", raw[removals[2]["start"]:removals[2]["end"]])]
+    assert all(raw[r["start"]:r["end"]] == r["text"] and r["reason"] for r in removals)
+    assert list(removals[0]) == ["removed", "source", "start", "end", "rule", "reason", "text"]
+
+
 def _parts(result):
     return [(d.id, d.lang, d.script, [(p.start, p.end, p.text) for p in d.paragraphs]) for d in result.documents]
 
@@ -253,3 +269,25 @@ def test_big5_seed_text_decodes_to_the_same_text(results):
     # The raw page carries pinyin with tone marks, which Big5 cannot encode; its kept text can be.
     text = "\n\n".join(p.text for p in results["002"].documents[0].paragraphs)
     assert decode_bytes(text.encode("big5"), name="page") == (text, "big5")
+
+
+@pytest.mark.parametrize("name, tail, last_removed", [
+    # the id page ends with its kept source line: U+FFFD leaves its text and stays in its original
+    ("000_63baf882e5e4f05a.txt", b"\xe2\x80", ("undecodable_byte", "\ufffd")),
+    # the zh page ends with a related-reading list item, dropped with U+FFFD
+    ("004_5065d816adfc3ec2.txt", b"\xe4\xb8", ("related_reading", "最新评论\ufffd")),
+])
+def test_a_seed_cut_off_mid_character_ingests_the_same_text(tmp_path, caplog, name, tail, last_removed):
+    # a truncated download: read as UTF-8 (not GB18030 mojibake, not an error), the lost character as U+FFFD
+    data = (RAW / name).read_bytes()
+    page = tmp_path / name
+    page.write_bytes(data + tail)
+    expected, result = ingest_file(RAW / name), ingest_file(page)
+    assert result.encoding == "utf-8"
+    assert [[p.text for p in d.paragraphs] for d in result.documents] == [
+        [p.text for p in d.paragraphs] for d in expected.documents]
+    assert (result.removed[-1].rule, result.removed[-1].text) == last_removed
+    assert caplog.messages == [f"{page}: not valid UTF-8 at byte offset {len(data)} ({tail.hex(' ')}) (the page ends "
+                               "mid-character: a truncated download?); read as UTF-8 with U+FFFD in place of the bad "
+                               "bytes"]
+    assert_no_loss(result)

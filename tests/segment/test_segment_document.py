@@ -58,6 +58,22 @@ def test_converted_paragraph_keeps_the_raw_slice(raw, text, expected):
     assert [s.raw for s in sentences] == [original for _, original in expected]
 
 
+def test_an_edited_paragraph_is_split_as_read_and_maps_back_to_its_raw_slices():
+    # character references decoded, a ruby annotation and an undecodable byte (U+FFFD) left out: the splitter
+    # sees the text, so "&nbsp;" ends no sentence inside and "&quot;" opens none; offsets index the raw page
+    raw = "Dia berkata &quot;Selesai.&quot;&nbsp;Operasi A &amp; B berlanjut.\ufffd 包機(jī)降落。"
+    page = "x\n" + raw
+    text = "Dia berkata \"Selesai.\" Operasi A & B berlanjut. 包機降落。"
+    p = Paragraph(text, 2, 2 + len(raw), "id", "Latn", raw)
+    sentences = segment_document(Document("d5.id", "id", "Latn", [p]))
+    assert [(s.text, s.original) for s in sentences] == [
+        ("Dia berkata \"Selesai.\"", "Dia berkata &quot;Selesai.&quot;"),
+        ("Operasi A & B berlanjut.", "Operasi A &amp; B berlanjut.\ufffd"),
+        ("包機降落。", "包機(jī)降落。"),
+    ]
+    assert [page[s.start:s.end] for s in sentences] == [s.original for s in sentences]
+
+
 def test_segment_documents_streams():
     docs_seen = []
 
@@ -94,7 +110,7 @@ def test_signature_head_changes_with_a_splitter_version(monkeypatch):
 
     head = signature().split("|")[0]
     assert head.startswith("segment:") and head != "segment"
-    assert "|zh:v2|latin:sentencex-v4|sentencex:" in signature()
+    assert "|zh:v2|latin:sentencex-v5|sentencex:" in signature()
     monkeypatch.setattr(ChineseSplitter, "version", 99)
     assert signature().split("|")[0] != head
     monkeypatch.undo()

@@ -278,16 +278,16 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     _check_dependencies(settings)
     _check_bf16(settings)
     run = Path(out_dir)
-    key = stable_hash(str(model_name), str(dataset), config, direction, settings.to_dict())
+    record = {"model": _run_input_name(model_name), "dataset": _run_input_name(dataset), "config": config,
+              "direction": direction, **settings.to_dict()}
+    key = stable_hash(record["model"], record["dataset"], config, direction, settings.to_dict())
     done = run / DONE
     info = json.loads(done.read_text()) if resume and done.is_file() else {}
-    if info.get("key") == key and Path(info["final_dir"]).is_dir():
+    if info.get("key") == key and (run / info["final_dir"]).is_dir():
         logger.info("%s: finished already with these settings; nothing to do", run)
-        return FinetuneResult(run, Path(info["final_dir"]), info["metrics"], skipped=True)
+        return FinetuneResult(run, run / info["final_dir"], info["metrics"], skipped=True)
     saved = run / "finetune_config.json"
-    previous = json.loads(saved.read_text()).get("key") if resume and saved.is_file() else key
-    if previous != key:  # resuming another run's checkpoints would silently mix two settings
-        raise ConfigError(f"{run} holds a run with other settings (see {saved}); use another --out or --no-resume")
+    _check_run_folder(run, saved, record, key, resume)
 
     # every check before any training step: config, direction, empty train split, language codes
     splits, src, tgt = load_parallel_splits(dataset, config, direction)
@@ -344,8 +344,7 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
                             compute_metrics=compute_metrics if dev else None, callbacks=callbacks)
     main = trainer.is_world_process_zero()  # one process writes files, evaluates and writes the card
     if main:
-        write_json(run / "finetune_config.json", {"model": str(model_name), "dataset": str(dataset), "config": config,
-                                                  "direction": direction, "key": key, **settings.to_dict()})
+        write_json(saved, {**record, "key": key})
     # a checkpoint cut short by a kill cannot be resumed from; --no-resume: no other start's checkpoint may stay
     # (a kill before this start's first save would resume from it)
     if resume:
@@ -357,8 +356,10 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
         for path in stale:
             logger.warning("removing %s (%s)", path, why)
             shutil.rmtree(path, ignore_errors=True)
-        if not resume:
-            done.unlink(missing_ok=True)
+        if not resume:  # nothing of the earlier run may pass for this one's (evaluate RUN/final scored it)
+            shutil.rmtree(run / "final", ignore_errors=True)
+            for name in (DONE, "README.md"):
+                (run / name).unlink(missing_ok=True)
     if last:
         logger.info("resuming from %s", last)
     trainer.train(resume_from_checkpoint=last)
@@ -374,9 +375,33 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
         _write_cards(run, model_cards_dir, settings, model_name=model_name, dataset=dataset, config=config,
                      src=src, tgt=tgt, split=eval_split, results=results, steps=trainer.state.global_step,
                      best=trainer.state.best_model_checkpoint)
-    if main:
-        write_json(done, {"key": key, "final_dir": str(final_model), "metrics": metrics})
+    if main:  # final_dir relative to the run: the check above holds from any working directory and after a move
+        write_json(done, {"key": key, "final_dir": str(final_model.relative_to(run)), "metrics": metrics})
     return FinetuneResult(run, final_model, metrics, resumed_from=last, main_process=main)
+
+
+def _run_input_name(name: str | Path) -> str:
+    """A model or dataset as the run records it: an existing local path resolved (``models/x/``, ``./models/x``
+    and ``/abs/models/x`` are one input, and a resume from another directory finds its run), a Hub name as given."""
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.exists() else str(name)
+
+
+def _check_run_folder(run: Path, saved: Path, record: dict, key: str, resume: bool) -> None:
+    """Refuse an output folder that would mix this run with something else: another run's settings (resuming
+    its checkpoints would train on two settings), or files that are not a run's at all (the Trainer's
+    checkpoint rotation deletes ``checkpoint-*`` folders, and the card overwrites ``README.md``)."""
+    if saved.is_file():
+        previous = json.loads(saved.read_text(encoding="utf-8"))
+        if resume and previous.get("key") != key:
+            changed = [f"{name} {previous.get(name)!r} -> {value!r}" for name, value in record.items()
+                       if previous.get(name) != value]
+            raise ConfigError(f"{run} holds a run with other settings ({'; '.join(changed) or 'see ' + str(saved)}); "
+                              "use another --out, or --no-resume to start over (removes its checkpoints)")
+    elif run.is_dir() and any(run.iterdir()):
+        names = sorted(p.name for p in run.iterdir())
+        raise ConfigError(f"{run} is not empty and holds no fine-tuning run (no {saved.name}; it holds "
+                          f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''}): give a new or empty folder")
 
 
 def _check_label_order(label_ids, dev: list[dict], pad_id: int) -> None:
@@ -440,7 +465,7 @@ def _write_cards(run: Path, cards_dir, settings: FinetuneConfig, *, model_name, 
                  results, steps, best=None) -> None:
     from ..evaluate.card import write_model_card
 
-    name = settings.run_name or run.name
+    name = settings.run_name or run.resolve().name  # `--out .` is the folder it names, not ""
     card = dict(model_name=name, base_model=str(model_name), languages=[src, tgt], dataset=str(dataset),
                 training_dataset=str(dataset),
                 dataset_config=config, split=split, results=results,

@@ -142,14 +142,25 @@ def test_unlabelled_documents_are_paired_the_same_on_ray(faults, tmp_path):
         "auto:d5-en.en+d5-zh.zh", "auto:d7-en.en+d7-zh.zh"]
 
 
-def test_an_error_on_a_worker_reaches_the_driver_as_itself(faults, tmp_path):
+def test_an_empty_page_is_skipped_on_a_worker_as_locally(faults, tmp_path):
     import shutil
 
     shutil.copytree(CORPUS, tmp_path / "corpus")
     (tmp_path / "corpus" / "raw" / "004_5065d816adfc3ec2.txt").write_text("  \n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"004_5065d816adfc3ec2.txt: empty page"):
-        build_corpus(tmp_path / "corpus", tmp_path / "out", BuildConfig(encoder="lexical"),
-                     executor=RayExecutor(num_workers=1))
+    local = build_corpus(tmp_path / "corpus", tmp_path / "local", BuildConfig(encoder="lexical"))
+    build_corpus(tmp_path / "corpus", tmp_path / "ray", BuildConfig(encoder="lexical"),
+                 executor=RayExecutor(num_workers=1))
+    assert [page["file"] for page in local.report["skipped_pages"]] == ["raw/004_5065d816adfc3ec2.txt"]
+    assert_same_files(tmp_path / "ray", tmp_path / "local")
+
+
+def test_an_error_on_a_worker_reaches_the_driver_as_itself(faults, tmp_path):
+    """A model folder missing on a worker's machine: the worker's BackendError, not Ray's wrapper of it."""
+    from mtkit.translate import TranslateChunks, TranslationChunk
+
+    steps = [TranslateChunks(TranslatorSpec(str(tmp_path / "gone")), {})]
+    with pytest.raises(BackendError, match=r"^cannot load translation model '.*gone': no such model folder$"):
+        list(RayExecutor(num_workers=1).map(steps, [TranslationChunk(0, 1, ["电诈"])]))
 
 
 # ------------------------------------------------------------------ translate

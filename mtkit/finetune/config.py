@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
@@ -108,6 +109,10 @@ class FinetuneConfig(StrictConfig):
                 names = " or ".join({float: "a number", int: "an integer", str: "a string", bool: "true or false",
                                      list: "a list", type(None): "null"}[t] for t in allowed)
                 raise ConfigError(f"{f.name} must be {names}, not {value!r}")
+            # YAML's .inf and .nan pass every range check written as a comparison (nan compares false both ways,
+            # inf is > 0), and a learning rate of inf trained a NaN model that the run then recorded as done
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, not {value}")
         for name in ("lora_target_modules", "report_to"):
             if any(not isinstance(v, str) for v in getattr(self, name) or ()):
                 raise ConfigError(f"{name} must be a list of names, not {getattr(self, name)!r}")
@@ -117,6 +122,8 @@ class FinetuneConfig(StrictConfig):
         from transformers.trainer_utils import SchedulerType
         from transformers.training_args import OptimizerNames
 
+        if not 0 <= self.seed < 2**32:  # numpy's limits, which the Trainer's set_seed meets after the model loads
+            raise ConfigError(f"seed must be >= 0 and < 2**32, not {self.seed}")
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise ConfigError(f"learning_rate must be > 0, not {self.learning_rate}")
         if self.max_steps == 0 or self.max_steps < -1:
@@ -135,12 +142,32 @@ class FinetuneConfig(StrictConfig):
         if not self.lora_alpha > 0 or not 0 <= self.lora_dropout < 1:
             raise ConfigError(f"lora_alpha must be > 0 and lora_dropout >= 0 and < 1, not {self.lora_alpha} and "
                               f"{self.lora_dropout}")
+        if self.lora_target_modules == []:  # `or` would give the defaults: an empty list must not mean all of them
+            raise ConfigError("lora_target_modules is empty; leave it out for the model family's defaults")
+        self._check_report_to()
         optims = [o.value for o in OptimizerNames]
         if self.optim != "auto" and self.optim not in optims:
             raise ConfigError(f"optim {self.optim!r} unknown; known: auto, {', '.join(optims)}")
         schedulers = [s.value for s in SchedulerType]
         if self.lr_scheduler not in schedulers:
             raise ConfigError(f"lr_scheduler {self.lr_scheduler!r} unknown; known: {', '.join(schedulers)}")
+
+    def _check_report_to(self) -> None:
+        """ConfigError for a reporting integration transformers does not have, or whose package is missing here
+        (the Trainer raised either one as a traceback once the data and the model had loaded)."""
+        from transformers.integrations.integration_utils import (INTEGRATION_TO_CALLBACK,
+                                                                 get_available_reporting_integrations)
+
+        names = [self.report_to] if isinstance(self.report_to, str) else self.report_to
+        # transformers' own test of what is installed, the list report_to: all gives (it leaves out flyte, and
+        # azure_ml beside mlflow, which report_to: all does not use either)
+        available = get_available_reporting_integrations()
+        for name in names:
+            if name in ("all", "none") or name in available:
+                continue
+            if name not in INTEGRATION_TO_CALLBACK:
+                raise ConfigError(f"report_to {name!r} unknown; known: all, none, {', '.join(INTEGRATION_TO_CALLBACK)}")
+            raise ConfigError(f"report_to {name!r}: not installed here (installed: {', '.join(available) or 'none'})")
 
     @property
     def lr(self) -> float:

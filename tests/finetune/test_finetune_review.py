@@ -39,6 +39,12 @@ def assets(tmp_path_factory):
     ({"lora_target_modules": "q_proj"}, "lora_target_modules must be a list or null, not 'q_proj'"),
     ({"optim": "foo"}, "optim 'foo' unknown; known: auto, adamw_torch,"),
     ({"lr_scheduler": "foo"}, "lr_scheduler 'foo' unknown; known: linear,"),
+    ({"seed": -1}, "seed must be >= 0 and < 2**32, not -1"),
+    ({"seed": 2**32}, "seed must be >= 0 and < 2**32, not 4294967296"),
+    ({"learning_rate": float("inf")}, "learning_rate must be a finite number, not inf"),
+    ({"max_grad_norm": float("nan")}, "max_grad_norm must be a finite number, not nan"),
+    ({"lora_target_modules": []}, "lora_target_modules is empty; leave it out for the model family's defaults"),
+    ({"report_to": ["bogus"]}, "report_to 'bogus' unknown; known: all, none, azure_ml, comet_ml, mlflow,"),
 ])
 def test_bad_settings_are_refused_when_loaded(values, message):
     with pytest.raises(ConfigError) as info:
@@ -46,11 +52,31 @@ def test_bad_settings_are_refused_when_loaded(values, message):
     assert str(info.value).startswith(message)
 
 
+def test_reporting_integrations_are_checked_against_what_is_installed(monkeypatch):
+    """The Trainer raised a missing package as a traceback after the data and the model had loaded."""
+    import transformers.integrations.integration_utils as integrations
+
+    monkeypatch.setattr(integrations, "get_available_reporting_integrations", lambda: ["mlflow"])
+    with pytest.raises(ConfigError) as info:
+        FinetuneConfig.from_dict({"report_to": ["mlflow", "tensorboard"]})
+    assert str(info.value) == "report_to 'tensorboard': not installed here (installed: mlflow)"
+    assert FinetuneConfig.from_dict({"report_to": "mlflow"}).report_to == "mlflow"
+    assert FinetuneConfig.from_dict({"report_to": ["all"]}).report_to == ["all"]
+    monkeypatch.setattr(integrations, "get_available_reporting_integrations", lambda: [])
+    with pytest.raises(ConfigError) as info:
+        FinetuneConfig.from_dict({"report_to": "wandb"})
+    assert str(info.value) == "report_to 'wandb': not installed here (installed: none)"
+
+
 def test_yaml_numbers_without_a_dot_and_files_that_are_not_settings(tmp_path):
     path = tmp_path / "ft.yaml"
     path.write_text("learning_rate: 5e-4\nnum_epochs: 2\n")  # PyYAML reads 5e-4 as a string
     config = FinetuneConfig.from_yaml(path)
     assert (config.learning_rate, config.lr, config.num_epochs) == (5e-4, 5e-4, 2)
+    path.write_text("learning_rate: .inf\n")  # trained a NaN model that a re-run then skipped as finished
+    with pytest.raises(ConfigError) as info:
+        FinetuneConfig.from_yaml(path)
+    assert str(info.value) == "learning_rate must be a finite number, not inf"
     path.write_text("[1, 2]\n")
     with pytest.raises(ConfigError, match="must be a mapping of setting: value, not list"):
         FinetuneConfig.from_yaml(path)

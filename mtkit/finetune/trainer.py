@@ -169,6 +169,18 @@ def _save_new_best_callback():
     return SaveNewBest()
 
 
+def _check_lengths(model, family: str, settings: FinetuneConfig) -> None:
+    """max_source_length/max_target_length past the model's position table: a ConfigError now, not an IndexError
+    at whichever training step draws a pair that long (after finetune_config.json is written)."""
+    from ..translate.languages import position_limit
+
+    limit = position_limit(model, family)
+    for name in ("max_source_length", "max_target_length"):
+        if limit and getattr(settings, name) > limit:
+            raise ConfigError(f"{name} {getattr(settings, name)} is over the model's {limit} positions "
+                              f"(max_position_embeddings); set {name}: {limit} or less")
+
+
 def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
     """Set the tokenizer's language codes (a ConfigError lists the known ones if it lacks one); the family and the
     prefix of every source text (T5/MADLAD's ``<2xx> `` target token, what :class:`~mtkit.translate.Translator`
@@ -188,12 +200,22 @@ def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
 
 
 def _with_lora(model, family: str, settings: FinetuneConfig):
+    import torch
     from peft import LoraConfig, TaskType, get_peft_model
 
     targets = settings.lora_target_modules or lora_targets(model, family)
     if not targets:
         raise ConfigError(f"no default LoRA target modules for {type(model).__name__} ({family}); "
                           f"set lora_target_modules (defaults exist for: {', '.join(LORA_TARGETS)})")
+    # peft's rule for a list of names: a module's whole name or its last parts. peft raises only when none
+    # matches (as a traceback), and leaves a name that matches nothing untrained without a word
+    names = [name for name, _ in model.named_modules()]
+    unmatched = [t for t in targets if not any(name == t or name.endswith("." + t) for name in names)]
+    if unmatched:
+        linear = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                         if isinstance(module, torch.nn.Linear)})
+        raise ConfigError(f"LoRA target module(s) {', '.join(unmatched)} match no module of {type(model).__name__}; "
+                          f"its linear layers: {', '.join(linear)} (set lora_target_modules from these)")
     return get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=settings.lora_r,
                                             lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
                                             target_modules=targets))
@@ -274,6 +296,7 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     except (OSError, ValueError) as exc:
         raise BackendError(f"cannot load model {str(model_name)!r}: {exc}") from None
     family, source_prefix = _prepare_languages(tokenizer, model, src, tgt)
+    _check_lengths(model, family, settings)
     if settings.method == "lora":
         model = _with_lora(model, family, settings)
     dev_name = next((s for s in ("validation", "dev") if splits.get(s) and splits[s][0]), None)

@@ -20,7 +20,7 @@ from ..errors import BackendError, ConfigError, DataError
 from ..scale import Executor, LocalExecutor, Step
 from ..utils import atomic_write, folder_fingerprint, length_sorted_batches, make_signature, stable_hash
 from .engine import BACKENDS, TranslationBackend, get_backend_class
-from .languages import language_code_for, model_family, source_prefix
+from .languages import language_code_for, model_family, position_limit, source_prefix
 
 __all__ = ["Translator", "TranslatorSpec", "TranslationBackend", "BACKENDS", "language_code_for", "translate_file",
            "read_inputs"]
@@ -235,9 +235,8 @@ class Translator:
             raise TypeError("translate takes a list of sentences, not one string: translate([text])")
         check_options(beam_size=beam_size, max_length=max_length, min_length=min_length,
                       max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size)
-        positions = getattr(self.model.config, "max_position_embeddings", None)
-        if self.family in ("marian", "mbart") and positions and max_length > positions:
-            # learned or fixed position tables: every backend fails past them (mtkit's decoder says the same)
+        positions = position_limit(self.model, self.family)
+        if positions and max_length > positions:  # every backend fails past them (mtkit's decoder says the same)
             raise ConfigError(f"max_length {max_length} is over the model's {positions} decoder positions; "
                               f"use --max-length {positions} or less")
         device = "cuda" if str(self.device).startswith("cuda") else "cpu"

@@ -95,6 +95,37 @@ def test_missing_dataset_or_model_is_a_clear_error(assets, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_settings_the_model_cannot_take_are_refused_before_training(assets, tmp_path):
+    """Lengths past Marian's position table failed with an IndexError at the training step that drew a long pair;
+    LoRA targets the model lacks with peft's traceback (all of them) or not at all (some)."""
+    def run(**values):
+        with pytest.raises(ConfigError) as info:
+            finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "x",
+                     settings=settings(**values), model_cards_dir=None)
+        return str(info.value)
+
+    assert run(max_source_length=1024) == ("max_source_length 1024 is over the model's 256 positions "
+                                           "(max_position_embeddings); set max_source_length: 256 or less")
+    assert run(max_target_length=257) == ("max_target_length 257 is over the model's 256 positions "
+                                          "(max_position_embeddings); set max_target_length: 256 or less")
+    assert run(method="lora", lora_target_modules=["q_proj", "nonexistent_mod", "proj"]) == (
+        "LoRA target module(s) nonexistent_mod, proj match no module of MarianMTModel; its linear layers: "
+        "fc1, fc2, k_proj, lm_head, out_proj, q_proj, v_proj (set lora_target_modules from these)")
+    assert not (tmp_path / "x").exists()
+
+
+def test_position_limits_by_family(tmp_path):
+    from transformers import AutoModelForSeq2SeqLM
+
+    from mtkit.testing import build_tiny_m2m100, build_tiny_t5
+    from mtkit.translate.languages import model_family, position_limit
+
+    # M2M100/NLLB compute their sinusoidal positions for any length; T5's are relative
+    for build in (build_tiny_m2m100, build_tiny_t5):
+        model = AutoModelForSeq2SeqLM.from_pretrained(build(tmp_path / build.__name__))
+        assert position_limit(model, model_family(model)) is None
+
+
 def test_no_resume_leaves_no_checkpoint_of_the_earlier_start(assets, tmp_path):
     run = tmp_path / "run"
     finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=run,

@@ -169,6 +169,30 @@ def _save_new_best_callback():
     return SaveNewBest()
 
 
+def _load_model(model_name) -> tuple:
+    """The tokenizer and the model, loaded as the Translator loads them: a missing local folder is said to be one
+    (not a Hub error about repo ids), and a LoRA adapter folder (a LoRA run's ``final/adapter``) is merged into
+    its base. Loaded by transformers as an adapter, its base stayed frozen: full fine-tuning failed at the first
+    step (no gradient), and a new LoRA recorded the raw base as its own, without the adapter it started from."""
+    from transformers import AutoTokenizer
+
+    from ..translate import check_model_path, load_seq2seq
+    from ..utils import is_lora_adapter
+
+    check_model_path(str(model_name))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(model_name))
+        model = load_seq2seq(str(model_name))
+    except (OSError, ValueError) as exc:
+        raise BackendError(f"cannot load model {str(model_name)!r}: {exc}") from None
+    if is_lora_adapter(model_name):
+        # peft records the model's name_or_path as a new adapter's base: the adapter this run starts from (which
+        # load_seq2seq merges into its own base again), not that adapter's base
+        model.name_or_path = str(model_name)
+        model.requires_grad_(True)  # peft froze the base to train the adapter; merged, all of it is trainable
+    return tokenizer, model
+
+
 def _check_lengths(model, family: str, settings: FinetuneConfig) -> None:
     """max_source_length/max_target_length past the model's position table: a ConfigError now, not an IndexError
     at whichever training step draws a pair that long (after finetune_config.json is written)."""
@@ -269,7 +293,7 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     ``resume``: continue from the last checkpoint in ``out_dir``, and return at once if the run finished with
     the same settings. ``stop_after_steps`` raises KeyboardInterrupt after that checkpoint (a killed run, for tests).
     """
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, TrainerCallback
+    from transformers import TrainerCallback
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     settings = settings or FinetuneConfig()
@@ -290,11 +314,7 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
 
     # every check before any training step: config, direction, empty train split, language codes
     splits, src, tgt = load_parallel_splits(dataset, config, direction)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(model_name))
-        model = AutoModelForSeq2SeqLM.from_pretrained(str(model_name))
-    except (OSError, ValueError) as exc:
-        raise BackendError(f"cannot load model {str(model_name)!r}: {exc}") from None
+    tokenizer, model = _load_model(model_name)
     family, source_prefix = _prepare_languages(tokenizer, model, src, tgt)
     _check_lengths(model, family, settings)
     if settings.method == "lora":

@@ -90,8 +90,9 @@ def test_missing_dataset_or_model_is_a_clear_error(assets, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no dataset there"):
         finetune(assets["model"], tmp_path / "empty", config="en-zh", direction="zh->en", out_dir=tmp_path / "x")
-    with pytest.raises(BackendError, match="cannot load model"):
+    with pytest.raises(BackendError) as info:  # was the Hub's "Repo id must be in the form 'repo_name' or ..."
         finetune(tmp_path / "no-model", assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "x")
+    assert str(info.value) == f"cannot load translation model '{tmp_path / 'no-model'}': no such model folder"
     assert not (tmp_path / "x").exists()
 
 
@@ -124,6 +125,43 @@ def test_position_limits_by_family(tmp_path):
     for build in (build_tiny_m2m100, build_tiny_t5):
         model = AutoModelForSeq2SeqLM.from_pretrained(build(tmp_path / build.__name__))
         assert position_limit(model, model_family(model)) is None
+
+
+def test_a_lora_adapter_as_the_model_is_merged_into_its_base(assets, tmp_path, caplog):
+    """Loaded by transformers as an adapter on a frozen base: full fine-tuning died at its first step (no gradient),
+    and a new LoRA named the raw base as its own, leaving out the adapter it had started from."""
+    import logging
+
+    from peft import PeftModel
+    from transformers import AutoModelForSeq2SeqLM
+
+    from mtkit.translate import Translator
+
+    first = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "lora",
+                     settings=settings(method="lora", merge_lora=False, max_steps=4, learning_rate=1e-2),
+                     model_cards_dir=None).final_dir
+    base_and_first = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(assets["model"]),
+                                               first).merge_and_unload().state_dict()
+    base = AutoModelForSeq2SeqLM.from_pretrained(assets["model"]).state_dict()
+    assert max((base_and_first[k] - base[k]).abs().max() for k in base) > 1e-2
+    short = dict(max_steps=2, eval_steps=2, save_steps=2)
+    with caplog.at_level(logging.INFO, logger="mtkit.translate"):  # the CLI sets mtkit to WARNING
+        full = finetune(first, assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "full",
+                        settings=settings(**short, learning_rate=0.0001, lr_scheduler="constant"), model_cards_dir=None)
+    assert f"{first} is a LoRA adapter: merged into its base model {assets['model']}" in caplog.messages
+    trained = AutoModelForSeq2SeqLM.from_pretrained(full.final_dir).state_dict()
+    assert full.metrics["steps"] == 2 and trained.keys() == base_and_first.keys()
+    # started from base + adapter: two small steps move every weight by far less than the adapter did
+    assert max((trained[k] - base_and_first[k]).abs().max() for k in trained) < 1e-3
+
+    second = finetune(first, assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "lora2",
+                      settings=settings(**short, method="lora", merge_lora=False, learning_rate=1e-2),
+                      model_cards_dir=None).final_dir
+    assert json.loads((second / "adapter_config.json").read_text())["base_model_name_or_path"] == str(first)
+    chain = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(assets["model"]), first).merge_and_unload()
+    chain = PeftModel.from_pretrained(chain, second).merge_and_unload().state_dict()
+    loaded = Translator(second, src_lang="zh", tgt_lang="en").model.state_dict()
+    assert loaded.keys() == chain.keys() and all(torch.equal(loaded[k], chain[k]) for k in chain)
 
 
 def test_no_resume_leaves_no_checkpoint_of_the_earlier_start(assets, tmp_path):

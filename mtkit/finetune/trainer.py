@@ -205,6 +205,26 @@ def _check_lengths(model, family: str, settings: FinetuneConfig) -> None:
                               f"(max_position_embeddings); set {name}: {limit} or less")
 
 
+def _warn_of_another_pair(tokenizer, src: str, tgt: str) -> None:
+    """A Marian model translates one pair, which its tokenizer may declare (source_lang/target_lang, zh or zho).
+    Training it for another pair is legitimate (retargeting a model) but is more often the wrong --model or
+    --direction: a warning. Codes that are no single language (mul, ROMANCE of multi-language models) are not
+    compared."""
+    from ..utils import known_language
+
+    declared = (getattr(tokenizer, "source_lang", None), getattr(tokenizer, "target_lang", None))
+
+    def differs(code, lang) -> bool:
+        record = known_language(code)
+        if record is None or record.scope == "S":  # S: special codes (mul, und)
+            return False
+        return getattr(known_language(lang), "alpha_3", lang) != record.alpha_3
+
+    if any(differs(code, lang) for code, lang in zip(declared, (src, tgt))):
+        logger.warning("the model's tokenizer declares the pair %s->%s and this run trains %s->%s: right if the "
+                       "model is meant to learn another pair, else check --model and --direction", *declared, src, tgt)
+
+
 def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
     """Set the tokenizer's language codes (a ConfigError lists the known ones if it lacks one); the family and the
     prefix of every source text (T5/MADLAD's ``<2xx> `` target token, what :class:`~mtkit.translate.Translator`
@@ -212,6 +232,8 @@ def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
     from ..translate.languages import language_code_for, model_family, source_prefix
 
     family = model_family(model)
+    if family == "marian":
+        _warn_of_another_pair(tokenizer, src, tgt)
     src_code, tgt_code = language_code_for(tokenizer, src, family), language_code_for(tokenizer, tgt, family)
     if src_code and hasattr(tokenizer, "src_lang"):
         tokenizer.src_lang = src_code

@@ -164,6 +164,25 @@ def test_a_lora_adapter_as_the_model_is_merged_into_its_base(assets, tmp_path, c
     assert loaded.keys() == chain.keys() and all(torch.equal(loaded[k], chain[k]) for k in chain)
 
 
+def test_a_marian_model_for_another_pair_is_warned_of(tmp_path, caplog):
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from mtkit.finetune.trainer import _prepare_languages
+    from mtkit.testing import build_tiny_marian
+
+    path = build_tiny_marian(tmp_path / "marian", src_lang="zh", tgt_lang="en")
+    tok, model = AutoTokenizer.from_pretrained(path), AutoModelForSeq2SeqLM.from_pretrained(path)
+    for src, tgt in (("zh", "en"), ("en", "tlh")):
+        _prepare_languages(tok, model, src, tgt)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        "the model's tokenizer declares the pair zh->en and this run trains en->tlh: right if the model is meant to "
+        "learn another pair, else check --model and --direction"]
+    caplog.clear()
+    tok.source_lang, tok.target_lang = "zho", "mul"  # opus-mt's three-letter codes; a multi-target model's group
+    _prepare_languages(tok, model, "zh", "fr")
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
 def test_no_resume_leaves_no_checkpoint_of_the_earlier_start(assets, tmp_path):
     run = tmp_path / "run"
     finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=run,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import ConfigError
 from ..utils import StrictConfig, make_signature
@@ -168,6 +169,21 @@ class FinetuneConfig(StrictConfig):
             if name not in INTEGRATION_TO_CALLBACK:
                 raise ConfigError(f"report_to {name!r} unknown; known: all, none, {', '.join(INTEGRATION_TO_CALLBACK)}")
             raise ConfigError(f"report_to {name!r}: not installed here (installed: {', '.join(available) or 'none'})")
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> "FinetuneConfig":
+        """The settings a run recorded in its finetune_config.json (beside them: model, dataset, key), not validated
+        again: they were when the run started, and a check of this machine (report_to) need not hold here."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in saved.items() if k in names})
+
+    def card_training(self, *, steps: int, best: str | None) -> dict:
+        """The Training table of a run's model card: what finetune writes, and what `mtkit card --model-dir`
+        rebuilds from the run's finetune_config.json and the steps and best checkpoint in its done.json."""
+        return {"method": self.method, "learning_rate": self.lr, "steps": steps,
+                # the weights are the best dev checkpoint's, which may be earlier than the last step
+                "weights_from": Path(best).name if best else f"checkpoint-{steps} (last)",
+                "batch_max_tokens": self.batch_max_tokens, "gradient_accumulation": self.gradient_accumulation}
 
     @property
     def lr(self) -> float:

@@ -486,11 +486,8 @@ def _write_cards(run: Path, cards_dir, settings: FinetuneConfig, *, model_name, 
     card = dict(model_name=name, base_model=str(model_name), languages=[src, tgt], dataset=str(dataset),
                 training_dataset=str(dataset),
                 dataset_config=config, split=split, results=results,
-                training={"method": settings.method, "learning_rate": settings.lr, "steps": steps,
-                          # the weights are the best dev checkpoint's, which may be earlier than the last step
-                          "weights_from": Path(best).name if best else f"checkpoint-{steps} (last)",
-                          "batch_max_tokens": settings.batch_max_tokens,
-                          "gradient_accumulation": settings.gradient_accumulation})
+                training=settings.card_training(steps=steps, best=best),
+                decoding={"beam_size": settings.eval_beam, "max_length": settings.eval_max_length})
     write_model_card(run / "README.md", **card)
     if cards_dir:
         write_model_card(Path(cards_dir) / f"{name}.md", **card)

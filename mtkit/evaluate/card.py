@@ -21,13 +21,14 @@ def write_model_card(out_path: str | Path, *, model_name: str, base_model: str |
                      dataset: str, results: dict[str, MetricScore], dataset_config: str | None = None,
                      split: str = "test", training: dict | None = None, intended_use: str = "",
                      limitations: str = "", license: str = "other", training_dataset: str | None = None,
-                     origin: str | None = None) -> Path:
+                     origin: str | None = None, decoding: dict | None = None) -> Path:
     """Write the card (YAML metadata with ``model-index`` results, then the text) atomically to ``out_path``.
 
     ``dataset`` is where the scores come from (model-index only); ``training_dataset``, what the model was
     fine-tuned on (the Hub's ``datasets:``); ``base_model``, the model it was fine-tuned from. A model that was
     not trained here gives neither and may give its ``origin`` (where its folder was loaded from), which the
-    text names without claiming any training."""
+    text names without claiming any training. ``decoding``: the ``beam_size`` and ``max_length`` the scored
+    translations were made with (the scores change with them), stated with the command that reproduces them."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     pair = "-".join(languages)
@@ -35,7 +36,7 @@ def write_model_card(out_path: str | Path, *, model_name: str, base_model: str |
         EvalResult(task_type="translation", task_name=f"Translation {pair}", dataset_type=dataset,
                    dataset_name=dataset, dataset_config=dataset_config, dataset_split=split,
                    metric_type=HUB_METRIC.get(key, key), metric_name=score.name, metric_value=round(score.score, 4),
-                   metric_config=score.signature, metric_args={"signature": score.signature})
+                   metric_config=score.signature, metric_args={"signature": score.signature, **(decoding or {})})
         for key, score in results.items()
     ]
     data = ModelCardData(language=list(languages), license=license, library_name="transformers",
@@ -54,6 +55,10 @@ def write_model_card(out_path: str | Path, *, model_name: str, base_model: str |
              "| metric | score | sacrebleu signature |", "|---|---|---|"]
     for score in results.values():
         lines.append(f"| {score.name} | {score.score:.2f} | `{md_cell(score.signature)}` |")
+    if decoding:
+        lines += ["", f"Translations decoded with beam size {decoding['beam_size']} and at most "
+                      f"{decoding['max_length']} tokens (`mtkit evaluate --beam {decoding['beam_size']} "
+                      f"--max-length {decoding['max_length']}`)."]
     if training:
         lines += ["", "## Training", "", "| setting | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in training.items()]
@@ -72,9 +77,9 @@ def write_model_card(out_path: str | Path, *, model_name: str, base_model: str |
 def model_dir_info(model_dir: str | Path) -> dict:
     """What a saved model folder says about itself, for the card: its name; for a model trained here (a LoRA
     adapter, a fine-tuning run's ``final`` folder) its ``base_model`` (the run's ``finetune_config.json``, else the
-    adapter's ``base_model_name_or_path`` or config.json's ``_name_or_path``), the run's ``training_dataset`` and
-    its metrics from ``done.json`` as ``training`` facts; for any other folder only its ``origin``, where
-    config.json says it was loaded from."""
+    adapter's ``base_model_name_or_path`` or config.json's ``_name_or_path``), the run's ``training_dataset`` and,
+    for a finished run, the Training table of finetune's own card (its settings; steps and best checkpoint from
+    ``done.json``); for any other folder only its ``origin``, where config.json says it was loaded from."""
     import json
 
     from ..errors import DataError
@@ -96,10 +101,14 @@ def model_dir_info(model_dir: str | Path) -> dict:
             if base and Path(base).resolve() != path.resolve():
                 info["base_model" if trained else "origin"] = base
                 break
-    if run is not None and (run / "done.json").is_file():
-        info["training"] = json.loads((run / "done.json").read_text(encoding="utf-8")).get("metrics") or None
     if trained and run is not None and (run / "finetune_config.json").is_file():
         settings = json.loads((run / "finetune_config.json").read_text(encoding="utf-8"))
         info.update({k: settings[key] for k, key in (("base_model", "model"), ("training_dataset", "dataset"))
                      if settings.get(key)})
+        if (run / "done.json").is_file():  # the table finetune's own card has (not done.json's scores)
+            from ..finetune.config import FinetuneConfig
+
+            metrics = json.loads((run / "done.json").read_text(encoding="utf-8")).get("metrics") or {}
+            info["training"] = FinetuneConfig.from_saved(settings).card_training(
+                steps=metrics.get("steps"), best=metrics.get("best_checkpoint"))
     return info

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import ConfigError
 from ..utils import StrictConfig, make_signature
@@ -108,6 +110,10 @@ class FinetuneConfig(StrictConfig):
                 names = " or ".join({float: "a number", int: "an integer", str: "a string", bool: "true or false",
                                      list: "a list", type(None): "null"}[t] for t in allowed)
                 raise ConfigError(f"{f.name} must be {names}, not {value!r}")
+            # YAML's .inf and .nan pass every range check written as a comparison (nan compares false both ways,
+            # inf is > 0), and a learning rate of inf trained a NaN model that the run then recorded as done
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, not {value}")
         for name in ("lora_target_modules", "report_to"):
             if any(not isinstance(v, str) for v in getattr(self, name) or ()):
                 raise ConfigError(f"{name} must be a list of names, not {getattr(self, name)!r}")
@@ -117,6 +123,8 @@ class FinetuneConfig(StrictConfig):
         from transformers.trainer_utils import SchedulerType
         from transformers.training_args import OptimizerNames
 
+        if not 0 <= self.seed < 2**32:  # numpy's limits, which the Trainer's set_seed meets after the model loads
+            raise ConfigError(f"seed must be >= 0 and < 2**32, not {self.seed}")
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise ConfigError(f"learning_rate must be > 0, not {self.learning_rate}")
         if self.max_steps == 0 or self.max_steps < -1:
@@ -135,12 +143,47 @@ class FinetuneConfig(StrictConfig):
         if not self.lora_alpha > 0 or not 0 <= self.lora_dropout < 1:
             raise ConfigError(f"lora_alpha must be > 0 and lora_dropout >= 0 and < 1, not {self.lora_alpha} and "
                               f"{self.lora_dropout}")
+        if self.lora_target_modules == []:  # `or` would give the defaults: an empty list must not mean all of them
+            raise ConfigError("lora_target_modules is empty; leave it out for the model family's defaults")
+        self._check_report_to()
         optims = [o.value for o in OptimizerNames]
         if self.optim != "auto" and self.optim not in optims:
             raise ConfigError(f"optim {self.optim!r} unknown; known: auto, {', '.join(optims)}")
         schedulers = [s.value for s in SchedulerType]
         if self.lr_scheduler not in schedulers:
             raise ConfigError(f"lr_scheduler {self.lr_scheduler!r} unknown; known: {', '.join(schedulers)}")
+
+    def _check_report_to(self) -> None:
+        """ConfigError for a reporting integration transformers does not have, or whose package is missing here
+        (the Trainer raised either one as a traceback once the data and the model had loaded)."""
+        from transformers.integrations.integration_utils import (INTEGRATION_TO_CALLBACK,
+                                                                 get_available_reporting_integrations)
+
+        names = [self.report_to] if isinstance(self.report_to, str) else self.report_to
+        # transformers' own test of what is installed, the list report_to: all gives (it leaves out flyte, and
+        # azure_ml beside mlflow, which report_to: all does not use either)
+        available = get_available_reporting_integrations()
+        for name in names:
+            if name in ("all", "none") or name in available:
+                continue
+            if name not in INTEGRATION_TO_CALLBACK:
+                raise ConfigError(f"report_to {name!r} unknown; known: all, none, {', '.join(INTEGRATION_TO_CALLBACK)}")
+            raise ConfigError(f"report_to {name!r}: not installed here (installed: {', '.join(available) or 'none'})")
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> "FinetuneConfig":
+        """The settings a run recorded in its finetune_config.json (beside them: model, dataset, key), not validated
+        again: they were when the run started, and a check of this machine (report_to) need not hold here."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in saved.items() if k in names})
+
+    def card_training(self, *, steps: int, best: str | None) -> dict:
+        """The Training table of a run's model card: what finetune writes, and what `mtkit card --model-dir`
+        rebuilds from the run's finetune_config.json and the steps and best checkpoint in its done.json."""
+        return {"method": self.method, "learning_rate": self.lr, "steps": steps,
+                # the weights are the best dev checkpoint's, which may be earlier than the last step
+                "weights_from": Path(best).name if best else f"checkpoint-{steps} (last)",
+                "batch_max_tokens": self.batch_max_tokens, "gradient_accumulation": self.gradient_accumulation}
 
     @property
     def lr(self) -> float:

@@ -192,6 +192,62 @@ def _save_new_best_callback():
     return SaveNewBest()
 
 
+def _load_model(model_name) -> tuple:
+    """The tokenizer and the model, loaded as the Translator loads them: a missing local folder is said to be one
+    (not a Hub error about repo ids), and a LoRA adapter folder (a LoRA run's ``final/adapter``) is merged into
+    its base. Loaded by transformers as an adapter, its base stayed frozen: full fine-tuning failed at the first
+    step (no gradient), and a new LoRA recorded the raw base as its own, without the adapter it started from."""
+    from transformers import AutoTokenizer
+
+    from ..translate import check_model_path, load_seq2seq
+    from ..utils import is_lora_adapter
+
+    check_model_path(str(model_name))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(model_name))
+        model = load_seq2seq(str(model_name))
+    except (OSError, ValueError) as exc:
+        raise BackendError(f"cannot load model {str(model_name)!r}: {exc}") from None
+    if is_lora_adapter(model_name):
+        # peft records the model's name_or_path as a new adapter's base: the adapter this run starts from (which
+        # load_seq2seq merges into its own base again), not that adapter's base
+        model.name_or_path = str(model_name)
+        model.requires_grad_(True)  # peft froze the base to train the adapter; merged, all of it is trainable
+    return tokenizer, model
+
+
+def _check_lengths(model, family: str, settings: FinetuneConfig) -> None:
+    """max_source_length/max_target_length past the model's position table: a ConfigError now, not an IndexError
+    at whichever training step draws a pair that long (after finetune_config.json is written)."""
+    from ..translate.languages import position_limit
+
+    limit = position_limit(model, family)
+    for name in ("max_source_length", "max_target_length"):
+        if limit and getattr(settings, name) > limit:
+            raise ConfigError(f"{name} {getattr(settings, name)} is over the model's {limit} positions "
+                              f"(max_position_embeddings); set {name}: {limit} or less")
+
+
+def _warn_of_another_pair(tokenizer, src: str, tgt: str) -> None:
+    """A Marian model translates one pair, which its tokenizer may declare (source_lang/target_lang, zh or zho).
+    Training it for another pair is legitimate (retargeting a model) but is more often the wrong --model or
+    --direction: a warning. Codes that are no single language (mul, ROMANCE of multi-language models) are not
+    compared."""
+    from ..utils import known_language
+
+    declared = (getattr(tokenizer, "source_lang", None), getattr(tokenizer, "target_lang", None))
+
+    def differs(code, lang) -> bool:
+        record = known_language(code)
+        if record is None or record.scope == "S":  # S: special codes (mul, und)
+            return False
+        return getattr(known_language(lang), "alpha_3", lang) != record.alpha_3
+
+    if any(differs(code, lang) for code, lang in zip(declared, (src, tgt))):
+        logger.warning("the model's tokenizer declares the pair %s->%s and this run trains %s->%s: right if the "
+                       "model is meant to learn another pair, else check --model and --direction", *declared, src, tgt)
+
+
 def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
     """Set the tokenizer's language codes (a ConfigError lists the known ones if it lacks one); the family and the
     prefix of every source text (T5/MADLAD's ``<2xx> `` target token, what :class:`~mtkit.translate.Translator`
@@ -199,6 +255,8 @@ def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
     from ..translate.languages import language_code_for, model_family, source_prefix
 
     family = model_family(model)
+    if family == "marian":
+        _warn_of_another_pair(tokenizer, src, tgt)
     src_code, tgt_code = language_code_for(tokenizer, src, family), language_code_for(tokenizer, tgt, family)
     if src_code and hasattr(tokenizer, "src_lang"):
         tokenizer.src_lang = src_code
@@ -211,12 +269,22 @@ def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
 
 
 def _with_lora(model, family: str, settings: FinetuneConfig):
+    import torch
     from peft import LoraConfig, TaskType, get_peft_model
 
     targets = settings.lora_target_modules or lora_targets(model, family)
     if not targets:
         raise ConfigError(f"no default LoRA target modules for {type(model).__name__} ({family}); "
                           f"set lora_target_modules (defaults exist for: {', '.join(LORA_TARGETS)})")
+    # peft's rule for a list of names: a module's whole name or its last parts. peft raises only when none
+    # matches (as a traceback), and leaves a name that matches nothing untrained without a word
+    names = [name for name, _ in model.named_modules()]
+    unmatched = [t for t in targets if not any(name == t or name.endswith("." + t) for name in names)]
+    if unmatched:
+        linear = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                         if isinstance(module, torch.nn.Linear)})
+        raise ConfigError(f"LoRA target module(s) {', '.join(unmatched)} match no module of {type(model).__name__}; "
+                          f"its linear layers: {', '.join(linear)} (set lora_target_modules from these)")
     return get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=settings.lora_r,
                                             lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
                                             target_modules=targets))
@@ -270,7 +338,7 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     ``resume``: continue from the last checkpoint in ``out_dir``, and return at once if the run finished with
     the same settings. ``stop_after_steps`` raises KeyboardInterrupt after that checkpoint (a killed run, for tests).
     """
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, TrainerCallback
+    from transformers import TrainerCallback
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     settings = settings or FinetuneConfig()
@@ -291,12 +359,9 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
 
     # every check before any training step: config, direction, empty train split, language codes
     splits, src, tgt = load_parallel_splits(dataset, config, direction)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(model_name))
-        model = AutoModelForSeq2SeqLM.from_pretrained(str(model_name))
-    except (OSError, ValueError) as exc:
-        raise BackendError(f"cannot load model {str(model_name)!r}: {exc}") from None
+    tokenizer, model = _load_model(model_name)
     family, source_prefix = _prepare_languages(tokenizer, model, src, tgt)
+    _check_lengths(model, family, settings)
     if settings.method == "lora":
         model = _with_lora(model, family, settings)
     dev_name = next((s for s in ("validation", "dev") if splits.get(s) and splits[s][0]), None)
@@ -469,11 +534,8 @@ def _write_cards(run: Path, cards_dir, settings: FinetuneConfig, *, model_name, 
     card = dict(model_name=name, base_model=str(model_name), languages=[src, tgt], dataset=str(dataset),
                 training_dataset=str(dataset),
                 dataset_config=config, split=split, results=results,
-                training={"method": settings.method, "learning_rate": settings.lr, "steps": steps,
-                          # the weights are the best dev checkpoint's, which may be earlier than the last step
-                          "weights_from": Path(best).name if best else f"checkpoint-{steps} (last)",
-                          "batch_max_tokens": settings.batch_max_tokens,
-                          "gradient_accumulation": settings.gradient_accumulation})
+                training=settings.card_training(steps=steps, best=best),
+                decoding={"beam_size": settings.eval_beam, "max_length": settings.eval_max_length})
     write_model_card(run / "README.md", **card)
     if cards_dir:
         write_model_card(Path(cards_dir) / f"{name}.md", **card)

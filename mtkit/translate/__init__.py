@@ -20,7 +20,7 @@ from ..errors import BackendError, ConfigError, DataError
 from ..scale import Executor, LocalExecutor, Step
 from ..utils import atomic_write, folder_fingerprint, length_sorted_batches, make_signature, stable_hash
 from .engine import BACKENDS, TranslationBackend, get_backend_class
-from .languages import language_code_for, model_family, source_prefix
+from .languages import language_code_for, model_family, position_limit, source_prefix
 
 __all__ = ["Translator", "TranslatorSpec", "TranslationBackend", "BACKENDS", "language_code_for", "translate_file",
            "read_inputs"]
@@ -31,7 +31,7 @@ DTYPES = ("auto", "fp32", "bf16", "fp16")
 CT2_COMPUTE_TYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
-def _check_model_path(model: str) -> None:
+def check_model_path(model: str) -> None:
     """A clear error for a local model path that is not there or holds no model, before transformers reads it
     as a hub id (``org/name``: at most one slash, no leading ``/``, ``.`` or ``~``)."""
     from ..utils import names_a_local_path, saved_model_problem
@@ -47,9 +47,10 @@ def _check_model_path(model: str) -> None:
         raise BackendError(f"cannot load translation model {model!r}: no such model folder")
 
 
-def _load_seq2seq(model: str, *, dtype):
+def load_seq2seq(model: str, *, dtype=None):
     """A saved seq2seq model, or a LoRA adapter folder (what `mtkit finetune` keeps with ``merge_lora: false``)
-    merged into the base model its ``adapter_config.json`` names."""
+    merged into the base model its ``adapter_config.json`` names, which may be an adapter folder itself (a LoRA
+    run started from an adapter records that adapter as its base). ``dtype`` None: transformers' default."""
     from transformers import AutoModelForSeq2SeqLM
 
     from ..utils import is_lora_adapter
@@ -66,7 +67,8 @@ def _load_seq2seq(model: str, *, dtype):
     base = json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path")
     if not base:
         raise BackendError(f"{adapter}: names no base model (base_model_name_or_path)")
-    return PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(base, dtype=dtype), model).merge_and_unload()
+    logger.info("%s is a LoRA adapter: merged into its base model %s", model, base)
+    return PeftModel.from_pretrained(load_seq2seq(base, dtype=dtype), model).merge_and_unload()
 
 
 def check_options(*, beam_size: int = 1, max_length: int = 1, min_length: int = 0, max_batch_tokens: int | None = None,
@@ -145,10 +147,10 @@ class Translator:
         self.model_name = str(model)
         if str(self.device).startswith("cuda") and not torch.cuda.is_available():
             raise ConfigError(f"device {self.device!r}: torch sees no CUDA device here; use --device cpu")
-        _check_model_path(str(model))
+        check_model_path(str(model))
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(model))
-            self.model = _load_seq2seq(
+            self.model = load_seq2seq(
                 str(model), dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.dtype])
         except (OSError, ValueError) as exc:
             raise BackendError(f"cannot load translation model {model!r}: {exc}") from None
@@ -235,9 +237,8 @@ class Translator:
             raise TypeError("translate takes a list of sentences, not one string: translate([text])")
         check_options(beam_size=beam_size, max_length=max_length, min_length=min_length,
                       max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size)
-        positions = getattr(self.model.config, "max_position_embeddings", None)
-        if self.family in ("marian", "mbart") and positions and max_length > positions:
-            # learned or fixed position tables: every backend fails past them (mtkit's decoder says the same)
+        positions = position_limit(self.model, self.family)
+        if positions and max_length > positions:  # every backend fails past them (mtkit's decoder says the same)
             raise ConfigError(f"max_length {max_length} is over the model's {positions} decoder positions; "
                               f"use --max-length {positions} or less")
         device = "cuda" if str(self.device).startswith("cuda") else "cpu"

@@ -19,6 +19,15 @@ def model_family(model) -> str:
     return "other"
 
 
+def position_limit(model, family: str) -> int | None:
+    """The most tokens a source or target may have: Marian's and MBart's position tables (fixed sinusoids or
+    learned rows) end at ``max_position_embeddings``, and a longer input fails in the embedding (IndexError).
+    None where positions have no end: M2M100/NLLB compute their sinusoids for any length, T5 has relative ones."""
+    if family not in ("marian", "mbart"):
+        return None
+    return getattr(model.config, "max_position_embeddings", None)
+
+
 def language_code_for(tokenizer, lang: str, family: str) -> str | None:
     """The tokenizer's code for ISO ``lang``; a ConfigError listing the known codes if it has none.
 

@@ -26,6 +26,19 @@ def test_finetune_command(tmp_path, capsys):
     best = json.loads((tmp_path / "run" / "done.json").read_text())["metrics"]["best_checkpoint"]
     card = (tmp_path / "cards" / "tiny-zh-en.md").read_text(encoding="utf-8")
     assert f"| weights_from | {best.rsplit('/', 1)[-1]} |" in card and "| steps | 4 |" in card
+    # the scores change with the decoding settings: `mtkit evaluate`'s defaults gave other numbers
+    assert ("Translations decoded with beam size 1 and at most 6 tokens (`mtkit evaluate --beam 1 --max-length 6`)."
+            in card)
+    # `mtkit card` on the run's final model: the same Training table (the run's settings, not done.json's scores)
+    chrf = {"name": "chrF2++", "score": 1.5, "signature": "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.5.1"}
+    (tmp_path / "eval.json").write_text(json.dumps({"systems": {"m": {"chrf": chrf}}}))
+    assert main(["card", "--model-dir", str(tmp_path / "run" / "final"), "--eval", str(tmp_path / "eval.json"),
+                 "--out", str(tmp_path / "card.md"), "--languages", "zh,en", "--dataset", str(data)]) == 0
+    training = card[card.index("## Training"):card.index("## Intended use")]
+    assert training == ("## Training\n\n| setting | value |\n|---|---|\n| method | full |\n| learning_rate | 5e-05 |\n"
+                        f"| steps | 4 |\n| weights_from | {best.rsplit('/', 1)[-1]} |\n| batch_max_tokens | 256 |\n"
+                        "| gradient_accumulation | 1 |\n\n")
+    assert training in (tmp_path / "card.md").read_text(encoding="utf-8")
     assert main(argv) == 0
     assert "finished already with these settings" in capsys.readouterr().out
 

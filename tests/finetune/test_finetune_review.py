@@ -39,6 +39,12 @@ def assets(tmp_path_factory):
     ({"lora_target_modules": "q_proj"}, "lora_target_modules must be a list or null, not 'q_proj'"),
     ({"optim": "foo"}, "optim 'foo' unknown; known: auto, adamw_torch,"),
     ({"lr_scheduler": "foo"}, "lr_scheduler 'foo' unknown; known: linear,"),
+    ({"seed": -1}, "seed must be >= 0 and < 2**32, not -1"),
+    ({"seed": 2**32}, "seed must be >= 0 and < 2**32, not 4294967296"),
+    ({"learning_rate": float("inf")}, "learning_rate must be a finite number, not inf"),
+    ({"max_grad_norm": float("nan")}, "max_grad_norm must be a finite number, not nan"),
+    ({"lora_target_modules": []}, "lora_target_modules is empty; leave it out for the model family's defaults"),
+    ({"report_to": ["bogus"]}, "report_to 'bogus' unknown; known: all, none, azure_ml, comet_ml, mlflow,"),
 ])
 def test_bad_settings_are_refused_when_loaded(values, message):
     with pytest.raises(ConfigError) as info:
@@ -46,11 +52,31 @@ def test_bad_settings_are_refused_when_loaded(values, message):
     assert str(info.value).startswith(message)
 
 
+def test_reporting_integrations_are_checked_against_what_is_installed(monkeypatch):
+    """The Trainer raised a missing package as a traceback after the data and the model had loaded."""
+    import transformers.integrations.integration_utils as integrations
+
+    monkeypatch.setattr(integrations, "get_available_reporting_integrations", lambda: ["mlflow"])
+    with pytest.raises(ConfigError) as info:
+        FinetuneConfig.from_dict({"report_to": ["mlflow", "tensorboard"]})
+    assert str(info.value) == "report_to 'tensorboard': not installed here (installed: mlflow)"
+    assert FinetuneConfig.from_dict({"report_to": "mlflow"}).report_to == "mlflow"
+    assert FinetuneConfig.from_dict({"report_to": ["all"]}).report_to == ["all"]
+    monkeypatch.setattr(integrations, "get_available_reporting_integrations", lambda: [])
+    with pytest.raises(ConfigError) as info:
+        FinetuneConfig.from_dict({"report_to": "wandb"})
+    assert str(info.value) == "report_to 'wandb': not installed here (installed: none)"
+
+
 def test_yaml_numbers_without_a_dot_and_files_that_are_not_settings(tmp_path):
     path = tmp_path / "ft.yaml"
     path.write_text("learning_rate: 5e-4\nnum_epochs: 2\n")  # PyYAML reads 5e-4 as a string
     config = FinetuneConfig.from_yaml(path)
     assert (config.learning_rate, config.lr, config.num_epochs) == (5e-4, 5e-4, 2)
+    path.write_text("learning_rate: .inf\n")  # trained a NaN model that a re-run then skipped as finished
+    with pytest.raises(ConfigError) as info:
+        FinetuneConfig.from_yaml(path)
+    assert str(info.value) == "learning_rate must be a finite number, not inf"
     path.write_text("[1, 2]\n")
     with pytest.raises(ConfigError, match="must be a mapping of setting: value, not list"):
         FinetuneConfig.from_yaml(path)
@@ -64,9 +90,97 @@ def test_missing_dataset_or_model_is_a_clear_error(assets, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no dataset there"):
         finetune(assets["model"], tmp_path / "empty", config="en-zh", direction="zh->en", out_dir=tmp_path / "x")
-    with pytest.raises(BackendError, match="cannot load model"):
+    with pytest.raises(BackendError) as info:  # was the Hub's "Repo id must be in the form 'repo_name' or ..."
         finetune(tmp_path / "no-model", assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "x")
+    assert str(info.value) == f"cannot load translation model '{tmp_path / 'no-model'}': no such model folder"
     assert not (tmp_path / "x").exists()
+
+
+def test_settings_the_model_cannot_take_are_refused_before_training(assets, tmp_path):
+    """Lengths past Marian's position table failed with an IndexError at the training step that drew a long pair;
+    LoRA targets the model lacks with peft's traceback (all of them) or not at all (some)."""
+    def run(**values):
+        with pytest.raises(ConfigError) as info:
+            finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "x",
+                     settings=settings(**values), model_cards_dir=None)
+        return str(info.value)
+
+    assert run(max_source_length=1024) == ("max_source_length 1024 is over the model's 256 positions "
+                                           "(max_position_embeddings); set max_source_length: 256 or less")
+    assert run(max_target_length=257) == ("max_target_length 257 is over the model's 256 positions "
+                                          "(max_position_embeddings); set max_target_length: 256 or less")
+    assert run(method="lora", lora_target_modules=["q_proj", "nonexistent_mod", "proj"]) == (
+        "LoRA target module(s) nonexistent_mod, proj match no module of MarianMTModel; its linear layers: "
+        "fc1, fc2, k_proj, lm_head, out_proj, q_proj, v_proj (set lora_target_modules from these)")
+    assert not (tmp_path / "x").exists()
+
+
+def test_position_limits_by_family(tmp_path):
+    from transformers import AutoModelForSeq2SeqLM
+
+    from mtkit.testing import build_tiny_m2m100, build_tiny_t5
+    from mtkit.translate.languages import model_family, position_limit
+
+    # M2M100/NLLB compute their sinusoidal positions for any length; T5's are relative
+    for build in (build_tiny_m2m100, build_tiny_t5):
+        model = AutoModelForSeq2SeqLM.from_pretrained(build(tmp_path / build.__name__))
+        assert position_limit(model, model_family(model)) is None
+
+
+def test_a_lora_adapter_as_the_model_is_merged_into_its_base(assets, tmp_path, caplog):
+    """Loaded by transformers as an adapter on a frozen base: full fine-tuning died at its first step (no gradient),
+    and a new LoRA named the raw base as its own, leaving out the adapter it had started from."""
+    import logging
+
+    from peft import PeftModel
+    from transformers import AutoModelForSeq2SeqLM
+
+    from mtkit.translate import Translator
+
+    first = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "lora",
+                     settings=settings(method="lora", merge_lora=False, max_steps=4, learning_rate=1e-2),
+                     model_cards_dir=None).final_dir
+    base_and_first = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(assets["model"]),
+                                               first).merge_and_unload().state_dict()
+    base = AutoModelForSeq2SeqLM.from_pretrained(assets["model"]).state_dict()
+    assert max((base_and_first[k] - base[k]).abs().max() for k in base) > 1e-2
+    short = dict(max_steps=2, eval_steps=2, save_steps=2)
+    with caplog.at_level(logging.INFO, logger="mtkit.translate"):  # the CLI sets mtkit to WARNING
+        full = finetune(first, assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "full",
+                        settings=settings(**short, learning_rate=0.0001, lr_scheduler="constant"), model_cards_dir=None)
+    assert f"{first} is a LoRA adapter: merged into its base model {assets['model']}" in caplog.messages
+    trained = AutoModelForSeq2SeqLM.from_pretrained(full.final_dir).state_dict()
+    assert full.metrics["steps"] == 2 and trained.keys() == base_and_first.keys()
+    # started from base + adapter: two small steps move every weight by far less than the adapter did
+    assert max((trained[k] - base_and_first[k]).abs().max() for k in trained) < 1e-3
+
+    second = finetune(first, assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "lora2",
+                      settings=settings(**short, method="lora", merge_lora=False, learning_rate=1e-2),
+                      model_cards_dir=None).final_dir
+    assert json.loads((second / "adapter_config.json").read_text())["base_model_name_or_path"] == str(first)
+    chain = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(assets["model"]), first).merge_and_unload()
+    chain = PeftModel.from_pretrained(chain, second).merge_and_unload().state_dict()
+    loaded = Translator(second, src_lang="zh", tgt_lang="en").model.state_dict()
+    assert loaded.keys() == chain.keys() and all(torch.equal(loaded[k], chain[k]) for k in chain)
+
+
+def test_a_marian_model_for_another_pair_is_warned_of(tmp_path, caplog):
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from mtkit.finetune.trainer import _prepare_languages
+    from mtkit.testing import build_tiny_marian
+
+    path = build_tiny_marian(tmp_path / "marian", src_lang="zh", tgt_lang="en")
+    tok, model = AutoTokenizer.from_pretrained(path), AutoModelForSeq2SeqLM.from_pretrained(path)
+    for src, tgt in (("zh", "en"), ("en", "tlh")):
+        _prepare_languages(tok, model, src, tgt)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        "the model's tokenizer declares the pair zh->en and this run trains en->tlh: right if the model is meant to "
+        "learn another pair, else check --model and --direction"]
+    caplog.clear()
+    tok.source_lang, tok.target_lang = "zho", "mul"  # opus-mt's three-letter codes; a multi-target model's group
+    _prepare_languages(tok, model, "zh", "fr")
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
 def test_no_resume_leaves_no_checkpoint_of_the_earlier_start(assets, tmp_path):

@@ -207,7 +207,7 @@ def test_lora_adapter_without_merge_is_scored(assets, tmp_path):
     assert sorted(p.name for p in (tmp_path / "lora" / "final").iterdir()) == ["adapter"]  # no scoring copy left
     assert result.metrics["eval_split"] == "test" and {"bleu", "chrf", "ter"} <= set(result.metrics)
     done = json.loads((tmp_path / "lora" / "done.json").read_text())
-    assert done["final_dir"] == str(result.final_dir) and (tmp_path / "cards" / "lora.md").is_file()
+    assert done["final_dir"] == "final/adapter" and (tmp_path / "cards" / "lora.md").is_file()
     # the adapter folder is a model the Translator loads: its base with the adapter merged in
     from peft import PeftModel
     from transformers import AutoModelForSeq2SeqLM

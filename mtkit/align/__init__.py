@@ -13,6 +13,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..ingest.langid import document_language, document_sample
 from ..records import Alignment, Bead
 from ..utils import make_signature
 from .dp import align_embeddings, overlap_texts
@@ -133,8 +134,8 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
         # A language not given is detected once per document, as the CLI does for a raw page: left to the
         # encoder, the lexical one detected it for every window of every sentence, and a 5,000-sentence pair
         # took 60 s instead of 14 s.
-        src_langs = [src_lang or _document_language([src[i] for i in ks]) for (src, _), (ks, _) in zip(batch, kept)]
-        tgt_langs = [tgt_lang or _document_language([tgt[j] for j in kt]) for (_, tgt), (_, kt) in zip(batch, kept)]
+        src_langs = [src_lang or document_language([src[i] for i in ks]) for (src, _), (ks, _) in zip(batch, kept)]
+        tgt_langs = [tgt_lang or document_language([tgt[j] for j in kt]) for (_, tgt), (_, kt) in zip(batch, kept)]
         src_side = embed_overlaps(enc, [[src[i] for i in ks] for (src, _), (ks, _) in zip(batch, kept)],
                                   aligner.max_align - 1, langs=src_langs, progress=progress)
         tgt_side = embed_overlaps(enc, [[tgt[j] for j in kt] for (_, tgt), (_, kt) in zip(batch, kept)],
@@ -177,16 +178,6 @@ def _sentence_list(sentences: Sequence[str], side: str) -> list[str]:
     return sentences
 
 
-def _document_language(sentences: Sequence[str], min_chars: int = 0) -> str | None:
-    """The language of a document's first 20 sentences; None when undecided or the sample is under
-    ``min_chars`` characters."""
-    from ..ingest.langid import detect_language
-
-    sample = " ".join(sentences[:20])
-    found = detect_language(sample)[0] if len(sample) >= min_chars else "und"
-    return None if found == "und" else found
-
-
 # Fewer characters than this and lingua's guess for Latin-script text is noise ("a b c." reads as German, "a a a"
 # as Tagalog). The guess still picks the embedding's word lists (harmless); it only must not be named in a warning.
 RELIABLE_DETECTION_CHARS = 20
@@ -194,8 +185,7 @@ RELIABLE_DETECTION_CHARS = 20
 
 def _detected_reliably(lang: str | None, sentences: Sequence[str], kept: Sequence[int]) -> str | None:
     """``lang`` (detected from the document's first sentences) when that sample was long enough to trust."""
-    sample = " ".join(sentences[i] for i in kept[:20])
-    return lang if len(sample) >= RELIABLE_DETECTION_CHARS else None
+    return lang if len(document_sample([sentences[i] for i in kept])) >= RELIABLE_DETECTION_CHARS else None
 
 
 def _restore_blanks(beads: list[Bead], kept_src: list[int], kept_tgt: list[int], n: int, m: int,
@@ -255,7 +245,7 @@ def _check_pair(src: Sequence[str], tgt: Sequence[str], src_lang: str | None = N
             warnings.append(f"{repeated} of the {len(sents)} {side} sentences repeat others: identical sentences "
                             "embed alike, so where they fall into beads is arbitrary")
     for side, sents, lang in (("source", src, src_lang), ("target", tgt, tgt_lang)):
-        found = _document_language(sents, min_chars=40) if lang else None
+        found = document_language(sents, min_chars=40) if lang else None
         if found not in (lang, None):
             warnings.append(f"the {side} side looks like {found}, not {lang}: check --src-lang/--tgt-lang")
     if n == 0 and m == 0:

@@ -168,11 +168,9 @@ def _detected_language(doc: Document) -> str:
     """The document's language as detection alone sees it. ``doc.lang`` is not that: ingest prefers the
     manifest's languages wherever lingua gives them any chance, so an English page declared ``id`` comes back
     as an ``id`` document. As the aligner's check does, a sample under 40 characters is not trusted."""
-    from ..ingest import detect_language
+    from ..ingest.langid import document_language
 
-    sample = " ".join(p.text for p in doc.paragraphs[:20])
-    found = detect_language(sample)[0] if len(sample) >= 40 else "und"
-    return doc.lang if found == "und" else found
+    return document_language([p.text for p in doc.paragraphs], min_chars=40) or doc.lang
 
 
 def _unusable(result) -> str | None:

@@ -76,6 +76,24 @@ def script_of(text: str) -> str:
     return best
 
 
+# A document's language is read from its first this many sentences or paragraphs: enough text for lingua, and
+# a 5,000-sentence document costs no more than a short one.
+DOCUMENT_SAMPLE = 20
+
+
+def document_sample(texts: Sequence[str]) -> str:
+    """The text a document's language is detected from."""
+    return " ".join(texts[:DOCUMENT_SAMPLE])
+
+
+def document_language(texts: Sequence[str], min_chars: int = 0) -> str | None:
+    """The language of a document (its sentences or paragraphs); None when undecided or when the sample is under
+    ``min_chars`` characters (lingua's guess for a few Latin letters is noise: "a b c." reads as German)."""
+    sample = document_sample(texts)
+    found = detect_language(sample)[0] if len(sample) >= min_chars else "und"
+    return None if found == "und" else found
+
+
 def detect_language(text: str, *, expected: Sequence[str] | None = None) -> tuple[str, str]:
     """``(ISO 639-1 language, ISO 15924 script)`` of ``text``; ``("und", script)`` when undecidable.
 

@@ -367,9 +367,10 @@ def _add_translate(sub):
                         "the mtkit backend, unbounded for the others)")
     p.add_argument("--max-length", type=int, default=256, help="most new tokens per sentence")
     p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
-    p.add_argument("--field", default="text", help="JSONL field holding the text; a dotted name reads a nested "
-                   "one (translation.zh in the JSONL files of mtkit build)")
-    p.add_argument("--config", help="dataset config (language pair) for a dataset folder")
+    p.add_argument("--field", default=None, help="JSONL field holding the text (default text); a dotted name reads "
+                   "a nested one (translation.zh in the JSONL files of mtkit build)")
+    p.add_argument("--config", help="dataset config (language pair, e.g. en-zh) for a dataset folder (default: "
+                   "--src-lang and --tgt-lang, sorted)")
     p.add_argument("--split", help="dataset split for a dataset folder")
     p.add_argument("--chunk-size", type=int, default=None,
                    help="inputs per resumable chunk (default: 16384 on a GPU, 512 on a CPU)")
@@ -381,7 +382,8 @@ def _run_translate(args) -> int:
     from .translate import TranslatorSpec, read_inputs, translate_file
 
     executor = _executor(args)
-    inputs = read_inputs(args.input, field=args.field, split=args.split, config=args.config, src_lang=args.src_lang)
+    inputs = read_inputs(args.input, field=args.field, split=args.split, config=args.config, src_lang=args.src_lang,
+                         tgt_lang=args.tgt_lang)
     spec = TranslatorSpec(args.model, backend=args.backend, device=args.device, dtype=args.dtype,
                           src_lang=args.src_lang, tgt_lang=args.tgt_lang).resolved(gpu=executor.gpu)
     translate_file(spec, inputs, args.out, chunk_size=args.chunk_size, show_progress=args.progress, executor=executor,

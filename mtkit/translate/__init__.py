@@ -9,6 +9,7 @@ where it stopped and produces the same file; its chunks can be translated by the
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 from dataclasses import dataclass, field, replace
@@ -72,11 +73,11 @@ def load_seq2seq(model: str, *, dtype=None):
 
 
 def check_options(*, beam_size: int = 1, max_length: int = 1, min_length: int = 0, max_batch_tokens: int | None = None,
-                  max_batch_size: int | None = None, **_) -> None:
+                  max_batch_size: int | None = None, window: int = 1, **_) -> None:
     """ConfigError for settings no search can run with (before any model load or chunk)."""
     for name, value, least in (("beam size", beam_size, 1), ("max_length", max_length, 1),
                                ("min_length", min_length, 0), ("max_batch_tokens", max_batch_tokens, 0),
-                               ("max_batch_size", max_batch_size, 0)):
+                               ("max_batch_size", max_batch_size, 0), ("window", window, 1)):
         if value is not None and value < least:
             raise ConfigError(f"{name} must be at least {least}, not {value}")
 
@@ -233,8 +234,7 @@ class Translator:
         """Translations of ``sentences`` in input order; empty (or blank) inputs give empty outputs.
         ``progress`` shows a bar in sentences/s with an ETA; ``first_line`` numbers lines in warnings.
         ``max_batch_tokens`` / ``max_batch_size``: None takes the device's default (:attr:`BATCHING`), 0 no bound."""
-        if isinstance(sentences, str):
-            raise TypeError("translate takes a list of sentences, not one string: translate([text])")
+        _not_one_string(sentences, "translate")
         check_options(beam_size=beam_size, max_length=max_length, min_length=min_length,
                       max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size)
         positions = position_limit(self.model, self.family)
@@ -249,7 +249,10 @@ class Translator:
             max_batch_size = min(default_size, max(1, default_rows // beam_size)) if default_rows else default_size
         units: list[tuple[int, list[int]]] = []  # (input index, token ids) per translated unit
         for k, text in enumerate(sentences):
-            if text.strip():
+            if not isinstance(text, str):  # None.strip() or bytes + str failed deep inside, naming no input
+                what = "None" if text is None else type(text).__name__
+                raise DataError(f"sentences[{first_line - 1 + k}] is {what}, not a string")
+            if not is_blank(text):
                 units.extend((k, ids) for ids in self._encode(text, first_line + k))
         outputs: list[list[int] | None] = [None] * len(units)
         batches = list(length_sorted_batches(units, max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size,
@@ -287,7 +290,13 @@ class Translator:
                     + self._run(batch[half:], units, beam_size, max_length, min_length, length_penalty))
 
     def translate_iter(self, sentences: Iterable[str], *, window: int = 1024, **kwargs) -> Iterator[str]:
-        """Streaming: translate ``window`` inputs at a time (sorted by length inside the window), in order."""
+        """Streaming: translate ``window`` inputs at a time (sorted by length inside the window), in order.
+        The arguments are checked at the call, not at the first ``next()``: a mistake fails where it is made."""
+        _not_one_string(sentences, "translate_iter")  # a str is iterable: it would be one input per character
+        check_options(window=window, **kwargs)
+        return self._translate_windows(sentences, window, kwargs)
+
+    def _translate_windows(self, sentences: Iterable[str], window: int, kwargs: dict) -> Iterator[str]:
         chunk: list[str] = []
         line = 1
         for text in sentences:
@@ -300,22 +309,54 @@ class Translator:
             yield from self.translate(chunk, first_line=line, **kwargs)
 
 
+def _not_one_string(sentences, method: str) -> None:
+    if isinstance(sentences, str):
+        raise TypeError(f"{method} takes a list of sentences, not one string: {method}([text])")
+
+
+# Characters that print as nothing: a line holding only these (and whitespace) is an empty line. str.strip() keeps
+# them, and the model given an input the tokenizer reduces to nothing (a bare </s>) invents a sentence.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` is an empty line: nothing but whitespace and zero-width characters (ZWSP, ZWNJ, ZWJ, word
+    joiner, BOM)."""
+    return not text.translate(_INVISIBLE).strip()
+
+
 # ------------------------------------------------------------------ files
 
 
-def read_inputs(path: str | Path, *, field: str = "text", split: str | None = None, config: str | None = None,
-                src_lang: str | None = None) -> list[str]:
-    """Lines of a text file, a field of a JSONL file, or the source side of a split of a built dataset."""
-    path = Path(path)
+# Suffixes read as JSONL (any case); other files are text, one input a line.
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def read_inputs(path: str | Path, *, field: str | None = None, split: str | None = None, config: str | None = None,
+                src_lang: str | None = None, tgt_lang: str | None = None) -> list[str]:
+    """Lines of a text file, a field of a JSONL file (``field``, default ``text``), or the source side of a split
+    of a built dataset (``config`` defaults to the pair of ``src_lang`` and ``tgt_lang``, as the build names it).
+    A leading UTF-8 byte order mark is not part of the first line."""
+    path = Path(path).expanduser()
     if path.is_dir():
         from ..corpus.dataset import translation_split
+        from ..records import config_name
 
+        if not config and src_lang and tgt_lang:
+            config = config_name(src_lang, tgt_lang)
         if not (split and config and src_lang):
-            raise ConfigError("a dataset folder as input needs --split, --config and --src-lang")
+            raise ConfigError("a dataset folder as input needs --split and --src-lang, and --tgt-lang or --config")
         return [row[src_lang] for row in translation_split(path, config, split, (src_lang,))["translation"]]
     data = path.read_bytes() if path.is_file() else None
     if data is None:
         raise DataError(f"{path}: no such file")
+    jsonl = path.suffix.lower() in JSONL_SUFFIXES
+    if field is not None and not jsonl:  # ignoring it translated each raw JSON line as a sentence
+        raise ConfigError(f"{path}: --field applies to JSONL input, and this file is read as text (JSONL: "
+                          f"{', '.join('*' + s for s in JSONL_SUFFIXES)}, any case)")
+    field = field or "text"
+    # Notepad and PowerShell start UTF-8 files with a BOM: it is not text (it made line 1 non-empty, and JSON invalid)
+    data = data.removeprefix(codecs.BOM_UTF8)
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -325,7 +366,7 @@ def read_inputs(path: str | Path, *, field: str = "text", split: str | None = No
             line = raw.decode("utf-8").rstrip("\r")
         except UnicodeDecodeError as exc:
             raise DataError(f"{path}:{number}: invalid UTF-8 ({exc.reason} at byte {exc.start})") from None
-        if path.suffix == ".jsonl":
+        if jsonl:
             if not line.strip():
                 texts.append("")
                 continue

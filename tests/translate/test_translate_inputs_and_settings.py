@@ -1,6 +1,8 @@
 """`mtkit translate` as a user runs it: bad settings and inputs get clear errors (no traceback, no empty file),
 a resumed job never takes another model's chunks, and --dtype reaches CTranslate2."""
 
+import re
+
 import pytest
 import torch
 
@@ -63,7 +65,8 @@ def test_dataset_folder_errors(tmp_path):
     folder = _dataset(tmp_path / "ds")
     assert read_inputs(folder, split="test", config="en-zh", src_lang="zh") == ["缅甸 警方"]
     # a split the build left empty has no file: a clear error, not datasets' traceback
-    with pytest.raises(DataError, match=r"ds \(en-zh\): no split 'validation' \(empty splits are not declared\); "
+    # named as typed, not as its alias ('validation' was reported for --split dev)
+    with pytest.raises(DataError, match=r"ds \(en-zh\): no split 'dev' \(empty splits are not declared\); "
                                         r"splits: test$"):
         read_inputs(folder, split="dev", config="en-zh", src_lang="zh")
     with pytest.raises(ConfigError, match=r"ds: no config 'id-zh' \(BuilderConfig 'id-zh' "):
@@ -71,6 +74,15 @@ def test_dataset_folder_errors(tmp_path):
     with pytest.raises(DataError, match=r"ds \(en-zh\): no id text; languages: en, zh$"):
         read_inputs(folder, split="test", config="en-zh", src_lang="id")
 
+
+
+def test_dataset_config_is_the_pair_of_the_languages(tmp_path):
+    """The build names a config by its two languages sorted: --src-lang zh --tgt-lang en is config en-zh."""
+    folder = _dataset(tmp_path / "ds")
+    assert read_inputs(folder, split="test", src_lang="zh", tgt_lang="en") == ["缅甸 警方"]
+    with pytest.raises(ConfigError, match=r"^a dataset folder as input needs --split and --src-lang, and --tgt-lang "
+                                          r"or --config$"):
+        read_inputs(folder, split="test", src_lang="zh")
 
 
 def test_dataset_folder_given_with_a_tilde(tmp_path, monkeypatch):
@@ -188,3 +200,58 @@ def test_progress_bars_on_request_when_stderr_is_a_file(marians, tmp_path, capsy
     assert main(["--progress", *argv[:5], str(tmp_path / "p.txt"), "--max-length", "4"]) == 0
     bar = capsys.readouterr().err
     assert "translating: 100%" in bar and "5/5" in bar and "sent/s" in bar
+
+
+def test_bom_and_invisible_lines_are_empty_lines(marians, tmp_path):
+    """A BOM on line 1 and lines of zero-width characters went to the model as a bare </s>, which invents text."""
+    (tmp_path / "a.txt").write_bytes("\ufeff\n公安 部\n\u200b\n\u3000\n".encode())
+    assert read_inputs(tmp_path / "a.txt") == ["", "公安 部", "\u200b", "\u3000"]
+    (tmp_path / "a.jsonl").write_bytes('\ufeff{"text": "公安 部"}\n'.encode())
+    assert read_inputs(tmp_path / "a.jsonl") == ["公安 部"]  # was: "not JSON: Unexpected UTF-8 BOM"
+    tr = Translator(marians[0])
+    sent = []
+    real = tr._encode
+    tr._encode = lambda text, line: sent.append(text) or real(text, line)
+    blank = ["\u200b", "\ufeff", " \u2060\u200c \u200d", "\u3000", ""]
+    got = tr.translate(blank + ["公安 部"], max_length=4)
+    assert sent == ["公安 部"]
+    assert got == ["", "", "", "", "", tr.translate(["公安 部"], max_length=4)[0]] and got[-1]
+
+
+def test_jsonl_is_known_by_its_suffix_in_any_case_and_field_needs_it(tmp_path, capsys):
+    for name in ["d.JSONL", "d.ndjson", "d.NDJSON"]:
+        (tmp_path / name).write_text('{"text": "公安部"}\n', encoding="utf-8")
+        assert read_inputs(tmp_path / name) == ["公安部"]
+    (tmp_path / "d.json").write_text('{"text": "公安部"}\n', encoding="utf-8")
+    assert read_inputs(tmp_path / "d.json") == ['{"text": "公安部"}']  # a text file: its lines are the inputs
+    message = (f"{tmp_path / 'd.json'}: --field applies to JSONL input, and this file is read as text (JSONL: *.jsonl, "
+               "*.ndjson, any case)")
+    with pytest.raises(ConfigError) as raised:
+        read_inputs(tmp_path / "d.json", field="text")
+    assert str(raised.value) == message
+    assert main(["translate", str(tmp_path / "d.json"), "--field", "no_such_field", "--model",
+                 str(tmp_path / "nowhere"), "--out", str(tmp_path / "o.txt")]) == 2
+    assert capsys.readouterr().err == f"mtkit translate: error: {message}\n"
+
+
+def test_streaming_checks_its_arguments_at_the_call(marians):
+    tr = Translator(marians[0])
+    with pytest.raises(TypeError, match=r"^translate_iter takes a list of sentences, not one string: "
+                                        r"translate_iter\(\[text\]\)$"):
+        tr.translate_iter("公安部")  # was one translation per character
+    with pytest.raises(ConfigError, match="^window must be at least 1, not 0$"):
+        tr.translate_iter(["公安部"], window=0)  # was taken as 1
+    with pytest.raises(ConfigError, match="^beam size must be at least 1, not 0$"):
+        tr.translate_iter(["公安部"], beam_size=0)
+    for sentences, message in [(["合作", None], "sentences[1] is None, not a string"),
+                               ([b"abc"], "sentences[0] is bytes, not a string")]:
+        with pytest.raises(DataError, match=rf"^{re.escape(message)}$"):
+            tr.translate(sentences, max_length=2)
+    with pytest.raises(DataError, match=r"^sentences\[3\] is None, not a string$"):
+        list(tr.translate_iter(["合作", "", "公安 部", None], window=2, max_length=2))
+
+
+def test_a_tilde_in_input_is_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "in.txt").write_text("合作\n\n", encoding="utf-8")
+    assert read_inputs("~/in.txt") == ["合作", ""]

@@ -348,28 +348,40 @@ def _run_publish(args) -> int:
 
 @command
 def _add_translate(sub):
+    from .translate import JSONL_SUFFIXES, Translator  # no torch: tens of ms, for defaults stated once
+
     p = sub.add_parser("translate", help="translate a text/JSONL file or a dataset split with a seq2seq model",
-                       description="Translate INPUT (one sentence per line; a JSONL file with --field; or a dataset "
-                       "folder from `mtkit build` with --config and --split) into OUTPUT, one line per input, in "
-                       "order. Finished chunks are kept, so a killed run resumes where it stopped.")
-    p.add_argument("input", metavar="INPUT")
+                       description="Translate INPUT into OUTPUT, one line per input, in order; empty lines stay "
+                       "empty. Finished chunks are kept, so a killed run resumes where it stopped.")
+    p.add_argument("input", metavar="INPUT", help="a text file, one sentence per line (UTF-8); a JSONL file "
+                   f"({', '.join('*' + s for s in JSONL_SUFFIXES)}, any case) with --field; or a dataset folder "
+                   "from `mtkit build` with --split and --src-lang (the config is the pair of --src-lang and "
+                   "--tgt-lang, or --config)")
     p.add_argument("--model", required=True, help="hub name or local path")
     p.add_argument("--src-lang", help="source language (zh, id, en, ...)")
     p.add_argument("--tgt-lang", help="target language")
-    p.add_argument("--out", required=True, metavar="OUTPUT")
+    p.add_argument("--out", required=True, metavar="OUTPUT",
+                   help="output file; an existing one is replaced (never INPUT itself)")
     p.add_argument("--backend", default="auto", help="auto (= mtkit), mtkit, hf, ct2")
-    p.add_argument("--beam", type=int, default=1)
-    p.add_argument("--dtype", default="auto", help="auto, fp32, bf16, fp16")
+    p.add_argument("--beam", type=int, default=1,
+                   help="beam size (default 1: greedy search, not the num_beams of the model's generation_config, "
+                   "4 for opus-mt: one setting means the same on every backend, and the printed signature says what "
+                   "ran, so a score can be reproduced)")
+    p.add_argument("--dtype", default="auto", help="auto, fp32, bf16, fp16 (default: bf16 on a GPU, fp32 on a "
+                   "CPU); with --backend ct2, CTranslate2's compute type (float32, bfloat16, float16)")
     p.add_argument("--max-batch-tokens", type=int, default=None,
-                   help="padded source tokens a batch (default: 131072 on a GPU, 8192 on a CPU)")
+                   help="padded source tokens a batch, 0 unbounded (default: 131072 on a GPU, 8192 on a CPU)")
     p.add_argument("--max-batch-size", type=int, default=None,
-                   help="sentences a batch (default: 1024 on a GPU; on a CPU 64 and 128 // beam for "
+                   help="sentences a batch, 0 unbounded (default: 1024 on a GPU; on a CPU 64 and 128 // beam for "
                         "the mtkit backend, unbounded for the others)")
-    p.add_argument("--max-length", type=int, default=256, help="most new tokens per sentence")
+    p.add_argument("--max-length", type=int, default=Translator.MAX_LENGTH,
+                   help=f"most new tokens per sentence (default {Translator.MAX_LENGTH}; at most the model's "
+                   "decoder positions)")
     p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
-    p.add_argument("--field", default="text", help="JSONL field holding the text; a dotted name reads a nested "
-                   "one (translation.zh in the JSONL files of mtkit build)")
-    p.add_argument("--config", help="dataset config (language pair) for a dataset folder")
+    p.add_argument("--field", default=None, help="JSONL field holding the text (default text); a dotted name reads "
+                   "a nested one (translation.zh in the JSONL files of mtkit build)")
+    p.add_argument("--config", help="dataset config (language pair, e.g. en-zh) for a dataset folder (default: "
+                   "--src-lang and --tgt-lang, sorted)")
     p.add_argument("--split", help="dataset split for a dataset folder")
     p.add_argument("--chunk-size", type=int, default=None,
                    help="inputs per resumable chunk (default: 16384 on a GPU, 512 on a CPU)")
@@ -378,10 +390,12 @@ def _add_translate(sub):
 
 
 def _run_translate(args) -> int:
-    from .translate import TranslatorSpec, read_inputs, translate_file
+    from .translate import TranslatorSpec, check_output, read_inputs, translate_file
 
+    check_output(args.out, input_path=args.input)  # before the input is read and any model loaded
     executor = _executor(args)
-    inputs = read_inputs(args.input, field=args.field, split=args.split, config=args.config, src_lang=args.src_lang)
+    inputs = read_inputs(args.input, field=args.field, split=args.split, config=args.config, src_lang=args.src_lang,
+                         tgt_lang=args.tgt_lang)
     spec = TranslatorSpec(args.model, backend=args.backend, device=args.device, dtype=args.dtype,
                           src_lang=args.src_lang, tgt_lang=args.tgt_lang).resolved(gpu=executor.gpu)
     translate_file(spec, inputs, args.out, chunk_size=args.chunk_size, show_progress=args.progress, executor=executor,

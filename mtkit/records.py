@@ -102,6 +102,12 @@ class Alignment:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def config_name(lang_a: str, lang_b: str) -> str:
+    """The dataset config of a language pair, either direction: its codes sorted (``en-zh`` for zh->en), as the
+    build names its configs and readers infer one from a translation direction."""
+    return "-".join(sorted((lang_a, lang_b)))
+
+
 @dataclass(slots=True)
 class SentencePair:
     """One parallel segment with its provenance, as the corpus builder keeps and exports it."""
@@ -129,7 +135,7 @@ class SentencePair:
     @property
     def config(self) -> str:
         """The dataset config (language pair) this pair belongs to: sorted codes, e.g. ``en-zh``."""
-        return "-".join(sorted((self.src_lang, self.tgt_lang)))
+        return config_name(self.src_lang, self.tgt_lang)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -49,7 +49,8 @@ def translation_split(dataset: str | Path, config: str, split: str, langs: Seque
     name = split if split in dd else SPLIT_ALIASES.get(split, split)
     if name not in dd:
         # a split that a build left empty has no Parquet file, so the card does not declare it
-        raise DataError(f"{dataset} ({config}): no split {name!r} (empty splits are not declared); splits: "
+        # named as typed: the alias in the message ("no split 'dev'" for --split validation) read as a typo
+        raise DataError(f"{dataset} ({config}): no split {split!r} (empty splits are not declared); splits: "
                         f"{', '.join(dd) or 'none'}")
     ds = dd[name]
     if "translation" not in ds.column_names:

@@ -20,7 +20,7 @@ from textwrap import shorten
 from typing import Callable, Iterator
 
 from ..errors import BackendError, DataError
-from ..records import Document, Sentence
+from ..records import Document, Sentence, config_name
 from ..scale import Step
 from ..utils import stable_hash
 from .manifest import Manifest
@@ -54,7 +54,7 @@ class PairJob:
 
     @property
     def config(self) -> str:
-        return "-".join(sorted((self.src.lang, self.tgt.lang)))
+        return config_name(self.src.lang, self.tgt.lang)
 
 
 @dataclass

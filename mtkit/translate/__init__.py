@@ -9,8 +9,12 @@ where it stopped and produces the same file; its chunks can be translated by the
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -18,7 +22,8 @@ from typing import Iterable, Iterator, Sequence
 from ..cpu import reuse_freed_memory
 from ..errors import BackendError, ConfigError, DataError
 from ..scale import Executor, LocalExecutor, Step
-from ..utils import atomic_write, folder_fingerprint, length_sorted_batches, make_signature, stable_hash
+from ..utils import (atomic_write, folder_fingerprint, length_sorted_batches, make_signature, one_line, stable_hash,
+                     write_json)
 from .engine import BACKENDS, TranslationBackend, get_backend_class
 from .languages import language_code_for, model_family, position_limit, source_prefix
 
@@ -72,11 +77,11 @@ def load_seq2seq(model: str, *, dtype=None):
 
 
 def check_options(*, beam_size: int = 1, max_length: int = 1, min_length: int = 0, max_batch_tokens: int | None = None,
-                  max_batch_size: int | None = None, **_) -> None:
+                  max_batch_size: int | None = None, window: int = 1, **_) -> None:
     """ConfigError for settings no search can run with (before any model load or chunk)."""
     for name, value, least in (("beam size", beam_size, 1), ("max_length", max_length, 1),
                                ("min_length", min_length, 0), ("max_batch_tokens", max_batch_tokens, 0),
-                               ("max_batch_size", max_batch_size, 0)):
+                               ("max_batch_size", max_batch_size, 0), ("window", window, 1)):
         if value is not None and value < least:
             raise ConfigError(f"{name} must be at least {least}, not {value}")
 
@@ -233,8 +238,7 @@ class Translator:
         """Translations of ``sentences`` in input order; empty (or blank) inputs give empty outputs.
         ``progress`` shows a bar in sentences/s with an ETA; ``first_line`` numbers lines in warnings.
         ``max_batch_tokens`` / ``max_batch_size``: None takes the device's default (:attr:`BATCHING`), 0 no bound."""
-        if isinstance(sentences, str):
-            raise TypeError("translate takes a list of sentences, not one string: translate([text])")
+        _not_one_string(sentences, "translate")
         check_options(beam_size=beam_size, max_length=max_length, min_length=min_length,
                       max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size)
         positions = position_limit(self.model, self.family)
@@ -249,7 +253,10 @@ class Translator:
             max_batch_size = min(default_size, max(1, default_rows // beam_size)) if default_rows else default_size
         units: list[tuple[int, list[int]]] = []  # (input index, token ids) per translated unit
         for k, text in enumerate(sentences):
-            if text.strip():
+            if not isinstance(text, str):  # None.strip() or bytes + str failed deep inside, naming no input
+                what = "None" if text is None else type(text).__name__
+                raise DataError(f"sentences[{first_line - 1 + k}] is {what}, not a string")
+            if not is_blank(text):
                 units.extend((k, ids) for ids in self._encode(text, first_line + k))
         outputs: list[list[int] | None] = [None] * len(units)
         batches = list(length_sorted_batches(units, max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size,
@@ -287,7 +294,13 @@ class Translator:
                     + self._run(batch[half:], units, beam_size, max_length, min_length, length_penalty))
 
     def translate_iter(self, sentences: Iterable[str], *, window: int = 1024, **kwargs) -> Iterator[str]:
-        """Streaming: translate ``window`` inputs at a time (sorted by length inside the window), in order."""
+        """Streaming: translate ``window`` inputs at a time (sorted by length inside the window), in order.
+        The arguments are checked at the call, not at the first ``next()``: a mistake fails where it is made."""
+        _not_one_string(sentences, "translate_iter")  # a str is iterable: it would be one input per character
+        check_options(window=window, **kwargs)
+        return self._translate_windows(sentences, window, kwargs)
+
+    def _translate_windows(self, sentences: Iterable[str], window: int, kwargs: dict) -> Iterator[str]:
         chunk: list[str] = []
         line = 1
         for text in sentences:
@@ -300,22 +313,54 @@ class Translator:
             yield from self.translate(chunk, first_line=line, **kwargs)
 
 
+def _not_one_string(sentences, method: str) -> None:
+    if isinstance(sentences, str):
+        raise TypeError(f"{method} takes a list of sentences, not one string: {method}([text])")
+
+
+# Characters that print as nothing: a line holding only these (and whitespace) is an empty line. str.strip() keeps
+# them, and the model given an input the tokenizer reduces to nothing (a bare </s>) invents a sentence.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` is an empty line: nothing but whitespace and zero-width characters (ZWSP, ZWNJ, ZWJ, word
+    joiner, BOM)."""
+    return not text.translate(_INVISIBLE).strip()
+
+
 # ------------------------------------------------------------------ files
 
 
-def read_inputs(path: str | Path, *, field: str = "text", split: str | None = None, config: str | None = None,
-                src_lang: str | None = None) -> list[str]:
-    """Lines of a text file, a field of a JSONL file, or the source side of a split of a built dataset."""
-    path = Path(path)
+# Suffixes read as JSONL (any case); other files are text, one input a line.
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def read_inputs(path: str | Path, *, field: str | None = None, split: str | None = None, config: str | None = None,
+                src_lang: str | None = None, tgt_lang: str | None = None) -> list[str]:
+    """Lines of a text file, a field of a JSONL file (``field``, default ``text``), or the source side of a split
+    of a built dataset (``config`` defaults to the pair of ``src_lang`` and ``tgt_lang``, as the build names it).
+    A leading UTF-8 byte order mark is not part of the first line."""
+    path = Path(path).expanduser()
     if path.is_dir():
         from ..corpus.dataset import translation_split
+        from ..records import config_name
 
+        if not config and src_lang and tgt_lang:
+            config = config_name(src_lang, tgt_lang)
         if not (split and config and src_lang):
-            raise ConfigError("a dataset folder as input needs --split, --config and --src-lang")
+            raise ConfigError("a dataset folder as input needs --split and --src-lang, and --tgt-lang or --config")
         return [row[src_lang] for row in translation_split(path, config, split, (src_lang,))["translation"]]
     data = path.read_bytes() if path.is_file() else None
     if data is None:
         raise DataError(f"{path}: no such file")
+    jsonl = path.suffix.lower() in JSONL_SUFFIXES
+    if field is not None and not jsonl:  # ignoring it translated each raw JSON line as a sentence
+        raise ConfigError(f"{path}: --field applies to JSONL input, and this file is read as text (JSONL: "
+                          f"{', '.join('*' + s for s in JSONL_SUFFIXES)}, any case)")
+    field = field or "text"
+    # Notepad and PowerShell start UTF-8 files with a BOM: it is not text (it made line 1 non-empty, and JSON invalid)
+    data = data.removeprefix(codecs.BOM_UTF8)
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -325,7 +370,7 @@ def read_inputs(path: str | Path, *, field: str = "text", split: str | None = No
             line = raw.decode("utf-8").rstrip("\r")
         except UnicodeDecodeError as exc:
             raise DataError(f"{path}:{number}: invalid UTF-8 ({exc.reason} at byte {exc.start})") from None
-        if path.suffix == ".jsonl":
+        if jsonl:
             if not line.strip():
                 texts.append("")
                 continue
@@ -396,6 +441,35 @@ class TranslateChunks(Step):
         return chunks
 
 
+def check_output(out_path: str | Path, *, input_path: str | Path | None = None) -> Path:
+    """The output file, ``~`` expanded, checked before any model load or chunk: not ``input_path`` (the
+    translations would replace the input), not a folder, and in a folder this process can create files in (made
+    by the job if missing). It found these only at the end, or with the first chunk, as a traceback. An existing
+    output file is replaced, as sacrebleu's and sort's are."""
+    out = Path(out_path).expanduser()
+    if input_path is not None and out.exists() and os.path.samefile(out, Path(input_path).expanduser()):
+        raise ConfigError(f"cannot write {out_path}: it is the input file, which the translations would replace")
+    if out.is_dir():
+        raise ConfigError(f"cannot write {out_path}: a folder; give the output file's name")
+    # the nearest folder that exists: where the job creates OUT's missing folders, then OUT.partial and OUT
+    existing = next(p for p in out.absolute().parents if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"cannot write {out_path}: {existing} is a file, not a folder")
+    try:  # a probe file, removed at once: access() says yes to root, and /proc takes no new files from anyone
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out_path}: cannot create files in {existing} ({exc.strerror})") from None
+    return out
+
+
+# Settings that change batches: the batch a sentence is decoded in sets its padding, and in bf16/fp16 a sentence's
+# result can differ with the batch's shape, so a resumed file would not be the file an uninterrupted run gives.
+# They stay in the resume key, and the warning about another setting's chunks names them.
+_BATCH_SETTINGS = ("chunk_size", "max_batch_tokens", "max_batch_size")
+
+
 def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str], out_path: str | Path, *,
                    chunk_size: int | None = None, show_progress: bool = False, executor: Executor | None = None,
                    **kwargs) -> Path:
@@ -407,46 +481,80 @@ def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str
     translates the chunks; a Ray executor loads one model per worker from the spec (``translator.spec`` for a
     loaded Translator), on a GPU each when it has GPUs. The chunks, the settings hash and so the output are the
     same whichever runs them. ``chunk_size``: None takes the device's default (:attr:`Translator.CHUNK_SIZE`).
+    Each translation is one line (:func:`~mtkit.utils.one_line`: line breaks and tabs become spaces). With
+    nothing left to translate (no inputs, or every chunk finished) no model is loaded.
     """
     check_options(**kwargs)
     if chunk_size is not None and chunk_size < 1:
         raise ConfigError(f"chunk size must be at least 1, not {chunk_size}")
+    out = check_output(out_path)
     executor = executor or LocalExecutor()
     spec = translator.spec if isinstance(translator, Translator) else translator.resolved(gpu=executor.gpu)
     chunk_size = chunk_size or Translator.CHUNK_SIZE["cuda" if str(spec.device).startswith("cuda") else "cpu"]
-    out = Path(out_path)
     # the chunk size is in the key: chunk files are named by index, which means other lines at another size; the
     # model's files are in it too: the signature names only the folder (runs/a/final and runs/b/final are both
-    # "final"), and a model saved again at the same path is another model
-    key = stable_hash(list(inputs), spec.signature(beam_size=kwargs.get("beam_size", 1)), folder_fingerprint(spec.model),
-                      {k: v for k, v in sorted(kwargs.items())}, chunk_size)
-    parts = out.with_name(out.name + ".partial") / key  # made with its first chunk: a failed start leaves nothing
+    # "final"), and a model saved again at the same path is another model. Kept in the key folder's settings.json,
+    # so that a run with other settings can say which differ.
+    settings = {"inputs": stable_hash(list(inputs)), "signature": spec.signature(beam_size=kwargs.get("beam_size", 1)),
+                "model_files": stable_hash(folder_fingerprint(spec.model)), "chunk_size": chunk_size, **kwargs}
+    partial = out.with_name(out.name + ".partial")
+    parts = partial / stable_hash(settings)  # made with its first chunk: a failed start leaves nothing
+    _warn_of_other_settings(partial, parts, settings)
     chunks = range(0, len(inputs), chunk_size)
     todo = [TranslationChunk(start // chunk_size, start + 1, list(inputs[start:start + chunk_size])) for start in chunks
             if not (parts / f"chunk-{start // chunk_size:05d}.txt").is_file()]
     done = len(inputs) - sum(len(chunk.texts) for chunk in todo)
-    if done:
-        logger.info("%s: resuming, %d of %d inputs already translated", out, done, len(inputs))
+    if done:  # at the default verbosity: that finished work is reused is news when the user expected a fresh run
+        logger.warning("%s: resuming, %d of %d inputs already translated", out, done, len(inputs))
     step = TranslateChunks(spec, kwargs)
     if executor.IN_PROCESS and isinstance(translator, Translator):
         step.translator = translator  # the model loaded already serves; no second load
     bar = _sentence_bar(len(inputs), done) if show_progress else None
-    # chunks come back as they finish; each is filed under its index, so the file keeps the input order
-    for chunk in executor.map([step], todo, ordered=False):
-        parts.mkdir(parents=True, exist_ok=True)
-        with atomic_write(parts / f"chunk-{chunk.index:05d}.txt") as fh:
-            fh.writelines(line.replace("\n", " ") + "\n" for line in chunk.lines)
+    # chunks come back as they finish; each is filed under its index, so the file keeps the input order. No work,
+    # no executor: its workers would load the model first.
+    for chunk in executor.map([step], todo, ordered=False) if todo else ():
+        if not parts.is_dir():
+            parts.mkdir(parents=True)
+            write_json(parts / "settings.json", settings)
+        with atomic_write(parts / f"chunk-{chunk.index:05d}.txt") as fh:  # no newline translation
+            # a "\r" or U+2028 in a translation (byte-fallback vocabularies decode them) would be another line
+            fh.writelines(one_line(line) + "\n" for line in chunk.lines)
         if bar is not None:
             bar.update(len(chunk.lines))
     if bar is not None:
         bar.close()
     with atomic_write(out) as fh:
         for start in chunks:
-            fh.write((parts / f"chunk-{start // chunk_size:05d}.txt").read_text(encoding="utf-8"))
-    import shutil
-
-    shutil.rmtree(out.with_name(out.name + ".partial"), ignore_errors=True)
+            path = parts / f"chunk-{start // chunk_size:05d}.txt"
+            with open(path, encoding="utf-8", newline="") as chunk_file:  # newline="": "\r" is not a line end here
+                text = chunk_file.read()
+            expected = min(chunk_size, len(inputs) - start)
+            if text.count("\n") != expected or not text.endswith("\n"):
+                raise DataError(f"{path}: {text.count(chr(10))} lines, not one per input ({expected}); delete it to "
+                                "translate them again")
+            fh.write(text)
+    shutil.rmtree(partial, ignore_errors=True)
     return out
+
+
+def _warn_of_other_settings(partial: Path, parts: Path, settings: dict) -> None:
+    """A warning for the chunks in ``partial`` of other settings than ``settings`` (another model, beam, batch
+    size, ...): they are not this run's, and go when it completes. Starting over was silent."""
+    for other in sorted(p for p in partial.glob("*") if p.is_dir() and p != parts):
+        finished = len(list(other.glob("chunk-*.txt")))
+        if not finished:
+            continue
+        try:
+            theirs = json.loads((other / "settings.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            theirs = None  # an older mtkit's folder
+        differ = sorted(k for k in settings.keys() | (theirs or {}).keys()
+                        if theirs is not None and settings.get(k) != theirs.get(k))
+        why = f"differ: {', '.join(differ)}" if differ else "an older mtkit's, which kept no settings.json"
+        if any(k in _BATCH_SETTINGS for k in differ):
+            why += "; batching is a setting here, as the batch a sentence is in can change its bf16/fp16 result"
+        logger.warning("%s holds %d finished chunk(s) of other settings (%s): ignored, and removed when this run "
+                       "completes", other, finished, why)
 
 
 def _sentence_bar(total: int, initial: int):

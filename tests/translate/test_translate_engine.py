@@ -370,7 +370,8 @@ def _built_dataset(root):
 def test_read_inputs_from_a_built_dataset(tmp_path, split, expected):
     folder = _built_dataset(tmp_path / "ds")
     assert read_inputs(folder, split=split, config="en-zh", src_lang="zh") == expected
-    with pytest.raises(ConfigError, match="a dataset folder as input needs --split, --config and --src-lang"):
+    with pytest.raises(ConfigError, match="^a dataset folder as input needs --split and --src-lang, and --tgt-lang or "
+                                          "--config$"):
         read_inputs(folder, config="en-zh", src_lang="zh")
 
 

@@ -1,13 +1,16 @@
 """`mtkit translate` as a user runs it: bad settings and inputs get clear errors (no traceback, no empty file),
 a resumed job never takes another model's chunks, and --dtype reaches CTranslate2."""
 
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
 from mtkit.cli import main
 from mtkit.errors import BackendError, ConfigError, DataError
 from mtkit.testing import build_tiny_marian
-from mtkit.translate import Translator, read_inputs, translate_file
+from mtkit.translate import Translator, TranslatorSpec, read_inputs, translate_file
 
 from test_translate_engine import killed_after_one_chunk  # same folder: pytest puts it on sys.path
 
@@ -63,7 +66,8 @@ def test_dataset_folder_errors(tmp_path):
     folder = _dataset(tmp_path / "ds")
     assert read_inputs(folder, split="test", config="en-zh", src_lang="zh") == ["缅甸 警方"]
     # a split the build left empty has no file: a clear error, not datasets' traceback
-    with pytest.raises(DataError, match=r"ds \(en-zh\): no split 'validation' \(empty splits are not declared\); "
+    # named as typed, not as its alias ('validation' was reported for --split dev)
+    with pytest.raises(DataError, match=r"ds \(en-zh\): no split 'dev' \(empty splits are not declared\); "
                                         r"splits: test$"):
         read_inputs(folder, split="dev", config="en-zh", src_lang="zh")
     with pytest.raises(ConfigError, match=r"ds: no config 'id-zh' \(BuilderConfig 'id-zh' "):
@@ -71,6 +75,15 @@ def test_dataset_folder_errors(tmp_path):
     with pytest.raises(DataError, match=r"ds \(en-zh\): no id text; languages: en, zh$"):
         read_inputs(folder, split="test", config="en-zh", src_lang="id")
 
+
+
+def test_dataset_config_is_the_pair_of_the_languages(tmp_path):
+    """The build names a config by its two languages sorted: --src-lang zh --tgt-lang en is config en-zh."""
+    folder = _dataset(tmp_path / "ds")
+    assert read_inputs(folder, split="test", src_lang="zh", tgt_lang="en") == ["缅甸 警方"]
+    with pytest.raises(ConfigError, match=r"^a dataset folder as input needs --split and --src-lang, and --tgt-lang "
+                                          r"or --config$"):
+        read_inputs(folder, split="test", src_lang="zh")
 
 
 def test_dataset_folder_given_with_a_tilde(tmp_path, monkeypatch):
@@ -188,3 +201,174 @@ def test_progress_bars_on_request_when_stderr_is_a_file(marians, tmp_path, capsy
     assert main(["--progress", *argv[:5], str(tmp_path / "p.txt"), "--max-length", "4"]) == 0
     bar = capsys.readouterr().err
     assert "translating: 100%" in bar and "5/5" in bar and "sent/s" in bar
+
+
+def test_out_that_is_the_input_is_refused_before_any_load(tmp_path, capsys):
+    """It replaced the input with its translations. The model named does not exist: the output is checked first."""
+    (tmp_path / "in.txt").write_text("合作\n", encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "in.txt")
+    for out in [str(tmp_path / "in.txt"), str(tmp_path / "." / "in.txt"), str(tmp_path / "link.txt")]:
+        assert main(["translate", str(tmp_path / "in.txt"), "--model", str(tmp_path / "nowhere"), "--out", out]) == 2
+        assert capsys.readouterr().err == (f"mtkit translate: error: cannot write {out}: it is the input file, which "
+                                           "the translations would replace\n")
+    assert (tmp_path / "in.txt").read_text(encoding="utf-8") == "合作\n"
+
+
+def test_output_location_is_checked_before_any_load(tmp_path, capsys):
+    """A folder as --out crashed after the whole job, an unwritable place after the first chunk, with tracebacks."""
+    (tmp_path / "in.txt").write_text("合作\n", encoding="utf-8")
+    (tmp_path / "outdir").mkdir()
+    cases = [(tmp_path / "outdir", "a folder; give the output file's name"),
+             (tmp_path / "in.txt" / "sub" / "o.txt", f"{tmp_path / 'in.txt'} is a file, not a folder")]
+    if Path("/proc/self").is_dir():  # Linux: root may write anywhere else
+        cases.append((Path("/proc/o.txt"), "cannot create files in /proc (No such file or directory)"))
+    for out, reason in cases:
+        assert main(["translate", str(tmp_path / "in.txt"), "--model", str(tmp_path / "nowhere"), "--out",
+                     str(out)]) == 2
+        assert capsys.readouterr().err == f"mtkit translate: error: cannot write {out}: {reason}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "outdir"]  # no .partial, no probe file left
+    assert list((tmp_path / "outdir").iterdir()) == []
+    with pytest.raises(ConfigError, match=r"^cannot write .*outdir: a folder; give the output file's name$"):
+        translate_file(TranslatorSpec(str(tmp_path / "nowhere")), ["合作"], tmp_path / "outdir")
+
+
+def test_bom_and_invisible_lines_are_empty_lines(marians, tmp_path):
+    """A BOM on line 1 and lines of zero-width characters went to the model as a bare </s>, which invents text."""
+    (tmp_path / "a.txt").write_bytes("\ufeff\n公安 部\n\u200b\n\u3000\n".encode())
+    assert read_inputs(tmp_path / "a.txt") == ["", "公安 部", "\u200b", "\u3000"]
+    (tmp_path / "a.jsonl").write_bytes('\ufeff{"text": "公安 部"}\n'.encode())
+    assert read_inputs(tmp_path / "a.jsonl") == ["公安 部"]  # was: "not JSON: Unexpected UTF-8 BOM"
+    tr = Translator(marians[0])
+    sent = []
+    real = tr._encode
+    tr._encode = lambda text, line: sent.append(text) or real(text, line)
+    blank = ["\u200b", "\ufeff", " \u2060\u200c \u200d", "\u3000", ""]
+    got = tr.translate(blank + ["公安 部"], max_length=4)
+    assert sent == ["公安 部"]
+    assert got == ["", "", "", "", "", tr.translate(["公安 部"], max_length=4)[0]] and got[-1]
+
+
+def test_jsonl_is_known_by_its_suffix_in_any_case_and_field_needs_it(tmp_path, capsys):
+    for name in ["d.JSONL", "d.ndjson", "d.NDJSON"]:
+        (tmp_path / name).write_text('{"text": "公安部"}\n', encoding="utf-8")
+        assert read_inputs(tmp_path / name) == ["公安部"]
+    (tmp_path / "d.json").write_text('{"text": "公安部"}\n', encoding="utf-8")
+    assert read_inputs(tmp_path / "d.json") == ['{"text": "公安部"}']  # a text file: its lines are the inputs
+    message = (f"{tmp_path / 'd.json'}: --field applies to JSONL input, and this file is read as text (JSONL: *.jsonl, "
+               "*.ndjson, any case)")
+    with pytest.raises(ConfigError) as raised:
+        read_inputs(tmp_path / "d.json", field="text")
+    assert str(raised.value) == message
+    assert main(["translate", str(tmp_path / "d.json"), "--field", "no_such_field", "--model",
+                 str(tmp_path / "nowhere"), "--out", str(tmp_path / "o.txt")]) == 2
+    assert capsys.readouterr().err == f"mtkit translate: error: {message}\n"
+
+
+def test_a_tilde_in_input_and_out_is_the_home_folder(marians, tmp_path, monkeypatch):
+    """'--out=~/o.txt' (no shell expansion after '=') made a folder named '~' in the working folder."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    (tmp_path / "home" / "in.txt").write_text("合作\n\n", encoding="utf-8")
+    assert read_inputs("~/in.txt") == ["合作", ""]
+    assert main(["-q", "translate", "~/in.txt", "--model", str(marians[0]), "--out=~/out/o.txt", "--max-length",
+                 "4"]) == 0
+    expected = Translator(marians[0]).translate(["合作"], max_length=4)[0]
+    assert (tmp_path / "home" / "out" / "o.txt").read_text(encoding="utf-8") == f"{expected}\n\n"
+    assert list((tmp_path / "cwd").iterdir()) == []
+
+
+def test_chunks_of_other_settings_are_reported_and_a_resume_is_shown(marians, tmp_path, caplog):
+    """A rerun with another option started over in silence; the resume line showed only with -v."""
+    tr = Translator(marians[0])
+    out = tmp_path / "out.txt"
+    killed_after_one_chunk(tr, INPUTS, out, chunk_size=2, max_length=6)
+    (first,) = (tmp_path / "out.txt.partial").iterdir()
+    with caplog.at_level("WARNING", logger="mtkit.translate"):
+        killed_after_one_chunk(tr, INPUTS, out, chunk_size=2, max_length=6, max_batch_size=1)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{first} holds 1 finished chunk(s) of other settings (differ: max_batch_size; batching is a setting here, "
+        "as the batch a sentence is in can change its bf16/fp16 result): ignored, and removed when this run "
+        "completes"]
+    (second,) = set((tmp_path / "out.txt.partial").iterdir()) - {first}
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mtkit.translate"):
+        translate_file(tr, INPUTS, out, chunk_size=2, max_length=6)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{second} holds 1 finished chunk(s) of other settings (differ: max_batch_size; batching is a setting here, "
+        "as the batch a sentence is in can change its bf16/fp16 result): ignored, and removed when this run "
+        "completes",
+        f"{out}: resuming, 2 of 5 inputs already translated"]
+    assert not (tmp_path / "out.txt.partial").exists()
+
+
+def test_a_translation_is_one_line_whatever_breaks_it_holds(marians, tmp_path):
+    """"\r", U+2028 and U+0085 in a translation (byte-fallback vocabularies decode them) made extra lines."""
+    tr = Translator(marians[0])
+    fake = {"一": "line one\rstill line one", "二": "two\u2028two", "三": "three\x85three\ttab", "四": "four"}
+    tr.translate = lambda texts, **kw: [fake[x] for x in texts]
+    translate_file(tr, ["一", "二", "三", "四"], tmp_path / "o.txt", chunk_size=3)
+    assert (tmp_path / "o.txt").read_bytes() == b"line one still line one\ntwo two\nthree three tab\nfour\n"
+
+
+def test_a_chunk_with_the_wrong_line_count_is_an_error_naming_it(marians, tmp_path):
+    tr = Translator(marians[0])
+    killed_after_one_chunk(tr, INPUTS, tmp_path / "out.txt", chunk_size=2, max_length=6)
+    (chunk,) = (tmp_path / "out.txt.partial").rglob("chunk-00000.txt")
+    chunk.write_bytes(b"one\rtwo\n")  # a chunk of an older mtkit: "\r" read as a line break made it 2 lines
+    with pytest.raises(DataError) as raised:
+        translate_file(tr, INPUTS, tmp_path / "out.txt", chunk_size=2, max_length=6)
+    assert str(raised.value) == f"{chunk}: 1 lines, not one per input (2); delete it to translate them again"
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_streaming_checks_its_arguments_at_the_call(marians):
+    tr = Translator(marians[0])
+    with pytest.raises(TypeError, match=r"^translate_iter takes a list of sentences, not one string: "
+                                        r"translate_iter\(\[text\]\)$"):
+        tr.translate_iter("公安部")  # was one translation per character
+    with pytest.raises(ConfigError, match="^window must be at least 1, not 0$"):
+        tr.translate_iter(["公安部"], window=0)  # was taken as 1
+    with pytest.raises(ConfigError, match="^beam size must be at least 1, not 0$"):
+        tr.translate_iter(["公安部"], beam_size=0)
+    for sentences, message in [(["合作", None], "sentences[1] is None, not a string"),
+                               ([b"abc"], "sentences[0] is bytes, not a string")]:
+        with pytest.raises(DataError, match=rf"^{re.escape(message)}$"):
+            tr.translate(sentences, max_length=2)
+    with pytest.raises(DataError, match=r"^sentences\[3\] is None, not a string$"):
+        list(tr.translate_iter(["合作", "", "公安 部", None], window=2, max_length=2))
+
+
+def test_nothing_to_translate_loads_no_model(marians, tmp_path, monkeypatch, capsys):
+    def no_load(self):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(TranslatorSpec, "load", no_load)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    assert main(["translate", str(tmp_path / "empty.txt"), "--model", str(marians[0]), "--out",
+                 str(tmp_path / "o.txt")]) == 0
+    assert (tmp_path / "o.txt").read_bytes() == b""
+    assert capsys.readouterr().out.startswith(f"0 lines -> {tmp_path / 'o.txt'}\t")
+    # every chunk finished (a run killed while assembling): the file is made from them alone
+    expected = translate_file(Translator(marians[0]), INPUTS, tmp_path / "ref.txt", chunk_size=2, max_length=6)
+    monkeypatch.setattr("mtkit.translate.shutil.rmtree", lambda *a, **k: None)
+    translate_file(Translator(marians[0]), INPUTS, tmp_path / "b.txt", chunk_size=2, max_length=6)
+    (tmp_path / "b.txt").unlink()
+    translate_file(TranslatorSpec(str(marians[0])), INPUTS, tmp_path / "b.txt", chunk_size=2, max_length=6)
+    assert (tmp_path / "b.txt").read_text(encoding="utf-8") == expected.read_text(encoding="utf-8")
+
+
+def test_translate_help_states_defaults_and_meanings():
+    from mtkit.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["translate"]
+    helps = {(a.option_strings or [a.dest])[0]: a.help for a in sub._actions}
+    assert helps["input"].startswith("a text file, one sentence per line (UTF-8); a JSONL file (*.jsonl, *.ndjson")
+    assert helps["--beam"].startswith("beam size (default 1: greedy search, not the num_beams of the model's "
+                                      "generation_config")
+    assert helps["--max-length"] == "most new tokens per sentence (default 256; at most the model's decoder positions)"
+    assert helps["--max-batch-tokens"].startswith("padded source tokens a batch, 0 unbounded (default")
+    assert helps["--max-batch-size"].startswith("sentences a batch, 0 unbounded (default")
+    assert "with --backend ct2, CTranslate2's compute type" in helps["--dtype"]
+    assert helps["--out"] == "output file; an existing one is replaced (never INPUT itself)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -31,20 +32,39 @@ DTYPES = ("auto", "fp32", "bf16", "fp16")
 CT2_COMPUTE_TYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
-def check_model_path(model: str) -> None:
-    """A clear error for a local model path that is not there or holds no model, before transformers reads it
-    as a hub id (``org/name``: at most one slash, no leading ``/``, ``.`` or ``~``)."""
+def check_model_path(model: str) -> str:
+    """What to load ``model`` from: a local folder with ``~`` expanded (transformers would read ``~/m`` as a hub
+    id), a hub name as given. A clear error, before transformers reads it, for a local path that is not there
+    (``org/name`` is a hub id: at most one slash, no leading ``/``, ``.`` or ``~``) or holds no model or no
+    tokenizer."""
     from ..utils import names_a_local_path, saved_model_problem
 
     path = Path(model).expanduser()
     if path.is_dir():
-        problem = saved_model_problem(path)
+        problem = saved_model_problem(path) or _tokenizer_problem(path)
         if problem:
             raise BackendError(f"cannot load translation model {model!r}: {problem}")
-    elif path.exists():
+        return str(path)
+    if path.exists():
         raise BackendError(f"cannot load translation model {model!r}: a file, not a model folder or hub name")
-    elif names_a_local_path(model):
+    if names_a_local_path(model):
         raise BackendError(f"cannot load translation model {model!r}: no such model folder")
+    return model
+
+
+# what every saved tokenizer has one of: save_pretrained's config or fast tokenizer, or a vocabulary (sentencepiece
+# models: source.spm, spiece.model, sentencepiece.bpe.model; vocab.json/vocab.txt; BPE merges)
+TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "*.spm", "*.model", "vocab.*", "merges.txt")
+
+
+def _tokenizer_problem(path: Path) -> str | None:
+    """Why a model folder cannot give a tokenizer: it has none of its files (a checkpoint saved without its
+    tokenizer). Checked before loading, not caught after: transformers then fails deep inside Marian's, M2M100's
+    and NLLB's tokenizers with a TypeError (a None file path), and builds an empty MBart-50 or T5 tokenizer (its
+    special tokens only) without any error at all."""
+    if any(next(path.glob(pattern), None) is not None for pattern in TOKENIZER_FILES):
+        return None
+    return f"no tokenizer files ({', '.join(TOKENIZER_FILES)}); save the tokenizer with the model"
 
 
 def load_seq2seq(model: str, *, dtype=None):
@@ -98,7 +118,11 @@ class TranslatorSpec:
         sees a GPU), the dtype by the device, the backend's name."""
         if self.dtype not in DTYPES:
             raise ConfigError(f"unknown dtype {self.dtype!r}; known: {', '.join(DTYPES)}")
+        # here, before any load: torch said so only after the model was loaded, with a traceback
+        if self.device is not None and not re.fullmatch(r"cpu|cuda(:\d+)?", str(self.device)):
+            raise ConfigError(f"unknown device {self.device!r}; use cpu, cuda or cuda:N (N: a GPU's index)")
         device = self.device
+
         if device is None:
             if gpu is None:
                 import torch
@@ -145,13 +169,12 @@ class Translator:
         self.spec = TranslatorSpec(str(model), backend, device, dtype, src_lang, tgt_lang).resolved()
         self.device, self.dtype, backend = self.spec.device, self.spec.dtype, self.spec.backend
         self.model_name = str(model)
-        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"device {self.device!r}: torch sees no CUDA device here; use --device cpu")
-        check_model_path(str(model))
+        _check_cuda(str(self.device))
+        path = check_model_path(str(model))
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(model))
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
             self.model = load_seq2seq(
-                str(model), dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.dtype])
+                path, dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.dtype])
         except (OSError, ValueError) as exc:
             raise BackendError(f"cannot load translation model {model!r}: {exc}") from None
         self.model.to(self.device).eval()
@@ -176,7 +199,7 @@ class Translator:
         cls = get_backend_class(backend)
         extra = {}
         if backend == "ct2":  # --dtype is CTranslate2's compute type there
-            extra = {"model_path": str(model), "device": self.device, "compute_type": CT2_COMPUTE_TYPES[self.dtype]}
+            extra = {"model_path": path, "device": self.device, "compute_type": CT2_COMPUTE_TYPES[self.dtype]}
         self.backend: TranslationBackend = cls(self.model, self.tokenizer, forced_bos_token_id=forced_bos, **extra)
         self.max_input_tokens = min(getattr(self.tokenizer, "model_max_length", 512) or 512,
                                     getattr(self.model.config, "max_position_embeddings", 512) or 512)
@@ -300,7 +323,23 @@ class Translator:
             yield from self.translate(chunk, first_line=line, **kwargs)
 
 
+def _check_cuda(device: str) -> None:
+    """A ConfigError for a CUDA device this process does not have, before the model is loaded onto it."""
+    import torch
+
+    if not device.startswith("cuda"):
+        return
+    if not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r}: torch sees no CUDA device here; use --device cpu")
+    count, index = torch.cuda.device_count(), int(device.partition(":")[2] or 0)
+    if index >= count:
+        raise ConfigError(f"device {device!r}: torch sees {count} CUDA device{'s' * (count > 1)} here "
+                          f"(cuda:0 to cuda:{count - 1})")
+
+
 # ------------------------------------------------------------------ files
+
+
 
 
 def read_inputs(path: str | Path, *, field: str = "text", split: str | None = None, config: str | None = None,

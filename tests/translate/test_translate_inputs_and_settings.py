@@ -136,8 +136,57 @@ def test_model_paths_that_hold_no_model(tmp_path, capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
 def test_cuda_device_without_cuda(marians):
-    with pytest.raises(ConfigError, match=r"^device 'cuda': torch sees no CUDA device here; use --device cpu$"):
-        Translator(marians[0], device="cuda")
+    for device in ("cuda", "cuda:1"):
+        with pytest.raises(ConfigError, match=f"^device '{device}': torch sees no CUDA device here; use --device cpu$"):
+            Translator(marians[0], device=device)
+
+
+@pytest.mark.parametrize("device", ["gpu", "CPU", "mps", "cuda:", "cuda:x"])
+def test_a_device_torch_does_not_take_is_refused_before_the_model_loads(tmp_path, capsys, device):
+    # torch's RuntimeError came as a traceback, after the model had been loaded: here no model is even there
+    message = f"unknown device {device!r}; use cpu, cuda or cuda:N (N: a GPU's index)"
+    with pytest.raises(ConfigError) as raised:
+        Translator(tmp_path / "no-model", device=device)
+    assert str(raised.value) == message
+    (tmp_path / "in.txt").write_text("合作\n", encoding="utf-8")
+    assert main(["translate", str(tmp_path / "in.txt"), "--model", str(tmp_path / "no-model"), "--device", device,
+                 "--out", str(tmp_path / "o.txt")]) == 2
+    assert capsys.readouterr().err == f"mtkit translate: error: {message}\n"
+
+
+@pytest.mark.parametrize("builder", ["marian", "t5"])
+def test_a_model_folder_without_its_tokenizer(tmp_path, capsys, builder):
+    """A checkpoint saved without its tokenizer: Marian's (and M2M100's, NLLB's) tokenizer failed with a TypeError
+    traceback, and T5's (and MBart-50's) loaded empty, without a word."""
+    import shutil
+
+    from mtkit import testing
+
+    built = getattr(testing, f"build_tiny_{builder}")(tmp_path / builder)
+    (tmp_path / "bare").mkdir()
+    for name in ("config.json", "generation_config.json", "model.safetensors"):
+        shutil.copy(built / name, tmp_path / "bare" / name)
+    message = (f"cannot load translation model {str(tmp_path / 'bare')!r}: no tokenizer files (tokenizer_config.json, "
+               "tokenizer.json, *.spm, *.model, vocab.*, merges.txt); save the tokenizer with the model")
+    with pytest.raises(BackendError) as raised:
+        Translator(tmp_path / "bare", tgt_lang="en")
+    assert str(raised.value) == message
+    (tmp_path / "in.txt").write_text("合作\n", encoding="utf-8")
+    capsys.readouterr()  # the builder's progress bars
+    assert main(["translate", str(tmp_path / "in.txt"), "--model", str(tmp_path / "bare"), "--tgt-lang", "en",
+                 "--out", str(tmp_path / "o.txt")]) == 2
+    assert capsys.readouterr().err == f"mtkit translate: error: {message}\n"
+
+
+def test_a_model_path_with_a_tilde(marians, tmp_path, monkeypatch, capsys):
+    # the path check expanded ~, but transformers was given "~/runs/a/final" and read it as a hub id
+    monkeypatch.setenv("HOME", str(marians[0].parents[1]))
+    expected = Translator(marians[0]).translate(INPUTS, max_length=4)
+    assert Translator("~/a/final").translate(INPUTS, max_length=4) == expected
+    (tmp_path / "in.txt").write_text("\n".join(INPUTS) + "\n", encoding="utf-8")
+    assert main(["translate", str(tmp_path / "in.txt"), "--model=~/a/final", "--out", str(tmp_path / "o.txt"),
+                 "--max-length", "4"]) == 0
+    assert (tmp_path / "o.txt").read_text(encoding="utf-8") == "\n".join(expected) + "\n"
 
 
 def test_resume_never_takes_another_models_chunks(marians, tmp_path):

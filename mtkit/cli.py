@@ -377,7 +377,7 @@ def _add_translate(sub):
     p.add_argument("--max-length", type=int, default=Translator.MAX_LENGTH,
                    help=f"most new tokens per sentence (default {Translator.MAX_LENGTH}; at most the model's "
                    "decoder positions)")
-    p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     p.add_argument("--field", default=None, help="JSONL field holding the text (default text); a dotted name reads "
                    "a nested one (translation.zh in the JSONL files of mtkit build)")
     p.add_argument("--config", help="dataset config (language pair, e.g. en-zh) for a dataset folder (default: "

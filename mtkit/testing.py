@@ -116,10 +116,12 @@ def _save(model_cls, config, tokenizer, out: Path, seed: int) -> Path:
 
 def build_tiny_marian(out_dir: str | Path, *, src_lang: str = "zh", tgt_lang: str = "en", shape: str = "tiny",
                       d_model: int | None = None, layers: int | None = None, heads: int | None = None,
-                      ffn: int | None = None, vocab_size: int = 2000, seed: int = 0, **config_overrides) -> Path:
+                      ffn: int | None = None, vocab_size: int = 2000, seed: int = 0, target_codes: Iterable[str] = (),
+                      **config_overrides) -> Path:
     """A random-weight MarianMTModel + MarianTokenizer (source.spm, target.spm, vocab.json), saved.
 
-    ``src_lang``/``tgt_lang`` only name the pair (one pair per Marian model, as opus-mt-zh-en)."""
+    ``src_lang``/``tgt_lang`` only name the pair (one pair per Marian model, as opus-mt-zh-en); ``target_codes``
+    (ind, eng, ...) make a multi-target model, as opus-mt-en-mul, with a ``>>ind<<`` token each in its vocabulary."""
     import shutil
 
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
@@ -130,6 +132,8 @@ def build_tiny_marian(out_dir: str | Path, *, src_lang: str = "zh", tgt_lang: st
     vocab = {"</s>": 0, "<unk>": 1}
     for piece in _spm_pieces(spm_model):
         vocab.setdefault(piece, len(vocab))
+    for code in target_codes:
+        vocab[f">>{code}<<"] = len(vocab)
     vocab["<pad>"] = len(vocab)
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     shutil.copy(spm_model, out / "source.spm")

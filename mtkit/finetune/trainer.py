@@ -202,10 +202,10 @@ def _load_model(model_name) -> tuple:
     from ..translate import check_model_path, load_seq2seq
     from ..utils import is_lora_adapter
 
-    check_model_path(str(model_name))
+    path = check_model_path(str(model_name))  # ~ expanded
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(model_name))
-        model = load_seq2seq(str(model_name))
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = load_seq2seq(path)
     except (OSError, ValueError) as exc:
         raise BackendError(f"cannot load model {str(model_name)!r}: {exc}") from None
     if is_lora_adapter(model_name):
@@ -232,20 +232,17 @@ def _warn_of_another_pair(tokenizer, src: str, tgt: str) -> None:
     """A Marian model translates one pair, which its tokenizer may declare (source_lang/target_lang, zh or zho).
     Training it for another pair is legitimate (retargeting a model) but is more often the wrong --model or
     --direction: a warning. Codes that are no single language (mul, ROMANCE of multi-language models) are not
-    compared."""
-    from ..utils import known_language
+    compared. The tokenizer then declares the pair trained, which the saved model is for: the Translator refuses
+    a pair the tokenizer contradicts (the run's own final scoring included)."""
+    from ..translate.languages import marian_pair_conflicts
 
-    declared = (getattr(tokenizer, "source_lang", None), getattr(tokenizer, "target_lang", None))
-
-    def differs(code, lang) -> bool:
-        record = known_language(code)
-        if record is None or record.scope == "S":  # S: special codes (mul, und)
-            return False
-        return getattr(known_language(lang), "alpha_3", lang) != record.alpha_3
-
-    if any(differs(code, lang) for code, lang in zip(declared, (src, tgt))):
+    conflicts = marian_pair_conflicts(tokenizer, src, tgt)
+    if conflicts:
         logger.warning("the model's tokenizer declares the pair %s->%s and this run trains %s->%s: right if the "
-                       "model is meant to learn another pair, else check --model and --direction", *declared, src, tgt)
+                       "model is meant to learn another pair, else check --model and --direction",
+                       tokenizer.source_lang, tokenizer.target_lang, src, tgt)
+        for attr, lang in conflicts.items():
+            setattr(tokenizer, attr, lang)
 
 
 def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
@@ -257,7 +254,8 @@ def _prepare_languages(tokenizer, model, src: str, tgt: str) -> tuple[str, str]:
     family = model_family(model)
     if family == "marian":
         _warn_of_another_pair(tokenizer, src, tgt)
-    src_code, tgt_code = language_code_for(tokenizer, src, family), language_code_for(tokenizer, tgt, family)
+    src_code = language_code_for(tokenizer, src, family)
+    tgt_code = language_code_for(tokenizer, tgt, family, target=True)  # a multi-target Marian's >>xxx<< too
     if src_code and hasattr(tokenizer, "src_lang"):
         tokenizer.src_lang = src_code
     if tgt_code and hasattr(tokenizer, "tgt_lang"):

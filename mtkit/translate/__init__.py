@@ -13,6 +13,7 @@ import codecs
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,8 @@ from ..scale import Executor, LocalExecutor, Step
 from ..utils import (atomic_write, folder_fingerprint, length_sorted_batches, make_signature, one_line, stable_hash,
                      write_json)
 from .engine import BACKENDS, TranslationBackend, get_backend_class
-from .languages import language_code_for, model_family, position_limit, source_prefix
+from .languages import (iso_language, language_code_for, marian_pair_conflicts, model_family, needs_target_language,
+                        position_limit, single_language, source_prefix)
 
 __all__ = ["Translator", "TranslatorSpec", "TranslationBackend", "BACKENDS", "language_code_for", "translate_file",
            "read_inputs"]
@@ -36,20 +38,39 @@ DTYPES = ("auto", "fp32", "bf16", "fp16")
 CT2_COMPUTE_TYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
-def check_model_path(model: str) -> None:
-    """A clear error for a local model path that is not there or holds no model, before transformers reads it
-    as a hub id (``org/name``: at most one slash, no leading ``/``, ``.`` or ``~``)."""
+def check_model_path(model: str) -> str:
+    """What to load ``model`` from: a local folder with ``~`` expanded (transformers would read ``~/m`` as a hub
+    id), a hub name as given. A clear error, before transformers reads it, for a local path that is not there
+    (``org/name`` is a hub id: at most one slash, no leading ``/``, ``.`` or ``~``) or holds no model or no
+    tokenizer."""
     from ..utils import names_a_local_path, saved_model_problem
 
     path = Path(model).expanduser()
     if path.is_dir():
-        problem = saved_model_problem(path)
+        problem = saved_model_problem(path) or _tokenizer_problem(path)
         if problem:
             raise BackendError(f"cannot load translation model {model!r}: {problem}")
-    elif path.exists():
+        return str(path)
+    if path.exists():
         raise BackendError(f"cannot load translation model {model!r}: a file, not a model folder or hub name")
-    elif names_a_local_path(model):
+    if names_a_local_path(model):
         raise BackendError(f"cannot load translation model {model!r}: no such model folder")
+    return model
+
+
+# what every saved tokenizer has one of: save_pretrained's config or fast tokenizer, or a vocabulary (sentencepiece
+# models: source.spm, spiece.model, sentencepiece.bpe.model; vocab.json/vocab.txt; BPE merges)
+TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "*.spm", "*.model", "vocab.*", "merges.txt")
+
+
+def _tokenizer_problem(path: Path) -> str | None:
+    """Why a model folder cannot give a tokenizer: it has none of its files (a checkpoint saved without its
+    tokenizer). Checked before loading, not caught after: transformers then fails deep inside Marian's, M2M100's
+    and NLLB's tokenizers with a TypeError (a None file path), and builds an empty MBart-50 or T5 tokenizer (its
+    special tokens only) without any error at all."""
+    if any(next(path.glob(pattern), None) is not None for pattern in TOKENIZER_FILES):
+        return None
+    return f"no tokenizer files ({', '.join(TOKENIZER_FILES)}); save the tokenizer with the model"
 
 
 def load_seq2seq(model: str, *, dtype=None):
@@ -103,6 +124,9 @@ class TranslatorSpec:
         sees a GPU), the dtype by the device, the backend's name."""
         if self.dtype not in DTYPES:
             raise ConfigError(f"unknown dtype {self.dtype!r}; known: {', '.join(DTYPES)}")
+        # here, before any load: torch said so only after the model was loaded, with a traceback
+        if self.device is not None and not re.fullmatch(r"cpu|cuda(:\d+)?", str(self.device)):
+            raise ConfigError(f"unknown device {self.device!r}; use cpu, cuda or cuda:N (N: a GPU's index)")
         device = self.device
         if device is None:
             if gpu is None:
@@ -150,13 +174,12 @@ class Translator:
         self.spec = TranslatorSpec(str(model), backend, device, dtype, src_lang, tgt_lang).resolved()
         self.device, self.dtype, backend = self.spec.device, self.spec.dtype, self.spec.backend
         self.model_name = str(model)
-        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"device {self.device!r}: torch sees no CUDA device here; use --device cpu")
-        check_model_path(str(model))
+        _check_cuda(str(self.device))
+        path = check_model_path(str(model))
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(model))
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
             self.model = load_seq2seq(
-                str(model), dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.dtype])
+                path, dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.dtype])
         except (OSError, ValueError) as exc:
             raise BackendError(f"cannot load translation model {model!r}: {exc}") from None
         self.model.to(self.device).eval()
@@ -165,10 +188,7 @@ class Translator:
             reuse_freed_memory()
         self.family = model_family(self.model)
         self.src_lang, self.tgt_lang = src_lang, tgt_lang
-        src_code = language_code_for(self.tokenizer, src_lang, self.family) if src_lang else None
-        tgt_code = language_code_for(self.tokenizer, tgt_lang, self.family) if tgt_lang else None
-        if src_code and hasattr(self.tokenizer, "src_lang"):
-            self.tokenizer.src_lang = src_code
+        tgt_code = self._set_languages(src_lang, tgt_lang)
         self.prefix = source_prefix(self.family, tgt_code)
         forced_bos = None
         if self.family in ("m2m100", "mbart") and tgt_code:
@@ -181,18 +201,55 @@ class Translator:
         cls = get_backend_class(backend)
         extra = {}
         if backend == "ct2":  # --dtype is CTranslate2's compute type there
-            extra = {"model_path": str(model), "device": self.device, "compute_type": CT2_COMPUTE_TYPES[self.dtype]}
+            extra = {"model_path": path, "device": self.device, "compute_type": CT2_COMPUTE_TYPES[self.dtype]}
         self.backend: TranslationBackend = cls(self.model, self.tokenizer, forced_bos_token_id=forced_bos, **extra)
         self.max_input_tokens = min(getattr(self.tokenizer, "model_max_length", 512) or 512,
                                     getattr(self.model.config, "max_position_embeddings", 512) or 512)
-        self._splitter = self._sentence_splitter(src_lang)
+        # the splitter and the joiner know ISO codes: a model's own code (zho_Hans, zh_CN) is mapped back
+        self._join_lang = iso_language(tgt_lang or self._declared_language("target"))
+        self._splitter = self._sentence_splitter(iso_language(src_lang or self._declared_language("source")))
+
+    def _set_languages(self, src_lang: str | None, tgt_lang: str | None) -> str | None:
+        """Check the languages against the model (a ConfigError names what it knows) and set the tokenizer's
+        source code; the target's code (a forced first token or a source prefix), None when it needs none."""
+        if self.family == "marian":  # one declared pair, or many targets by >>xxx<< tokens
+            conflicts = marian_pair_conflicts(self.tokenizer, src_lang, tgt_lang)
+            if conflicts:
+                raise ConfigError(f"language {next(iter(conflicts.values()))!r} is not this model's: it translates "
+                                  f"{self.tokenizer.source_lang}->{self.tokenizer.target_lang} (its tokenizer's "
+                                  "source_lang and target_lang)")
+        if not tgt_lang and needs_target_language(self.tokenizer, self.model, self.family):
+            raise ConfigError(f"this {self.family} model translates into many languages: give the target language "
+                              "(--tgt-lang)")
+        src_code = language_code_for(self.tokenizer, src_lang, self.family)
+        if src_code and hasattr(self.tokenizer, "src_lang"):
+            self.tokenizer.src_lang = src_code
+        elif not src_lang and self.family in ("m2m100", "mbart") and getattr(self.tokenizer, "src_lang", None):
+            # a warning, not an error: the saved default is often right (mtkit finetune saves the run's source),
+            # and the model still translates; but nothing says it is the input's language
+            logger.warning("no source language given (--src-lang): the tokenizer's default, %s, is used",
+                           self.tokenizer.src_lang)
+        return language_code_for(self.tokenizer, tgt_lang, self.family, target=True)
+
+    def _declared_language(self, side: str) -> str | None:
+        """The ``side`` ("source" or "target") language the model declares, for splitting long inputs and joining
+        their pieces when none is given: a Marian tokenizer's ``source_lang``/``target_lang`` when it is one
+        language (not ``mul``), M2M100/NLLB/MBart's saved ``src_lang`` (what the model is then told the input is)."""
+        if self.family == "marian":
+            declared = getattr(self.tokenizer, f"{side}_lang", None)
+            return declared if single_language(declared) is not None else None
+        if side == "source" and self.family in ("m2m100", "mbart"):
+            return getattr(self.tokenizer, "src_lang", None)
+        return None
 
     def _sentence_splitter(self, lang: str | None):
         """The splitter for inputs over the model's limit, found now so that a bad code fails before any work
         (it was found at the first long line, possibly after hours). A code the model knows but the segmenter
-        does not (``zho_Hans``) only costs the splitting: such inputs are truncated, with a warning now."""
+        does not only costs the splitting: such inputs are truncated, with a warning now. ``_no_split`` says why
+        there is no splitter, in the warning of each truncated input."""
         from ..segment import get_splitter
 
+        self._no_split = "no source language was given (--src-lang) to split it at sentences"
         if not lang:
             return None
         try:
@@ -200,6 +257,7 @@ class Translator:
         except ConfigError:
             if self.family in ("marian", "other"):  # no code list checked it: a code nothing knows is a mistake
                 raise
+            self._no_split = f"there is no sentence splitter for {lang!r}"
             logger.warning("no sentence splitter for %r: inputs over the model's limit of %d tokens will be "
                            "truncated, not split at sentences", lang, self.max_input_tokens)
             return None
@@ -212,15 +270,20 @@ class Translator:
     def _encode(self, text: str, line: int) -> list[list[int]]:
         """Token ids of one input; an input over the model's limit is split at sentence boundaries, and a
         sentence still over it is truncated with a warning naming the line."""
-        ids = self.tokenizer(self.prefix + text, truncation=False).input_ids
+        # verbose=False: transformers' "Token indices sequence length is longer than the specified maximum
+        # sequence length" warning (once, at its own limit, often not the model's) is wrong here, where a long
+        # input is measured in order to be split or truncated, with mtkit's own warning
+        ids = self.tokenizer(self.prefix + text, truncation=False, verbose=False).input_ids
         if len(ids) <= self.max_input_tokens:
             return [ids]
-        pieces = [text]
-        if self._splitter is not None:
-            pieces = [text[s:e] for s, e in self._splitter.split(text)] or [text]
+        if self._splitter is None:
+            logger.warning("line %d: %d tokens, longer than the model's limit of %d; truncated, as %s", line,
+                           len(ids), self.max_input_tokens, self._no_split)
+            return [ids[: self.max_input_tokens - 1] + ids[-1:]]
+        pieces = [text[s:e] for s, e in self._splitter.split(text)] or [text]
         out = []
         for piece in pieces:
-            piece_ids = self.tokenizer(self.prefix + piece, truncation=False).input_ids
+            piece_ids = self.tokenizer(self.prefix + piece, truncation=False, verbose=False).input_ids
             if len(piece_ids) > self.max_input_tokens:
                 logger.warning("line %d: a sentence of %d tokens is longer than the model's limit of %d; truncated",
                                line, len(piece_ids), self.max_input_tokens)
@@ -274,7 +337,7 @@ class Translator:
             pieces.setdefault(k, []).append(self.tokenizer.decode(ids, skip_special_tokens=True).strip())
         from ..segment import join_sentences
 
-        return [join_sentences(pieces.get(k, []), self.tgt_lang) for k in range(len(sentences))]
+        return [join_sentences(pieces.get(k, []), self._join_lang) for k in range(len(sentences))]
 
     def _run(self, batch, units, beam_size, max_length, min_length, length_penalty) -> list[list[int]]:
         """One batch through the backend; on CUDA out-of-memory, halves and retries instead of failing."""
@@ -327,6 +390,20 @@ def is_blank(text: str) -> bool:
     """Whether ``text`` is an empty line: nothing but whitespace and zero-width characters (ZWSP, ZWNJ, ZWJ, word
     joiner, BOM)."""
     return not text.translate(_INVISIBLE).strip()
+
+
+def _check_cuda(device: str) -> None:
+    """A ConfigError for a CUDA device this process does not have, before the model is loaded onto it."""
+    import torch
+
+    if not device.startswith("cuda"):
+        return
+    if not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r}: torch sees no CUDA device here; use --device cpu")
+    count, index = torch.cuda.device_count(), int(device.partition(":")[2] or 0)
+    if index >= count:
+        raise ConfigError(f"device {device!r}: torch sees {count} CUDA device{'s' * (count > 1)} here "
+                          f"(cuda:0 to cuda:{count - 1})")
 
 
 # ------------------------------------------------------------------ files

@@ -1,6 +1,8 @@
-"""Language codes: ISO 639-1 (zh, id, en) to what each model family's tokenizer calls them."""
+"""Language codes: ISO 639-1 (zh, id, en) to what each model family's tokenizer calls them, and back."""
 
 from __future__ import annotations
+
+import re
 
 from ..errors import ConfigError
 
@@ -9,6 +11,11 @@ NLLB = {"zh": "zho_Hans", "id": "ind_Latn", "en": "eng_Latn", "ms": "zsm_Latn", 
         "vi": "vie_Latn", "zh-Hant": "zho_Hant"}
 MBART50 = {"zh": "zh_CN", "id": "id_ID", "en": "en_XX", "th": "th_TH", "my": "my_MM", "fr": "fr_XX", "de": "de_DE",
            "es": "es_XX", "ru": "ru_RU", "ja": "ja_XX", "ko": "ko_KR", "vi": "vi_VN"}
+# the reverse of both, for a model's own code given as --src-lang/--tgt-lang: the sentence splitter and the joiner
+# know ISO codes only (zho_Hant is Chinese to them too); zsm_Latn is here because zsm has no two-letter code
+ISO_FOR_MODEL_CODE = {code: iso.split("-")[0] for table in (NLLB, MBART50) for iso, code in table.items()}
+# Chinese and Malay are macrolanguages: opus-mt's multi-target Marians name a member (cmn, zsm) and a script
+MARIAN_TARGET_ALIASES = {"zh": ("zho_Hans", "cmn_Hans", "cmn"), "ms": ("zsm_Latn", "zsm")}
 
 
 def model_family(model) -> str:
@@ -28,19 +35,86 @@ def position_limit(model, family: str) -> int | None:
     return getattr(model.config, "max_position_embeddings", None)
 
 
-def language_code_for(tokenizer, lang: str, family: str) -> str | None:
-    """The tokenizer's code for ISO ``lang``; a ConfigError listing the known codes if it has none.
+def iso_language(code: str | None) -> str | None:
+    """The ISO 639-1 code for a model's own code (zho_Hans, zh_CN, __zh__) or an ISO 639-3 one (zho), where there
+    is one; else ``code`` as given. For the sentence splitter and the joiner, which know ISO codes only."""
+    from ..utils import known_language
 
-    Marian models need none (one language pair per model); T5/MADLAD models take a ``<2xx>`` prefix.
-    """
-    if family == "marian" or not lang:
+    if not code:
+        return code
+    code = ISO_FOR_MODEL_CODE.get(code, code)
+    if len(code) > 4 and code.startswith("__") and code.endswith("__"):  # M2M100's __zh__
+        code = code[2:-2]
+    base = code.split("_")[0] if re.fullmatch(r"[a-z]{2,3}_[A-Za-z]{2,4}", code) else code  # NLLB/MBart codes
+    record = known_language(base)
+    return getattr(record, "alpha_2", None) or base if record else code
+
+
+def single_language(code: str | None):
+    """pycountry's record of ``code`` (any form :func:`iso_language` maps) when it names one language; None for
+    group codes (mul, und; ROMANCE of opus-mt's multi-language Marians) and unknown ones."""
+    from ..utils import known_language
+
+    record = known_language(iso_language(code) or "")
+    return record if record is not None and record.scope != "S" else None  # S: special codes (mul, und)
+
+
+def marian_pair_conflicts(tokenizer, src: str | None, tgt: str | None) -> dict[str, str]:
+    """``{"source_lang": src}`` and/or ``{"target_lang": tgt}`` for each given language that is another one than
+    a Marian tokenizer declares for that side (zh and zho are one language). Declared group codes (mul, ROMANCE)
+    and sides not given are not compared; a given code that names no language (xx) conflicts with a declared one."""
+    conflicts = {}
+    for attr, given in (("source_lang", src), ("target_lang", tgt)):
+        record = single_language(getattr(tokenizer, attr, None))
+        if given and record is not None and getattr(single_language(given), "alpha_3", None) != record.alpha_3:
+            conflicts[attr] = given
+    return conflicts
+
+
+def marian_target_token(tokenizer, lang: str) -> str | None:
+    """A multi-target Marian's ``>>xxx<<`` token for ``lang`` (its tokenizer's ``supported_language_codes``):
+    the code as given, its ISO 639-1 and 639-3 forms, or a member of a macrolanguage (zh: cmn_Hans, cmn); None
+    for a single-target Marian, which has no such tokens. A ConfigError lists the codes if none is there."""
+    codes = [c[2:-2] for c in getattr(tokenizer, "supported_language_codes", None) or []]
+    if not codes:
         return None
+    iso = iso_language(lang)
+    for code in (lang, iso, getattr(single_language(lang), "alpha_3", None), *MARIAN_TARGET_ALIASES.get(iso, ())):
+        if code in codes:
+            return f">>{code}<<"
+    raise ConfigError(f"language {lang!r} is not a target of this model; known: {', '.join(codes)}")
+
+
+def needs_target_language(tokenizer, model, family: str) -> bool:
+    """Whether a model translates into many languages and so cannot be run without a target: M2M100/NLLB and
+    MBart (unless the generation config forces one first token: a model fine-tuned for one target), T5 with
+    ``<2xx>`` tokens (MADLAD), and Marian with ``>>xxx<<`` tokens."""
+    if family in ("m2m100", "mbart"):
+        return getattr(model.generation_config, "forced_bos_token_id", None) is None
+    if family in ("t5", "mt5"):
+        return any(k.startswith("<2") and k.endswith(">") for k in tokenizer.get_vocab())
+    return family == "marian" and bool(getattr(tokenizer, "supported_language_codes", None))
+
+
+def language_code_for(tokenizer, lang: str, family: str, *, target: bool = False) -> str | None:
+    """The tokenizer's code for ISO ``lang`` (its own code passes as is); a ConfigError listing the known codes
+    if it has none. ``target``: the code is the target language's.
+
+    Marian models need none for the source; a multi-target Marian's target is a ``>>xxx<<`` token, T5/MADLAD's a
+    ``<2xx>`` one, both put before the source text (:func:`source_prefix`).
+    """
+    if not lang:
+        return None
+    if family == "marian":
+        return marian_target_token(tokenizer, lang) if target else None
     if family == "m2m100":
         if "nllb" in type(tokenizer).__name__.lower():
             code, known = NLLB.get(lang, lang), _additional(tokenizer)
         else:
             code, known = lang, sorted(getattr(tokenizer, "lang_code_to_token", {}) or getattr(tokenizer, "lang_token_to_id", {}))
             known = [k.strip("_") for k in known]
+            if len(code) > 4 and code.startswith("__") and code.endswith("__"):  # the language token itself
+                code = code[2:-2]
     elif family == "mbart":
         code, known = MBART50.get(lang, lang), _additional(tokenizer)
     elif family in ("t5", "mt5"):
@@ -58,14 +132,13 @@ def language_code_for(tokenizer, lang: str, family: str) -> str | None:
 
 
 def source_prefix(family: str, tgt_code: str | None) -> str:
-    """What goes before every source text: T5/MADLAD's ``<2xx> `` target token; nothing for the other families
-    (their target language is a forced first token instead). Training and translation must agree on it."""
-    return f"{tgt_code} " if family in ("t5", "mt5") and tgt_code else ""
+    """What goes before every source text: T5/MADLAD's ``<2xx> `` or a multi-target Marian's ``>>xxx<< `` target
+    token; nothing for the other families (their target language is a forced first token instead). Training and
+    translation must agree on it, and every backend gets it with the source ids."""
+    return f"{tgt_code} " if family in ("t5", "mt5", "marian") and tgt_code else ""
 
 
 def _additional(tokenizer) -> list[str]:
     """The tokenizer's language-code tokens (zho_Hans, en_XX, ...) among its special tokens."""
-    import re
-
     special = getattr(tokenizer, "all_special_tokens", None) or []
     return sorted(str(t) for t in special if re.fullmatch(r"[a-z]{2,3}_[A-Za-z]{2,4}", str(t)))

@@ -177,6 +177,8 @@ def test_a_marian_model_for_another_pair_is_warned_of(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
         "the model's tokenizer declares the pair zh->en and this run trains en->tlh: right if the model is meant to "
         "learn another pair, else check --model and --direction"]
+    # the saved model declares the pair it was trained for: the Translator (final scoring) refuses a contradicted one
+    assert (tok.source_lang, tok.target_lang) == ("en", "tlh")
     caplog.clear()
     tok.source_lang, tok.target_lang = "zho", "mul"  # opus-mt's three-letter codes; a multi-target model's group
     _prepare_languages(tok, model, "zh", "fr")

@@ -11,6 +11,8 @@ from mtkit.cli import main
 from mtkit.errors import BackendError, ConfigError, DataError
 from mtkit.testing import build_tiny_marian
 from mtkit.translate import Translator, TranslatorSpec, read_inputs, translate_file
+from mtkit.testing import build_tiny_m2m100, build_tiny_marian, build_tiny_mbart, build_tiny_nllb, build_tiny_t5
+from mtkit.translate import Translator, read_inputs, translate_file
 
 from test_translate_engine import killed_after_one_chunk  # same folder: pytest puts it on sys.path
 
@@ -22,6 +24,16 @@ def marians(tmp_path_factory):
     """Two different random Marians saved in folders of the same name (as runs/a/final and runs/b/final)."""
     root = tmp_path_factory.mktemp("runs")
     return build_tiny_marian(root / "a" / "final", seed=1), build_tiny_marian(root / "b" / "final", seed=2)
+
+
+@pytest.fixture(scope="module")
+def multilingual(tmp_path_factory):
+    """Models that translate into many languages: M2M100, NLLB, MBart-50, MADLAD-style T5, and a multi-target
+    Marian (as opus-mt-en-mul: target_lang mul, a >>xxx<< token per target)."""
+    root = tmp_path_factory.mktemp("multilingual")
+    return {"m2m100": build_tiny_m2m100(root / "m2m100"), "nllb": build_tiny_nllb(root / "nllb"),
+            "mbart": build_tiny_mbart(root / "mbart"), "t5": build_tiny_t5(root / "t5"),
+            "marian-mul": build_tiny_marian(root / "marian-mul", tgt_lang="mul", target_codes=("ind", "eng", "cmn_Hans"))}
 
 
 def test_jsonl_nested_field(tmp_path):
@@ -149,8 +161,57 @@ def test_model_paths_that_hold_no_model(tmp_path, capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
 def test_cuda_device_without_cuda(marians):
-    with pytest.raises(ConfigError, match=r"^device 'cuda': torch sees no CUDA device here; use --device cpu$"):
-        Translator(marians[0], device="cuda")
+    for device in ("cuda", "cuda:1"):
+        with pytest.raises(ConfigError, match=f"^device '{device}': torch sees no CUDA device here; use --device cpu$"):
+            Translator(marians[0], device=device)
+
+
+@pytest.mark.parametrize("device", ["gpu", "CPU", "mps", "cuda:", "cuda:x"])
+def test_a_device_torch_does_not_take_is_refused_before_the_model_loads(tmp_path, capsys, device):
+    # torch's RuntimeError came as a traceback, after the model had been loaded: here no model is even there
+    message = f"unknown device {device!r}; use cpu, cuda or cuda:N (N: a GPU's index)"
+    with pytest.raises(ConfigError) as raised:
+        Translator(tmp_path / "no-model", device=device)
+    assert str(raised.value) == message
+    (tmp_path / "in.txt").write_text("合作\n", encoding="utf-8")
+    assert main(["translate", str(tmp_path / "in.txt"), "--model", str(tmp_path / "no-model"), "--device", device,
+                 "--out", str(tmp_path / "o.txt")]) == 2
+    assert capsys.readouterr().err == f"mtkit translate: error: {message}\n"
+
+
+@pytest.mark.parametrize("builder", ["marian", "t5"])
+def test_a_model_folder_without_its_tokenizer(tmp_path, capsys, builder):
+    """A checkpoint saved without its tokenizer: Marian's (and M2M100's, NLLB's) tokenizer failed with a TypeError
+    traceback, and T5's (and MBart-50's) loaded empty, without a word."""
+    import shutil
+
+    from mtkit import testing
+
+    built = getattr(testing, f"build_tiny_{builder}")(tmp_path / builder)
+    (tmp_path / "bare").mkdir()
+    for name in ("config.json", "generation_config.json", "model.safetensors"):
+        shutil.copy(built / name, tmp_path / "bare" / name)
+    message = (f"cannot load translation model {str(tmp_path / 'bare')!r}: no tokenizer files (tokenizer_config.json, "
+               "tokenizer.json, *.spm, *.model, vocab.*, merges.txt); save the tokenizer with the model")
+    with pytest.raises(BackendError) as raised:
+        Translator(tmp_path / "bare", tgt_lang="en")
+    assert str(raised.value) == message
+    (tmp_path / "in.txt").write_text("合作\n", encoding="utf-8")
+    capsys.readouterr()  # the builder's progress bars
+    assert main(["translate", str(tmp_path / "in.txt"), "--model", str(tmp_path / "bare"), "--tgt-lang", "en",
+                 "--out", str(tmp_path / "o.txt")]) == 2
+    assert capsys.readouterr().err == f"mtkit translate: error: {message}\n"
+
+
+def test_a_model_path_with_a_tilde(marians, tmp_path, monkeypatch, capsys):
+    # the path check expanded ~, but transformers was given "~/runs/a/final" and read it as a hub id
+    monkeypatch.setenv("HOME", str(marians[0].parents[1]))
+    expected = Translator(marians[0]).translate(INPUTS, max_length=4)
+    assert Translator("~/a/final").translate(INPUTS, max_length=4) == expected
+    (tmp_path / "in.txt").write_text("\n".join(INPUTS) + "\n", encoding="utf-8")
+    assert main(["translate", str(tmp_path / "in.txt"), "--model=~/a/final", "--out", str(tmp_path / "o.txt"),
+                 "--max-length", "4"]) == 0
+    assert (tmp_path / "o.txt").read_text(encoding="utf-8") == "\n".join(expected) + "\n"
 
 
 def test_resume_never_takes_another_models_chunks(marians, tmp_path):
@@ -178,17 +239,16 @@ def test_ct2_gets_the_dtype(marians, tmp_path, monkeypatch):
 
 
 def test_a_source_code_is_checked_when_the_translator_is_made(marians, tmp_path, caplog):
-    """A code no splitter knows fails at once for Marian (which checks no codes), not at the first input over the
-    model's limit; a code an NLLB model knows (zho_Hans) but the segmenter does not only turns splitting off."""
+    """A code no splitter knows fails at once for a Marian that declares no pair (nothing else checks it), not at
+    the first input over the model's limit; a model's own code (NLLB's zho_Hans) gets the splitter of its ISO code."""
     from mtkit.testing import build_tiny_nllb
 
     with pytest.raises(ConfigError, match=r"no sentence splitter for language 'zz'"):
-        Translator(marians[0], src_lang="zz", tgt_lang="en")
+        Translator(build_tiny_marian(tmp_path / "nopair", src_lang=None, tgt_lang=None), src_lang="zz", tgt_lang="en")
     nllb = build_tiny_nllb(tmp_path / "nllb")
     with caplog.at_level("WARNING", logger="mtkit.translate"):
-        translator = Translator(nllb, src_lang="zho_Hans", tgt_lang="eng_Latn")
-    assert translator._splitter is None
-    assert "no sentence splitter for 'zho_Hans': inputs over the model's limit of" in caplog.text
+        assert Translator(nllb, src_lang="zho_Hans", tgt_lang="eng_Latn")._splitter.name == "zh"
+    assert not caplog.records
     assert Translator(nllb, src_lang="zh", tgt_lang="en")._splitter.name == "zh"
 
 
@@ -372,3 +432,122 @@ def test_translate_help_states_defaults_and_meanings():
     assert helps["--max-batch-size"].startswith("sentences a batch, 0 unbounded (default")
     assert "with --backend ct2, CTranslate2's compute type" in helps["--dtype"]
     assert helps["--out"] == "output file; an existing one is replaced (never INPUT itself)"
+@pytest.mark.parametrize("name", ["m2m100", "nllb", "mbart", "t5", "marian-mul"])
+def test_a_model_of_many_target_languages_needs_one(multilingual, name):
+    # M2M100/NLLB/MBart got no forced first token and T5 no <2xx> prefix: the model drifted into any language
+    with pytest.raises(ConfigError) as raised:
+        Translator(multilingual[name], src_lang="zh")
+    family = {"nllb": "m2m100", "marian-mul": "marian"}.get(name, name)
+    assert str(raised.value) == f"this {family} model translates into many languages: give the target language (--tgt-lang)"
+
+
+@pytest.mark.parametrize("name, default, splitter", [("m2m100", "en", "sentencex-en"), ("nllb", "zho_Hans", "zh"),
+                                                     ("mbart", "zh_CN", "zh")])
+def test_no_source_language_takes_the_tokenizers_with_a_warning(multilingual, caplog, name, default, splitter):
+    """The tokenizer's saved (or class) default source code was used without a word; it still is (a fine-tuned
+    model's saved source is right), with a warning, and long inputs are split as that language."""
+    with caplog.at_level("WARNING", logger="mtkit.translate"):
+        translator = Translator(multilingual[name], tgt_lang="en")
+    assert caplog.messages == [f"no source language given (--src-lang): the tokenizer's default, {default}, is used"]
+    assert translator._splitter.name == splitter
+
+
+@pytest.mark.parametrize("src, tgt", [("zh", "xx"), ("id", "en"), ("zh", "fr"), ("zh", "mul")])
+def test_a_marian_pair_other_than_the_models(marians, src, tgt):
+    # a zh-en model ran as id->fr, its output signed tgt:fr
+    with pytest.raises(ConfigError) as raised:
+        Translator(marians[0], src_lang=src, tgt_lang=tgt)
+    assert str(raised.value) == (f"language {src if src != 'zh' else tgt!r} is not this model's: it translates zh->en "
+                                 "(its tokenizer's source_lang and target_lang)")
+
+
+def test_a_marian_pair_in_other_codes_is_the_models(marians):
+    """ISO 639-3 codes (opus-mt's own) and model codes name the same languages; zh_CN was refused by the sentence
+    splitter, not by the model."""
+    for src, tgt in (("zho", "eng"), ("zh_CN", "en_XX"), ("zho_Hans", "eng_Latn")):
+        translator = Translator(marians[0], src_lang=src, tgt_lang=tgt)
+        assert (translator._splitter.name, translator._join_lang, translator.prefix) == ("zh", "en", "")
+
+
+def test_a_multi_target_marian_gets_the_target_token_on_every_backend(multilingual, tmp_path, monkeypatch):
+    """opus-mt's multi-target models need >>xxx<< before the source: it was left out, so the model translated into
+    whichever language. The token goes in front of the source ids, the same for every backend."""
+    mul = multilingual["marian-mul"]
+    for tgt, token in (("id", ">>ind<<"), ("ind", ">>ind<<"), ("en", ">>eng<<"), ("zh", ">>cmn_Hans<<"),
+                       ("cmn_Hans", ">>cmn_Hans<<")):
+        assert Translator(mul, src_lang="zh", tgt_lang=tgt).prefix == token + " "
+    with pytest.raises(ConfigError) as raised:
+        Translator(mul, src_lang="zh", tgt_lang="fr")
+    assert str(raised.value) == "language 'fr' is not a target of this model; known: ind, eng, cmn_Hans"
+
+    pytest.importorskip("ctranslate2")
+    monkeypatch.setenv("HOME", str(tmp_path))  # the converted model is cached under ~/.cache/mtkit/ct2
+    sources = ["公安部", "缅甸 警方 合作"]
+    outputs, seen = {}, {}
+    for backend in ("hf", "mtkit", "ct2"):
+        translator = Translator(mul, backend=backend, src_lang="zh", tgt_lang="id")
+        real = translator.backend.translate_batch
+        translator.backend.translate_batch = lambda ids, _real=real, _b=backend, **kw: seen.setdefault(_b, ids) and _real(ids, **kw)
+        outputs[backend] = translator.translate(sources, max_length=6)
+        assert [translator.tokenizer.convert_ids_to_tokens(ids[:2]) for ids in seen[backend]] == [[">>ind<<", "▁"]] * 2
+    assert outputs["mtkit"] == outputs["hf"] == outputs["ct2"]
+
+
+def test_model_codes_map_back_to_iso_codes():
+    from mtkit.translate.languages import iso_language
+
+    assert [iso_language(c) for c in ("zho_Hans", "zho_Hant", "zh_CN", "__zh__", "zho", "ind_Latn", "id_ID",
+                                      "zsm_Latn", "hin_Deva", "en", "xx", "mul", None)] == [
+        "zh", "zh", "zh", "zh", "zh", "id", "id", "ms", "hi", "en", "xx", "mul", None]
+
+
+@pytest.mark.parametrize("name, src, tgt", [("nllb", "ind_Latn", "zho_Hans"), ("mbart", "id_ID", "zh_CN"),
+                                            ("m2m100", "__id__", "__zh__")])
+def test_a_long_input_in_model_codes_is_split_and_joined_as_its_language(multilingual, name, src, tgt):
+    """zho_Hans as the target joined a long input's Chinese pieces with spaces, and as the source turned splitting
+    off: the splitter and the joiner knew ISO codes only."""
+    translator = Translator(multilingual[name], src_lang=src, tgt_lang=tgt)
+    assert (translator._splitter.name, translator._join_lang) == ("sentencex-id", "zh")
+    pieces = ["Polisi menangkap tersangka. ", "Mereka bekerja sama."]
+    translator.max_input_tokens = max(len(translator.tokenizer(p).input_ids) for p in pieces)
+    separately = translator.translate(pieces, max_length=4)
+    assert all(separately)
+    assert translator.translate(["".join(pieces)], max_length=4) == ["".join(separately)]
+
+
+def test_a_long_input_without_a_source_language(marians, tmp_path, caplog):
+    """A Marian's tokenizer declares its source (zh): a long line is split as Chinese; where nothing is known the
+    warning says that splitting was off for want of a source language (it called the whole line "a sentence")."""
+    line = "缅甸 警方。合作 合作。"
+    translator = Translator(marians[0])
+    assert translator._splitter.name == "zh"
+    translator.max_input_tokens = 8
+    with caplog.at_level("INFO", logger="mtkit.translate"):
+        translator.translate([line], max_length=2)
+    assert caplog.messages == ["line 1: 10 tokens, split into 2 sentences"]
+    caplog.clear()
+    translator = Translator(build_tiny_marian(tmp_path / "nopair", src_lang=None, tgt_lang=None))
+    assert translator._splitter is None
+    translator.max_input_tokens = 8
+    with caplog.at_level("INFO", logger="mtkit.translate"):
+        translator.translate([line], max_length=2)
+    assert caplog.messages == ["line 1: 10 tokens, longer than the model's limit of 8; truncated, as no source "
+                               "language was given (--src-lang) to split it at sentences"]
+
+
+def test_no_transformers_warning_about_the_length_mtkit_measures(marians):
+    """transformers warned "Token indices sequence length is longer than the specified maximum sequence length for
+    this model (1201 > 512)" at its own limit, where mtkit splits or truncates the input at the model's (256)."""
+    import logging
+
+    translator = Translator(marians[0], src_lang="zh", tgt_lang="en")
+    # a handler on transformers' own logger: it does not propagate, and its stream handler may write to whatever
+    # stderr was when it was made (pytest's capture, before capfd's)
+    records, handler = [], logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logging.getLogger("transformers").addHandler(handler)
+    try:
+        translator.translate(["合作 " * 600], max_length=2)
+    finally:
+        logging.getLogger("transformers").removeHandler(handler)
+    assert [r.getMessage() for r in records] == []

@@ -235,6 +235,16 @@ def known_language(code: str):
     return pycountry.languages.get(**{"alpha_2" if len(code) == 2 else "alpha_3": code})
 
 
+def iso_code(code: str | None) -> str | None:
+    """The ISO 639-1 code (else the 639-3 one) of a language code in its usual spellings: ``zh``, ``ZH``,
+    ``zh-CN``, ``zh_TW``, ``zho``, ``zho_Hans``, ``zh_CN``, ``__zh__``; None when it names no language."""
+    code = str(code or "").strip()
+    if len(code) > 4 and code.startswith("__") and code.endswith("__"):  # M2M100's language tokens
+        code = code[2:-2]
+    language = known_language(code.replace("_", "-").split("-")[0].lower())
+    return (getattr(language, "alpha_2", None) or language.alpha_3) if language is not None else None
+
+
 def saved_model_problem(path) -> str | None:
     """Why a folder is not a saved model (no ``config.json`` nor a LoRA ``adapter_config.json``), naming the
     ``merged/`` and ``adapter/`` folders a LoRA run's ``final/`` holds instead; None when it is one."""
@@ -268,3 +278,14 @@ def names_a_local_path(name: str) -> bool:
     ``/``, ``.`` or ``~`` or has more than one slash. Callers say "no such folder" for these rather than let
     transformers or datasets look them up on the Hub and report a Hub error."""
     return str(name).startswith(("/", ".", "~", os.sep)) or str(name).count("/") > 1
+
+
+def md_cell(text) -> str:
+    """Text for a Markdown table cell: GitHub ends a cell at any ``|``, inside code spans too (signatures), and a
+    page's own words (a report quoting what cleaning left, "Home | About") may hold one."""
+    return "" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def changed_keys(old: dict, new: dict) -> list[str]:
+    """The keys of two settings records whose values differ (a key on one side only counts), sorted."""
+    return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))

@@ -95,12 +95,12 @@ def language_code(code: str | None, what: str = "language") -> str | None:
     """
     if code is None or not str(code).strip():
         return None
-    from ..utils import known_language
+    from ..utils import iso_code
 
-    language = known_language(str(code).strip().replace("_", "-").split("-")[0].lower())
-    if language is None:
+    iso = iso_code(code)
+    if iso is None:
         raise ConfigError(f"{what} {code!r} is not a language code; give an ISO 639-1 code such as zh, id or en")
-    return getattr(language, "alpha_2", None) or language.alpha_3
+    return iso
 
 
 def align(src: Sequence[str], tgt: Sequence[str], *, encoder: str | SentenceEncoder = "auto",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..utils import atomic_write, write_json
+from ..utils import atomic_write, md_cell, write_json
 
 
 def write_report(out_dir: Path, report: dict, scores: list[float]) -> None:
@@ -29,7 +29,7 @@ def render_markdown(report: dict) -> str:
     if report["skipped_pages"]:
         lines += ["", "## Skipped pages", "", "| document | file | declared languages | story | reason |",
                   "|---|---|---|---|---|"]
-        lines += ["| " + " | ".join(_cell(x) for x in (p["document"], p["file"], ", ".join(p["languages"]), p["story"],
+        lines += ["| " + " | ".join(md_cell(x) for x in (p["document"], p["file"], ", ".join(p["languages"]), p["story"],
                                                           p["reason"])) + " |" for p in report["skipped_pages"]]
     # documents paired by similarity (an unlabelled crawl): the pairing's score beside the story it made
     paired = any("document_pairing_score" in p for p in report["pairs"])
@@ -54,12 +54,6 @@ def render_markdown(report: dict) -> str:
         lines.append(f"| {config} | {splits.get('train', 0)} | {splits.get('dev', 0)} | {splits.get('test', 0)} |")
     lines += ["", "Alignment scores of all aligned pairs: `score_hist.png`.", ""]
     return "\n".join(lines)
-
-
-def _cell(text: str) -> str:
-    """Text for a table cell: a page's own words (a reason quotes what cleaning left, "Home | About") may
-    hold a bar, which would end the cell."""
-    return text.replace("|", "\\|")
 
 
 def _dropped(counts: dict) -> str:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from ..utils import atomic_write
+from ..utils import atomic_write, md_cell
 from . import MetricScore
-from .report import md_cell
 
 HUB_METRIC = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", "comet": "comet"}
 

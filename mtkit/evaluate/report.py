@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
-from ..utils import atomic_write, write_json
+from ..utils import atomic_write, md_cell, write_json
 from . import MetricScore, SystemComparison, score_corpus
 from .metrics import Chrf
 
@@ -106,11 +106,6 @@ def render_markdown(report: dict) -> str:
     if report["notes"]:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
     return "\n".join(lines) + "\n"
-
-
-def md_cell(text) -> str:
-    """Text for a Markdown table cell: GitHub ends a cell at any ``|``, inside code spans too (signatures)."""
-    return "" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def write_chart(path: Path, scores: dict[str, dict[str, MetricScore]], comparison: SystemComparison | None) -> None:

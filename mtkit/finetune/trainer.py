@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BackendError, ConfigError
-from ..utils import stable_hash, write_json
+from ..utils import changed_keys, stable_hash, write_json
 from .config import LORA_TARGETS, FinetuneConfig, lora_targets
 from .data import PairCollator, TokenizedPairs, encode_pairs, load_parallel_splits
 from .sampler import TokenBudgetBatchSampler
@@ -208,10 +208,11 @@ def _load_model(model_name) -> tuple:
         model = load_seq2seq(path)
     except (OSError, ValueError) as exc:
         raise BackendError(f"cannot load model {str(model_name)!r}: {exc}") from None
-    if is_lora_adapter(model_name):
+    if is_lora_adapter(path):
         # peft records the model's name_or_path as a new adapter's base: the adapter this run starts from (which
-        # load_seq2seq merges into its own base again), not that adapter's base
-        model.name_or_path = str(model_name)
+        # load_seq2seq merges into its own base again), not that adapter's base; resolved, so that the new
+        # adapter loads from any working directory ('~/a' or 'runs/a/final/adapter' did from one only)
+        model.name_or_path = str(Path(path).resolve())
         model.requires_grad_(True)  # peft froze the base to train the adapter; merged, all of it is trainable
     return tokenizer, model
 
@@ -232,8 +233,8 @@ def _warn_of_another_pair(tokenizer, src: str, tgt: str) -> None:
     """A Marian model translates one pair, which its tokenizer may declare (source_lang/target_lang, zh or zho).
     Training it for another pair is legitimate (retargeting a model) but is more often the wrong --model or
     --direction: a warning. Codes that are no single language (mul, ROMANCE of multi-language models) are not
-    compared. The tokenizer then declares the pair trained, which the saved model is for: the Translator refuses
-    a pair the tokenizer contradicts (the run's own final scoring included)."""
+    compared. The tokenizer then declares the pair trained, which the saved model is for (the Translator warns
+    of a pair the tokenizer contradicts, the run's own final scoring included)."""
     from ..translate.languages import marian_pair_conflicts
 
     conflicts = marian_pair_conflicts(tokenizer, src, tgt)
@@ -347,13 +348,16 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     record = {"model": _run_input_name(model_name), "dataset": _run_input_name(dataset), "config": config,
               "direction": direction, **settings.to_dict()}
     key = stable_hash(record["model"], record["dataset"], config, direction, settings.to_dict())
+    # the key before local paths were resolved (runs recorded by an earlier mtkit): the same command still
+    # resumes or skips them
+    keys = {key, stable_hash(str(model_name), str(dataset), config, direction, settings.to_dict())}
     done = run / DONE
     info = json.loads(done.read_text()) if resume and done.is_file() else {}
-    if info.get("key") == key and (run / info["final_dir"]).is_dir():
+    if info.get("key") in keys and (run / info["final_dir"]).is_dir():
         logger.info("%s: finished already with these settings; nothing to do", run)
         return FinetuneResult(run, run / info["final_dir"], info["metrics"], skipped=True)
     saved = run / "finetune_config.json"
-    _check_run_folder(run, saved, record, key, resume)
+    _check_run_folder(run, saved, record, keys, resume)
 
     # every check before any training step: config, direction, empty train split, language codes
     splits, src, tgt = load_parallel_splits(dataset, config, direction)
@@ -450,15 +454,15 @@ def _run_input_name(name: str | Path) -> str:
     return str(path.resolve()) if path.exists() else str(name)
 
 
-def _check_run_folder(run: Path, saved: Path, record: dict, key: str, resume: bool) -> None:
+def _check_run_folder(run: Path, saved: Path, record: dict, keys: set[str], resume: bool) -> None:
     """Refuse an output folder that would mix this run with something else: another run's settings (resuming
     its checkpoints would train on two settings), or files that are not a run's at all (the Trainer's
     checkpoint rotation deletes ``checkpoint-*`` folders, and the card overwrites ``README.md``)."""
     if saved.is_file():
         previous = json.loads(saved.read_text(encoding="utf-8"))
-        if resume and previous.get("key") != key:
-            changed = [f"{name} {previous.get(name)!r} -> {value!r}" for name, value in record.items()
-                       if previous.get(name) != value]
+        if resume and previous.get("key") not in keys:
+            changed = [f"{name} {previous.get(name)!r} -> {record.get(name)!r}"
+                       for name in changed_keys({k: v for k, v in previous.items() if k != "key"}, record)]
             raise ConfigError(f"{run} holds a run with other settings ({'; '.join(changed) or 'see ' + str(saved)}); "
                               "use another --out, or --no-resume to start over (removes its checkpoints)")
     elif run.is_dir() and any(run.iterdir()):

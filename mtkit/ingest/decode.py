@@ -18,17 +18,19 @@ logger = logging.getLogger("mtkit.ingest")
 # Share of control characters (other than tab/newline/CR/form feed) above which text is not a page.
 MAX_CONTROL_SHARE = 0.01
 
-# "Valid UTF-8 but for a handful of bad bytes": at most MAX_BAD_UTF8 invalid sequences, and at least
-# MIN_VALID_PER_BAD well-formed non-ASCII characters for each. Damage to a UTF-8 page is local (a truncated last
-# character, a stray byte pasted in from a Windows-1252 editor), while every other non-ASCII character of the
-# page is still well-formed. A page in a legacy encoding is the reverse: its bytes form a valid UTF-8 sequence
-# only by chance, so GBK and Big5 pages give about one well-formed "character" per four invalid sequences (the
-# seed pages re-encoded: 362 / 1,555 to 624 / 2,622), and a Windows-1252 page almost none ("é" followed by a
-# letter is never valid UTF-8). The ratio of 3 is ten times what those reach; the cap keeps a page with a
-# damaged stretch (or a UTF-8 page with a GBK one pasted in) from being read with dozens of U+FFFD: it goes to
-# charset detection as before, which fails or guesses.
+# "Valid UTF-8 but for a handful of bad bytes": at most MAX_BAD_UTF8 invalid sequences (more on a long page: one
+# per BYTES_PER_BAD_UTF8 bytes), and at least MIN_VALID_PER_BAD well-formed non-ASCII characters for each. Damage
+# to a UTF-8 page is local (a truncated last character, stray bytes pasted in from a Windows-1252 editor), while
+# the page's other non-ASCII characters are still well-formed. A page in a legacy encoding is the reverse: its
+# bytes form a valid UTF-8 sequence only by chance, so GBK and Big5 pages give about one well-formed "character"
+# per four invalid sequences (the seed pages re-encoded: 362 / 1,555 to 624 / 2,622), and a Windows-1252 page
+# almost none ("é" followed by a letter is never valid UTF-8). A ratio of 1 is four times what those reach and
+# still takes an English page with two en dashes and one stray byte (at 3 it went to charset detection, which
+# read it as mac_iceland: every dash garbled). The cap keeps a page with a long damaged stretch (or a GBK one
+# pasted in) from being read with dozens of U+FFFD: it goes to charset detection as before.
 MAX_BAD_UTF8 = 8
-MIN_VALID_PER_BAD = 3
+BYTES_PER_BAD_UTF8 = 500
+MIN_VALID_PER_BAD = 1
 
 
 def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
@@ -95,7 +97,7 @@ def _damaged_utf8(data: bytes) -> tuple[str, list[tuple[int, int]]] | None:
             break
         except UnicodeDecodeError as err:
             bad.append((pos + err.start, pos + err.end))
-            if len(bad) > MAX_BAD_UTF8:
+            if len(bad) > max(MAX_BAD_UTF8, len(data) // BYTES_PER_BAD_UTF8):
                 return None
             pos += err.end
     text = data.decode("utf-8", errors="replace")

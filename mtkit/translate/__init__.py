@@ -23,8 +23,8 @@ from typing import Iterable, Iterator, Sequence
 from ..cpu import reuse_freed_memory
 from ..errors import BackendError, ConfigError, DataError
 from ..scale import Executor, LocalExecutor, Step
-from ..utils import (atomic_write, folder_fingerprint, length_sorted_batches, make_signature, one_line, stable_hash,
-                     write_json)
+from ..utils import (atomic_write, changed_keys, folder_fingerprint, length_sorted_batches, make_signature, one_line,
+                     stable_hash, write_json)
 from .engine import BACKENDS, TranslationBackend, get_backend_class
 from .languages import (iso_language, language_code_for, marian_pair_conflicts, model_family, needs_target_language,
                         position_limit, single_language, source_prefix)
@@ -215,9 +215,12 @@ class Translator:
         if self.family == "marian":  # one declared pair, or many targets by >>xxx<< tokens
             conflicts = marian_pair_conflicts(self.tokenizer, src_lang, tgt_lang)
             if conflicts:
-                raise ConfigError(f"language {next(iter(conflicts.values()))!r} is not this model's: it translates "
-                                  f"{self.tokenizer.source_lang}->{self.tokenizer.target_lang} (its tokenizer's "
-                                  "source_lang and target_lang)")
+                # a warning, not an error: a Marian fine-tuned for another pair by an earlier mtkit (or another
+                # tool) still declares its old pair, and the codes do not reach a single-pair model
+                logger.warning("language %r is not in the pair this model's tokenizer declares, %s->%s: translating "
+                               "anyway (right for a model retargeted by fine-tuning; else check --model, --src-lang "
+                               "and --tgt-lang)", next(iter(conflicts.values())), self.tokenizer.source_lang,
+                               self.tokenizer.target_lang)
         if not tgt_lang and needs_target_language(self.tokenizer, self.model, self.family):
             raise ConfigError(f"this {self.family} model translates into many languages: give the target language "
                               "(--tgt-lang)")
@@ -524,7 +527,8 @@ def check_output(out_path: str | Path, *, input_path: str | Path | None = None) 
     by the job if missing). It found these only at the end, or with the first chunk, as a traceback. An existing
     output file is replaced, as sacrebleu's and sort's are."""
     out = Path(out_path).expanduser()
-    if input_path is not None and out.exists() and os.path.samefile(out, Path(input_path).expanduser()):
+    source = Path(input_path).expanduser() if input_path is not None else None
+    if source is not None and out.exists() and source.exists() and os.path.samefile(out, source):
         raise ConfigError(f"cannot write {out_path}: it is the input file, which the translations would replace")
     if out.is_dir():
         raise ConfigError(f"cannot write {out_path}: a folder; give the output file's name")
@@ -625,8 +629,7 @@ def _warn_of_other_settings(partial: Path, parts: Path, settings: dict) -> None:
             theirs = json.loads((other / "settings.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             theirs = None  # an older mtkit's folder
-        differ = sorted(k for k in settings.keys() | (theirs or {}).keys()
-                        if theirs is not None and settings.get(k) != theirs.get(k))
+        differ = changed_keys(theirs, settings) if theirs is not None else []
         why = f"differ: {', '.join(differ)}" if differ else "an older mtkit's, which kept no settings.json"
         if any(k in _BATCH_SETTINGS for k in differ):
             why += "; batching is a setting here, as the batch a sentence is in can change its bf16/fp16 result"

@@ -14,8 +14,13 @@ MBART50 = {"zh": "zh_CN", "id": "id_ID", "en": "en_XX", "th": "th_TH", "my": "my
 # the reverse of both, for a model's own code given as --src-lang/--tgt-lang: the sentence splitter and the joiner
 # know ISO codes only (zho_Hant is Chinese to them too); zsm_Latn is here because zsm has no two-letter code
 ISO_FOR_MODEL_CODE = {code: iso.split("-")[0] for table in (NLLB, MBART50) for iso, code in table.items()}
-# Chinese and Malay are macrolanguages: opus-mt's multi-target Marians name a member (cmn, zsm) and a script
-MARIAN_TARGET_ALIASES = {"zh": ("zho_Hans", "cmn_Hans", "cmn"), "ms": ("zsm_Latn", "zsm")}
+# Chinese and Malay are macrolanguages: opus-mt's Marians name a member (cmn, yue, zsm) or the macrolanguage
+# (zho), with a script (cmn_Hans, yue_Hant). One language to the pair check; the members zh and ms stand for
+# when a multi-target Marian's target is given as zh or ms.
+MACROLANGUAGE = {"cmn": "zh", "yue": "zh", "wuu": "zh", "nan": "zh", "hak": "zh", "gan": "zh", "hsn": "zh",
+                 "lzh": "zh", "zsm": "ms"}
+MACROLANGUAGE_MEMBERS = {"zh": ("zho", "cmn"), "ms": ("zsm", "msa")}
+DEFAULT_SCRIPT = {"zh": "Hans"}
 
 
 def model_family(model) -> str:
@@ -36,18 +41,14 @@ def position_limit(model, family: str) -> int | None:
 
 
 def iso_language(code: str | None) -> str | None:
-    """The ISO 639-1 code for a model's own code (zho_Hans, zh_CN, __zh__) or an ISO 639-3 one (zho), where there
-    is one; else ``code`` as given. For the sentence splitter and the joiner, which know ISO codes only."""
-    from ..utils import known_language
+    """The ISO 639-1 code for any spelling of a language code (zh-CN, ZH, zho_Hans, zh_CN, __zh__; zho -> zh),
+    where there is one; else ``code`` as given. For the sentence splitter and the joiner, which know ISO codes
+    only, and for comparing languages."""
+    from ..utils import iso_code
 
     if not code:
         return code
-    code = ISO_FOR_MODEL_CODE.get(code, code)
-    if len(code) > 4 and code.startswith("__") and code.endswith("__"):  # M2M100's __zh__
-        code = code[2:-2]
-    base = code.split("_")[0] if re.fullmatch(r"[a-z]{2,3}_[A-Za-z]{2,4}", code) else code  # NLLB/MBart codes
-    record = known_language(base)
-    return getattr(record, "alpha_2", None) or base if record else code
+    return ISO_FOR_MODEL_CODE.get(code) or iso_code(code) or code
 
 
 def single_language(code: str | None):
@@ -59,29 +60,52 @@ def single_language(code: str | None):
     return record if record is not None and record.scope != "S" else None  # S: special codes (mul, und)
 
 
+def _macrolanguage(code: str | None) -> str | None:
+    iso = iso_language(code)
+    return MACROLANGUAGE.get(iso, iso)
+
+
 def marian_pair_conflicts(tokenizer, src: str | None, tgt: str | None) -> dict[str, str]:
     """``{"source_lang": src}`` and/or ``{"target_lang": tgt}`` for each given language that is another one than
-    a Marian tokenizer declares for that side (zh and zho are one language). Declared group codes (mul, ROMANCE)
-    and sides not given are not compared; a given code that names no language (xx) conflicts with a declared one."""
+    a Marian tokenizer declares for that side (zh, zh-CN, zho, cmn_Hans and yue are Chinese). Declared group
+    codes (mul, ROMANCE) and sides not given are not compared; a given code that names no language (xx)
+    conflicts with a declared one."""
     conflicts = {}
     for attr, given in (("source_lang", src), ("target_lang", tgt)):
-        record = single_language(getattr(tokenizer, attr, None))
-        if given and record is not None and getattr(single_language(given), "alpha_3", None) != record.alpha_3:
+        declared = getattr(tokenizer, attr, None)
+        if given and single_language(declared) is not None and _macrolanguage(given) != _macrolanguage(declared):
             conflicts[attr] = given
     return conflicts
 
 
+def _script(code: str) -> str | None:
+    """The script a code asks for: a script subtag (zh-Hant, zho_Hans) or a region that implies one (zh-TW)."""
+    match = re.search(r"[-_](Hant|Hans|TW|HK|MO|CN|SG)$", code, flags=re.IGNORECASE)
+    if not match:
+        return None
+    return "Hant" if match[1].upper() in ("HANT", "TW", "HK", "MO") else "Hans"
+
+
 def marian_target_token(tokenizer, lang: str) -> str | None:
     """A multi-target Marian's ``>>xxx<<`` token for ``lang`` (its tokenizer's ``supported_language_codes``):
-    the code as given, its ISO 639-1 and 639-3 forms, or a member of a macrolanguage (zh: cmn_Hans, cmn); None
-    for a single-target Marian, which has no such tokens. A ConfigError lists the codes if none is there."""
+    the model's own code as given (cmn_Hant, yue_Hant), else a code of the same language or of a member of its
+    macrolanguage (zh: zho, cmn), in the script the code asks for (zh-TW, zho_Hant: Hant; zh: Hans). None for a
+    single-target Marian, which has no such tokens. A ConfigError lists the codes if none fits."""
     codes = [c[2:-2] for c in getattr(tokenizer, "supported_language_codes", None) or []]
     if not codes:
         return None
+    if lang in codes:
+        return f">>{lang}<<"
     iso = iso_language(lang)
-    for code in (lang, iso, getattr(single_language(lang), "alpha_3", None), *MARIAN_TARGET_ALIASES.get(iso, ())):
-        if code in codes:
-            return f">>{code}<<"
+    asked = _script(lang)
+    script = asked or DEFAULT_SCRIPT.get(iso)
+    names = {iso, getattr(single_language(lang), "alpha_3", None), *MACROLANGUAGE_MEMBERS.get(iso, ())} - {None}
+    found = [c for c in codes if c.split("_")[0] in names]
+    if asked:  # a script asked for is not silently another one (zho_Hant came out Simplified)
+        found = [c for c in found if "_" not in c or c.endswith(f"_{asked}")]
+    if found:  # a code in the wanted script first, then a code with none, in the vocabulary's order
+        return ">>{}<<".format(min(found, key=lambda c: (not c.endswith(f"_{script}") if script else False,
+                                                         "_" in c)))
     raise ConfigError(f"language {lang!r} is not a target of this model; known: {', '.join(codes)}")
 
 

@@ -127,7 +127,7 @@ def test_position_limits_by_family(tmp_path):
         assert position_limit(model, model_family(model)) is None
 
 
-def test_a_lora_adapter_as_the_model_is_merged_into_its_base(assets, tmp_path, caplog):
+def test_a_lora_adapter_as_the_model_is_merged_into_its_base(assets, tmp_path, caplog, monkeypatch):
     """Loaded by transformers as an adapter on a frozen base: full fine-tuning died at its first step (no gradient),
     and a new LoRA named the raw base as its own, leaving out the adapter it had started from."""
     import logging
@@ -154,10 +154,12 @@ def test_a_lora_adapter_as_the_model_is_merged_into_its_base(assets, tmp_path, c
     # started from base + adapter: two small steps move every weight by far less than the adapter did
     assert max((trained[k] - base_and_first[k]).abs().max() for k in trained) < 1e-3
 
-    second = finetune(first, assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "lora2",
-                      settings=settings(**short, method="lora", merge_lora=False, learning_rate=1e-2),
-                      model_cards_dir=None).final_dir
-    assert json.loads((second / "adapter_config.json").read_text())["base_model_name_or_path"] == str(first)
+    monkeypatch.chdir(tmp_path)  # the adapter given relative to here: the new one must load from anywhere
+    second = finetune("lora/final/adapter", assets["data"], config="en-zh", direction="zh->en",
+                      out_dir=tmp_path / "lora2", settings=settings(**short, method="lora", merge_lora=False,
+                                                                    learning_rate=1e-2), model_cards_dir=None).final_dir
+    assert json.loads((second / "adapter_config.json").read_text())["base_model_name_or_path"] == str(first.resolve())
+    monkeypatch.chdir(assets["data"])
     chain = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(assets["model"]), first).merge_and_unload()
     chain = PeftModel.from_pretrained(chain, second).merge_and_unload().state_dict()
     loaded = Translator(second, src_lang="zh", tgt_lang="en").model.state_dict()

@@ -73,3 +73,19 @@ def test_out_dot_names_the_card_after_the_folder(assets, tmp_path, monkeypatch):
     run_in(assets, ".", model_cards_dir=tmp_path / "cards")
     assert [p.name for p in (tmp_path / "cards").iterdir()] == ["opus-zh-en.md"]
     assert "# opus-zh-en" in (tmp_path / "cards" / "opus-zh-en.md").read_text(encoding="utf-8")
+
+
+def test_a_run_recorded_before_paths_were_resolved_is_still_found(assets, tmp_path, monkeypatch):
+    """Runs of an earlier mtkit hashed --model and --dataset as typed: the same command still skips (or resumes)
+    them instead of refusing them as another run's settings."""
+    from mtkit.utils import stable_hash
+
+    monkeypatch.chdir(assets["root"])
+    out = tmp_path / "run"
+    run_in(assets, out, model="marian", dataset="data", model_cards_dir=None)
+    legacy = stable_hash("marian", "data", "en-zh", "zh->en", settings(**SHORT).to_dict())
+    for name, fields in (("done.json", {"key": legacy}),
+                         ("finetune_config.json", {"key": legacy, "model": "marian", "dataset": "data"})):
+        record = json.loads((out / name).read_text())
+        (out / name).write_text(json.dumps({**record, **fields}))
+    assert run_in(assets, out, model="marian", dataset="data", model_cards_dir=None).skipped

@@ -219,6 +219,19 @@ def test_more_than_a_handful_of_bad_bytes_is_left_to_charset_detection(caplog):
     assert caplog.messages == []
 
 
+def test_bad_bytes_allowed_grow_with_the_page_and_a_mostly_ascii_page_is_not_garbled(caplog):
+    """Nine stray cp1252 quotes in a 3,000-character Chinese page were past a fixed cap of 8 (the page was then
+    refused); an English page with two en dashes and one stray byte had too few good characters per bad one and
+    went to charset detection, which read it as mac_iceland (every dash garbled)."""
+    page = ("公安部严打电诈跨国犯罪。" * 250).encode()  # 9,000 bytes: up to 18 bad sequences
+    data = page[:3000] + b"\x92" * 12 + page[3000:]
+    text, encoding = decode_bytes(data, name="long.txt")
+    assert (encoding, text.count("\ufffd"), len(caplog.messages)) == ("utf-8", 12, 1)
+    text, encoding = decode_bytes("Police – and prosecutors – met\x92s.".encode().replace(b"\xc2\x92", b"\x92"),
+                                  name="en.txt")
+    assert (text, encoding) == ("Police – and prosecutors – met\ufffds.", "utf-8")
+
+
 @pytest.mark.parametrize("text, encoding", [
     ("公安部严打电诈跨国犯罪", "gbk"),  # short: few bad bytes, but no more well-formed UTF-8 than chance gives
     ("中緬泰三國警方", "big5"),

@@ -9,10 +9,8 @@ import torch
 
 from mtkit.cli import main
 from mtkit.errors import BackendError, ConfigError, DataError
-from mtkit.testing import build_tiny_marian
-from mtkit.translate import Translator, TranslatorSpec, read_inputs, translate_file
 from mtkit.testing import build_tiny_m2m100, build_tiny_marian, build_tiny_mbart, build_tiny_nllb, build_tiny_t5
-from mtkit.translate import Translator, read_inputs, translate_file
+from mtkit.translate import Translator, TranslatorSpec, read_inputs, translate_file
 
 from test_translate_engine import killed_after_one_chunk  # same folder: pytest puts it on sys.path
 
@@ -453,12 +451,35 @@ def test_no_source_language_takes_the_tokenizers_with_a_warning(multilingual, ca
 
 
 @pytest.mark.parametrize("src, tgt", [("zh", "xx"), ("id", "en"), ("zh", "fr"), ("zh", "mul")])
-def test_a_marian_pair_other_than_the_models(marians, src, tgt):
-    # a zh-en model ran as id->fr, its output signed tgt:fr
-    with pytest.raises(ConfigError) as raised:
+def test_a_marian_pair_other_than_the_models_is_warned_of(marians, caplog, src, tgt):
+    """A zh-en model ran as id->fr without a word, its output signed tgt:fr. A warning, not an error: a Marian
+    fine-tuned for another pair by an earlier mtkit still declares its old pair, and evaluate has no way around
+    an error (it passes the dataset's languages)."""
+    with caplog.at_level("WARNING", logger="mtkit.translate"):
         Translator(marians[0], src_lang=src, tgt_lang=tgt)
-    assert str(raised.value) == (f"language {src if src != 'zh' else tgt!r} is not this model's: it translates zh->en "
-                                 "(its tokenizer's source_lang and target_lang)")
+    assert caplog.messages == [f"language {src if src != 'zh' else tgt!r} is not in the pair this model's tokenizer "
+                               "declares, zh->en: translating anyway (right for a model retargeted by fine-tuning; "
+                               "else check --model, --src-lang and --tgt-lang)"]
+
+
+def test_an_opus_mt_chinese_target_in_any_of_its_spellings(tmp_path, caplog):
+    """opus-mt-en-zh declares eng->zho and names its targets cmn_Hans, cmn_Hant, yue_Hant: those codes, yue and
+    zh-Hant were refused as "not this model's", and zho_Hant came out Simplified."""
+    model = build_tiny_marian(tmp_path / "en-zh", src_lang="eng", tgt_lang="zho",
+                              target_codes=("cmn_Hans", "cmn_Hant", "yue_Hant"))
+    with caplog.at_level("WARNING", logger="mtkit.translate"):
+        prefixes = {tgt: Translator(model, src_lang=src, tgt_lang=tgt).prefix.strip()
+                    for src, tgt in (("en", "zh"), ("EN", "zh-CN"), ("en-US", "zho_Hant"), ("eng", "zh-TW"),
+                                     ("en", "cmn_Hant"), ("en", "yue"), ("en", "yue_Hant"), ("en", "cmn"))}
+    assert prefixes == {"zh": ">>cmn_Hans<<", "zh-CN": ">>cmn_Hans<<", "zho_Hant": ">>cmn_Hant<<",
+                        "zh-TW": ">>cmn_Hant<<", "cmn_Hant": ">>cmn_Hant<<", "yue": ">>yue_Hant<<",
+                        "yue_Hant": ">>yue_Hant<<", "cmn": ">>cmn_Hans<<"}
+    assert caplog.messages == []  # all of them Chinese, the pair the model declares
+    simplified_only = build_tiny_marian(tmp_path / "en-zh-hans", src_lang="eng", tgt_lang="zho",
+                                        target_codes=("cmn_Hans", "eng"))
+    with pytest.raises(ConfigError) as raised:  # no Traditional target: not silently Simplified
+        Translator(simplified_only, src_lang="en", tgt_lang="zh-Hant")
+    assert str(raised.value) == "language 'zh-Hant' is not a target of this model; known: cmn_Hans, eng"
 
 
 def test_a_marian_pair_in_other_codes_is_the_models(marians):

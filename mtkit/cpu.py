@@ -73,11 +73,18 @@ class PackedLinears:
 
         import torch
 
+        from torch.multiprocessing.reductions import StorageWeakRef
+
         # an inference tensor has no version counter (and cannot change outside inference mode)
         state = (-1 if weight.is_inference() else weight._version, weight.data_ptr(), tuple(weight.shape))
+        storage = weight.untyped_storage()
         key = id(weight)
         held = self._packed.get(key)
-        if held is not None and held[0]() is weight and held[1] == state:
+        # The storage itself, weakly: `p.data = ...` and `.to(bf16).to(fp32)` give the weight new storage without a
+        # new version, and the allocator can hand the new storage the old one's address (a stale packed copy, seen
+        # once in CI). While the old storage lives, no other can have its address; once it is gone, repack.
+        if (held is not None and held[0]() is weight and held[1] == state and not held[3].expired()
+                and held[3].cdata == storage._cdata):
             return held[2]
         if not (hasattr(torch.ops.mkldnn, "_linear_pointwise") and torch.backends.mkldnn.is_available()):
             PackedLinears._missing = True
@@ -93,7 +100,7 @@ class PackedLinears:
         def forget(_, packs=self._packed, key=key):  # the weight is gone: so is its packed copy
             packs.pop(key, None)
 
-        self._packed[key] = (weakref.ref(weight, forget), state, packed)
+        self._packed[key] = (weakref.ref(weight, forget), state, packed, StorageWeakRef(storage))
         return packed
 
     @staticmethod

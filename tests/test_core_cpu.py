@@ -94,6 +94,20 @@ def test_packed_linears_follow_new_storage_and_forget_dead_weights():
     assert linears._packed == {}
 
 
+def test_new_storage_at_the_old_storages_address_is_repacked():
+    """New storage with the old one's address, version and shape (the allocator reusing a freed block after
+    ``.to(bf16).to(fp32)``; forced here with a second storage over the same memory): the packed copy was stale."""
+    linears, layer = PackedLinears(), torch.nn.Linear(16, 8)
+    x = torch.randn(3, 16)
+    with torch.no_grad():
+        linears.module(layer, x)
+        array = layer.weight.data.numpy()
+        alias = torch.from_numpy(array)  # another storage over the same memory
+        array *= 3  # new values, no version bump
+        layer.weight.data = alias
+        torch.testing.assert_close(linears.module(layer, x), layer(x), rtol=1e-5, atol=1e-5)
+
+
 def test_applied_to_overlapping_blocks_restore_once_the_last_ends():
     """Two threads translating with one model: blocks over one module overlap; the layers stay patched until the
     last block ends, then none is left with an instance forward (before, the second exit raised AttributeError)."""

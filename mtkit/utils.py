@@ -245,6 +245,18 @@ def iso_code(code: str | None) -> str | None:
     return (getattr(language, "alpha_2", None) or language.alpha_3) if language is not None else None
 
 
+# Macrolanguage members (ISO 639-3) to their macrolanguage's code: opus-mt's Marians name cmn, yue or zsm where
+# the rest of mtkit says zh or ms, and Cantonese or Wu text is scored as Chinese is (no spaces between words).
+MACROLANGUAGE = {"cmn": "zh", "yue": "zh", "wuu": "zh", "nan": "zh", "hak": "zh", "gan": "zh", "hsn": "zh",
+                 "lzh": "zh", "zsm": "ms"}
+
+
+def macrolanguage(code: str | None) -> str | None:
+    """:func:`iso_code` of ``code``, a macrolanguage's member given as its macrolanguage (yue, cmn_Hant -> zh)."""
+    iso = iso_code(code)
+    return MACROLANGUAGE.get(iso, iso)
+
+
 def saved_model_problem(path) -> str | None:
     """Why a folder is not a saved model (no ``config.json`` nor a LoRA ``adapter_config.json``), naming the
     ``merged/`` and ``adapter/`` folders a LoRA run's ``final/`` holds instead; None when it is one."""

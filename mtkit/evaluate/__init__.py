@@ -1,9 +1,11 @@
 """Evaluation through sacrebleu: BLEU, chrF(++) and TER with target-language settings, paired significance.
 
 The numbers are sacrebleu's own (mtkit only chooses settings and arranges reports), and every score carries its
-sacrebleu signature. Settings by target language: BLEU tokenizer ``zh`` for Chinese, ``13a`` otherwise; chrF++
-(word n-grams of order 2) for Latin-script targets and plain chrF for Chinese (its word n-grams would split on
-spaces that Chinese does not write); TER ``normalized`` with ``asian_support`` for Chinese.
+sacrebleu signature. Settings by target language (any spelling: zh-TW, zho_Hans and yue are Chinese): BLEU
+tokenizer ``zh`` for Chinese, ``ja-mecab``/``ko-mecab`` for Japanese/Korean (``char`` with a warning when MeCab is
+not installed), ``13a`` otherwise; chrF++ (word n-grams of order 2) for other targets and plain chrF for Chinese,
+Japanese and Korean (their word n-grams would split on spaces they do not write); TER ``normalized`` with
+``asian_support`` for them (sacrebleu applies Asian support only with normalisation).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..errors import ConfigError, DataError
-from .metrics import CJK_TARGETS, METRICS, Metric, MetricScore, metrics_for
+from .metrics import CJK_TARGETS, METRICS, Metric, MetricScore, metric_language, metrics_for
 
 __all__ = ["MetricScore", "Metric", "METRICS", "metrics_for", "score_corpus", "compare_systems", "check_inputs",
            "SystemComparison", "evaluate_dataset", "evaluate_files", "write_model_card"]
@@ -28,9 +30,10 @@ _LATIN = re.compile(r"[A-Za-z]")
 
 
 def check_inputs(hypotheses: Sequence[str], references: Sequence[Sequence[str]], *, tgt_lang: str | None = None,
-                 names: tuple[str, ...] = ()) -> None:
+                 names: tuple[str, ...] = (), target_from: str = "--tgt-lang") -> None:
     """Clear errors for mismatched or empty inputs; a warning when the hypotheses' script does not fit the
-    target language (no ``tgt_lang``: no script check)."""
+    target language (no ``tgt_lang``: no script check). ``target_from`` names where the target language came
+    from, for the warning (the option, or a dataset's direction)."""
     hyp_name = names[0] if names else "hypotheses"
     if not hypotheses:
         raise DataError(f"{hyp_name}: no lines to evaluate")
@@ -44,10 +47,12 @@ def check_inputs(hypotheses: Sequence[str], references: Sequence[Sequence[str]],
     if tgt_lang:
         text = " ".join(hypotheses[:200])
         han, latin = len(_HAN.findall(text)), len(_LATIN.findall(text))
-        if tgt_lang in ("zh",) and latin > 3 * han:
-            logger.warning("%s: --tgt-lang is %s but the text is mostly Latin script", hyp_name, tgt_lang)
-        if tgt_lang not in CJK_TARGETS and han > latin:
-            logger.warning("%s: --tgt-lang is %s but the text is mostly Chinese characters", hyp_name, tgt_lang)
+        language = metric_language(tgt_lang)  # zh-TW and yue are Chinese targets; ja writes kanji
+        if language == "zh" and latin > 3 * han:
+            logger.warning("%s: %s is %s but the text is mostly Latin script", hyp_name, target_from, tgt_lang)
+        if language not in CJK_TARGETS and han > latin:
+            logger.warning("%s: %s is %s but the text is mostly Chinese characters", hyp_name, target_from,
+                           tgt_lang)
 
 
 def _as_reference_sets(references) -> list[list[str]]:

@@ -126,6 +126,51 @@ def test_a_seed_sacrebleu_cannot_fix_is_refused(seed, capsys):
     assert f"positive integer (sacrebleu does not fix 0), not {seed}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("tgt_lang", ["zh-TW", "zh-CN", "zh_Hans", "zho_Hans", "ZH", "yue", "cmn_Hant"])
+def test_chinese_in_any_spelling_gets_chinese_settings(tgt_lang, caplog):
+    # zh-TW was scored with 13a, chrF++ and plain TER (BLEU 0.00), and warned that Chinese text did not fit it
+    with caplog.at_level(logging.WARNING, logger="mtkit.evaluate"):
+        ours = score_corpus(ZH_HYP, ZH_REFS, tgt_lang=tgt_lang)
+    assert {k: (s.name, s.score, s.signature) for k, s in ours.items()} == {
+        k: (s.name, s.score, s.signature) for k, s in score_corpus(ZH_HYP, ZH_REFS, tgt_lang="zh").items()}
+    assert "tok:zh" in ours["bleu"].signature and caplog.records == []
+
+
+@pytest.mark.parametrize("tgt_lang, tokenizer, install", [("ja", "ja-mecab", "MeCab package, which is not installed "
+                                                           "(pip install 'sacrebleu[ja]')"),
+                                                          ("ko-KR", "ko-mecab", "mecab_ko package, which is not "
+                                                           "installed (pip install 'sacrebleu[ko]')")])
+def test_japanese_and_korean_without_mecab_use_char_with_a_warning(tgt_lang, tokenizer, install, caplog):
+    from mtkit.evaluate.metrics import default_tokenizer
+
+    default_tokenizer.cache_clear()  # the warning is given once per language and process
+    with caplog.at_level(logging.WARNING, logger="mtkit.evaluate"):
+        ours = score_corpus(ZH_HYP, ZH_REFS, tgt_lang=tgt_lang)
+        score_corpus(ZH_HYP, ZH_REFS, tgt_lang=tgt_lang)
+    assert ours["bleu"].score == BLEU(tokenize="char").corpus_score(ZH_HYP, [ZH_REFS]).score
+    assert "tok:char" in ours["bleu"].signature
+    lang = tgt_lang[:2]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"the BLEU tokenizer {tokenizer} needs the {install}; BLEU for {lang} uses sacrebleu's char tokenizer "
+        "instead (tok:char in the signature)"]
+
+
+def test_tokenizers_that_cannot_run_here_are_one_line_errors(files, capsys, monkeypatch, tmp_path):
+    import sacrebleu.utils
+
+    monkeypatch.setattr(sacrebleu.utils, "SACREBLEU_DIR", str(tmp_path / "sacrebleu"))
+    with pytest.raises(ConfigError, match=r"^the BLEU tokenizer ja-mecab needs the MeCab package, which is not "
+                                          r"installed \(pip install 'sacrebleu\[ja\]'\)$"):
+        score_corpus(SYS_A, REFS, tgt_lang="en", bleu_tokenize="ja-mecab")
+    args = ["evaluate", "--hyp", str(files / "a.txt"), "--ref", str(files / "ref.txt"), "--tgt-lang", "en"]
+    assert main(args + ["--bleu-tokenize", "flores200"]) == 2
+    model = tmp_path / "sacrebleu" / "models" / "flores200sacrebleuspm"
+    assert capsys.readouterr().err == (
+        f"mtkit evaluate: error: the BLEU tokenizer flores200 needs sacrebleu's SentencePiece model {model}, which "
+        "is not downloaded; fetch https://tinyurl.com/flores200sacrebleuspm to that path (or run `sacrebleu` once "
+        "with -tok flores200 online)\n")
+
+
 def test_bad_inputs():
     with pytest.raises(DataError, match="hypotheses has 3 lines but reference 1 has 4"):
         score_corpus(SYS_A[:3], REFS, tgt_lang="en")

@@ -163,7 +163,10 @@ class Ter(Metric):
 
 def metrics_for(tgt_lang: str, names: Sequence[str] = ("bleu", "chrf", "ter"), *, bleu_tokenize: str | None = None,
                 references=None) -> dict[str, Metric]:
-    """mtkit's metric units for ``tgt_lang`` by name (``.sacrebleu`` holds sacrebleu's object)."""
+    """mtkit's metric units for ``tgt_lang`` by name (``.sacrebleu`` holds sacrebleu's object); one name may be
+    given as a string (``"bleu"``), whose letters were taken for names."""
+    if isinstance(names, str):
+        names = (names,)
     out = {}
     for name in names:
         cls = METRICS.get(name)

@@ -318,12 +318,14 @@ def _run_build(args) -> int:
 @command
 def _add_publish(sub):
     p = sub.add_parser("publish", help="upload a built dataset folder to the Hugging Face Hub",
-                       description="Upload OUT_DIR's dataset card and Parquet shards to a Hub dataset repo. The "
-                       "token comes from HF_TOKEN or `hf auth login`; it is never printed.")
+                       description="Upload OUT_DIR's dataset card and Parquet shards to a Hub dataset repo; files "
+                       "the repo holds under data/ (and jsonl/, tsv/, text/, hf/) that this build does not have are "
+                       "deleted. The token comes from HF_TOKEN or `hf auth login`; it is never printed.")
     p.add_argument("out_dir", metavar="OUT_DIR", help="a folder written by `mtkit build` (README.md + data/)")
     p.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="the Hub dataset repo (created if missing)")
     p.add_argument("--private", action="store_true", help="create the repo private")
-    p.add_argument("--dry-run", action="store_true", help="list what would be uploaded, with sizes; send nothing")
+    p.add_argument("--dry-run", action="store_true", help="list what would be uploaded, with sizes, and what the "
+                   "repo holds under data/ (or an --include folder) that would be deleted; send nothing")
     p.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
     p.add_argument("--include", action="append", default=[], choices=("jsonl", "tsv", "text", "hf"),
                    help="also upload this local copy (repeatable); by default only README.md and data/**")
@@ -338,8 +340,11 @@ def _run_publish(args) -> int:
     verb = "would upload" if result.dry_run else "uploaded"
     for path, size in result.files:
         _out(f"{verb} {path} ({size:,} bytes)")
+    for path in result.deleted:
+        _out(f"{'would delete' if result.dry_run else 'deleted'} {path} (not in this build)")
+    deleted = f", {len(result.deleted)} deleted" if result.deleted else ""
     _out(f"{'dry run: nothing sent to' if result.dry_run else 'published'} {args.repo_id} "
-         f"({len(result.files)} files){' ' + result.url if result.url else ''}")
+         f"({len(result.files)} files{deleted}){' ' + result.url if result.url else ''}")
     return 0
 
 

@@ -138,7 +138,8 @@ def card_settings(report: dict, *, eval_path, system: str | None = None, languag
 
     def agreed(option: str, given, recorded, same=lambda a, b: a == b):
         if given is not None and recorded is not None and not same(given, recorded):
-            raise ConfigError(f"{option} {given} contradicts {eval_path}, whose scores are of {recorded}")
+            show = [",".join(x) if isinstance(x, list) else x for x in (given, recorded)]
+            raise ConfigError(f"{option} {show[0]} contradicts {eval_path}, whose scores are of {show[1]}")
         return given if given is not None else recorded
 
     pair = [evaluated["src_lang"], evaluated["tgt_lang"]] if evaluated.get("src_lang") else None

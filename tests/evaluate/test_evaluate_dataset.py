@@ -307,7 +307,7 @@ def test_eval_json_records_what_the_scores_are_of_and_the_card_follows_it(datase
     for extra, message in (
             (["--split", "train"], "--split train contradicts {e}, whose scores are of test"),
             (["--dataset-config", "id-zh"], "--dataset-config id-zh contradicts {e}, whose scores are of en-zh"),
-            (["--languages", "en,zh"], "--languages ['en', 'zh'] contradicts {e}, whose scores are of ['zh', 'en']"),
+            (["--languages", "en,zh"], "--languages en,zh contradicts {e}, whose scores are of zh,en"),
             (["--languages", "en,zh,id"], "--languages en,zh,id: give two codes, source and target, e.g. zh,en")):
         assert main(["card", "--eval", str(ev / "eval.json"), "--out", str(card), "--model-name", "m", *extra]) == 2
         assert capsys.readouterr().err == f"mtkit card: error: {message.format(e=ev / 'eval.json')}\n"

@@ -447,3 +447,19 @@ def test_card_on_a_malformed_eval_json(tmp_path, capsys, content, message):
     assert main(["card", "--eval", str(tmp_path / "e.json"), "--languages", "zh,en", "--dataset", "x", "--out",
                  str(tmp_path / "c.md"), "--model-name", "x"]) == 2
     assert capsys.readouterr().err == f"mtkit card: error: {tmp_path / 'e.json'}: {message}\n"
+
+
+def test_card_languages_from_a_files_eval_json(files, tmp_path, capsys):
+    # --languages en,zh on a zh->en eval wrote "Translation en-zh"; en,zh,id wrote "Translation en-zh-id"
+    assert main(["evaluate", "--hyp", str(files / "a.txt"), "--ref", str(files / "ref.txt"), "--tgt-lang", "en",
+                 "--out", str(files / "ev")]) == 0
+    capsys.readouterr()
+    ev = files / "ev" / "eval.json"
+    args = ["card", "--eval", str(ev), "--out", str(tmp_path / "c.md"), "--model-name", "m", "--dataset", "org/x"]
+    for extra, message in (
+            ([], f"give --languages SRC,TGT ({ev} does not record the source language)"),
+            (["--languages", "en,zh"], f"--languages en,zh contradicts {ev}, whose target language is en"),
+            (["--languages", "zh"], "--languages zh: give two codes, source and target, e.g. zh,en")):
+        assert main(args + extra) == 2
+        assert capsys.readouterr().err == f"mtkit card: error: {message}\n"
+    assert main(args + ["--languages", "zh,en"]) == 0

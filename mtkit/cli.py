@@ -318,12 +318,14 @@ def _run_build(args) -> int:
 @command
 def _add_publish(sub):
     p = sub.add_parser("publish", help="upload a built dataset folder to the Hugging Face Hub",
-                       description="Upload OUT_DIR's dataset card and Parquet shards to a Hub dataset repo. The "
-                       "token comes from HF_TOKEN or `hf auth login`; it is never printed.")
+                       description="Upload OUT_DIR's dataset card and Parquet shards to a Hub dataset repo; files "
+                       "the repo holds under data/ (and jsonl/, tsv/, text/, hf/) that this build does not have are "
+                       "deleted. The token comes from HF_TOKEN or `hf auth login`; it is never printed.")
     p.add_argument("out_dir", metavar="OUT_DIR", help="a folder written by `mtkit build` (README.md + data/)")
     p.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="the Hub dataset repo (created if missing)")
     p.add_argument("--private", action="store_true", help="create the repo private")
-    p.add_argument("--dry-run", action="store_true", help="list what would be uploaded, with sizes; send nothing")
+    p.add_argument("--dry-run", action="store_true", help="list what would be uploaded, with sizes, and what the "
+                   "repo holds under data/ (or an --include folder) that would be deleted; send nothing")
     p.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
     p.add_argument("--include", action="append", default=[], choices=("jsonl", "tsv", "text", "hf"),
                    help="also upload this local copy (repeatable); by default only README.md and data/**")
@@ -338,8 +340,11 @@ def _run_publish(args) -> int:
     verb = "would upload" if result.dry_run else "uploaded"
     for path, size in result.files:
         _out(f"{verb} {path} ({size:,} bytes)")
+    for path in result.deleted:
+        _out(f"{'would delete' if result.dry_run else 'deleted'} {path} (not in this build)")
+    deleted = f", {len(result.deleted)} deleted" if result.deleted else ""
     _out(f"{'dry run: nothing sent to' if result.dry_run else 'published'} {args.repo_id} "
-         f"({len(result.files)} files){' ' + result.url if result.url else ''}")
+         f"({len(result.files)} files{deleted}){' ' + result.url if result.url else ''}")
     return 0
 
 
@@ -443,9 +448,29 @@ def _run_evaluate(args) -> int:
     from .errors import ConfigError
     from .evaluate.run import evaluate_dataset, evaluate_files
 
+    if len(args.hyp) + len(args.model) == 1:  # the paired test needs two systems: these would do nothing
+        ignored = [opt for opt, given in (("--paired-ar", args.method == "ar"), ("--paired-bs", args.method == "bs"),
+                                          ("--paired-n", args.paired_n is not None), ("--baseline", args.baseline))
+                   if given]
+        if ignored:
+            logging.getLogger("mtkit.evaluate").warning("%s ignored: significance needs two or more systems",
+                                                        ", ".join(ignored))
     if args.dataset:
         if not args.config:
             raise ConfigError("--dataset needs --config (a language pair such as en-zh)")
+        # the split gives the references, the sources and the target language: these options would be ignored
+        given = [opt for opt, value in (("--ref", args.ref), ("--src", args.src)) if value]
+        if given:
+            raise ConfigError(f"{' and '.join(given)} cannot be used with --dataset: the split's rows are the "
+                              "references and sources")
+        if args.tgt_lang:
+            from .evaluate.metrics import metric_language
+            from .evaluate.run import parse_direction
+
+            target = parse_direction(args.direction, args.config)[1]
+            if metric_language(args.tgt_lang) != metric_language(target):
+                raise ConfigError(f"--tgt-lang {args.tgt_lang} contradicts the direction's target {target} "
+                                  "(with --dataset the target comes from --direction or --config)")
         names = args.systems.split(",") if args.systems else ()
         result = evaluate_dataset(args.dataset, config=args.config, split=args.split, direction=args.direction,
                                   models=args.model, hyp_paths=args.hyp, system_names=names, out_dir=args.out,
@@ -494,43 +519,32 @@ def _add_card(sub):
                    "fine-tuning run's folder records; another folder's recorded origin is named, not called a base)")
     p.add_argument("--trained-on", metavar="DATASET", help="the dataset it was fine-tuned on (the card's datasets:; "
                    "default: what a fine-tuning run's folder records)")
-    p.add_argument("--languages", required=True, help="comma-separated, e.g. zh,en")
-    p.add_argument("--dataset", required=True, help="evaluation dataset (Hub id or folder), for model-index")
-    p.add_argument("--dataset-config", help="its config (language pair), e.g. en-zh")
-    p.add_argument("--split", default="test", help="the split the scores come from")
+    p.add_argument("--languages", help="source and target, e.g. zh,en (default: the direction eval.json records)")
+    p.add_argument("--dataset", help="evaluation dataset (Hub id or folder), for model-index (default: the one "
+                   "eval.json records; give the Hub id of a local folder here)")
+    p.add_argument("--dataset-config", help="its config (language pair), e.g. en-zh (default: eval.json's)")
+    p.add_argument("--split", help="the split the scores come from (default: eval.json's)")
     p.add_argument("--system", help="system in eval.json (default: the first)")
     p.set_defaults(func=_run_card)
 
 
 def _run_card(args) -> int:
-    import json
-
     from .errors import DataError
-    from .evaluate import MetricScore
-    from .evaluate.card import model_dir_info, write_model_card
+    from .evaluate.card import card_settings, model_dir_info, write_model_card
+    from .evaluate.report import read_eval_report
 
-    try:
-        report = json.loads(open(args.eval, encoding="utf-8").read())
-    except FileNotFoundError:
-        raise DataError(f"{args.eval}: no such file") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{args.eval}: not an eval.json ({exc})") from None
-    systems = report.get("systems") or {}
-    # the first system as given to evaluate (eval.json sorts its keys; system_order keeps that order)
-    system = args.system or next(iter(report.get("system_order") or systems), None)
-    if system not in systems:
-        raise DataError(f"{args.eval}: no system {system!r}; systems: {', '.join(systems)}")
-    results = {k: MetricScore(**v) for k, v in systems[system].items()}
+    report = read_eval_report(args.eval)
+    settings = card_settings(report, eval_path=args.eval, system=args.system, languages=args.languages,
+                             dataset=args.dataset, dataset_config=args.dataset_config, split=args.split)
+    settings.pop("system")
     info = model_dir_info(args.model_dir) if args.model_dir else {}
     model_name = args.model_name or info.get("model_name")
     if not model_name:
         raise DataError("give --model-name or --model-dir")
     path = write_model_card(args.out, model_name=model_name, base_model=args.base_model or info.get("base_model"),
-                            languages=args.languages.split(","), dataset=args.dataset,
-                            dataset_config=args.dataset_config, split=args.split, results=results,
                             training=info.get("training"),
                             training_dataset=args.trained_on or info.get("training_dataset"),
-                            origin=info.get("origin"))
+                            origin=info.get("origin"), **settings)
     _out(f"model card: {path}")
     return 0
 

@@ -245,6 +245,40 @@ def iso_code(code: str | None) -> str | None:
     return (getattr(language, "alpha_2", None) or language.alpha_3) if language is not None else None
 
 
+# Macrolanguage members (ISO 639-3) to their macrolanguage's code: opus-mt's Marians name cmn, yue or zsm where
+# the rest of mtkit says zh or ms, and Cantonese or Wu text is scored as Chinese is (no spaces between words).
+MACROLANGUAGE = {"cmn": "zh", "yue": "zh", "wuu": "zh", "nan": "zh", "hak": "zh", "gan": "zh", "hsn": "zh",
+                 "lzh": "zh", "zsm": "ms"}
+
+
+def macrolanguage(code: str | None) -> str | None:
+    """:func:`iso_code` of ``code``, a macrolanguage's member given as its macrolanguage (yue, cmn_Hant -> zh)."""
+    iso = iso_code(code)
+    return MACROLANGUAGE.get(iso, iso)
+
+
+def check_writable(out_path: str | os.PathLike, *, folder: bool = False) -> Path:
+    """``out_path`` (``~`` expanded) checked before any work that would be lost when it cannot be written: a file
+    (``folder=False``) must not be a folder, a folder must not be a file, and the nearest folder that exists (where
+    the missing ones are made) must take new files. A ConfigError naming the problem, else the path."""
+    from .errors import ConfigError
+
+    out = Path(out_path).expanduser()
+    if not folder and out.is_dir():
+        raise ConfigError(f"cannot write {out_path}: a folder; give the output file's name")
+    # the nearest folder that exists: where the missing folders are made, then OUT (or OUT itself, a folder)
+    existing = out.absolute() if folder and out.exists() else next(p for p in out.absolute().parents if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"cannot write {out_path}: {existing} is a file, not a folder")
+    try:  # a probe file, removed at once: access() says yes to root, and /proc takes no new files from anyone
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out_path}: cannot create files in {existing} ({exc.strerror})") from None
+    return out
+
+
 def saved_model_problem(path) -> str | None:
     """Why a folder is not a saved model (no ``config.json`` nor a LoRA ``adapter_config.json``), naming the
     ``merged/`` and ``adapter/`` folders a LoRA run's ``final/`` holds instead; None when it is one."""

@@ -1,9 +1,11 @@
 """Evaluation through sacrebleu: BLEU, chrF(++) and TER with target-language settings, paired significance.
 
 The numbers are sacrebleu's own (mtkit only chooses settings and arranges reports), and every score carries its
-sacrebleu signature. Settings by target language: BLEU tokenizer ``zh`` for Chinese, ``13a`` otherwise; chrF++
-(word n-grams of order 2) for Latin-script targets and plain chrF for Chinese (its word n-grams would split on
-spaces that Chinese does not write); TER ``normalized`` with ``asian_support`` for Chinese.
+sacrebleu signature. Settings by target language (any spelling: zh-TW, zho_Hans and yue are Chinese): BLEU
+tokenizer ``zh`` for Chinese, ``ja-mecab``/``ko-mecab`` for Japanese/Korean (``char`` with a warning when MeCab is
+not installed), ``13a`` otherwise; chrF++ (word n-grams of order 2) for other targets and plain chrF for Chinese,
+Japanese and Korean (their word n-grams would split on spaces they do not write); TER ``normalized`` with
+``asian_support`` for them (sacrebleu applies Asian support only with normalisation).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..errors import ConfigError, DataError
-from .metrics import CJK_TARGETS, METRICS, Metric, MetricScore, metrics_for
+from .metrics import CJK_TARGETS, METRICS, Metric, MetricScore, metric_language, metrics_for
 
 __all__ = ["MetricScore", "Metric", "METRICS", "metrics_for", "score_corpus", "compare_systems", "check_inputs",
            "SystemComparison", "evaluate_dataset", "evaluate_files", "write_model_card"]
@@ -28,9 +30,10 @@ _LATIN = re.compile(r"[A-Za-z]")
 
 
 def check_inputs(hypotheses: Sequence[str], references: Sequence[Sequence[str]], *, tgt_lang: str | None = None,
-                 names: tuple[str, ...] = ()) -> None:
+                 names: tuple[str, ...] = (), target_from: str = "--tgt-lang") -> None:
     """Clear errors for mismatched or empty inputs; a warning when the hypotheses' script does not fit the
-    target language (no ``tgt_lang``: no script check)."""
+    target language (no ``tgt_lang``: no script check). ``target_from`` names where the target language came
+    from, for the warning (the option, or a dataset's direction)."""
     hyp_name = names[0] if names else "hypotheses"
     if not hypotheses:
         raise DataError(f"{hyp_name}: no lines to evaluate")
@@ -44,16 +47,37 @@ def check_inputs(hypotheses: Sequence[str], references: Sequence[Sequence[str]],
     if tgt_lang:
         text = " ".join(hypotheses[:200])
         han, latin = len(_HAN.findall(text)), len(_LATIN.findall(text))
-        if tgt_lang in ("zh",) and latin > 3 * han:
-            logger.warning("%s: --tgt-lang is %s but the text is mostly Latin script", hyp_name, tgt_lang)
-        if tgt_lang not in CJK_TARGETS and han > latin:
-            logger.warning("%s: --tgt-lang is %s but the text is mostly Chinese characters", hyp_name, tgt_lang)
+        language = metric_language(tgt_lang)  # zh-TW and yue are Chinese targets; ja writes kanji
+        if language == "zh" and latin > 3 * han:
+            logger.warning("%s: %s is %s but the text is mostly Latin script", hyp_name, target_from, tgt_lang)
+        if language not in CJK_TARGETS and han > latin:
+            logger.warning("%s: %s is %s but the text is mostly Chinese characters", hyp_name, target_from,
+                           tgt_lang)
+
+
+def _as_lines(lines, what: str, example: str) -> list[str]:
+    """``lines`` as a list of strings; a bare string (its characters would be taken for lines) is a TypeError
+    naming the fix, a line that is not a string a DataError naming the line."""
+    if isinstance(lines, str):
+        raise TypeError(f"{what} is one string; give a list of lines: {example}")
+    lines = list(lines)
+    for k, line in enumerate(lines):
+        if not isinstance(line, str):
+            raise DataError(f"{what} line {k + 1} is {type(line).__name__}, not a string")
+    return lines
 
 
 def _as_reference_sets(references) -> list[list[str]]:
-    if references and isinstance(references[0], str):
-        return [list(references)]
-    return [list(r) for r in references]
+    """One list of reference lines, or several (any iterables), as a list of reference sets."""
+    example = "references=[line, ...] or [[line, ...], [line, ...]] for several references"
+    if isinstance(references, str):
+        raise TypeError(f"references is one string; give a list of lines: {example}")
+    references = list(references)
+    if not references:
+        raise DataError(f"no references given: {example}")
+    if isinstance(references[0], str):
+        return [_as_lines(references, "references", example)]
+    return [_as_lines(refs, f"reference {k + 1}", example) for k, refs in enumerate(references)]
 
 
 def score_corpus(hypotheses: Sequence[str], references, *, tgt_lang: str, metrics=("bleu", "chrf", "ter"),
@@ -61,7 +85,7 @@ def score_corpus(hypotheses: Sequence[str], references, *, tgt_lang: str, metric
     """Corpus scores, keyed by metric name; ``references`` is one list of lines or several.
     ``check_script=False`` skips the script warning (for callers that checked the whole output once already)."""
     refs = _as_reference_sets(references)
-    hypotheses = list(hypotheses)
+    hypotheses = _as_lines(hypotheses, "hypotheses", "score_corpus([line, ...], references, ...)")
     check_inputs(hypotheses, refs, tgt_lang=tgt_lang if check_script else None)
     return {name: metric.corpus_score(hypotheses, refs)
             for name, metric in metrics_for(tgt_lang, metrics, bleu_tokenize=bleu_tokenize).items()}
@@ -96,11 +120,12 @@ class SystemComparison:
 
 
 def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: str, baseline: str | None = None,
-                    method: str = "bs", n_samples: int | None = None, seed: int = SEED,
+                    method: str = "bs", n_samples: int | None = None, seed: int | None = SEED,
                     metrics=("bleu", "chrf", "ter"), bleu_tokenize: str | None = None,
                     check_script: bool = True) -> SystemComparison:
     """Paired bootstrap resampling (``bs``) or approximate randomisation (``ar``) against ``baseline`` (the
-    first system by default), with 95% confidence intervals and p-values, exactly as sacrebleu computes them."""
+    first system by default), with 95% confidence intervals and p-values, exactly as sacrebleu computes them.
+    ``seed=None`` resamples unseeded, as sacrebleu does with SACREBLEU_SEED=None."""
     from sacrebleu.significance import PairedTest
 
     if method not in ("bs", "ar"):
@@ -109,7 +134,7 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
         raise ConfigError("a paired test needs at least two systems")
     if n_samples is not None and n_samples < 1:
         raise ConfigError(f"the number of resamples must be at least 1, not {n_samples}")
-    if seed < 1:
+    if seed is not None and seed < 1:
         # sacrebleu's PairedTest hands each comparison `seed if seed else None`: seed 0 draws from OS entropy
         # (p-values change from run to run while the signature says seed:0), and numpy rejects a negative seed
         raise ConfigError(f"the resampling seed must be a positive integer (sacrebleu does not fix 0), not {seed}")
@@ -117,13 +142,16 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
     if baseline not in systems:
         raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(systems)}")
     refs = _as_reference_sets(references)
+    systems = {name: _as_lines(hyps, name, "compare_systems({name: [line, ...], ...}, references, ...)")
+               for name, hyps in systems.items()}
     for name, hyps in systems.items():
-        check_inputs(list(hyps), refs, tgt_lang=tgt_lang if check_script else None, names=(name,))
+        check_inputs(hyps, refs, tgt_lang=tgt_lang if check_script else None, names=(name,))
     ordered = [(baseline, list(systems[baseline]))] + [(n, list(h)) for n, h in systems.items() if n != baseline]
     # the metrics cache the references' statistics, so resampling re-scores sums without re-tokenising
     objects = metrics_for(tgt_lang, metrics, bleu_tokenize=bleu_tokenize, references=refs)
     confidence_n = N_CONFIDENCE if method == "ar" else -1  # bs gives its CIs itself; ar needs bootstrap for them
     # sacrebleu reads its resampling seed from SACREBLEU_SEED (construction and call both resample)
+    # seed None: sacrebleu's SACREBLEU_SEED=None, entropy from the OS (seed:none in the signature)
     with _env("SACREBLEU_SEED", str(seed)):
         test = PairedTest(ordered, {name: m.sacrebleu for name, m in objects.items()}, references=None,
                           test_type=method, n_samples=n_samples or N_SAMPLES[method], n_ar_confidence=confidence_n)

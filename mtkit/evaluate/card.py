@@ -18,7 +18,7 @@ HUB_METRIC = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", "comet": "comet"}
 
 def write_model_card(out_path: str | Path, *, model_name: str, base_model: str | None, languages: Sequence[str],
                      dataset: str, results: dict[str, MetricScore], dataset_config: str | None = None,
-                     split: str = "test", training: dict | None = None, intended_use: str = "",
+                     split: str | None = "test", training: dict | None = None, intended_use: str = "",
                      limitations: str = "", license: str = "other", training_dataset: str | None = None,
                      origin: str | None = None, decoding: dict | None = None) -> Path:
     """Write the card (YAML metadata with ``model-index`` results, then the text) atomically to ``out_path``.
@@ -49,7 +49,8 @@ def write_model_card(out_path: str | Path, *, model_name: str, base_model: str |
         about += f", `{origin}`"
     if training_dataset:
         about += f" on `{training_dataset}`"
-    evaluated = f"`{dataset}`" + (f" ({dataset_config})" if dataset_config else "") + f", {split} split"
+    evaluated = f"`{dataset}`" + (f" ({dataset_config})" if dataset_config else "") + (
+        f", {split} split" if split else "")
     lines = [f"# {model_name}", "", about + ".", "", f"## Results ({evaluated})", "",
              "| metric | score | sacrebleu signature |", "|---|---|---|"]
     for score in results.values():
@@ -61,11 +62,17 @@ def write_model_card(out_path: str | Path, *, model_name: str, base_model: str |
     if training:
         lines += ["", "## Training", "", "| setting | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in training.items()]
-    lines += ["", "## Intended use", "", intended_use or
-              f"Translating news text {pair} in the domain of the training data (police cooperation, telecom fraud).",
-              "", "## Limits", "", limitations or
+    # the default text claims training only where the card does (a base model or a training dataset); any other
+    # model was only evaluated here
+    trained = bool(base_model or training_dataset or training)
+    lines += ["", "## Intended use", "", intended_use or (
+              f"Translating news text {pair} in the domain of the training data (police cooperation, telecom fraud)."
+              if trained else f"Translating {pair}; the results above show how it does on the evaluation data."),
+              "", "## Limits", "", limitations or (
               "Trained and evaluated on a small news corpus: expect errors on other domains, names and numbers; "
-              "check outputs before publication."]
+              "check outputs before publication." if trained else
+              "Evaluated on a small news corpus only: expect errors on other domains, names and numbers; "
+              "check outputs before publication.")]
     card = ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines) + "\n")
     path = Path(out_path)
     with atomic_write(path) as fh:
@@ -111,3 +118,47 @@ def model_dir_info(model_dir: str | Path) -> dict:
             info["training"] = FinetuneConfig.from_saved(settings).card_training(
                 steps=metrics.get("steps"), best=metrics.get("best_checkpoint"))
     return info
+
+
+def card_settings(report: dict, *, eval_path, system: str | None = None, languages: str | None = None,
+                  dataset: str | None = None, dataset_config: str | None = None, split: str | None = None) -> dict:
+    """What a card states about its scores, from the eval.json ``report`` (what ``mtkit evaluate`` recorded) and
+    the options: an option fills what eval.json does not record, and contradicting what it does is an error (the
+    card would state another split or pair than the scores are of). Returns the ``write_model_card`` arguments
+    system, results, languages, dataset, dataset_config, split and decoding."""
+    from ..errors import ConfigError, DataError
+    from ..utils import macrolanguage
+
+    evaluated = report.get("evaluated") or {}
+    systems = report["systems"]
+    # the first system as given to evaluate (eval.json sorts its keys; system_order keeps that order)
+    system = system or next(iter(report.get("system_order") or systems))
+    if system not in systems:
+        raise DataError(f"{eval_path}: no system {system!r}; systems: {', '.join(systems)}")
+
+    def agreed(option: str, given, recorded, same=lambda a, b: a == b):
+        if given is not None and recorded is not None and not same(given, recorded):
+            show = [",".join(x) if isinstance(x, list) else x for x in (given, recorded)]
+            raise ConfigError(f"{option} {show[0]} contradicts {eval_path}, whose scores are of {show[1]}")
+        return given if given is not None else recorded
+
+    pair = [evaluated["src_lang"], evaluated["tgt_lang"]] if evaluated.get("src_lang") else None
+    langs = languages.split(",") if languages else None
+    if langs is not None and (len(langs) != 2 or not all(langs)):
+        raise ConfigError(f"--languages {languages}: give two codes, source and target, e.g. zh,en")
+    if langs is None and pair is None:
+        raise ConfigError(f"give --languages SRC,TGT ({eval_path} does not record the source language)")
+    same_languages = lambda a, b: [macrolanguage(x) or x for x in a] == [macrolanguage(x) or x for x in b]  # noqa: E731
+    langs = agreed("--languages", langs, pair, same_languages)
+    tgt = report.get("tgt_lang")
+    if tgt and not same_languages([langs[1]], [tgt]):
+        raise ConfigError(f"--languages {','.join(langs)} contradicts {eval_path}, whose target language is {tgt}")
+    # --dataset may rename what eval.json recorded (the Hub id of the local folder scored): not checked
+    dataset = dataset or evaluated.get("dataset")
+    if dataset is None:
+        raise ConfigError(f"give --dataset ({eval_path} does not record which dataset its scores are of)")
+    decoding = evaluated.get("decoding") if system in (evaluated.get("models") or {}) else None
+    return {"system": system, "results": {k: MetricScore(v["name"], v["score"], v["signature"]) for k, v in systems[system].items()},
+            "languages": langs, "dataset": dataset,
+            "dataset_config": agreed("--dataset-config", dataset_config, evaluated.get("config")),
+            "split": agreed("--split", split, evaluated.get("split")), "decoding": decoding}

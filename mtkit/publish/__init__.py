@@ -22,6 +22,10 @@ HUB_FILES = ("README.md", "data/**/*.parquet")
 # Local copies that ``include`` may add to an upload (the card's configs name data/ only, so they do not change
 # what load_dataset reads).
 EXTRA_FOLDERS = ("jsonl", "tsv", "text", "hf")
+# What a publish removes from the repo when this upload does not have it: only what mtkit itself writes there (the
+# shards of configs and splits a rebuild no longer has, the copies ``include`` sent before), never other files
+# (a .gitattributes, files the owner added by hand). README.md is always uploaded, so it is replaced, not deleted.
+DELETE_PATTERNS = ("data/**", *(f"{folder}/**" for folder in EXTRA_FOLDERS))
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 
 
@@ -41,6 +45,7 @@ def export_corpus(pairs: Iterable[SentencePair], out_dir: str | Path, *, card: D
 class PublishResult:
     repo_id: str
     files: list[tuple[str, int]] = field(default_factory=list)  # path in repo, bytes
+    deleted: list[str] = field(default_factory=list)  # paths in the repo this upload removes (DELETE_PATTERNS)
     url: str = ""
     dry_run: bool = False
 
@@ -74,11 +79,13 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
     if not any(f.startswith("data/") for f, _ in files):
         raise DataError(f"{out_dir}: no data/<config>/*.parquet files to publish")
     result = PublishResult(repo_id, files, dry_run=dry_run)
-    if dry_run:
-        return result
     from huggingface_hub import HfApi, get_token
 
     token = token or get_token()
+    if dry_run:
+        # what the upload would delete: read from the repo (nothing is sent); a repo that cannot be read is said
+        result.deleted = _stale_files(HfApi(endpoint=endpoint, token=token or None), repo_id, files, dry_run=True)
+        return result
     if not token:
         raise ConfigError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (or pass --dry-run)")
     from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
@@ -89,12 +96,36 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
         disable_progress_bars()
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        result.deleted = _stale_files(api, repo_id, files)
         commit = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(out_dir),
                                    allow_patterns=[name for name, _ in files],  # exactly what a dry run lists
-                                   commit_message="Upload dataset with mtkit")
+                                   delete_patterns=list(DELETE_PATTERNS), commit_message="Upload dataset with mtkit")
     finally:
         if not was_disabled:
             enable_progress_bars()
     result.url = str(getattr(commit, "repo_url", "") or commit)
     logger.info("uploaded %d files to %s", len(files), repo_id)
     return result
+
+
+def _stale_files(api, repo_id: str, files: list[tuple[str, int]], *, dry_run: bool = False) -> list[str]:
+    """The repo's files that ``upload_folder(delete_patterns=DELETE_PATTERNS)`` removes: those the patterns match
+    (matched as huggingface_hub matches them) that this upload does not send. A repo not there yet has none; in a
+    dry run, a repo that cannot be read gives a warning and no list."""
+    from huggingface_hub.errors import RepositoryNotFoundError
+    from huggingface_hub.utils import filter_repo_objects
+
+    try:
+        # the repo's info lists its files in one request; list_repo_files retries an unreachable Hub for ~25 s
+        remote = [f.rfilename for f in api.dataset_info(repo_id).siblings or []]
+    except RepositoryNotFoundError:
+        return []
+    except Exception as exc:  # offline, no access: a dry run still lists the upload
+        if not dry_run:
+            raise
+        logger.warning("cannot list %s's files (%s): the files this upload would delete there are not listed",
+                       repo_id, type(exc).__name__)
+        return []
+    sent = {name for name, _ in files}
+    return sorted(p for p in filter_repo_objects(remote, allow_patterns=list(DELETE_PATTERNS))
+                  if p not in sent and p != ".gitattributes")

@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -23,8 +22,8 @@ from typing import Iterable, Iterator, Sequence
 from ..cpu import reuse_freed_memory
 from ..errors import BackendError, ConfigError, DataError
 from ..scale import Executor, LocalExecutor, Step
-from ..utils import (atomic_write, changed_keys, folder_fingerprint, length_sorted_batches, make_signature, one_line,
-                     stable_hash, write_json)
+from ..utils import (atomic_write, changed_keys, check_writable, folder_fingerprint, length_sorted_batches,
+                     make_signature, one_line, stable_hash, write_json)
 from .engine import BACKENDS, TranslationBackend, get_backend_class
 from .languages import (iso_language, language_code_for, marian_pair_conflicts, model_family, needs_target_language,
                         position_limit, single_language, source_prefix)
@@ -530,19 +529,8 @@ def check_output(out_path: str | Path, *, input_path: str | Path | None = None) 
     source = Path(input_path).expanduser() if input_path is not None else None
     if source is not None and out.exists() and source.exists() and os.path.samefile(out, source):
         raise ConfigError(f"cannot write {out_path}: it is the input file, which the translations would replace")
-    if out.is_dir():
-        raise ConfigError(f"cannot write {out_path}: a folder; give the output file's name")
-    # the nearest folder that exists: where the job creates OUT's missing folders, then OUT.partial and OUT
-    existing = next(p for p in out.absolute().parents if p.exists())
-    if not existing.is_dir():
-        raise ConfigError(f"cannot write {out_path}: {existing} is a file, not a folder")
-    try:  # a probe file, removed at once: access() says yes to root, and /proc takes no new files from anyone
-        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=existing)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {out_path}: cannot create files in {existing} ({exc.strerror})") from None
-    return out
+    # the job creates OUT's missing folders, then OUT.partial and OUT
+    return check_writable(out_path)
 
 
 # Settings that change batches: the batch a sentence is decoded in sets its padding, and in bf16/fp16 a sentence's

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ConfigError
+from ..utils import MACROLANGUAGE
 
 NLLB = {"zh": "zho_Hans", "id": "ind_Latn", "en": "eng_Latn", "ms": "zsm_Latn", "th": "tha_Thai", "my": "mya_Mymr",
         "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn", "ru": "rus_Cyrl", "ja": "jpn_Jpan", "ko": "kor_Hang",
@@ -15,10 +16,8 @@ MBART50 = {"zh": "zh_CN", "id": "id_ID", "en": "en_XX", "th": "th_TH", "my": "my
 # know ISO codes only (zho_Hant is Chinese to them too); zsm_Latn is here because zsm has no two-letter code
 ISO_FOR_MODEL_CODE = {code: iso.split("-")[0] for table in (NLLB, MBART50) for iso, code in table.items()}
 # Chinese and Malay are macrolanguages: opus-mt's Marians name a member (cmn, yue, zsm) or the macrolanguage
-# (zho), with a script (cmn_Hans, yue_Hant). One language to the pair check; the members zh and ms stand for
-# when a multi-target Marian's target is given as zh or ms.
-MACROLANGUAGE = {"cmn": "zh", "yue": "zh", "wuu": "zh", "nan": "zh", "hak": "zh", "gan": "zh", "hsn": "zh",
-                 "lzh": "zh", "zsm": "ms"}
+# (zho), with a script (cmn_Hans, yue_Hant). One language to the pair check (utils.MACROLANGUAGE, which evaluate
+# shares); the members zh and ms stand for when a multi-target Marian's target is given as zh or ms.
 MACROLANGUAGE_MEMBERS = {"zh": ("zho", "cmn"), "ms": ("zsm", "msa")}
 DEFAULT_SCRIPT = {"zh": "Hans"}
 

@@ -149,7 +149,7 @@ def test_tiny_marian_models_through_the_cli_and_a_card_from_the_model_dir(datase
     out = capsys.readouterr().out.splitlines()
     # random weights write Chinese pieces: the script warning comes once per system, not once per score
     assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("base: ")] == [
-        "base: --tgt-lang is en but the text is mostly Chinese characters"]
+        "base: the target of zh->en is en but the text is mostly Chinese characters"]  # no --tgt-lang was given
     assert out[0] == "# base" and out[1].startswith("BLEU = ") and "\tnrefs:1|case:mixed|eff:no|tok:13a|" in out[1]
     report = json.loads((tmp_path / "ev" / "eval.json").read_text())
     hyps = Translator(a, backend="hf", src_lang="zh", tgt_lang="en").translate([zh for zh, *_ in ROWS], max_length=8)
@@ -235,12 +235,20 @@ def test_card_of_a_model_that_was_not_trained_here(tmp_path, capsys):
     card = ModelCard.load(tmp_path / "a.md")
     assert (card.data.base_model, card.data.datasets) == (None, None)
     assert card.data.eval_results[0].dataset_type == "org/mps"
-    assert "Translation en-zh, `Helsinki-NLP/opus-mt-en-zh`.\n\n## Results (`org/mps` (en-zh), test split)" in card.text
+    # this eval.json records no split and none was given: no split claimed (was: "test split", by default)
+    assert "Translation en-zh, `Helsinki-NLP/opus-mt-en-zh`.\n\n## Results (`org/mps` (en-zh))\n" in card.text
+    assert card.data.eval_results[0].dataset_split is None
+    # nor training in the default text (was: "in the domain of the training data", "Trained and evaluated on")
+    assert card.text.endswith(
+        "## Intended use\n\nTranslating en-zh; the results above show how it does on the evaluation data.\n\n"
+        "## Limits\n\nEvaluated on a small news corpus only: expect errors on other domains, names and numbers; "
+        "check outputs before publication.")
     assert main([*args, "--out", str(tmp_path / "b.md"), "--base-model", "Helsinki-NLP/opus-mt-en-zh",
                  "--trained-on", "org/news"]) == 0
     card = ModelCard.load(tmp_path / "b.md")
     assert (card.data.base_model, card.data.datasets) == ("Helsinki-NLP/opus-mt-en-zh", ["org/news"])
     assert "Translation en-zh, fine-tuned from `Helsinki-NLP/opus-mt-en-zh` on `org/news`." in card.text
+    assert "## Limits\n\nTrained and evaluated on a small news corpus: " in card.text
 
 
 def test_models_with_the_same_folder_name(dataset):
@@ -262,3 +270,85 @@ def test_a_dataset_that_is_not_there(monkeypatch):
     with pytest.raises(DataError, match=r"^nowhere: no dataset there \(Couldn't reach 'nowhere' on the Hub "
                                         r"\(LocalEntryNotFoundError\)\)$"):
         evaluate_dataset("nowhere", config="en-zh", models=["good"], translator_factory=StubTranslator)
+
+
+def test_eval_json_records_what_the_scores_are_of_and_the_card_follows_it(dataset, tmp_path, capsys):
+    from huggingface_hub import ModelCard
+
+    ev = tmp_path / "ev"
+    report = evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good", "bad"],
+                              out_dir=ev, translator_factory=StubTranslator, beam_size=2, max_length=64)
+    assert report["evaluated"] == {
+        "dataset": str(dataset), "config": "en-zh", "split": "test", "direction": "zh->en", "src_lang": "zh",
+        "tgt_lang": "en", "models": {"good": "good", "bad": "bad"}, "decoding": {"beam_size": 2, "max_length": 64},
+        "hypotheses": {"good": "good.hyp", "bad": "bad.hyp"}}
+    # the models' translations are kept beside the report, to re-score without translating again
+    assert (ev / "bad.hyp").read_text(encoding="utf-8") == "\n".join(HYPS["bad"]) + "\n"
+    assert json.loads((ev / "eval.json").read_text())["evaluated"] == report["evaluated"]
+    md = (ev / "eval.md").read_text()
+    assert f"Scored on `{dataset}` (en-zh), test split, zh->en.\n\nModels decoded with beam size 2 and at most 64 " \
+           "tokens.\n" in md
+    # split, dataset, config and languages come from eval.json; the decoding is stated
+    card = tmp_path / "card.md"
+    assert main(["card", "--eval", str(ev / "eval.json"), "--out", str(card), "--model-name", "m"]) == 0
+    loaded = ModelCard.load(card)
+    r = loaded.data.eval_results[0]
+    assert (r.task_name, r.dataset_name, r.dataset_config, r.dataset_split, loaded.data.language) == (
+        "Translation zh-en", str(dataset), "en-zh", "test", ["zh", "en"])
+    assert r.metric_args == {"signature": r.metric_config, "beam_size": 2, "max_length": 64}
+    assert f"## Results (`{dataset}` (en-zh), test split)" in loaded.text
+    assert "Translations decoded with beam size 2 and at most 64 tokens (`mtkit evaluate --beam 2 --max-length 64`)." \
+        in loaded.text
+    # a Hub id for the local folder is taken; what contradicts eval.json is not
+    assert main(["card", "--eval", str(ev / "eval.json"), "--out", str(card), "--model-name", "m", "--dataset",
+                 "org/mps", "--languages", "zh-CN,en"]) == 0
+    assert ModelCard.load(card).data.eval_results[0].dataset_type == "org/mps"
+    capsys.readouterr()
+    for extra, message in (
+            (["--split", "train"], "--split train contradicts {e}, whose scores are of test"),
+            (["--dataset-config", "id-zh"], "--dataset-config id-zh contradicts {e}, whose scores are of en-zh"),
+            (["--languages", "en,zh"], "--languages en,zh contradicts {e}, whose scores are of zh,en"),
+            (["--languages", "en,zh,id"], "--languages en,zh,id: give two codes, source and target, e.g. zh,en")):
+        assert main(["card", "--eval", str(ev / "eval.json"), "--out", str(card), "--model-name", "m", *extra]) == 2
+        assert capsys.readouterr().err == f"mtkit card: error: {message.format(e=ev / 'eval.json')}\n"
+
+
+def test_a_bad_out_is_found_before_any_model_translates(dataset, tmp_path):
+    (tmp_path / "afile").write_text("x")
+
+    def never(model):
+        pytest.fail("translated before --out was checked")
+
+    with pytest.raises(ConfigError, match=r"^cannot write .*afile: .*afile is a file, not a folder$"):
+        evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["good"], out_dir=tmp_path / "afile",
+                         translator_factory=never)
+    with pytest.raises(ConfigError, match=r"^the BLEU tokenizer ja-mecab needs the MeCab package"):
+        evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["good"], bleu_tokenize="ja-mecab",
+                         translator_factory=never)
+
+
+def test_bead_types_in_the_evaluated_direction(tmp_path):
+    """Bead types were the stored row's (en-first 3-1) whatever the direction; now source first."""
+    from mtkit.publish import DatasetCardInfo, export_corpus
+    from mtkit.records import SentencePair
+
+    pairs = [SentencePair("a", "en", "zh", "It rained. It poured. Floods.", "下大雨了。", 0.9, "3-1", "enA", "zhA",
+                          (0, 1, 2), (0,), ((0, 10), (11, 20), (21, 28)), ((0, 5),), "s1", "test"),
+             SentencePair("b", "zh", "en", "你好。", "Hello.", 0.8, "1-1", "zhB", "enB", (0,), (0,), ((0, 3),),
+                          ((0, 6),), "s2", "test")]
+    export_corpus(pairs, tmp_path / "ds", card=DatasetCardInfo(name="m", pretty_name="M", languages=["en", "zh"]),
+                  formats=("parquet",))
+    (tmp_path / "hyp.en").write_text("It rained a lot.\nHello.\n", encoding="utf-8")
+    (tmp_path / "hyp.zh").write_text("下雨了。\n你好。\n", encoding="utf-8")
+    for direction, hyp, expected in (("zh->en", "hyp.en", ["1-1", "1-3"]), ("en->zh", "hyp.zh", ["1-1", "3-1"])):
+        report = evaluate_dataset(tmp_path / "ds", config="en-zh", split="test", direction=direction,
+                                  hyp_paths=[str(tmp_path / hyp)], out_dir=tmp_path / direction.replace(">", ""))
+        rows = report["breakdown"][hyp]["bead type"]
+        assert sorted(rows) == expected
+        md = (tmp_path / direction.replace(">", "") / "eval.md").read_text()
+        src, tgt = direction.split("->")
+        bleu = rows[expected[1]]["bleu"]
+        assert (f"## {hyp}: by bead type\n\nBead type: sentences in the source ({src}) - in the reference ({tgt})."
+                f"\n\n| bead type | segments | BLEU | {'chrF2' if tgt == 'zh' else 'chrF2++'} | TER |\n"
+                "|---|---|---|---|---|\n") in md
+        assert f"| {expected[1]} | 1 | {bleu:.2f} | {rows[expected[1]]['chrf']:.2f} | " in md

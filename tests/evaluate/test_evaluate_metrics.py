@@ -126,6 +126,51 @@ def test_a_seed_sacrebleu_cannot_fix_is_refused(seed, capsys):
     assert f"positive integer (sacrebleu does not fix 0), not {seed}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("tgt_lang", ["zh-TW", "zh-CN", "zh_Hans", "zho_Hans", "ZH", "yue", "cmn_Hant"])
+def test_chinese_in_any_spelling_gets_chinese_settings(tgt_lang, caplog):
+    # zh-TW was scored with 13a, chrF++ and plain TER (BLEU 0.00), and warned that Chinese text did not fit it
+    with caplog.at_level(logging.WARNING, logger="mtkit.evaluate"):
+        ours = score_corpus(ZH_HYP, ZH_REFS, tgt_lang=tgt_lang)
+    assert {k: (s.name, s.score, s.signature) for k, s in ours.items()} == {
+        k: (s.name, s.score, s.signature) for k, s in score_corpus(ZH_HYP, ZH_REFS, tgt_lang="zh").items()}
+    assert "tok:zh" in ours["bleu"].signature and caplog.records == []
+
+
+@pytest.mark.parametrize("tgt_lang, tokenizer, install", [("ja", "ja-mecab", "MeCab package, which is not installed "
+                                                           "(pip install 'sacrebleu[ja]')"),
+                                                          ("ko-KR", "ko-mecab", "mecab_ko package, which is not "
+                                                           "installed (pip install 'sacrebleu[ko]')")])
+def test_japanese_and_korean_without_mecab_use_char_with_a_warning(tgt_lang, tokenizer, install, caplog):
+    from mtkit.evaluate.metrics import default_tokenizer
+
+    default_tokenizer.cache_clear()  # the warning is given once per language and process
+    with caplog.at_level(logging.WARNING, logger="mtkit.evaluate"):
+        ours = score_corpus(ZH_HYP, ZH_REFS, tgt_lang=tgt_lang)
+        score_corpus(ZH_HYP, ZH_REFS, tgt_lang=tgt_lang)
+    assert ours["bleu"].score == BLEU(tokenize="char").corpus_score(ZH_HYP, [ZH_REFS]).score
+    assert "tok:char" in ours["bleu"].signature
+    lang = tgt_lang[:2]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"the BLEU tokenizer {tokenizer} needs the {install}; BLEU for {lang} uses sacrebleu's char tokenizer "
+        "instead (tok:char in the signature)"]
+
+
+def test_tokenizers_that_cannot_run_here_are_one_line_errors(files, capsys, monkeypatch, tmp_path):
+    import sacrebleu.utils
+
+    monkeypatch.setattr(sacrebleu.utils, "SACREBLEU_DIR", str(tmp_path / "sacrebleu"))
+    with pytest.raises(ConfigError, match=r"^the BLEU tokenizer ja-mecab needs the MeCab package, which is not "
+                                          r"installed \(pip install 'sacrebleu\[ja\]'\)$"):
+        score_corpus(SYS_A, REFS, tgt_lang="en", bleu_tokenize="ja-mecab")
+    args = ["evaluate", "--hyp", str(files / "a.txt"), "--ref", str(files / "ref.txt"), "--tgt-lang", "en"]
+    assert main(args + ["--bleu-tokenize", "flores200"]) == 2
+    model = tmp_path / "sacrebleu" / "models" / "flores200sacrebleuspm"
+    assert capsys.readouterr().err == (
+        f"mtkit evaluate: error: the BLEU tokenizer flores200 needs sacrebleu's SentencePiece model {model}, which "
+        "is not downloaded; fetch https://tinyurl.com/flores200sacrebleuspm to that path (or run `sacrebleu` once "
+        "with -tok flores200 online)\n")
+
+
 def test_bad_inputs():
     with pytest.raises(DataError, match="hypotheses has 3 lines but reference 1 has 4"):
         score_corpus(SYS_A[:3], REFS, tgt_lang="en")
@@ -136,7 +181,7 @@ def test_bad_inputs():
     with pytest.raises(ConfigError, match="unknown metric 'meteor'; known: bleu, chrf, ter"):
         score_corpus(SYS_A, REFS, tgt_lang="en", metrics=("meteor",))
     with pytest.raises(DataError, match="no lines to evaluate"):
-        score_corpus([], [], tgt_lang="en")
+        score_corpus([], REFS, tgt_lang="en")
     with pytest.raises(ConfigError, match="baseline 'C' is not one of the systems: A, B"):
         compare_systems({"A": SYS_A, "B": SYS_B}, REFS, tgt_lang="en", baseline="C")
     with pytest.raises(ConfigError, match="unknown significance method 'xx'; known: bs, ar"):
@@ -186,7 +231,7 @@ def test_cli_prints_scores_with_signatures_and_writes_reports(files, capsys):
     "extra, message",
     [(["--hyp", "short.txt", "--ref", "ref.txt"], "has 2 lines but"),
      (["--hyp", "empty.txt", "--ref", "ref.txt"], "empty.txt: empty file"),
-     (["--hyp", "a.txt", "--ref", "blank.txt"], "blank.txt: empty file"),
+     (["--hyp", "a.txt", "--ref", "blank.txt"], "blank.txt: all 4 lines are empty"),
      (["--hyp", "a.txt", "--ref", "missing.txt"], "missing.txt: no such file"),
      (["--hyp", "a.txt", "--ref", "ref.txt", "--ref", "short.txt"], "ref.txt has 4, "),
      (["--hyp", "a.txt"], "give --hyp, --ref and --tgt-lang"),
@@ -314,3 +359,107 @@ def test_card_takes_the_first_system_as_evaluated(files, tmp_path, capsys):
     assert main(["card", "--eval", str(tmp_path / "missing.json"), "--out", str(card), "--model-name", "z",
                  "--languages", "zh,en", "--dataset", "mtkit/mps"]) == 2
     assert capsys.readouterr().err == f"mtkit card: error: {tmp_path / 'missing.json'}: no such file\n"
+
+
+def test_a_system_of_empty_lines_is_scored_as_sacrebleu_scores_it(files, capsys, caplog):
+    # it was refused as "empty file", and with it the comparison of the other systems
+    (files / "blank4.txt").write_text("\n\n\n\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="mtkit.evaluate"):
+        assert main(["evaluate", "--hyp", str(files / "a.txt"), "--hyp", str(files / "blank4.txt"), "--ref",
+                     str(files / "ref.txt"), "--tgt-lang", "en", "--paired-n", "10"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    theirs = {name: (m.corpus_score([""] * 4, [REFS]).score, str(m.get_signature()))
+              for name, m in (("BLEU", BLEU()), ("chrF2++", CHRF(word_order=2)), ("TER", TER()))}
+    assert theirs == {"BLEU": (0.0, out[5].split("\t")[1]), "chrF2++": (0.0, out[6].split("\t")[1]),
+                      "TER": (100.0, out[7].split("\t")[1])}
+    assert out[4:8] == ["# blank4.txt", f"BLEU = 0.00\t{theirs['BLEU'][1]}", f"chrF2++ = 0.00\t{theirs['chrF2++'][1]}",
+                        f"TER = 100.00\t{theirs['TER'][1]}"]
+    assert [r.getMessage() for r in caplog.records] == [f"{files / 'blank4.txt'}: all 4 lines are empty; scored as "
+                                                        "they are"]
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: score_corpus(["the cat"], "the cat", tgt_lang="en"), TypeError,
+     "references is one string; give a list of lines: references=[line, ...] or [[line, ...], [line, ...]] for "
+     "several references"),
+    (lambda: score_corpus("the cat", ["the cat"], tgt_lang="en"), TypeError,
+     "hypotheses is one string; give a list of lines: score_corpus([line, ...], references, ...)"),
+    (lambda: score_corpus(["the cat"], [], tgt_lang="en"), DataError,
+     "no references given: references=[line, ...] or [[line, ...], [line, ...]] for several references"),
+    (lambda: score_corpus([None], ["the cat"], tgt_lang="en"), DataError,
+     "hypotheses line 1 is NoneType, not a string"),
+    (lambda: compare_systems({"a": "x y", "b": ["x"]}, ["x y"], tgt_lang="en"), TypeError,
+     "a is one string; give a list of lines: compare_systems({name: [line, ...], ...}, references, ...)"),
+])
+def test_api_misuse_gets_clear_errors(call, error, message):
+    with pytest.raises(error) as info:
+        call()
+    assert str(info.value) == message
+    assert issubclass(DataError, ValueError)  # references=[]: a ValueError, as callers catch
+
+
+def test_api_accepts_one_metric_name_iterables_and_no_seed():
+    one = score_corpus(SYS_A, REFS, tgt_lang="en", metrics="bleu")  # was: unknown metric 'b'
+    assert list(one) == ["bleu"] and one["bleu"].score == BLEU().corpus_score(SYS_A, [REFS]).score
+    assert score_corpus(SYS_A, (r for r in REFS), tgt_lang="en")["bleu"].score == one["bleu"].score
+    # seed None: unseeded, as sacrebleu's SACREBLEU_SEED=None (was: TypeError '<' not supported)
+    unseeded = compare_systems({"A": SYS_A, "B": SYS_B}, REFS, tgt_lang="en", n_samples=10, seed=None)
+    assert "|bs:10|seed:none|" in unseeded.signatures["BLEU"]
+
+
+def test_options_that_would_be_ignored(files, capsys, caplog):
+    args = ["evaluate", "--hyp", str(files / "a.txt"), "--ref", str(files / "ref.txt"), "--tgt-lang", "en"]
+    with caplog.at_level(logging.WARNING, logger="mtkit.evaluate"):
+        assert main(args + ["--paired-ar", "--baseline", "a.txt"]) == 0
+    assert [r.getMessage() for r in caplog.records] == [
+        "--paired-ar, --baseline ignored: significance needs two or more systems"]
+    capsys.readouterr()
+    dataset = ["--dataset", str(files), "--config", "en-zh", "--direction", "zh->en"]
+    assert main(args + dataset) == 2
+    assert capsys.readouterr().err == ("mtkit evaluate: error: --ref cannot be used with --dataset: the split's rows "
+                                       "are the references and sources\n")
+    assert main(["evaluate", "--hyp", str(files / "a.txt"), "--tgt-lang", "zh"] + dataset) == 2
+    assert capsys.readouterr().err == ("mtkit evaluate: error: --tgt-lang zh contradicts the direction's target en "
+                                       "(with --dataset the target comes from --direction or --config)\n")
+
+
+def test_out_is_checked_before_anything_is_scored(files, capsys, monkeypatch):
+    import mtkit.evaluate.run as run
+
+    monkeypatch.setattr(run, "read_lines", lambda *a, **k: pytest.fail("read before --out was checked"))
+    (files / "afile").write_text("x")
+    args = ["evaluate", "--hyp", str(files / "a.txt"), "--ref", str(files / "ref.txt"), "--tgt-lang", "en", "--out"]
+    for out, reason in ((files / "afile", f"{files / 'afile'} is a file, not a folder"),
+                        (files / "afile" / "ev", f"{files / 'afile'} is a file, not a folder"),
+                        ("/proc/nope", "cannot create files in /proc (No such file or directory)")):
+        assert main(args + [str(out)]) == 2
+        assert capsys.readouterr().err == f"mtkit evaluate: error: cannot write {out}: {reason}\n"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[1]", "not an eval.json from `mtkit evaluate --out` (no systems' scores)"),
+    ('{"systems": {}}', "not an eval.json from `mtkit evaluate --out` (no systems' scores)"),
+    ('{"systems": {"a": {"bleu": 3}}}', "system 'a' has no scores of the form eval.json writes (name, score, "
+                                         "signature)"),
+])
+def test_card_on_a_malformed_eval_json(tmp_path, capsys, content, message):
+    (tmp_path / "e.json").write_text(content)
+    assert main(["card", "--eval", str(tmp_path / "e.json"), "--languages", "zh,en", "--dataset", "x", "--out",
+                 str(tmp_path / "c.md"), "--model-name", "x"]) == 2
+    assert capsys.readouterr().err == f"mtkit card: error: {tmp_path / 'e.json'}: {message}\n"
+
+
+def test_card_languages_from_a_files_eval_json(files, tmp_path, capsys):
+    # --languages en,zh on a zh->en eval wrote "Translation en-zh"; en,zh,id wrote "Translation en-zh-id"
+    assert main(["evaluate", "--hyp", str(files / "a.txt"), "--ref", str(files / "ref.txt"), "--tgt-lang", "en",
+                 "--out", str(files / "ev")]) == 0
+    capsys.readouterr()
+    ev = files / "ev" / "eval.json"
+    args = ["card", "--eval", str(ev), "--out", str(tmp_path / "c.md"), "--model-name", "m", "--dataset", "org/x"]
+    for extra, message in (
+            ([], f"give --languages SRC,TGT ({ev} does not record the source language)"),
+            (["--languages", "en,zh"], f"--languages en,zh contradicts {ev}, whose target language is en"),
+            (["--languages", "zh"], "--languages zh: give two codes, source and target, e.g. zh,en")):
+        assert main(args + extra) == 2
+        assert capsys.readouterr().err == f"mtkit card: error: {message}\n"
+    assert main(args + ["--languages", "zh,en"]) == 0

@@ -2,7 +2,8 @@
 calls to create a dataset repo, commit regular and LFS files, and download them again:
 
 POST /api/repos/create, POST /api/validate-yaml, POST /api/datasets/<repo>/preupload/<rev>,
-POST /datasets/<repo>.git/info/lfs/objects/batch, PUT /lfs/<oid>, POST /api/datasets/<repo>/commit/<rev>,
+POST /datasets/<repo>.git/info/lfs/objects/batch, PUT /lfs/<oid>, POST /api/datasets/<repo>/commit/<rev> (added,
+LFS and deleted files), GET /api/datasets/<repo>/tree/<rev>[/<dir>],
 GET /api/datasets/<repo>[/revision/<rev>], HEAD|GET /datasets/<repo>/resolve/<rev>/<path>.
 Writes need ``Authorization: Bearer <token>``.
 """
@@ -146,6 +147,8 @@ class FakeHub:
                 files[value["path"]] = base64.b64decode(value["content"])
             elif item["key"] == "lfsFile":
                 files[value["path"]] = self.blobs[value["oid"]]
+            elif item["key"] == "deletedFile":  # upload_folder(delete_patterns=...)
+                del files[value["path"]]
         sha = hashlib.sha1(json.dumps(sorted((p, hashlib.sha256(d).hexdigest()) for p, d in files.items())).encode()).hexdigest()
         self.shas[repo] = sha
         self._send(h, 200, {"commitUrl": f"{self.url}/datasets/{repo}/commit/{sha}", "commitOid": sha,

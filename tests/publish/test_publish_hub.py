@@ -46,7 +46,8 @@ def test_dry_run_lists_card_and_parquet_only(built, tmp_path):
 
 
 def test_dry_run_include_adds_local_copies(built):
-    result = publish_dataset(built, "mtkit/tiny", dry_run=True, include=("tsv",))
+    # the dry run reads the repo's files to list deletions: an endpoint that answers nothing, not the real Hub
+    result = publish_dataset(built, "mtkit/tiny", dry_run=True, include=("tsv",), endpoint="http://127.0.0.1:9")
     assert [name for name, _ in result.files] == HUB_FILES + [
         "tsv/en-zh/dev.tsv", "tsv/en-zh/train.tsv", "tsv/id-zh/test.tsv", "tsv/id-zh/train.tsv"]
     assert result.dry_run and result.url == ""
@@ -114,3 +115,35 @@ def test_upload_then_load_through_the_hub(built, tmp_path):
         assert TOKEN not in proc.stdout + proc.stderr
     leaked = [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
     assert leaked == []
+
+
+def test_a_republish_deletes_what_the_new_build_no_longer_has(built, tmp_path):
+    """A rebuild without a config or split left its old shards in the repo, public and downloadable. Only what mtkit
+    writes there goes: a file the owner added by hand stays."""
+    smaller = tmp_path / "smaller"
+    export_corpus(iter([p for p in make_pairs() if "id" not in (p.src_lang, p.tgt_lang)]), smaller, card=card_info(),
+                  formats=("parquet",))
+    kept = sorted(p.relative_to(smaller).as_posix() for p in smaller.rglob("*.parquet"))
+    assert kept and not any(k.startswith("data/id-zh/") for k in kept)
+    with FakeHub(TOKEN) as hub:
+        env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": TOKEN,
+               "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1"}
+        first = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/tiny", "--include", "tsv"], env, ROOT)
+        assert first.returncode == 0, first.stderr
+        hub.repos["mtkit/tiny"]["notes/by-hand.md"] = b"kept"
+        stale = sorted(set(hub.repos["mtkit/tiny"]) - {"README.md", "notes/by-hand.md", *kept})
+        assert "data/id-zh/train-00000-of-00001.parquet" in stale and "tsv/en-zh/train.tsv" in stale
+        dry = run(["-m", "mtkit.cli", "publish", str(smaller), "--repo-id", "mtkit/tiny", "--dry-run"], env, ROOT)
+        assert dry.returncode == 0, dry.stderr
+        sizes = {name: (smaller / name).stat().st_size for name in ["README.md", *kept]}
+        assert dry.stdout.splitlines() == [f"would upload {n} ({sizes[n]:,} bytes)" for n in ["README.md", *kept]] + [
+            f"would delete {n} (not in this build)" for n in stale] + [
+            f"dry run: nothing sent to mtkit/tiny ({len(kept) + 1} files, {len(stale)} deleted)"]
+        assert sorted(hub.repos["mtkit/tiny"]) == sorted([*kept, *stale, "README.md", "notes/by-hand.md"])
+        second = run(["-m", "mtkit.cli", "publish", str(smaller), "--repo-id", "mtkit/tiny"], env, ROOT)
+        assert second.returncode == 0, second.stderr
+        assert [line for line in second.stdout.splitlines() if line.startswith("deleted ")] == [
+            f"deleted {n} (not in this build)" for n in stale]
+        assert sorted(hub.repos["mtkit/tiny"]) == sorted(["README.md", "notes/by-hand.md", *kept])
+        for name in kept:
+            assert hub.repos["mtkit/tiny"][name] == (smaller / name).read_bytes()

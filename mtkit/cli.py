@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Callable
 
@@ -611,14 +612,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="Clean, segment and align multilingual news; build, publish, translate, evaluate, fine-tune.",
     )
     parser.add_argument("--version", action="version", version=f"mtkit {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only, no progress bars")
-    parser.add_argument("--progress", dest="force_progress", action="store_true",
-                        help="progress bars even when stderr is not a terminal (a log file); default: on a terminal")
+    _add_output_options(parser, default=None)
+    # the same options after the command (`mtkit build -v ...`); SUPPRESS: not given there, the main parser's stay
+    shared = argparse.ArgumentParser(add_help=False)
+    _add_output_options(shared, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_parser = sub.add_parser
+    sub.add_parser = lambda *a, **kw: add_parser(*a, parents=[shared, *kw.pop("parents", [])], **kw)
     for add in _COMMANDS:
         add(sub)
     return parser
+
+
+def _add_output_options(parser: argparse.ArgumentParser, *, default) -> None:
+    given = {} if default is None else {"default": default}
+    parser.add_argument("-v", "--verbose", action="count", **({"default": 0} | given),
+                        help="more logging (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", **given, help="warnings and errors only, no progress bars")
+    parser.add_argument("--progress", dest="force_progress", action="store_true", **given,
+                        help="progress bars even when stderr is not a terminal (a log file); default: on a terminal")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -630,6 +642,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("mtkit").setLevel(level)
     args.progress = not args.quiet and (args.force_progress or sys.stderr.isatty())
+    if not args.progress:
+        # transformers' "Loading weights" and datasets' split bars follow huggingface_hub's switch, read when they
+        # are first imported (the commands import them later); a user's own setting wins
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

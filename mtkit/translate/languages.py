@@ -132,14 +132,14 @@ def language_code_for(tokenizer, lang: str, family: str, *, target: bool = False
         return marian_target_token(tokenizer, lang) if target else None
     if family == "m2m100":
         if "nllb" in type(tokenizer).__name__.lower():
-            code, known = NLLB.get(lang, lang), _additional(tokenizer)
+            code, known = _table_code(NLLB, lang), _additional(tokenizer)
         else:
             code, known = lang, sorted(getattr(tokenizer, "lang_code_to_token", {}) or getattr(tokenizer, "lang_token_to_id", {}))
             known = [k.strip("_") for k in known]
             if len(code) > 4 and code.startswith("__") and code.endswith("__"):  # the language token itself
                 code = code[2:-2]
     elif family == "mbart":
-        code, known = MBART50.get(lang, lang), _additional(tokenizer)
+        code, known = _table_code(MBART50, lang), _additional(tokenizer)
     elif family in ("t5", "mt5"):
         code = f"<2{lang}>"
         vocab = tokenizer.get_vocab()
@@ -152,6 +152,19 @@ def language_code_for(tokenizer, lang: str, family: str, *, target: bool = False
     if known and code not in known:
         raise ConfigError(f"language {lang!r} ({code}) is not known to this model; known: {', '.join(known)}")
     return code
+
+
+def _table_code(table: dict[str, str], lang: str) -> str:
+    """The model code a table gives ``lang`` in any spelling (ZH, zh-CN, zh-TW, zh-Hant), in the script it asks
+    for: zh-TW is NLLB's zho_Hant; a script the table has no code for (MBart-50 has no Traditional Chinese) leaves
+    ``lang`` as given, so that the known-codes error follows rather than another script's code. A code the table
+    does not map (the model's own) is kept."""
+    if lang in table:
+        return table[lang]
+    iso, script = iso_language(lang), _script(lang)
+    if script and script != DEFAULT_SCRIPT.get(iso):
+        return table.get(f"{iso}-{script}", lang)
+    return table.get(iso, lang)
 
 
 def source_prefix(family: str, tgt_code: str | None) -> str:

@@ -572,3 +572,15 @@ def test_no_transformers_warning_about_the_length_mtkit_measures(marians):
     finally:
         logging.getLogger("transformers").removeHandler(handler)
     assert [r.getMessage() for r in records] == []
+
+
+def test_a_traditional_chinese_code_picks_the_models_traditional_code_or_is_refused():
+    """zh-TW was refused for NLLB (its table knew zh-Hant only); MBart-50 has no Traditional Chinese, and zh-TW
+    must not become its zh_CN."""
+    from mtkit.translate.languages import MBART50, NLLB, _table_code
+
+    assert [_table_code(NLLB, c) for c in ("zh", "ZH", "zh-CN", "zh-TW", "zh_TW", "zh-Hant", "zho_Hans", "en-US")] == [
+        "zho_Hans", "zho_Hans", "zho_Hans", "zho_Hant", "zho_Hant", "zho_Hant", "zho_Hans", "eng_Latn"]
+    assert [_table_code(MBART50, c) for c in ("zh-CN", "zh-TW", "zho_Hant", "id")] == [
+        "zh_CN", "zh-TW", "zho_Hant", "id_ID"]
+

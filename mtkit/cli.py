@@ -534,6 +534,9 @@ def _run_card(args) -> int:
     from .evaluate.card import card_settings, model_dir_info, write_model_card
     from .evaluate.report import read_eval_report
 
+    from .utils import check_writable
+
+    check_writable(args.out)  # a folder in the card's place: one error line, not atomic_write's traceback
     report = read_eval_report(args.eval)
     settings = card_settings(report, eval_path=args.eval, system=args.system, languages=args.languages,
                              dataset=args.dataset, dataset_config=args.dataset_config, split=args.split)

@@ -7,6 +7,7 @@ settings that produced it.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -154,6 +155,11 @@ def card_settings(report: dict, *, eval_path, system: str | None = None, languag
     if tgt and not same_languages([langs[1]], [tgt]):
         raise ConfigError(f"--languages {','.join(langs)} contradicts {eval_path}, whose target language is {tgt}")
     # --dataset may rename what eval.json recorded (the Hub id of the local folder scored): not checked
+    if dataset is None and evaluated.get("dataset") and Path(evaluated["dataset"]).expanduser().exists():
+        # a local folder is no Hub dataset id, and a published card would show the path (a home folder's name)
+        logging.getLogger("mtkit.evaluate").warning(
+            "the card names the dataset by the local folder %s recorded in %s; give --dataset with its Hub id "
+            "before publishing the card", evaluated["dataset"], eval_path)
     dataset = dataset or evaluated.get("dataset")
     if dataset is None:
         raise ConfigError(f"give --dataset ({eval_path} does not record which dataset its scores are of)")

@@ -128,10 +128,14 @@ def read_eval_report(path: str | Path) -> dict:
 
     from ..errors import DataError
 
+    if Path(path).is_dir():  # the folder given to `evaluate --out`
+        path = Path(path) / "eval.json"
     try:
         report = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not an eval.json ({exc})") from None
     systems = report.get("systems") if isinstance(report, dict) else None

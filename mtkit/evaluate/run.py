@@ -74,6 +74,20 @@ def read_lines(path: str | Path, *, blank_ok: bool = False) -> list[str]:
     return lines
 
 
+def _check_model_outputs(out_dir: str, names: list[str], hyp_paths: Sequence[str], n_models: int) -> None:
+    """The files a run's models' translations go to (``OUT/NAME.hyp``) must not be a --hyp input (re-evaluating
+    into last run's folder overwrote the earlier output being compared with) nor one file for two systems."""
+    files = [Path(out_dir) / f"{_file_name(name)}.hyp" for name in names[:n_models]]
+    if len(set(files)) != len(files):
+        raise ConfigError(f"two systems would write one translations file in {out_dir} "
+                          f"({', '.join(f.name for f in files)}); give distinct names with --systems")
+    inputs = {Path(h).expanduser().resolve() for h in hyp_paths}
+    for file in files:
+        if file.resolve() in inputs:
+            raise ConfigError(f"{file} is a --hyp input, and this run would write a model's translations there; "
+                              "use another --out or another --systems name")
+
+
 def _file_name(system: str) -> str:
     """A system name as a file name: a path separator in it (--systems a/b) would make a folder."""
     return system.replace("/", "_").replace("\\", "_") or "_"
@@ -132,15 +146,17 @@ def _source_document(row: dict, src: str) -> str:
     return row.get("doc_id") or ""
 
 
-def check_settings(tgt_lang: str, *, out_dir: str | None = None, bleu_tokenize: str | None = None) -> None:
+def check_settings(tgt_lang: str, *, out_dir: str | None = None, bleu_tokenize: str | None = None) -> str | None:
     """What would otherwise fail only after every model has translated and every score is computed: the report
-    folder (not a file, creatable) and the metrics' settings (a BLEU tokenizer that cannot run here)."""
+    folder (not a file, creatable) and the metrics' settings (a BLEU tokenizer that cannot run here). Returns the
+    report folder with ``~`` expanded: what is checked is what gets written."""
     from . import metrics_for
     from ..utils import check_writable
 
     if out_dir:
-        check_writable(out_dir, folder=True)
+        out_dir = str(check_writable(out_dir, folder=True))
     metrics_for(tgt_lang, bleu_tokenize=bleu_tokenize)
+    return out_dir
 
 
 def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_lang: str, src_path: str | None = None,
@@ -149,7 +165,7 @@ def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_la
                    system_names: Sequence[str] = ()) -> dict:
     """Score hypothesis files (one system each, named by ``system_names`` or the file names) against one or more
     reference files."""
-    check_settings(tgt_lang, out_dir=out_dir, bleu_tokenize=bleu_tokenize)
+    out_dir = check_settings(tgt_lang, out_dir=out_dir, bleu_tokenize=bleu_tokenize)
     names = list(system_names) or [Path(p).name for p in hyp_paths]
     if len(names) != len(hyp_paths):
         raise ConfigError(f"{len(names)} system names for {len(hyp_paths)} hypothesis files")
@@ -175,14 +191,16 @@ def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", d
     ``translate(list_of_str, beam_size=..., max_length=...) -> list[str]``; default: :class:`mtkit.translate.Translator`
     on ``backend``."""
     src, tgt = parse_direction(direction, config)
-    check_settings(tgt, out_dir=out_dir, bleu_tokenize=bleu_tokenize)
+    out_dir = check_settings(tgt, out_dir=out_dir, bleu_tokenize=bleu_tokenize)
+    names = list(system_names) or [Path(m).name for m in models] + [Path(h).name for h in hyp_paths]
+    if out_dir and models:
+        _check_model_outputs(out_dir, names, hyp_paths, len(models))
     if models and max_length is None:
         from ..translate import Translator
 
         max_length = Translator.MAX_LENGTH  # what translate() uses when given none: recorded as used
     data = load_split(dataset, config, split, src=src, tgt=tgt)
     systems: dict[str, list[str]] = {}
-    names = list(system_names) or [Path(m).name for m in models] + [Path(h).name for h in hyp_paths]
     if len(names) != len(models) + len(hyp_paths):
         raise ConfigError(f"{len(names)} system names for {len(models) + len(hyp_paths)} systems")
     if len(set(names)) != len(names):

@@ -22,10 +22,16 @@ HUB_FILES = ("README.md", "data/**/*.parquet")
 # Local copies that ``include`` may add to an upload (the card's configs name data/ only, so they do not change
 # what load_dataset reads).
 EXTRA_FOLDERS = ("jsonl", "tsv", "text", "hf")
-# What a publish removes from the repo when this upload does not have it: only what mtkit itself writes there (the
-# shards of configs and splits a rebuild no longer has, the copies ``include`` sent before), never other files
-# (a .gitattributes, files the owner added by hand). README.md is always uploaded, so it is replaced, not deleted.
-DELETE_PATTERNS = ("data/**", *(f"{folder}/**" for folder in EXTRA_FOLDERS))
+# What a publish removes from the repo when this upload does not have it: only what mtkit itself writes there, the
+# Parquet shards (data/<config>/<split>-00000-of-00001.parquet) of configs and splits a rebuild no longer has, and
+# the copies in the folders this upload ``include``s; never other files (a .gitattributes, a data/NOTICE.md or
+# other files the owner added by hand, an hf/ copy sent before and not included this time). README.md is always
+# uploaded, so it is replaced, not deleted.
+SHARD_PATTERN = "data/*/*-?????-of-?????.parquet"
+
+
+def delete_patterns(include: Iterable[str] = ()) -> list[str]:
+    return [SHARD_PATTERN, *(f"{folder}/**" for folder in include)]
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 
 
@@ -45,7 +51,7 @@ def export_corpus(pairs: Iterable[SentencePair], out_dir: str | Path, *, card: D
 class PublishResult:
     repo_id: str
     files: list[tuple[str, int]] = field(default_factory=list)  # path in repo, bytes
-    deleted: list[str] = field(default_factory=list)  # paths in the repo this upload removes (DELETE_PATTERNS)
+    deleted: list[str] = field(default_factory=list)  # paths in the repo this upload removes (delete_patterns)
     url: str = ""
     dry_run: bool = False
 
@@ -82,9 +88,14 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
     from huggingface_hub import HfApi, get_token
 
     token = token or get_token()
+    patterns = delete_patterns(include)
     if dry_run:
         # what the upload would delete: read from the repo (nothing is sent); a repo that cannot be read is said
-        result.deleted = _stale_files(HfApi(endpoint=endpoint, token=token or None), repo_id, files, dry_run=True)
+        if not token:  # the Hub answers "not found" for a private or gated repo asked without a token
+            logger.warning("no Hugging Face token: if %s is private, the files this upload would delete there "
+                           "cannot be listed", repo_id)
+        result.deleted = _stale_files(HfApi(endpoint=endpoint, token=token or None), repo_id, files, patterns,
+                                      dry_run=True)
         return result
     if not token:
         raise ConfigError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (or pass --dry-run)")
@@ -96,10 +107,10 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
         disable_progress_bars()
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-        result.deleted = _stale_files(api, repo_id, files)
+        result.deleted = _stale_files(api, repo_id, files, patterns)
         commit = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(out_dir),
                                    allow_patterns=[name for name, _ in files],  # exactly what a dry run lists
-                                   delete_patterns=list(DELETE_PATTERNS), commit_message="Upload dataset with mtkit")
+                                   delete_patterns=patterns, commit_message="Upload dataset with mtkit")
     finally:
         if not was_disabled:
             enable_progress_bars()
@@ -108,8 +119,9 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
     return result
 
 
-def _stale_files(api, repo_id: str, files: list[tuple[str, int]], *, dry_run: bool = False) -> list[str]:
-    """The repo's files that ``upload_folder(delete_patterns=DELETE_PATTERNS)`` removes: those the patterns match
+def _stale_files(api, repo_id: str, files: list[tuple[str, int]], patterns: list[str], *,
+                 dry_run: bool = False) -> list[str]:
+    """The repo's files that ``upload_folder(delete_patterns=patterns)`` removes: those the patterns match
     (matched as huggingface_hub matches them) that this upload does not send. A repo not there yet has none; in a
     dry run, a repo that cannot be read gives a warning and no list."""
     from huggingface_hub.errors import RepositoryNotFoundError
@@ -127,5 +139,5 @@ def _stale_files(api, repo_id: str, files: list[tuple[str, int]], *, dry_run: bo
                        repo_id, type(exc).__name__)
         return []
     sent = {name for name, _ in files}
-    return sorted(p for p in filter_repo_objects(remote, allow_patterns=list(DELETE_PATTERNS))
+    return sorted(p for p in filter_repo_objects(remote, allow_patterns=patterns)
                   if p not in sent and p != ".gitattributes")

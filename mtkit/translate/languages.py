@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ConfigError
-from ..utils import MACROLANGUAGE
+from ..utils import macrolanguage
 
 NLLB = {"zh": "zho_Hans", "id": "ind_Latn", "en": "eng_Latn", "ms": "zsm_Latn", "th": "tha_Thai", "my": "mya_Mymr",
         "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn", "ru": "rus_Cyrl", "ja": "jpn_Jpan", "ko": "kor_Hang",
@@ -59,11 +59,6 @@ def single_language(code: str | None):
     return record if record is not None and record.scope != "S" else None  # S: special codes (mul, und)
 
 
-def _macrolanguage(code: str | None) -> str | None:
-    iso = iso_language(code)
-    return MACROLANGUAGE.get(iso, iso)
-
-
 def marian_pair_conflicts(tokenizer, src: str | None, tgt: str | None) -> dict[str, str]:
     """``{"source_lang": src}`` and/or ``{"target_lang": tgt}`` for each given language that is another one than
     a Marian tokenizer declares for that side (zh, zh-CN, zho, cmn_Hans and yue are Chinese). Declared group
@@ -72,7 +67,7 @@ def marian_pair_conflicts(tokenizer, src: str | None, tgt: str | None) -> dict[s
     conflicts = {}
     for attr, given in (("source_lang", src), ("target_lang", tgt)):
         declared = getattr(tokenizer, attr, None)
-        if given and single_language(declared) is not None and _macrolanguage(given) != _macrolanguage(declared):
+        if given and single_language(declared) is not None and macrolanguage(given) != macrolanguage(declared):
             conflicts[attr] = given
     return conflicts
 

@@ -272,7 +272,7 @@ def test_a_dataset_that_is_not_there(monkeypatch):
         evaluate_dataset("nowhere", config="en-zh", models=["good"], translator_factory=StubTranslator)
 
 
-def test_eval_json_records_what_the_scores_are_of_and_the_card_follows_it(dataset, tmp_path, capsys):
+def test_eval_json_records_what_the_scores_are_of_and_the_card_follows_it(dataset, tmp_path, capsys, caplog):
     from huggingface_hub import ModelCard
 
     ev = tmp_path / "ev"
@@ -290,7 +290,10 @@ def test_eval_json_records_what_the_scores_are_of_and_the_card_follows_it(datase
            "tokens.\n" in md
     # split, dataset, config and languages come from eval.json; the decoding is stated
     card = tmp_path / "card.md"
-    assert main(["card", "--eval", str(ev / "eval.json"), "--out", str(card), "--model-name", "m"]) == 0
+    with caplog.at_level("WARNING", logger="mtkit.evaluate"):
+        assert main(["card", "--eval", str(ev / "eval.json"), "--out", str(card), "--model-name", "m"]) == 0
+    assert caplog.messages == [f"the card names the dataset by the local folder {dataset} recorded in "
+                               f"{ev / 'eval.json'}; give --dataset with its Hub id before publishing the card"]
     loaded = ModelCard.load(card)
     r = loaded.data.eval_results[0]
     assert (r.task_name, r.dataset_name, r.dataset_config, r.dataset_split, loaded.data.language) == (
@@ -352,3 +355,28 @@ def test_bead_types_in_the_evaluated_direction(tmp_path):
                 f"\n\n| bead type | segments | BLEU | {'chrF2' if tgt == 'zh' else 'chrF2++'} | TER |\n"
                 "|---|---|---|---|---|\n") in md
         assert f"| {expected[1]} | 1 | {bleu:.2f} | {rows[expected[1]]['chrf']:.2f} | " in md
+
+
+def test_a_models_translations_never_overwrite_a_hyp_input_and_card_reads_the_folder(dataset, tmp_path, capsys):
+    """Re-evaluating into last run's folder, comparing a model with that run's saved good.hyp, overwrote it with the
+    new model's output (and eval.json then named it as the earlier system). A folder as --eval is read as its
+    eval.json; a folder as the card's --out is one error line, not a traceback."""
+    ev = tmp_path / "ev"
+    evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good"], out_dir=ev,
+                     translator_factory=StubTranslator)
+    before = (ev / "good.hyp").read_bytes()
+    with pytest.raises(ConfigError) as raised:
+        evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good"],
+                         hyp_paths=[str(ev / "good.hyp")], system_names=["good", "previous"], out_dir=ev,
+                         translator_factory=StubTranslator)
+    assert str(raised.value) == (f"{ev / 'good.hyp'} is a --hyp input, and this run would write a model's "
+                                 "translations there; use another --out or another --systems name")
+    assert (ev / "good.hyp").read_bytes() == before
+    with pytest.raises(ConfigError, match=r"^two systems would write one translations file in .*\(a_b.hyp, a_b.hyp\)"):
+        evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good", "bad"],
+                         system_names=["a/b", "a_b"], out_dir=tmp_path / "other", translator_factory=StubTranslator)
+    assert main(["card", "--eval", str(ev), "--out", str(tmp_path / "card.md"), "--model-name", "m",
+                 "--dataset", "org/mps"]) == 0
+    assert main(["card", "--eval", str(ev), "--out", str(tmp_path), "--model-name", "m", "--dataset", "org/mps"]) == 2
+    assert capsys.readouterr().err.endswith(f"mtkit card: error: cannot write {tmp_path}: a folder; give the output "
+                                            "file's name\n")

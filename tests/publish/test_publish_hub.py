@@ -118,8 +118,9 @@ def test_upload_then_load_through_the_hub(built, tmp_path):
 
 
 def test_a_republish_deletes_what_the_new_build_no_longer_has(built, tmp_path):
-    """A rebuild without a config or split left its old shards in the repo, public and downloadable. Only what mtkit
-    writes there goes: a file the owner added by hand stays."""
+    """A rebuild without a config or split left its old shards in the repo, public and downloadable. Only mtkit's
+    shards go (and the files of folders this upload includes): files the owner added by hand, under data/ too, stay,
+    and so does a copy sent before and not included this time."""
     smaller = tmp_path / "smaller"
     export_corpus(iter([p for p in make_pairs() if "id" not in (p.src_lang, p.tgt_lang)]), smaller, card=card_info(),
                   formats=("parquet",))
@@ -131,19 +132,22 @@ def test_a_republish_deletes_what_the_new_build_no_longer_has(built, tmp_path):
         first = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/tiny", "--include", "tsv"], env, ROOT)
         assert first.returncode == 0, first.stderr
         hub.repos["mtkit/tiny"]["notes/by-hand.md"] = b"kept"
-        stale = sorted(set(hub.repos["mtkit/tiny"]) - {"README.md", "notes/by-hand.md", *kept})
-        assert "data/id-zh/train-00000-of-00001.parquet" in stale and "tsv/en-zh/train.tsv" in stale
+        hub.repos["mtkit/tiny"]["data/NOTICE.md"] = b"kept too"
+        stale = sorted(n for n in hub.repos["mtkit/tiny"] if n.endswith(".parquet") and n not in kept)
+        copies = sorted(n for n in hub.repos["mtkit/tiny"] if n.startswith("tsv/"))
+        assert "data/id-zh/train-00000-of-00001.parquet" in stale and "tsv/en-zh/train.tsv" in copies
+        by_hand = ["notes/by-hand.md", "data/NOTICE.md"]
         dry = run(["-m", "mtkit.cli", "publish", str(smaller), "--repo-id", "mtkit/tiny", "--dry-run"], env, ROOT)
         assert dry.returncode == 0, dry.stderr
         sizes = {name: (smaller / name).stat().st_size for name in ["README.md", *kept]}
         assert dry.stdout.splitlines() == [f"would upload {n} ({sizes[n]:,} bytes)" for n in ["README.md", *kept]] + [
             f"would delete {n} (not in this build)" for n in stale] + [
             f"dry run: nothing sent to mtkit/tiny ({len(kept) + 1} files, {len(stale)} deleted)"]
-        assert sorted(hub.repos["mtkit/tiny"]) == sorted([*kept, *stale, "README.md", "notes/by-hand.md"])
+        assert sorted(hub.repos["mtkit/tiny"]) == sorted([*kept, *stale, *copies, "README.md", *by_hand])
         second = run(["-m", "mtkit.cli", "publish", str(smaller), "--repo-id", "mtkit/tiny"], env, ROOT)
         assert second.returncode == 0, second.stderr
         assert [line for line in second.stdout.splitlines() if line.startswith("deleted ")] == [
             f"deleted {n} (not in this build)" for n in stale]
-        assert sorted(hub.repos["mtkit/tiny"]) == sorted(["README.md", "notes/by-hand.md", *kept])
+        assert sorted(hub.repos["mtkit/tiny"]) == sorted(["README.md", *by_hand, *copies, *kept])
         for name in kept:
             assert hub.repos["mtkit/tiny"][name] == (smaller / name).read_bytes()

@@ -73,9 +73,10 @@ def marian_pair_conflicts(tokenizer, src: str | None, tgt: str | None) -> dict[s
 
 
 def _script(code: str) -> str | None:
-    """The script a code asks for: a script subtag (zh-Hant, zho_Hans) or a region that implies one (zh-TW)."""
+    """The Chinese script a Chinese code asks for: a script subtag (zh-Hant, zho_Hans) or a region that implies
+    one (zh-TW); None for other languages (en-HK, ms-SG are English and Malay, in no Han script)."""
     match = re.search(r"[-_](Hant|Hans|TW|HK|MO|CN|SG)$", code, flags=re.IGNORECASE)
-    if not match:
+    if not match or macrolanguage(code) != "zh":
         return None
     return "Hant" if match[1].upper() in ("HANT", "TW", "HK", "MO") else "Hans"
 

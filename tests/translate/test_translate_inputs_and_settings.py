@@ -583,4 +583,6 @@ def test_a_traditional_chinese_code_picks_the_models_traditional_code_or_is_refu
         "zho_Hans", "zho_Hans", "zho_Hans", "zho_Hant", "zho_Hant", "zho_Hant", "zho_Hans", "eng_Latn"]
     assert [_table_code(MBART50, c) for c in ("zh-CN", "zh-TW", "zho_Hant", "id")] == [
         "zh_CN", "zh-TW", "zho_Hant", "id_ID"]
+    # a region implies a Han script for Chinese only: English in Hong Kong, Malay in Singapore
+    assert [_table_code(NLLB, c) for c in ("en-HK", "ms-SG", "en-SG")] == ["eng_Latn", "zsm_Latn", "eng_Latn"]
 

@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BackendError, ConfigError
+from ..errors import ConfigError
 from ..utils import changed_keys, stable_hash, write_json
 from .config import LORA_TARGETS, FinetuneConfig, lora_targets
 from .data import PairCollator, TokenizedPairs, encode_pairs, load_parallel_splits
@@ -197,17 +197,10 @@ def _load_model(model_name) -> tuple:
     (not a Hub error about repo ids), and a LoRA adapter folder (a LoRA run's ``final/adapter``) is merged into
     its base. Loaded by transformers as an adapter, its base stayed frozen: full fine-tuning failed at the first
     step (no gradient), and a new LoRA recorded the raw base as its own, without the adapter it started from."""
-    from transformers import AutoTokenizer
-
-    from ..translate import check_model_path, load_seq2seq
+    from ..translate import load_pretrained
     from ..utils import is_lora_adapter
 
-    path = check_model_path(str(model_name))  # ~ expanded
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = load_seq2seq(path)
-    except (OSError, ValueError) as exc:
-        raise BackendError(f"cannot load model {str(model_name)!r}: {exc}") from None
+    path, tokenizer, model = load_pretrained(str(model_name))  # path: ~ expanded
     if is_lora_adapter(path):
         # peft records the model's name_or_path as a new adapter's base: the adapter this run starts from (which
         # load_seq2seq merges into its own base again), not that adapter's base; resolved, so that the new
@@ -347,10 +340,13 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     run = Path(out_dir)
     record = {"model": _run_input_name(model_name), "dataset": _run_input_name(dataset), "config": config,
               "direction": direction, **settings.to_dict()}
-    key = stable_hash(record["model"], record["dataset"], config, direction, settings.to_dict())
+    def run_key(model: str, data: str) -> str:
+        return stable_hash(model, data, config, direction, settings.to_dict())
+
+    key = run_key(record["model"], record["dataset"])
     # the key before local paths were resolved (runs recorded by an earlier mtkit): the same command still
     # resumes or skips them
-    keys = {key, stable_hash(str(model_name), str(dataset), config, direction, settings.to_dict())}
+    keys = {key, run_key(str(model_name), str(dataset))}
     done = run / DONE
     info = json.loads(done.read_text()) if resume and done.is_file() else {}
     if info.get("key") in keys and (run / info["final_dir"]).is_dir():

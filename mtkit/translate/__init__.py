@@ -72,6 +72,19 @@ def _tokenizer_problem(path: Path) -> str | None:
     return f"no tokenizer files ({', '.join(TOKENIZER_FILES)}); save the tokenizer with the model"
 
 
+def load_pretrained(model: str, *, dtype=None) -> tuple[str, object, object]:
+    """``(path, tokenizer, model)`` for a hub name or a local folder (``~`` expanded; a LoRA adapter folder merged
+    into its base), with one clear BackendError for what cannot be loaded: what the Translator and ``mtkit
+    finetune`` load."""
+    from transformers import AutoTokenizer
+
+    path = check_model_path(str(model))
+    try:
+        return path, AutoTokenizer.from_pretrained(path), load_seq2seq(path, dtype=dtype)
+    except (OSError, ValueError) as exc:
+        raise BackendError(f"cannot load translation model {str(model)!r}: {exc}") from None
+
+
 def load_seq2seq(model: str, *, dtype=None):
     """A saved seq2seq model, or a LoRA adapter folder (what `mtkit finetune` keeps with ``merge_lora: false``)
     merged into the base model its ``adapter_config.json`` names, which may be an adapter folder itself (a LoRA
@@ -168,19 +181,13 @@ class Translator:
     def __init__(self, model: str | Path, *, backend: str = "auto", device: str | None = None, dtype: str = "auto",
                  src_lang: str | None = None, tgt_lang: str | None = None):
         import torch
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
         self.spec = TranslatorSpec(str(model), backend, device, dtype, src_lang, tgt_lang).resolved()
         self.device, self.dtype, backend = self.spec.device, self.spec.dtype, self.spec.backend
         self.model_name = str(model)
         _check_cuda(str(self.device))
-        path = check_model_path(str(model))
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = load_seq2seq(
-                path, dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.dtype])
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"cannot load translation model {model!r}: {exc}") from None
+        path, self.tokenizer, self.model = load_pretrained(
+            str(model), dtype={"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.dtype])
         self.model.to(self.device).eval()
         # CPU tensors of tens of MB each step (logits, log-probabilities): glibc would map and unmap every one
         if str(self.device) == "cpu":
@@ -269,27 +276,34 @@ class Translator:
 
     # -------------------------------------------------------------- inputs
 
-    def _encode(self, text: str, line: int) -> list[list[int]]:
-        """Token ids of one input; an input over the model's limit is split at sentence boundaries, and a
-        sentence still over it is truncated with a warning naming the line."""
+    def _token_ids(self, text: str) -> list[int]:
         # verbose=False: transformers' "Token indices sequence length is longer than the specified maximum
         # sequence length" warning (once, at its own limit, often not the model's) is wrong here, where a long
         # input is measured in order to be split or truncated, with mtkit's own warning
-        ids = self.tokenizer(self.prefix + text, truncation=False, verbose=False).input_ids
+        return self.tokenizer(self.prefix + text, truncation=False, verbose=False).input_ids
+
+    def _truncated(self, ids: list[int]) -> list[int]:
+        """The model's limit of tokens, the end-of-sentence token kept last."""
+        return ids[: self.max_input_tokens - 1] + ids[-1:]
+
+    def _encode(self, text: str, line: int) -> list[list[int]]:
+        """Token ids of one input; an input over the model's limit is split at sentence boundaries, and a
+        sentence still over it is truncated with a warning naming the line."""
+        ids = self._token_ids(text)
         if len(ids) <= self.max_input_tokens:
             return [ids]
         if self._splitter is None:
             logger.warning("line %d: %d tokens, longer than the model's limit of %d; truncated, as %s", line,
                            len(ids), self.max_input_tokens, self._no_split)
-            return [ids[: self.max_input_tokens - 1] + ids[-1:]]
+            return [self._truncated(ids)]
         pieces = [text[s:e] for s, e in self._splitter.split(text)] or [text]
         out = []
         for piece in pieces:
-            piece_ids = self.tokenizer(self.prefix + piece, truncation=False, verbose=False).input_ids
+            piece_ids = self._token_ids(piece)
             if len(piece_ids) > self.max_input_tokens:
                 logger.warning("line %d: a sentence of %d tokens is longer than the model's limit of %d; truncated",
                                line, len(piece_ids), self.max_input_tokens)
-                piece_ids = piece_ids[: self.max_input_tokens - 1] + piece_ids[-1:]
+                piece_ids = self._truncated(piece_ids)
             out.append(piece_ids)
         if len(pieces) > 1:
             logger.info("line %d: %d tokens, split into %d sentences", line, len(ids), len(pieces))
@@ -571,7 +585,7 @@ def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str
     _warn_of_other_settings(partial, parts, settings)
     chunks = range(0, len(inputs), chunk_size)
     todo = [TranslationChunk(start // chunk_size, start + 1, list(inputs[start:start + chunk_size])) for start in chunks
-            if not (parts / f"chunk-{start // chunk_size:05d}.txt").is_file()]
+            if not _chunk_file(parts, start // chunk_size).is_file()]
     done = len(inputs) - sum(len(chunk.texts) for chunk in todo)
     if done:  # at the default verbosity: that finished work is reused is news when the user expected a fresh run
         logger.warning("%s: resuming, %d of %d inputs already translated", out, done, len(inputs))
@@ -585,7 +599,7 @@ def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str
         if not parts.is_dir():
             parts.mkdir(parents=True)
             write_json(parts / "settings.json", settings)
-        with atomic_write(parts / f"chunk-{chunk.index:05d}.txt") as fh:  # no newline translation
+        with atomic_write(_chunk_file(parts, chunk.index)) as fh:  # no newline translation
             # a "\r" or U+2028 in a translation (byte-fallback vocabularies decode them) would be another line
             fh.writelines(one_line(line) + "\n" for line in chunk.lines)
         if bar is not None:
@@ -594,7 +608,7 @@ def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str
         bar.close()
     with atomic_write(out) as fh:
         for start in chunks:
-            path = parts / f"chunk-{start // chunk_size:05d}.txt"
+            path = _chunk_file(parts, start // chunk_size)
             with open(path, encoding="utf-8", newline="") as chunk_file:  # newline="": "\r" is not a line end here
                 text = chunk_file.read()
             expected = min(chunk_size, len(inputs) - start)
@@ -604,6 +618,10 @@ def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str
             fh.write(text)
     shutil.rmtree(partial, ignore_errors=True)
     return out
+
+
+def _chunk_file(parts: Path, index: int) -> Path:
+    return parts / f"chunk-{index:05d}.txt"
 
 
 def _warn_of_other_settings(partial: Path, parts: Path, settings: dict) -> None:

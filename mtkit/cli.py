@@ -319,14 +319,16 @@ def _run_build(args) -> int:
 @command
 def _add_publish(sub):
     p = sub.add_parser("publish", help="upload a built dataset folder to the Hugging Face Hub",
-                       description="Upload OUT_DIR's dataset card and Parquet shards to a Hub dataset repo; files "
-                       "the repo holds under data/ (and jsonl/, tsv/, text/, hf/) that this build does not have are "
-                       "deleted. The token comes from HF_TOKEN or `hf auth login`; it is never printed.")
+                       description="Upload OUT_DIR's dataset card and Parquet shards to a Hub dataset repo; the "
+                       "repo's Parquet shards (data/<config>/<split>-NNNNN-of-NNNNN.parquet) that this build does not "
+                       "have are deleted, and so are the files of an --include folder that this upload does not send. "
+                       "The token comes from HF_TOKEN or `hf auth login`; it is never printed.")
     p.add_argument("out_dir", metavar="OUT_DIR", help="a folder written by `mtkit build` (README.md + data/)")
     p.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="the Hub dataset repo (created if missing)")
     p.add_argument("--private", action="store_true", help="create the repo private")
     p.add_argument("--dry-run", action="store_true", help="list what would be uploaded, with sizes, and what the "
-                   "repo holds under data/ (or an --include folder) that would be deleted; send nothing")
+                   "repo holds that would be deleted (its shards not in this build, files of an --include folder "
+                   "not sent); send nothing")
     p.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
     p.add_argument("--include", action="append", default=[], choices=("jsonl", "tsv", "text", "hf"),
                    help="also upload this local copy (repeatable); by default only README.md and data/**")

@@ -163,12 +163,11 @@ def _add_align(sub):
 def _sentences_of(path: str, lang: str | None, presegmented: bool, option: str) -> tuple[list[str], str | None]:
     """The sentences of SRC or TGT and their language; ``option`` (--src-lang/--tgt-lang) is named in messages."""
     import logging
-    import re
     from pathlib import Path
 
     from .errors import DataError
     from .ingest import ingest_path, missing_language
-    from .ingest.decode import read_text_file
+    from .ingest.decode import read_lines
     from .segment import segment_document
 
     logger = logging.getLogger("mtkit.align")
@@ -178,17 +177,7 @@ def _sentences_of(path: str, lang: str | None, presegmented: bool, option: str) 
         raise DataError(f"{path}: is a directory; give one page or text file (`mtkit build` aligns the stories of "
                         "a corpus folder)")
     if presegmented:
-        text, encoding = read_text_file(path)
-        if not encoding.startswith("utf"):
-            # charset detection read it: a Latin-1 file can come out as cp1250 mojibake without an error
-            logger.warning("%s: not UTF-8 text; read as %s, a guess from its bytes (check the output, or convert "
-                           "the file to UTF-8)", path, encoding)
-        # lines as vecalign and `wc -l` count them (\n, \r\n, \r): str.splitlines() also breaks at U+2028,
-        # U+0085, form feeds and other separators inside a line, which shifts every later sentence index
-        lines = re.split(r"\r\n|\r|\n", text)
-        if lines[-1] == "":
-            lines.pop()
-        return lines, lang
+        return read_lines(path), lang
     # require_text: a page left with no article text is ingest's error, not its warning followed by ours
     docs = [d for r in ingest_path(Path(path), require_text=True) for d in r.documents]
     if not docs:  # a corpus directory whose manifest lists no page

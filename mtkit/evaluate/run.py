@@ -44,24 +44,19 @@ def comet_score(sources: Sequence[str], hypotheses: Sequence[str], references: S
 
 
 def read_lines(path: str | Path, *, blank_ok: bool = False) -> list[str]:
-    """Lines as sacrebleu reads them: split at ``\\n`` only (not at the form feeds, U+2028 and other breaks that
-    ``str.splitlines`` also splits at), a final ``\\r`` dropped. One difference: a UTF-8 byte-order mark is read
-    past (sacrebleu keeps it as the first line's first character, where it costs chrF a little), and a file in
-    another encoding is decoded with a warning (sacrebleu fails on it). A file of no lines is an error; one of
-    empty lines too unless ``blank_ok`` (a system's output: scored, with a warning)."""
+    """Lines as sacrebleu reads them (``ingest.decode.read_lines``: split at ``\\n`` only, a final ``\\r``
+    dropped), except that a UTF-8 byte-order mark is read past (sacrebleu keeps it as the first line's first
+    character, where it costs chrF a little) and a file in another encoding is decoded with a warning (sacrebleu
+    fails on it). A file of no lines is an error; one of empty lines too unless ``blank_ok`` (a system's output:
+    scored, with a warning)."""
     import logging
 
-    from ..ingest.decode import read_text_file
+    from ..ingest.decode import read_lines as read_file_lines
 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    text, encoding = read_text_file(path)
-    if encoding not in ("utf-8", "ascii"):
-        logging.getLogger("mtkit.evaluate").warning("%s: not UTF-8; read as %s", path, encoding)
-    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines = read_file_lines(path)
     if not lines:
         raise DataError(f"{path}: empty file")
     if not any(line.strip() for line in lines):

@@ -65,7 +65,10 @@ def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
         raise DataError(f"{name}: binary file (NUL bytes), not a text page")
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    # Text without NUL bytes is not UTF-16 or UTF-32 (their newlines and ASCII hold NULs; the NUL case returned
+    # above), but charset_normalizer ranks them first for some short texts: two lines of GBK came out as
+    # utf_16_le, one Chinese line of mojibake where two lines were.
+    best = next((match for match in from_bytes(data) if not match.encoding.startswith(("utf_16", "utf_32"))), None)
     if best is None:
         raise DataError(f"{name}: cannot decode: not UTF-8, UTF-16, GBK, Big5 or another known text encoding")
     encoding = best.encoding
@@ -76,14 +79,50 @@ def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
 
 
 def read_text_file(path: str | Path) -> tuple[str, str]:
+    """``(text, encoding)`` of a file, decoded as ``decode_bytes`` does."""
+    return decode_bytes(_file_bytes(path), name=str(path))
+
+
+def _file_bytes(path: str | Path) -> bytes:
     path = Path(path)
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not a page") from None
-    return decode_bytes(data, name=str(path))
+        raise DataError(f"{path}: is a directory, not a text file") from None
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The lines of a line-aligned text file (one sentence, translation or reference a line), as sacrebleu, Moses
+    and ``wc -l`` count them: split at ``\\n`` only, a ``\\r`` before it dropped (CRLF files), no final empty line
+    for a file that ends with a newline. ``str.splitlines`` also breaks at U+2028, NEL, form feeds and a lone
+    ``\\r``, which a translation or a sentence can hold; splitting there shifts every later line against the file
+    it is paired with. Decoded as pages are (UTF-8, UTF-16 by its BOM, else a guess from the bytes with a
+    warning, since a guess can be wrong without an error); a UTF-8 BOM is not part of the first line.
+    """
+    data = _file_bytes(path)
+    text, encoding = decode_bytes(data, name=str(path))
+    if encoding not in ("utf-8", "utf-16", "utf-32"):
+        # charset detection read it: a Latin-1 file can come out as cp1250 mojibake without an error
+        logger.warning("%s: not UTF-8 text (line %d: %s); read as %s, a guess from its bytes (check the output, "
+                       "or convert the file to UTF-8)", path, *_first_bad_utf8_line(data), encoding)
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    if lines[-1] == "":
+        lines.pop()
+    if any("\r" in line for line in lines):
+        logger.warning("%s: carriage returns inside lines are read as part of the line, not as line breaks (an old "
+                       "Mac file? convert it with mac2unix)", path)
+    return lines
+
+
+def _first_bad_utf8_line(data: bytes) -> tuple[int, str]:
+    """(line number, reason) of the first byte that is not UTF-8, for data that is not."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return data[:err.start].count(b"\n") + 1, err.reason
+    return 0, "valid UTF-8"
 
 
 def _damaged_utf8(data: bytes) -> tuple[str, list[tuple[int, int]]] | None:

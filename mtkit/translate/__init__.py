@@ -9,7 +9,6 @@ where it stopped and produces the same file; its chunks can be translated by the
 
 from __future__ import annotations
 
-import codecs
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ..cpu import reuse_freed_memory
 from ..errors import BackendError, ConfigError, DataError
+from ..ingest.decode import read_lines
 from ..scale import Executor, LocalExecutor, Step
 from ..utils import (atomic_write, changed_keys, check_writable, folder_fingerprint, length_sorted_batches,
                      make_signature, one_line, stable_hash, write_json)
@@ -444,44 +444,34 @@ def read_inputs(path: str | Path, *, field: str | None = None, split: str | None
         if not (split and config and src_lang):
             raise ConfigError("a dataset folder as input needs --split and --src-lang, and --tgt-lang or --config")
         return [row[src_lang] for row in translation_split(path, config, split, (src_lang,))["translation"]]
-    data = path.read_bytes() if path.is_file() else None
-    if data is None:
+    if not path.is_file():
         raise DataError(f"{path}: no such file")
     jsonl = path.suffix.lower() in JSONL_SUFFIXES
     if field is not None and not jsonl:  # ignoring it translated each raw JSON line as a sentence
         raise ConfigError(f"{path}: --field applies to JSONL input, and this file is read as text (JSONL: "
                           f"{', '.join('*' + s for s in JSONL_SUFFIXES)}, any case)")
     field = field or "text"
-    # Notepad and PowerShell start UTF-8 files with a BOM: it is not text (it made line 1 non-empty, and JSON invalid)
-    data = data.removeprefix(codecs.BOM_UTF8)
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
+    # the line rule evaluate and align --presegmented use, so that outputs and references line up with the input
+    lines = read_lines(path)
+    if not jsonl:
+        return lines
     texts = []
-    for number, raw in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            texts.append("")
+            continue
         try:
-            line = raw.decode("utf-8").rstrip("\r")
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}:{number}: invalid UTF-8 ({exc.reason} at byte {exc.start})") from None
-        if jsonl:
-            if not line.strip():
-                texts.append("")
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: not JSON: {exc.msg}") from None
-            if not isinstance(record, dict):
-                raise DataError(f"{path}:{number}: a JSON {type(record).__name__}, "
-                                f"not an object with a {field!r} field")
-            value = _field(record, field)
-            if value is _MISSING:
-                raise DataError(f"{path}:{number}: no field {field!r} (fields: {', '.join(record)})")
-            if not isinstance(value, str):
-                raise DataError(f"{path}:{number}: field {field!r} is {json.dumps(value)[:40]}, not a string")
-            texts.append(value)
-        else:
-            texts.append(line)
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{number}: not JSON: {exc.msg}") from None
+        if not isinstance(record, dict):
+            raise DataError(f"{path}:{number}: a JSON {type(record).__name__}, not an object with a {field!r} field")
+        value = _field(record, field)
+        if value is _MISSING:
+            raise DataError(f"{path}:{number}: no field {field!r} (fields: {', '.join(record)})")
+        if not isinstance(value, str):
+            raise DataError(f"{path}:{number}: field {field!r} is {json.dumps(value)[:40]}, not a string")
+        texts.append(value)
     return texts
 
 

@@ -76,16 +76,19 @@ RAW = ROOT / "corpora" / "mps-fraud-2024" / "raw"
 BILINGUAL = RAW / "003_91cde0563d2e864a.txt"  # Chinese body, then English body
 
 
-def test_presegmented_lines_are_the_files_lines(tmp_path, capsys):
+def test_presegmented_lines_are_the_files_lines(tmp_path, capsys, caplog):
     # U+2028 and NEL inside a line used to split it (str.splitlines), so the output indexed 4 sentences of a
-    # 3-line file; CRLF and a lone CR still end lines, as vecalign reads them
+    # 3-line file; CRLF ends a line, a lone CR does not (as translate and evaluate read lines, and wc -l counts
+    # them): a translation of the file has as many lines as it
     (tmp_path / "src").write_bytes("The police arrested ten suspects.\r\nThey were sent\u2028back\x85to China.\r\n"
                                    "The case is closed.\r\n".encode("utf-8"))
-    (tmp_path / "tgt").write_bytes(b"The police arrested ten suspects.\rThey were sent back to China.\n"
+    (tmp_path / "tgt").write_bytes(b"The police arrested ten suspects.\nThey were sent back\rto China.\n"
                                    b"The case is closed.")
     assert main(["align", str(tmp_path / "src"), str(tmp_path / "tgt"), "--presegmented", "--encoder", "lexical",
                  "--src-lang", "en", "--tgt-lang", "en", "--format", "vecalign"]) == 0
     assert capsys.readouterr().out.splitlines() == ["[0]:[0]", "[1]:[1]", "[2]:[2]"]
+    assert f"{tmp_path / 'tgt'}: carriage returns inside lines are read as part of the line" in caplog.text
+    assert "src: carriage returns" not in caplog.text
 
 
 def test_a_presegmented_file_that_is_not_utf8_is_read_with_a_warning(tmp_path, capsys, caplog):
@@ -93,7 +96,7 @@ def test_a_presegmented_file_that_is_not_utf8_is_read_with_a_warning(tmp_path, c
     assert main(["align", str(tmp_path / "fr"), str(tmp_path / "fr"), "--presegmented", "--encoder", "lexical",
                  "--format", "vecalign"]) == 0
     assert capsys.readouterr().out.splitlines() == ["[0]:[0]", "[1]:[1]"]
-    assert f"{tmp_path / 'fr'}: not UTF-8 text; read as " in caplog.text
+    assert f"{tmp_path / 'fr'}: not UTF-8 text (line 1: invalid continuation byte); read as " in caplog.text
 
 
 @pytest.mark.parametrize("code, expected", [("zh", "zh"), ("ZH", "zh"), ("zh-CN", "zh"), ("zh_Hans", "zh"),

@@ -5,6 +5,7 @@ import pytest
 from mtkit.cli import main
 from mtkit.errors import DataError
 from mtkit.ingest import decode_bytes, ingest_file, ingest_text, signature
+from mtkit.ingest.decode import read_lines
 from mtkit.ingest.clean import ALL_RULES, CLEANING_RULES, is_keyboard_mash
 from mtkit.ingest.langid import detect_language, malay_or_indonesian
 
@@ -239,6 +240,33 @@ def test_bad_bytes_allowed_grow_with_the_page_and_a_mostly_ascii_page_is_not_gar
 def test_a_short_legacy_encoded_line_is_not_taken_for_damaged_utf8(text, encoding, caplog):
     assert decode_bytes(text.encode(encoding), name="page.txt")[1] != "utf-8"
     assert caplog.messages == []
+
+
+def test_text_without_nul_bytes_is_not_guessed_to_be_utf16():
+    # charset_normalizer ranks utf_16_le first for these bytes: one line of mojibake in place of two lines
+    text, encoding = decode_bytes("公安部\n第二行\n".encode("gbk"), name="page.txt")
+    assert not encoding.startswith("utf_16") and text.count("\n") == 2
+
+
+@pytest.mark.parametrize("data, lines, warning", [
+    (b"a\nb\n", ["a", "b"], None),
+    (b"a\nb", ["a", "b"], None),
+    (b"\xef\xbb\xbfa\r\n\r\nb\r\n", ["a", "", "b"], None),  # BOM and CRLF are not text
+    ("一\u2028二\x85三\x0c四\n".encode(), ["一\u2028二\x85三\x0c四"], None),  # not line breaks in a line file
+    (b"a\rb\n", ["a\rb"], "lines.txt: carriage returns inside lines are read as part of the line"),
+    ("公安部\r\n第二行\r\n".encode("utf-16"), ["公安部", "第二行"], None),
+    ("Café\nLe garçon.\n".encode("latin-1"), ["Café", "Le garçon."],  # é and ç read alike in cp1250
+     "lines.txt: not UTF-8 text (line 1: invalid continuation byte); read as "),
+    (b"", [], None),
+])
+def test_read_lines_splits_at_newlines_only(tmp_path, caplog, data, lines, warning):
+    path = tmp_path / "lines.txt"
+    path.write_bytes(data)
+    assert read_lines(path) == lines
+    if warning is None:
+        assert caplog.messages == []
+    else:
+        assert warning in caplog.text
 
 
 @pytest.mark.parametrize("content", [b"", b"  \n\n\t \r\n"])

@@ -260,12 +260,17 @@ def test_file_job_resumes_and_gives_the_same_file(models, tmp_path):
     assert other.read_text(encoding="utf-8") == whole.read_text(encoding="utf-8")
 
 
-def test_read_inputs(tmp_path):
+def test_read_inputs(tmp_path, caplog):
     (tmp_path / "a.txt").write_bytes("第一行\n\nline three\n".encode())
     assert read_inputs(tmp_path / "a.txt") == ["第一行", "", "line three"]
+    # not UTF-8: read line by line as a guessed encoding says, with a warning naming the first bad line (a UTF-16
+    # guess for text without NUL bytes made one line of mojibake out of two)
     (tmp_path / "b.txt").write_bytes(b"ok\n\xff\xfe bad\n")
-    with pytest.raises(DataError, match=r"b.txt:2: invalid UTF-8"):
-        read_inputs(tmp_path / "b.txt")
+    assert read_inputs(tmp_path / "b.txt")[0] == "ok"
+    assert "b.txt: not UTF-8 text (line 2: invalid start byte); read as cp" in caplog.text
+    # PowerShell's `>` writes UTF-16 with a BOM
+    (tmp_path / "ps.txt").write_bytes("公安部\r\nline two\r\n".encode("utf-16"))
+    assert read_inputs(tmp_path / "ps.txt") == ["公安部", "line two"]
     (tmp_path / "c.jsonl").write_text('{"text": "公安部"}\n{"src": "x"}\n', encoding="utf-8")
     with pytest.raises(DataError, match=r"c.jsonl:2: no field 'text' \(fields: src\)"):
         read_inputs(tmp_path / "c.jsonl")

@@ -142,8 +142,11 @@ class Bleu(Metric):
         return BLEU(tokenize=tokenize, references=references)
 
 
-@METRICS.register("chrf")
+@METRICS.register("chrf", aliases=("chrf++",))
 class Chrf(Metric):
+    """chrF++ (word n-grams of order 2), plain chrF for Chinese, Japanese and Korean targets; ``chrf++`` names it
+    too (sacrebleu's ``chrF2++``)."""
+
     WORD_ORDER = 2  # chrF++
     WORD_ORDER_CJK = 0  # plain chrF: word n-grams split on spaces, which Chinese does not write
 
@@ -163,12 +166,14 @@ class Ter(Metric):
 
 def metrics_for(tgt_lang: str, names: Sequence[str] = ("bleu", "chrf", "ter"), *, bleu_tokenize: str | None = None,
                 references=None) -> dict[str, Metric]:
-    """mtkit's metric units for ``tgt_lang`` by name (``.sacrebleu`` holds sacrebleu's object); one name may be
-    given as a string (``"bleu"``), whose letters were taken for names."""
+    """mtkit's metric units for ``tgt_lang`` keyed by their registered names (``.sacrebleu`` holds sacrebleu's
+    object); an alias is keyed by the name it stands for (``chrf++``: ``chrf``). One name may be given as a string
+    (``"bleu"``), whose letters were taken for names."""
     if isinstance(names, str):
         names = (names,)
     out = {}
     for name in names:
+        name = METRICS.canonical(name)
         cls = METRICS.get(name)
         kwargs = {"tokenize": bleu_tokenize} if cls is Bleu else {}
         out[name] = cls(tgt_lang, references=references, **kwargs)

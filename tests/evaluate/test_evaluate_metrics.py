@@ -178,8 +178,9 @@ def test_bad_inputs():
         score_corpus(SYS_A, [REFS, REFS[:3]], tgt_lang="en")
     with pytest.raises(ConfigError, match="unknown BLEU tokenizer 'xx'; known: none, zh, 13a"):
         score_corpus(SYS_A, REFS, tgt_lang="en", bleu_tokenize="xx")
-    with pytest.raises(ConfigError, match="unknown metric 'meteor'; known: bleu, chrf, ter"):
+    with pytest.raises(ConfigError) as error:
         score_corpus(SYS_A, REFS, tgt_lang="en", metrics=("meteor",))
+    assert str(error.value) == "unknown metric 'meteor'; known: bleu, chrf, ter; aliases: chrf++ (chrf)"
     with pytest.raises(DataError, match="no lines to evaluate"):
         score_corpus([], REFS, tgt_lang="en")
     with pytest.raises(ConfigError, match="baseline 'C' is not one of the systems: A, B"):
@@ -463,3 +464,14 @@ def test_card_languages_from_a_files_eval_json(files, tmp_path, capsys):
         assert main(args + extra) == 2
         assert capsys.readouterr().err == f"mtkit card: error: {message}\n"
     assert main(args + ["--languages", "zh,en"]) == 0
+
+
+@pytest.mark.parametrize("tgt_lang, name", [("en", "chrF2++"), ("zh", "chrF2")])
+def test_chrf_plus_plus_names_the_chrf_metric(tgt_lang, name):
+    """'chrf' computes chrF++ (plain chrF for CJK targets), and `metrics="chrf++"` was refused as unknown."""
+    hyps, refs = (SYS_A, REFS) if tgt_lang == "en" else (ZH_HYP, ZH_REFS)
+    ours = score_corpus(hyps, refs, tgt_lang=tgt_lang, metrics="chrf++")
+    assert {k: (s.name, s.score) for k, s in ours.items()} == {
+        "chrf": (name, score_corpus(hyps, refs, tgt_lang=tgt_lang, metrics="chrf")["chrf"].score)}
+    assert "chrf++" in METRICS and METRICS.get("chrf++") is METRICS.get("chrf")
+    assert list(metrics_for(tgt_lang, ("chrf++", "bleu"))) == ["chrf", "bleu"]

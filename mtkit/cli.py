@@ -483,16 +483,19 @@ def _run_evaluate(args) -> int:
             _out(f"{score.name} = {score.score:.2f}\t{score.signature}")
     comparison = result.get("comparison")
     if comparison:
-        comparison = comparison if isinstance(comparison, dict) else vars(comparison)
+        from .evaluate import SystemComparison
         from .evaluate.report import significance_cell, significance_method
 
-        _out(f"# significance ({significance_method(comparison)}, baseline {comparison['baseline']}): "
+        comparison = SystemComparison.from_dict(comparison) if isinstance(comparison, dict) else comparison
+        metrics = comparison.metrics  # mtkit name -> sacrebleu's, printed as sacrebleu prints it
+        _out(f"# significance ({significance_method(comparison.method)}, baseline {comparison.baseline}): "
              "score (mean ± 95% CI) (p-value)")
-        for row in comparison["rows"]:
-            cells = [f"{metric} = {significance_cell(r)}" for metric, r in row.items() if metric != "system"]
-            _out(f"{row['system']}\t" + "\t".join(cells))
-        for metric, signature in comparison["signatures"].items():
-            _out(f"{metric}\t{signature}")
+        for system in comparison.systems:
+            cells = [f"{name} = {significance_cell(comparison.row(system, metric))}"
+                     for metric, name in metrics.items()]
+            _out(f"{system}\t" + "\t".join(cells))
+        for metric, signature in comparison.signatures.items():
+            _out(f"{metrics[metric]}\t{signature}")
     if args.out:
         _out(f"report: {args.out}/eval.md")
     return 0

@@ -15,13 +15,13 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..errors import ConfigError, DataError
 from .metrics import CJK_TARGETS, METRICS, Metric, MetricScore, metric_language, metrics_for
 
 __all__ = ["MetricScore", "Metric", "METRICS", "metrics_for", "score_corpus", "compare_systems", "check_inputs",
-           "SystemComparison", "evaluate_dataset", "evaluate_files", "write_model_card"]
+           "ComparisonRow", "SystemComparison", "evaluate_dataset", "evaluate_files", "write_model_card"]
 
 logger = logging.getLogger("mtkit.evaluate")
 
@@ -109,14 +109,53 @@ def _env(name: str, value: str):
             os.environ[name] = old
 
 
+@dataclass(slots=True)
+class ComparisonRow:
+    """One system's result for one metric in a paired test, as sacrebleu's PairedTest gives it: the score, the
+    bootstrap mean and 95% confidence interval (None where none was computed), and the p-value against the
+    baseline (None for the baseline itself)."""
+
+    system: str
+    metric: str  # mtkit's metric name, as score_corpus keys its scores: bleu, chrf, ter
+    name: str  # sacrebleu's name for it, which its signature goes with: BLEU, chrF2++, TER
+    score: float
+    mean: float | None
+    ci: float | None
+    p_value: float | None
+
+
 @dataclass
 class SystemComparison:
-    """Paired test of several systems against a baseline (sacrebleu's PairedTest)."""
+    """Paired test of several systems against a baseline (sacrebleu's PairedTest): one row per system and metric,
+    systems in the order compared (the baseline first), metrics in the order asked for."""
 
-    method: str
+    method: str  # bs (paired bootstrap resampling) or ar (approximate randomisation)
     baseline: str
-    signatures: dict[str, str]
-    rows: list[dict]  # system, metric -> {score, mean, ci, p_value}
+    signatures: dict[str, str]  # mtkit metric name -> sacrebleu signature of the test
+    rows: list[ComparisonRow]
+
+    @property
+    def systems(self) -> list[str]:
+        return list(dict.fromkeys(row.system for row in self.rows))
+
+    @property
+    def metrics(self) -> dict[str, str]:
+        """mtkit metric name -> sacrebleu's name (``{"bleu": "BLEU", "chrf": "chrF2++", "ter": "TER"}``)."""
+        return {row.metric: row.name for row in self.rows}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SystemComparison":
+        """A comparison read back from its ``dataclasses.asdict`` form (eval.json's ``comparison``)."""
+        return cls(data["method"], data["baseline"], dict(data["signatures"]),
+                   [ComparisonRow(**row) for row in data["rows"]])
+
+    def row(self, system: str, metric: str) -> ComparisonRow:
+        """The row of ``system`` and ``metric`` (an mtkit metric name or alias)."""
+        metric = METRICS.canonical(metric)
+        for row in self.rows:
+            if row.system == system and row.metric == metric:
+                return row
+        raise KeyError((system, metric))
 
 
 def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: str, baseline: str | None = None,
@@ -125,9 +164,14 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
                     check_script: bool = True) -> SystemComparison:
     """Paired bootstrap resampling (``bs``) or approximate randomisation (``ar``) against ``baseline`` (the
     first system by default), with 95% confidence intervals and p-values, exactly as sacrebleu computes them.
-    ``seed=None`` resamples unseeded, as sacrebleu does with SACREBLEU_SEED=None."""
+    ``systems`` is a dict of system name -> lines; ``metrics`` are mtkit's metric names, as for
+    :func:`score_corpus`, and key the result's rows and signatures. ``seed=None`` resamples unseeded, as sacrebleu
+    does with SACREBLEU_SEED=None."""
     from sacrebleu.significance import PairedTest
 
+    if not isinstance(systems, Mapping):
+        raise TypeError(f"systems is a {type(systems).__name__}; give a dict of system name -> lines: "
+                        "compare_systems({name: [line, ...], ...}, references, ...)")
     if method not in ("bs", "ar"):
         raise ConfigError(f"unknown significance method {method!r}; known: bs, ar")
     if len(systems) < 2:
@@ -156,16 +200,13 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
         test = PairedTest(ordered, {name: m.sacrebleu for name, m in objects.items()}, references=None,
                           test_type=method, n_samples=n_samples or N_SAMPLES[method], n_ar_confidence=confidence_n)
         signatures, results = test()
-    rows = []
-    for k, system in enumerate(results["System"]):
-        row = {"system": system}
-        for metric_name, column in results.items():
-            if metric_name == "System":
-                continue
-            r = column[k]
-            row[metric_name] = {"score": float(r.score), "mean": _f(r.mean), "ci": _f(r.ci), "p_value": _f(r.p_value)}
-        rows.append(row)
-    return SystemComparison(method, baseline, {k: str(v) for k, v in signatures.items()}, rows)
+    # sacrebleu keys its columns and signatures by its own names (BLEU, chrF2++), in the order of the metrics given
+    names = dict(zip(objects, (column for column in results if column != "System")))
+    rows = [ComparisonRow(system, metric, name, float(results[name][k].score), _f(results[name][k].mean),
+                          _f(results[name][k].ci), _f(results[name][k].p_value))
+            for k, system in enumerate(results["System"]) for metric, name in names.items()]
+    return SystemComparison(method, baseline, {metric: str(signatures[name]) for metric, name in names.items()},
+                            rows)
 
 
 def _f(x) -> float | None:

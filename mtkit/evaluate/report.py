@@ -8,23 +8,23 @@ from pathlib import Path
 from typing import Sequence
 
 from ..utils import atomic_write, md_cell, write_json
-from . import MetricScore, SystemComparison, score_corpus
+from . import ComparisonRow, MetricScore, SystemComparison, score_corpus
 from .metrics import Chrf
 
 WORST_SEGMENTS = 10
 
 
+def significance_method(method: str) -> str:
+    return "paired bootstrap resampling" if method == "bs" else "approximate randomisation"
 
-def significance_method(comparison: dict) -> str:
-    return "paired bootstrap resampling" if comparison["method"] == "bs" else "approximate randomisation"
 
-
-def significance_cell(r: dict) -> str:
+def significance_cell(r: ComparisonRow) -> str:
     """One system's score for one metric in sacrebleu's layout: score (bootstrap mean ± 95% CI), and the p-value
     against the baseline, starred below 0.05."""
-    ci = f" ({r['mean']:.2f} ± {r['ci']:.2f})" if r["ci"] is not None else ""
-    p = f" (p = {r['p_value']:.4f}{'*' if r['p_value'] < 0.05 else ''})" if r["p_value"] is not None else ""
-    return f"{r['score']:.2f}{ci}{p}"
+    ci = f" ({r.mean:.2f} ± {r.ci:.2f})" if r.ci is not None else ""
+    p = f" (p = {r.p_value:.4f}{'*' if r.p_value < 0.05 else ''})" if r.p_value is not None else ""
+    return f"{r.score:.2f}{ci}{p}"
+
 
 def breakdown(hypotheses: Sequence[str], references: Sequence[str], groups: Sequence[str], *, tgt_lang: str,
               bleu_tokenize: str | None = None) -> dict:
@@ -88,16 +88,16 @@ def render_markdown(report: dict) -> str:
     for system in report.get("system_order") or report["systems"]:
         for m in report["systems"][system].values():
             lines.append(f"| {system} | {m['name']} | {m['score']:.2f} | `{md_cell(m['signature'])}` |")
-    comparison = report["comparison"]
-    if comparison:
-        lines += ["", f"## Significance ({significance_method(comparison)}, baseline {comparison['baseline']})", ""]
-        metric_names = [k for k in comparison["rows"][0] if k != "system"]
-        lines += ["Each cell: score (bootstrap mean ± 95% CI) and, against the baseline, the p-value (* below 0.05).",
-                  "", "| system | " + " | ".join(metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
-        for row in comparison["rows"]:
-            cells = [significance_cell(row[name]) for name in metric_names]
-            lines.append(f"| {row['system']} | " + " | ".join(cells) + " |")
-        lines += ["", "Signatures: " + "; ".join(f"{k}: `{v}`" for k, v in comparison["signatures"].items())]
+    if report["comparison"]:
+        comparison = SystemComparison.from_dict(report["comparison"])
+        metrics = comparison.metrics  # mtkit name -> sacrebleu's, which the table and signatures show
+        lines += ["", f"## Significance ({significance_method(comparison.method)}, baseline {comparison.baseline})",
+                  "", "Each cell: score (bootstrap mean ± 95% CI) and, against the baseline, the p-value (* below "
+                  "0.05).", "", "| system | " + " | ".join(metrics.values()) + " |", "|---" * (len(metrics) + 1) + "|"]
+        for system in comparison.systems:
+            cells = [significance_cell(comparison.row(system, metric)) for metric in metrics]
+            lines.append(f"| {system} | " + " | ".join(cells) + " |")
+        lines += ["", "Signatures: " + "; ".join(f"{metrics[k]}: `{v}`" for k, v in comparison.signatures.items())]
     for system, groups in report["breakdown"].items():
         metrics = [m for m in report["systems"][system] if m != "comet"]  # the breakdown scores these
         names = [report["systems"][system][m]["name"] for m in metrics]
@@ -160,18 +160,13 @@ def write_chart(path: Path, scores: dict[str, dict[str, MetricScore]], compariso
 
     systems = list(scores)
     metrics = list(next(iter(scores.values())))
-    ci = {}
-    if comparison:
-        for row in comparison.rows:
-            for name, r in row.items():
-                if name != "system":
-                    ci[(row["system"], name)] = r["ci"] or 0.0
+    ci = {(row.system, row.metric): row.ci or 0.0 for row in comparison.rows} if comparison else {}
     fig, ax = plt.subplots(figsize=(1.5 + 1.6 * len(metrics) * max(1, len(systems)) / 2, 3.5), dpi=100)
     width = 0.8 / len(systems)
     x = np.arange(len(metrics))
     for k, system in enumerate(systems):
         values = [scores[system][m].score for m in metrics]
-        errors = [ci.get((system, scores[system][m].name), 0.0) for m in metrics]
+        errors = [ci.get((system, m), 0.0) for m in metrics]
         ax.bar(x + k * width, values, width, yerr=errors, capsize=3, label=system)
     ax.set_xticks(x + width * (len(systems) - 1) / 2, [scores[systems[0]][m].name for m in metrics])
     ax.set_ylabel("score")

@@ -155,7 +155,7 @@ def test_tiny_marian_models_through_the_cli_and_a_card_from_the_model_dir(datase
     hyps = Translator(a, backend="hf", src_lang="zh", tgt_lang="en").translate([zh for zh, *_ in ROWS], max_length=8)
     refs = [en for _, en, *_ in ROWS]
     assert report["systems"]["base"]["chrf"]["score"] == CHRF(word_order=2).corpus_score(hyps, [refs]).score
-    assert report["comparison"]["method"] == "ar" and "bs:1000|ar:10000|" in report["comparison"]["signatures"]["BLEU"]
+    assert report["comparison"]["method"] == "ar" and "bs:1000|ar:10000|" in report["comparison"]["signatures"]["bleu"]
 
     card = tmp_path / "model_cards" / "b.md"
     assert main(["card", "--model-dir", str(b), "--eval", str(tmp_path / "ev" / "eval.json"), "--system", "tuned",

@@ -12,7 +12,7 @@ from sacrebleu.significance import PairedTest
 
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
-from mtkit.evaluate import METRICS, compare_systems, metrics_for, score_corpus
+from mtkit.evaluate import METRICS, ComparisonRow, compare_systems, metrics_for, score_corpus
 
 REFS = ["The police arrested 200 suspects on Monday.", "They were flown home via Thailand.",
         "The operation was a joint effort of three countries.", "More suspects will be sent back."]
@@ -100,19 +100,23 @@ def test_significance_is_sacrebleus_paired_test(method, extra):
                                     {"BLEU": BLEU(references=[REFS]), "chrF2++": CHRF(word_order=2, references=[REFS]),
                                      "TER": TER(references=[REFS])},
                                     references=None, test_type=method, n_samples=n, **extra)()
-    for metric in ("BLEU", "chrF2++", "TER"):
-        for k in (0, 1):
-            r = theirs[metric][k]
-            assert ours.rows[k][metric] == {"score": r.score, "mean": r.mean, "ci": r.ci, "p_value": r.p_value}
-        assert ours.signatures[metric] == str(theirs_sig[metric])
-    assert ours.baseline == "A" and ours.rows[0]["BLEU"]["p_value"] is None
-    assert ours.rows[1]["BLEU"]["ci"] > 0 and ours.rows[1]["BLEU"]["p_value"] < 0.05
-    assert f"{method}:{n}|" in ours.signatures["BLEU"] and "seed:12345" in ours.signatures["BLEU"]
+    # one typed row per system and metric, keyed by mtkit's metric names as score_corpus keys its scores
+    assert [(r.system, r.metric, r.name) for r in ours.rows] == [
+        (system, metric, name) for system in ("A", "B")
+        for metric, name in (("bleu", "BLEU"), ("chrf", "chrF2++"), ("ter", "TER"))]
+    for metric, name in (("bleu", "BLEU"), ("chrf", "chrF2++"), ("ter", "TER")):
+        for k, system in enumerate(("A", "B")):
+            r = theirs[name][k]
+            assert ours.row(system, metric) == ComparisonRow(system, metric, name, r.score, r.mean, r.ci, r.p_value)
+        assert ours.signatures[metric] == str(theirs_sig[name])
+    assert ours.baseline == "A" and ours.row("A", "bleu").p_value is None
+    assert ours.row("B", "bleu").ci > 0 and ours.row("B", "bleu").p_value < 0.05
+    assert f"{method}:{n}|" in ours.signatures["bleu"] and "seed:12345" in ours.signatures["bleu"]
 
 
 def test_significance_seed_is_used():
     runs = [compare_systems({"A": SYS_A, "B": SYS_B}, REFS, tgt_lang="en", n_samples=100, seed=seed,
-                            metrics=("chrf",)).rows[1]["chrF2++"]["ci"] for seed in (1, 1, 2)]
+                            metrics=("chrf",)).row("B", "chrf").ci for seed in (1, 1, 2)]
     assert runs[0] == runs[1] != runs[2]
 
 
@@ -221,7 +225,9 @@ def test_cli_prints_scores_with_signatures_and_writes_reports(files, capsys):
     assert lines[1] == f"BLEU = {bleu:.2f}\tnrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:{sacrebleu.__version__}"
     report = json.loads((out / "eval.json").read_text())
     assert report["comparison"]["baseline"] == "a.txt"
-    assert [row["system"] for row in report["comparison"]["rows"]] == ["a.txt", "b.txt"]
+    assert [(row["system"], row["metric"], row["name"]) for row in report["comparison"]["rows"]] == [
+        (system, metric, name) for system in ("a.txt", "b.txt")
+        for metric, name in (("bleu", "BLEU"), ("chrf", "chrF2++"), ("ter", "TER"))]
     assert report["worst_segments"]["b.txt"][0]["line"] in (1, 2, 3, 4)
     assert "COMET not computed" in report["notes"][0]
     assert "## Significance (paired bootstrap resampling, baseline a.txt)" in (out / "eval.md").read_text()
@@ -284,20 +290,20 @@ def test_cli_significance_equals_the_sacrebleu_command(files, flag):
                              "chrf", "ter", "--chrf-word-order", "2", flag, f"{flag}-n", n, "-w", "4", "--no-color",
                              "-f", "text"], capture_output=True, text=True, check=True).stdout
     report = json.loads((files / "ev" / "eval.json").read_text())
-    for row in report["comparison"]["rows"]:
-        for metric in ("BLEU", "chrF2++", "TER"):
-            r = row[metric]
-            if flag == "--paired-bs":
-                assert f"{r['score']:.4f} ({r['mean']:.4f} ± {r['ci']:.4f})" in theirs
-            else:
-                assert f"{r['score']:.4f}" in theirs and r["ci"] > 0
-            if r["p_value"] is not None:
-                assert f"(p = {r['p_value']:.4f})" in theirs
-    b = report["comparison"]["rows"][1]["BLEU"]
+    for r in report["comparison"]["rows"]:
+        if flag == "--paired-bs":
+            assert f"{r['score']:.4f} ({r['mean']:.4f} ± {r['ci']:.4f})" in theirs
+        else:
+            assert f"{r['score']:.4f}" in theirs and r["ci"] > 0
+        if r["p_value"] is not None:
+            assert f"(p = {r['p_value']:.4f})" in theirs
+    b = next(r for r in report["comparison"]["rows"] if (r["system"], r["metric"]) == ("b.txt", "bleu"))
     md = (files / "ev" / "eval.md").read_text()
     assert f"| b.txt | {b['score']:.2f} ({b['mean']:.2f} ± {b['ci']:.2f}) (p = {b['p_value']:.4f}" in md
+    names = {r["metric"]: r["name"] for r in report["comparison"]["rows"]}
     for metric, signature in report["comparison"]["signatures"].items():
-        assert f" - {metric:<10} {signature.replace('|bs:1000', '') if flag == '--paired-ar' else signature}" in theirs
+        signature = signature.replace('|bs:1000', '') if flag == '--paired-ar' else signature
+        assert f" - {names[metric]:<10} {signature}" in theirs
 
 
 def test_lines_split_as_sacrebleu_splits_them(tmp_path, capsys):
@@ -319,14 +325,14 @@ def test_cli_prints_the_significance_table(files, capsys):
                  str(files / "ref.txt"), "--tgt-lang", "en", "--paired-n", "200"]) == 0
     lines = capsys.readouterr().out.splitlines()
     comparison = compare_systems({"a.txt": SYS_A, "b.txt": SYS_B}, REFS, tgt_lang="en", n_samples=200)
-    a, b = comparison.rows
+    a, b = ([comparison.row(system, m) for m in ("bleu", "chrf", "ter")] for system in ("a.txt", "b.txt"))
     assert lines[8] == "# significance (paired bootstrap resampling, baseline a.txt): score (mean ± 95% CI) (p-value)"
-    assert lines[9] == "a.txt\t" + "\t".join(
-        f"{m} = {a[m]['score']:.2f} ({a[m]['mean']:.2f} ± {a[m]['ci']:.2f})" for m in ("BLEU", "chrF2++", "TER"))
+    assert lines[9] == "a.txt\t" + "\t".join(f"{r.name} = {r.score:.2f} ({r.mean:.2f} ± {r.ci:.2f})" for r in a)
     assert lines[10] == "b.txt\t" + "\t".join(
-        f"{m} = {b[m]['score']:.2f} ({b[m]['mean']:.2f} ± {b[m]['ci']:.2f}) (p = {b[m]['p_value']:.4f}"
-        f"{'*' if b[m]['p_value'] < 0.05 else ''})" for m in ("BLEU", "chrF2++", "TER"))
-    assert lines[11] == f"BLEU\t{comparison.signatures['BLEU']}" and "|bs:200|seed:12345|" in lines[11]
+        f"{r.name} = {r.score:.2f} ({r.mean:.2f} ± {r.ci:.2f}) (p = {r.p_value:.4f}{'*' if r.p_value < 0.05 else ''})"
+        for r in b)
+    assert [r.name for r in a] == ["BLEU", "chrF2++", "TER"]
+    assert lines[11] == f"BLEU\t{comparison.signatures['bleu']}" and "|bs:200|seed:12345|" in lines[11]
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -405,7 +411,7 @@ def test_api_accepts_one_metric_name_iterables_and_no_seed():
     assert score_corpus(SYS_A, (r for r in REFS), tgt_lang="en")["bleu"].score == one["bleu"].score
     # seed None: unseeded, as sacrebleu's SACREBLEU_SEED=None (was: TypeError '<' not supported)
     unseeded = compare_systems({"A": SYS_A, "B": SYS_B}, REFS, tgt_lang="en", n_samples=10, seed=None)
-    assert "|bs:10|seed:none|" in unseeded.signatures["BLEU"]
+    assert "|bs:10|seed:none|" in unseeded.signatures["bleu"]
 
 
 def test_options_that_would_be_ignored(files, capsys, caplog):
@@ -466,6 +472,14 @@ def test_card_languages_from_a_files_eval_json(files, tmp_path, capsys):
     assert main(args + ["--languages", "zh,en"]) == 0
 
 
+def test_compare_systems_wants_a_dict_of_systems():
+    """A list of systems was an AttributeError ('list' object has no attribute 'items') from deep inside."""
+    with pytest.raises(TypeError) as error:
+        compare_systems([SYS_A, SYS_B], REFS, tgt_lang="en")
+    assert str(error.value) == ("systems is a list; give a dict of system name -> lines: "
+                                "compare_systems({name: [line, ...], ...}, references, ...)")
+
+
 @pytest.mark.parametrize("tgt_lang, name", [("en", "chrF2++"), ("zh", "chrF2")])
 def test_chrf_plus_plus_names_the_chrf_metric(tgt_lang, name):
     """'chrf' computes chrF++ (plain chrF for CJK targets), and `metrics="chrf++"` was refused as unknown."""
@@ -475,3 +489,7 @@ def test_chrf_plus_plus_names_the_chrf_metric(tgt_lang, name):
         "chrf": (name, score_corpus(hyps, refs, tgt_lang=tgt_lang, metrics="chrf")["chrf"].score)}
     assert "chrf++" in METRICS and METRICS.get("chrf++") is METRICS.get("chrf")
     assert list(metrics_for(tgt_lang, ("chrf++", "bleu"))) == ["chrf", "bleu"]
+    if tgt_lang == "en":
+        comparison = compare_systems({"A": SYS_A, "B": SYS_B}, REFS, tgt_lang="en", metrics=("chrf++",), n_samples=10)
+        assert [(r.system, r.metric, r.name) for r in comparison.rows] == [("A", "chrf", name), ("B", "chrf", name)]
+        assert list(comparison.signatures) == ["chrf"] and comparison.row("B", "chrf++") is comparison.rows[1]

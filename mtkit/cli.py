@@ -456,8 +456,8 @@ def _run_evaluate(args) -> int:
             raise ConfigError(f"{' and '.join(given)} cannot be used with --dataset: the split's rows are the "
                               "references and sources")
         if args.tgt_lang:
+            from .corpus.dataset import parse_direction
             from .evaluate.metrics import metric_language
-            from .evaluate.run import parse_direction
 
             target = parse_direction(args.direction, args.config)[1]
             if metric_language(args.tgt_lang) != metric_language(target):

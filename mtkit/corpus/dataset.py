@@ -8,6 +8,7 @@ names the dataset, never datasets' traceback.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -62,3 +63,84 @@ def translation_split(dataset: str | Path, config: str, split: str, langs: Seque
         if missing:
             raise DataError(f"{dataset} ({config}): no {', '.join(missing)} text; languages: {', '.join(have)}")
     return ds
+
+
+def parse_direction(direction: str | None, config_name: str) -> tuple[str, str]:
+    """``zh->en`` checked against the languages of ``config_name``; no direction means the config's order (en-zh:
+    en->zh)."""
+    langs = config_name.split("-")
+    if not direction:
+        if len(langs) != 2:
+            raise ConfigError(f"config {config_name!r} is not a language pair such as en-zh; give --direction")
+        return langs[0], langs[1]
+    try:
+        src, tgt = (x.strip() for x in direction.split("->"))
+    except ValueError:
+        raise ConfigError(f"direction {direction!r} is not of the form SRC->TGT, e.g. zh->en") from None
+    if {src, tgt} != set(langs):
+        raise ConfigError(f"direction {direction!r} does not fit config {config_name!r} "
+                          f"(languages: {', '.join(langs)})")
+    return src, tgt
+
+
+@dataclass(slots=True)
+class ParallelSplit:
+    """One split of a dataset in one direction, as parallel lists: line k of each is row k of the split.
+
+    ``targets`` is None when no target language was asked for (translate reads the sources only). ``documents``
+    and ``bead_types`` are per row and turned to the direction (see :func:`parallel_split`); empty strings where
+    the dataset has no such columns."""
+
+    src_lang: str
+    tgt_lang: str | None
+    split: str
+    sources: list[str]
+    targets: list[str] | None
+    documents: list[str]
+    bead_types: list[str]
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+
+# the provenance columns parallel_split reads beside `translation` when a dataset has them
+_PROVENANCE = ("src_lang", "src_doc", "tgt_doc", "doc_id", "bead_type")
+
+
+def parallel_split(dataset: str | Path, config_name: str, split: str, src_lang: str, tgt_lang: str | None = None, *,
+                   dataset_dict=None) -> ParallelSplit:
+    """Split ``split`` of ``config_name`` as a :class:`ParallelSplit` from ``src_lang`` to ``tgt_lang``, both
+    checked to be in the ``translation`` column; ``dataset_dict``: the config already opened. An empty split is
+    returned empty (the caller decides whether that is an error)."""
+    langs = (src_lang,) if tgt_lang is None else (src_lang, tgt_lang)
+    ds = translation_split(dataset, config_name, split, langs, dataset_dict)
+    rows = ds.select_columns(["translation", *(c for c in _PROVENANCE if c in ds.column_names)]).to_list()
+    return ParallelSplit(src_lang=src_lang, tgt_lang=tgt_lang, split=split,
+                         sources=[r["translation"][src_lang] for r in rows],
+                         targets=None if tgt_lang is None else [r["translation"][tgt_lang] for r in rows],
+                         documents=[_source_document(r, src_lang) for r in rows],
+                         bead_types=[_source_bead_type(r, src_lang) for r in rows])
+
+
+def parallel_splits(dataset: str | Path, config_name: str, src_lang: str, tgt_lang: str) -> dict[str, ParallelSplit]:
+    """Every split of ``config_name``, by the dataset's own split names, opened once."""
+    dd = open_translation_dataset(dataset, config_name)
+    return {name: parallel_split(dataset, config_name, name, src_lang, tgt_lang, dataset_dict=dd) for name in dd}
+
+
+def _source_bead_type(row: dict, src: str) -> str:
+    """The row's bead type (sentences on its src_lang side - on the other) turned to the direction, source first:
+    a 3-1 row stored en-first is 1-3 for zh->en. Per row, as :func:`_source_document`."""
+    bead = row.get("bead_type") or ""
+    if row.get("src_lang", src) != src and bead.count("-") == 1:
+        bead = "-".join(reversed(bead.split("-")))
+    return bead
+
+
+def _source_document(row: dict, src: str) -> str:
+    """The document of the row's ``src`` side when the row says which side that is (src_doc/tgt_doc with
+    src_lang); doc_id in other datasets. Decided per row: a config's rows need not share one orientation
+    (``export_corpus`` writes each pair as aligned, zh->en and en->zh rows side by side)."""
+    if "src_doc" in row:
+        return (row["src_doc"] if row.get("src_lang", src) == src else row.get("tgt_doc")) or ""
+    return row.get("doc_id") or ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -88,59 +87,6 @@ def _file_name(system: str) -> str:
     return system.replace("/", "_").replace("\\", "_") or "_"
 
 
-def parse_direction(direction: str | None, config: str) -> tuple[str, str]:
-    """``zh->en`` checked against the config's languages; no direction means the config's order (en-zh: en->zh)."""
-    langs = config.split("-")
-    if not direction:
-        if len(langs) != 2:
-            raise ConfigError(f"config {config!r} is not a language pair such as en-zh; give --direction")
-        return langs[0], langs[1]
-    try:
-        src, tgt = (x.strip() for x in direction.split("->"))
-    except ValueError:
-        raise ConfigError(f"direction {direction!r} is not of the form SRC->TGT, e.g. zh->en") from None
-    if {src, tgt} != set(langs):
-        raise ConfigError(f"direction {direction!r} does not fit config {config!r} (languages: {', '.join(langs)})")
-    return src, tgt
-
-
-@dataclass
-class DatasetSplit:
-    sources: list[str]
-    references: list[str]
-    documents: list[str]
-    bead_types: list[str]
-
-
-def load_split(dataset: str | Path, config: str, split: str, *, src: str, tgt: str) -> DatasetSplit:
-    """A split of a built dataset folder (or a Hub dataset) as parallel lists, with provenance columns."""
-    from ..corpus.dataset import translation_split
-
-    rows = translation_split(dataset, config, split, (src, tgt)).to_list()
-    if not rows:
-        raise DataError(f"{dataset} ({config}): split {split!r} is empty")
-    return DatasetSplit([r["translation"][src] for r in rows], [r["translation"][tgt] for r in rows],
-                        [_source_document(r, src) for r in rows], [_source_bead_type(r, src) for r in rows])
-
-
-def _source_bead_type(row: dict, src: str) -> str:
-    """The row's bead type (sentences on its src_lang side - on the other) turned to the evaluated direction,
-    source first: a 3-1 row stored en-first is 1-3 for zh->en. Per row, as :func:`_source_document`."""
-    bead = row.get("bead_type") or ""
-    if row.get("src_lang", src) != src and bead.count("-") == 1:
-        bead = "-".join(reversed(bead.split("-")))
-    return bead
-
-
-def _source_document(row: dict, src: str) -> str:
-    """The document of the row's ``src`` side when the row says which side that is (src_doc/tgt_doc with
-    src_lang); doc_id in other datasets. Decided per row: a config's rows need not share one orientation
-    (``export_corpus`` writes each pair as aligned, zh->en and en->zh rows side by side)."""
-    if "src_doc" in row:
-        return (row["src_doc"] if row.get("src_lang", src) == src else row.get("tgt_doc")) or ""
-    return row.get("doc_id") or ""
-
-
 def check_settings(tgt_lang: str, *, out_dir: str | None = None, bleu_tokenize: str | None = None) -> str | None:
     """What would otherwise fail only after every model has translated and every score is computed: the report
     folder (not a file, creatable) and the metrics' settings (a BLEU tokenizer that cannot run here). Returns the
@@ -185,6 +131,8 @@ def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", d
     document and bead type, and compare systems. ``translator_factory(model)`` must return an object with
     ``translate(list_of_str, beam_size=..., max_length=...) -> list[str]``; default: :class:`mtkit.translate.Translator`
     on ``backend``."""
+    from ..corpus.dataset import parallel_split, parse_direction
+
     src, tgt = parse_direction(direction, config)
     out_dir = check_settings(tgt, out_dir=out_dir, bleu_tokenize=bleu_tokenize)
     names = list(system_names) or [Path(m).name for m in models] + [Path(h).name for h in hyp_paths]
@@ -194,7 +142,9 @@ def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", d
         from ..translate import Translator
 
         max_length = Translator.MAX_LENGTH  # what translate() uses when given none: recorded as used
-    data = load_split(dataset, config, split, src=src, tgt=tgt)
+    data = parallel_split(dataset, config, split, src, tgt)
+    if not len(data):
+        raise DataError(f"{dataset} ({config}): split {split!r} is empty")
     systems: dict[str, list[str]] = {}
     if len(names) != len(models) + len(hyp_paths):
         raise ConfigError(f"{len(names)} system names for {len(models) + len(hyp_paths)} systems")
@@ -218,7 +168,7 @@ def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", d
                  "hypotheses": {name: str(path) for name, path in zip(names[len(models):], hyp_paths)}}
     if models:
         evaluated["decoding"] = {"beam_size": beam_size, "max_length": max_length}
-    return _evaluate(systems, [data.references], tgt_lang=tgt, sources=data.sources, out_dir=out_dir,
+    return _evaluate(systems, [data.targets], tgt_lang=tgt, sources=data.sources, out_dir=out_dir,
                      baseline=baseline, method=method, n_samples=n_samples, seed=seed, bleu_tokenize=bleu_tokenize,
                      groups={"document": data.documents, "bead type": data.bead_types}, evaluated=evaluated,
                      target_from=f"the target of {src}->{tgt}")

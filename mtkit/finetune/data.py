@@ -5,26 +5,23 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ..corpus.dataset import ParallelSplit
 from ..errors import DataError
 
 logger = logging.getLogger("mtkit.finetune")
 
 
-def load_parallel_splits(dataset: str | Path, config: str, direction: str) -> tuple[dict, str, str]:
-    """``({split: (sources, targets)}, src, tgt)``; wrong config, direction or an empty train split raise."""
-    from ..corpus.dataset import open_translation_dataset, translation_split
-    from ..evaluate.run import parse_direction
+def load_parallel_splits(dataset: str | Path, config_name: str, direction: str) -> dict[str, ParallelSplit]:
+    """Every split of ``dataset``'s config ``config_name`` in ``direction`` (``zh->en``), by the dataset's split
+    names; a wrong config or direction, or an empty train split, raise."""
+    from ..corpus.dataset import parallel_splits, parse_direction
 
-    src, tgt = parse_direction(direction, config)
-    dd = open_translation_dataset(dataset, config)
-    splits = {}
-    for name in dd:
-        rows = translation_split(dataset, config, name, (src, tgt), dd)["translation"]
-        splits[name] = ([r[src] for r in rows], [r[tgt] for r in rows])
-    if not splits.get("train") or not splits["train"][0]:
-        raise DataError(f"{dataset} ({config}): the train split is empty")
-    logger.info("%s (%s): %s", dataset, config, ", ".join(f"{k}={len(v[0])}" for k, v in splits.items()))
-    return splits, src, tgt
+    src, tgt = parse_direction(direction, config_name)
+    splits = parallel_splits(dataset, config_name, src, tgt)
+    if "train" not in splits or not len(splits["train"]):
+        raise DataError(f"{dataset} ({config_name}): the train split is empty")
+    logger.info("%s (%s): %s", dataset, config_name, ", ".join(f"{k}={len(v)}" for k, v in splits.items()))
+    return splits
 
 
 def encode_pairs(tokenizer, sources: list[str], targets: list[str], *, max_source_length: int,

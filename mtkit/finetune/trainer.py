@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..corpus.dataset import ParallelSplit
 from ..errors import ConfigError
 from ..utils import changed_keys, stable_hash, write_json
 from .config import LORA_TARGETS, FinetuneConfig, lora_targets
@@ -356,14 +357,15 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     _check_run_folder(run, saved, record, keys, resume)
 
     # every check before any training step: config, direction, empty train split, language codes
-    splits, src, tgt = load_parallel_splits(dataset, config, direction)
+    splits = load_parallel_splits(dataset, config, direction)
+    src, tgt = splits["train"].src_lang, splits["train"].tgt_lang
     tokenizer, model = _load_model(model_name)
     family, source_prefix = _prepare_languages(tokenizer, model, src, tgt)
     _check_lengths(model, family, settings)
     if settings.method == "lora":
         model = _with_lora(model, family, settings)
-    dev_name = next((s for s in ("validation", "dev") if splits.get(s) and splits[s][0]), None)
-    test_name = "test" if splits.get("test") and splits["test"][0] else None
+    dev_name = next((s for s in ("validation", "dev") if s in splits and len(splits[s])), None)
+    test_name = "test" if "test" in splits and len(splits["test"]) else None
     if not dev_name:
         logger.warning("%s (%s) has no dev split: no evaluation during training, the last checkpoint is kept", dataset, config)
     if not dev_name and not test_name:
@@ -372,20 +374,19 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
 
     lengths = dict(max_source_length=settings.max_source_length, max_target_length=settings.max_target_length)
 
-    def encode(split):  # T5/MADLAD sources start with the target's <2xx> token, as the Translator gives them
-        sources, targets = splits[split]
-        return encode_pairs(tokenizer, [source_prefix + s for s in sources] if source_prefix else sources, targets,
-                            **lengths)
+    def encode(split: ParallelSplit):  # T5/MADLAD sources start with the target's <2xx> token, as the Translator
+        sources = [source_prefix + s for s in split.sources] if source_prefix else split.sources
+        return encode_pairs(tokenizer, sources, split.targets, **lengths)
 
-    train = encode("train")
-    dev = encode(dev_name) if dev_name else None
+    train = encode(splits["train"])
+    dev = encode(splits[dev_name]) if dev_name else None
 
     def compute_metrics(prediction):
         import numpy as np
 
         from ..evaluate import score_corpus
 
-        references = splits[dev_name][1]
+        references = splits[dev_name].targets
         # Seq2SeqTrainer gathers with accelerator.gather, not gather_for_metrics (transformers PR #27025), so under
         # several processes the rows past the dev set are the copies that accelerate's even batches add; the first
         # rows are the dev set in order, which the labels that came back with them prove
@@ -499,15 +500,14 @@ def _save_final(trainer, tokenizer, final: Path, settings: FinetuneConfig, *, ma
     return target
 
 
-def _evaluate_final(model_dir: Path, split: tuple[list[str], list[str]], src: str, tgt: str,
-                    settings: FinetuneConfig) -> dict:
+def _evaluate_final(model_dir: Path, split: ParallelSplit, src: str, tgt: str, settings: FinetuneConfig) -> dict:
     """Scores of the final model (an unmerged LoRA adapter too: the Translator merges it into its base) on ``split``."""
     from ..evaluate import score_corpus
     from ..translate import Translator
 
     translator = Translator(model_dir, backend="mtkit", src_lang=src, tgt_lang=tgt)
-    hyps = translator.translate(split[0], beam_size=settings.eval_beam, max_length=settings.eval_max_length)
-    return score_corpus(hyps, split[1], tgt_lang=tgt)
+    hyps = translator.translate(split.sources, beam_size=settings.eval_beam, max_length=settings.eval_max_length)
+    return score_corpus(hyps, split.targets, tgt_lang=tgt)
 
 
 def _run_train_loss(state) -> float | None:

@@ -436,14 +436,14 @@ def read_inputs(path: str | Path, *, field: str | None = None, split: str | None
     A leading UTF-8 byte order mark is not part of the first line."""
     path = Path(path).expanduser()
     if path.is_dir():
-        from ..corpus.dataset import translation_split
+        from ..corpus.dataset import parallel_split
         from ..records import config_name
 
         if not config and src_lang and tgt_lang:
             config = config_name(src_lang, tgt_lang)
         if not (split and config and src_lang):
             raise ConfigError("a dataset folder as input needs --split and --src-lang, and --tgt-lang or --config")
-        return [row[src_lang] for row in translation_split(path, config, split, (src_lang,))["translation"]]
+        return parallel_split(path, config, split, src_lang).sources  # the sources only: no target is needed
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     jsonl = path.suffix.lower() in JSONL_SUFFIXES

@@ -9,8 +9,8 @@ from sacrebleu.metrics import BLEU, CHRF
 
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
+from mtkit.corpus.dataset import parse_direction
 from mtkit.evaluate import evaluate_dataset
-from mtkit.evaluate.run import parse_direction
 
 ROWS = [  # zh source, en reference, source document, bead type
     ("警方周一抓获200名嫌疑人。", "Police arrested 200 suspects on Monday.", "story-a.zh", "1-1"),

@@ -131,9 +131,9 @@ def first_step_loss(model_dir, data, *, batch_max_tokens, seed) -> float:
     from mtkit.finetune import TokenBudgetBatchSampler, TokenizedPairs
     from mtkit.finetune.data import load_parallel_splits
 
-    splits, _, _ = load_parallel_splits(data, "en-zh", "zh->en")
+    train = load_parallel_splits(data, "en-zh", "zh->en")["train"]
     tokenizer, model = AutoTokenizer.from_pretrained(model_dir), AutoModelForSeq2SeqLM.from_pretrained(model_dir)
-    features = encode_pairs(tokenizer, *splits["train"], max_source_length=256, max_target_length=256)
+    features = encode_pairs(tokenizer, train.sources, train.targets, max_source_length=256, max_target_length=256)
     pairs = TokenizedPairs(features)
     batches = list(TokenBudgetBatchSampler(pairs.src_len, pairs.tgt_len, max_tokens=batch_max_tokens, seed=seed))
     step = [features[i] for i in batches[0] + batches[1]]

@@ -191,9 +191,11 @@ def test_save_to_disk_folders_load(tmp_path):
                 ).save_to_disk(str(tmp_path / "hf" / "en-zh"))
     expected = [r["translation"]["en"] for r in train_rows(3)]
     for folder in (tmp_path / "hf", tmp_path / "hf" / "en-zh"):
-        splits, src, tgt = load_parallel_splits(folder, "en-zh", "en->zh")
-        assert (src, tgt, sorted(splits)) == ("en", "zh", ["dev", "train"])
-        assert splits["train"] == (expected, expected)
+        splits = load_parallel_splits(folder, "en-zh", "en->zh")
+        assert sorted(splits) == ["dev", "train"]
+        train = splits["train"]
+        assert (train.src_lang, train.tgt_lang, train.split, train.sources, train.targets) == (
+            "en", "zh", "train", expected, expected)
     with pytest.raises(ConfigError, match="no config 'id-zh'; available: en-zh"):
         load_parallel_splits(tmp_path / "hf", "id-zh", "id->zh")
 

@@ -476,17 +476,15 @@ def _run_evaluate(args) -> int:
                                 baseline=args.baseline, method=args.method, n_samples=args.paired_n, seed=args.seed,
                                 bleu_tokenize=args.bleu_tokenize,
                                 system_names=args.systems.split(",") if args.systems else ())
-    for system, scores in result["_scores"].items():
-        if len(result["_scores"]) > 1:
+    for system, scores in result.scores.items():
+        if len(result.scores) > 1:
             _out(f"# {system}")
         for score in scores.values():
-            _out(f"{score.name} = {score.score:.2f}\t{score.signature}")
-    comparison = result.get("comparison")
+            _out(str(score))
+    comparison = result.comparison
     if comparison:
-        from .evaluate import SystemComparison
         from .evaluate.report import significance_cell, significance_method
 
-        comparison = SystemComparison.from_dict(comparison) if isinstance(comparison, dict) else comparison
         metrics = comparison.metrics  # mtkit name -> sacrebleu's, printed as sacrebleu prints it
         _out(f"# significance ({significance_method(comparison.method)}, baseline {comparison.baseline}): "
              "score (mean ± 95% CI) (p-value)")
@@ -496,8 +494,8 @@ def _run_evaluate(args) -> int:
             _out(f"{system}\t" + "\t".join(cells))
         for metric, signature in comparison.signatures.items():
             _out(f"{metrics[metric]}\t{signature}")
-    if args.out:
-        _out(f"report: {args.out}/eval.md")
+    if result.report_path:
+        _out(f"report: {result.report_path.with_name('eval.md')}")
     return 0
 
 

@@ -21,7 +21,8 @@ from ..errors import ConfigError, DataError
 from .metrics import CJK_TARGETS, METRICS, Metric, MetricScore, metric_language, metrics_for
 
 __all__ = ["MetricScore", "Metric", "METRICS", "metrics_for", "score_corpus", "compare_systems", "check_inputs",
-           "ComparisonRow", "SystemComparison", "evaluate_dataset", "evaluate_files", "write_model_card"]
+           "ComparisonRow", "SystemComparison", "EvalResult", "evaluate_dataset", "evaluate_files",
+           "write_model_card"]
 
 logger = logging.getLogger("mtkit.evaluate")
 
@@ -215,7 +216,7 @@ def _f(x) -> float | None:
 
 def __getattr__(name):
     # the run and card modules import heavier packages (datasets, huggingface_hub): load them on first use
-    if name in ("evaluate_dataset", "evaluate_files"):
+    if name in ("evaluate_dataset", "evaluate_files", "EvalResult"):
         from . import run
 
         return getattr(run, name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -51,28 +51,50 @@ def worst_segments(hypotheses, references, sources=None, *, tgt_lang: str, n: in
     return rows
 
 
-def write_eval_report(out_dir: str | Path, *, scores: dict[str, dict[str, MetricScore]], tgt_lang: str,
-                      comparison: SystemComparison | None = None, breakdowns: dict | None = None,
-                      worst: dict | None = None, notes: Sequence[str] = (), evaluated: dict | None = None) -> dict:
-    """``evaluated``: what the scores are of (dataset, config, split, direction; the models and their decoding;
-    the hypothesis and reference files), which ``mtkit card`` states and checks its options against."""
+@dataclass
+class EvalResult:
+    """What an evaluation run gives, the same whether or not it wrote a report (``report_path``: its eval.json).
+
+    ``scores``: system -> mtkit metric name -> score, the systems in the order given (the baseline of
+    ``comparison`` first when it is the first). ``comparison``: the paired test, for two systems or more.
+    ``breakdown``: system -> kind (``document``, ``bead type``) -> group -> ``{"segments": n, metric: score}``,
+    for a dataset split (empty for files). ``worst_segments``: system -> the segments of lowest sentence chrF.
+    ``evaluated``: what the scores are of (dataset, config, split, direction; the models and their decoding; the
+    hypothesis and reference files), as eval.json records it and ``mtkit card`` reads it."""
+
+    tgt_lang: str
+    scores: dict[str, dict[str, MetricScore]]
+    comparison: SystemComparison | None = None
+    breakdown: dict = field(default_factory=dict)
+    worst_segments: dict[str, list[dict]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    evaluated: dict = field(default_factory=dict)
+    report_path: Path | None = None
+
+    def to_report(self) -> dict:
+        """eval.json's content."""
+        return {
+            "tgt_lang": self.tgt_lang,
+            "evaluated": self.evaluated,
+            "systems": {sys: {m: asdict(s) for m, s in metrics.items()} for sys, metrics in self.scores.items()},
+            # eval.json sorts its keys: the systems' order (baseline first when compared) is kept here
+            "system_order": list(self.scores),
+            "comparison": asdict(self.comparison) if self.comparison else None,
+            "breakdown": self.breakdown,
+            "worst_segments": self.worst_segments,
+            "notes": list(self.notes),
+        }
+
+
+def write_eval_report(out_dir: str | Path, result: EvalResult) -> Path:
+    """``eval.json``, ``eval.md`` and ``eval.png`` of ``result`` in ``out_dir``; returns eval.json's path."""
     out = Path(out_dir)
-    report = {
-        "tgt_lang": tgt_lang,
-        "evaluated": evaluated or {},
-        "systems": {sys: {m: asdict(s) for m, s in metrics.items()} for sys, metrics in scores.items()},
-        # eval.json sorts its keys: the systems' order (baseline first when compared) is kept here
-        "system_order": list(scores),
-        "comparison": asdict(comparison) if comparison else None,
-        "breakdown": breakdowns or {},
-        "worst_segments": worst or {},
-        "notes": list(notes),
-    }
+    report = result.to_report()
     write_json(out / "eval.json", report)
     with atomic_write(out / "eval.md") as fh:
         fh.write(render_markdown(report))
-    write_chart(out / "eval.png", scores, comparison)
-    return report
+    write_chart(out / "eval.png", result.scores, result.comparison)
+    return out / "eval.json"
 
 
 def render_markdown(report: dict) -> str:

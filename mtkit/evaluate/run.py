@@ -8,7 +8,7 @@ from typing import Sequence
 from ..errors import ConfigError, DataError
 from . import SEED, MetricScore, compare_systems, score_corpus
 from ..utils import atomic_write
-from .report import breakdown, worst_segments, write_eval_report
+from .report import EvalResult, breakdown, worst_segments, write_eval_report
 
 COMET_NOTE = ("COMET not computed: `unbabel-comet` is not importable here (it pins transformers < 5 and "
               "huggingface-hub < 1, so it needs an environment of its own); no score is reported rather than a "
@@ -87,6 +87,17 @@ def _file_name(system: str) -> str:
     return system.replace("/", "_").replace("\\", "_") or "_"
 
 
+def _system_names(given: Sequence[str], defaults: Sequence[str], what: str) -> list[str]:
+    """The systems' names: ``given`` (--systems), else ``defaults`` (the file and folder names), one per system
+    and distinct (a repeated name would silently replace a system)."""
+    names = list(given) or list(defaults)
+    if len(names) != len(defaults):
+        raise ConfigError(f"{len(names)} system names for {len(defaults)} {what}")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"system names repeat ({', '.join(names)}); give distinct names with --systems")
+    return names
+
+
 def check_settings(tgt_lang: str, *, out_dir: str | None = None, bleu_tokenize: str | None = None) -> str | None:
     """What would otherwise fail only after every model has translated and every score is computed: the report
     folder (not a file, creatable) and the metrics' settings (a BLEU tokenizer that cannot run here). Returns the
@@ -103,15 +114,11 @@ def check_settings(tgt_lang: str, *, out_dir: str | None = None, bleu_tokenize: 
 def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_lang: str, src_path: str | None = None,
                    out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
                    n_samples: int | None = None, seed: int = SEED, bleu_tokenize: str | None = None,
-                   system_names: Sequence[str] = ()) -> dict:
+                   system_names: Sequence[str] = ()) -> EvalResult:
     """Score hypothesis files (one system each, named by ``system_names`` or the file names) against one or more
-    reference files."""
+    reference files; with ``out_dir``, also write eval.json, eval.md and eval.png there."""
     out_dir = check_settings(tgt_lang, out_dir=out_dir, bleu_tokenize=bleu_tokenize)
-    names = list(system_names) or [Path(p).name for p in hyp_paths]
-    if len(names) != len(hyp_paths):
-        raise ConfigError(f"{len(names)} system names for {len(hyp_paths)} hypothesis files")
-    if len(set(names)) != len(names):
-        raise ConfigError(f"system names repeat ({', '.join(names)}); give distinct names with --systems")
+    names = _system_names(system_names, [Path(p).name for p in hyp_paths], "hypothesis files")
     refs = [read_lines(p) for p in ref_paths]
     systems = {name: read_lines(p, blank_ok=True) for name, p in zip(names, hyp_paths)}
     sources = read_lines(src_path) if src_path else None
@@ -119,23 +126,29 @@ def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_la
                  "hypotheses": {name: str(p) for name, p in zip(names, hyp_paths)}}
     return _evaluate(systems, refs, tgt_lang=tgt_lang, sources=sources, out_dir=out_dir, baseline=baseline,
                      method=method, n_samples=n_samples, seed=seed, bleu_tokenize=bleu_tokenize,
-                     names={n: (p, *ref_paths) for n, p in zip(systems, hyp_paths)}, evaluated=evaluated)
+                     input_names={n: (p, *ref_paths) for n, p in zip(names, hyp_paths)}, evaluated=evaluated)
 
 
 def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", direction: str | None = None,
                      models: Sequence[str] = (), hyp_paths: Sequence[str] = (), system_names: Sequence[str] = (),
                      out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
                      n_samples: int | None = None, seed: int = SEED, backend: str = "auto", beam_size: int = 4,
-                     max_length: int | None = None, bleu_tokenize: str | None = None, translator_factory=None) -> dict:
+                     max_length: int | None = None, bleu_tokenize: str | None = None,
+                     translator_factory=None) -> EvalResult:
     """Translate the split's sources with each model (or read hypothesis files), then score, break down by
-    document and bead type, and compare systems. ``translator_factory(model)`` must return an object with
-    ``translate(list_of_str, beam_size=..., max_length=...) -> list[str]``; default: :class:`mtkit.translate.Translator`
-    on ``backend``."""
+    document and bead type, and compare systems; with ``out_dir``, also write eval.json, eval.md, eval.png and
+    each model's translations (``NAME.hyp``) there. ``translator_factory(model)`` must return an object with
+    ``translate(list_of_str, beam_size=..., max_length=...) -> list[str]``; default:
+    :class:`mtkit.translate.Translator` on ``backend``."""
     from ..corpus.dataset import parallel_split, parse_direction
 
     src, tgt = parse_direction(direction, config)
     out_dir = check_settings(tgt, out_dir=out_dir, bleu_tokenize=bleu_tokenize)
-    names = list(system_names) or [Path(m).name for m in models] + [Path(h).name for h in hyp_paths]
+    if not models and not hyp_paths:
+        raise ConfigError("give at least one --model or --hyp")
+    names = _system_names(system_names, [Path(m).name for m in models] + [Path(h).name for h in hyp_paths],
+                          "systems")
+    model_names, hyp_names = names[:len(models)], names[len(models):]
     if out_dir and models:
         _check_model_outputs(out_dir, names, hyp_paths, len(models))
     if models and max_length is None:
@@ -145,27 +158,21 @@ def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", d
     data = parallel_split(dataset, config, split, src, tgt)
     if not len(data):
         raise DataError(f"{dataset} ({config}): split {split!r} is empty")
-    systems: dict[str, list[str]] = {}
-    if len(names) != len(models) + len(hyp_paths):
-        raise ConfigError(f"{len(names)} system names for {len(models) + len(hyp_paths)} systems")
-    if len(set(names)) != len(names):
-        raise ConfigError(f"system names repeat ({', '.join(names)}); give distinct names with --systems")
     if translator_factory is None:
         from ..translate import Translator
 
         def translator_factory(model):
             return Translator(model, backend=backend, src_lang=src, tgt_lang=tgt)
-    if not models and not hyp_paths:
-        raise ConfigError("give at least one --model or --hyp")
-    for name, model in zip(names, models):
+    systems: dict[str, list[str]] = {}
+    for name, model in zip(model_names, models):
         systems[name] = translator_factory(model).translate(data.sources, beam_size=beam_size, max_length=max_length)
-    for name, path in zip(names[len(models):], hyp_paths):
+    for name, path in zip(hyp_names, hyp_paths):
         systems[name] = read_lines(path, blank_ok=True)
     # what the scores are of, for the report and the model card (which states the split and decoding from it)
     evaluated = {"dataset": str(dataset), "config": config, "split": split, "direction": f"{src}->{tgt}",
                  "src_lang": src, "tgt_lang": tgt,
-                 "models": {name: str(model) for name, model in zip(names, models)},
-                 "hypotheses": {name: str(path) for name, path in zip(names[len(models):], hyp_paths)}}
+                 "models": {name: str(model) for name, model in zip(model_names, models)},
+                 "hypotheses": {name: str(path) for name, path in zip(hyp_names, hyp_paths)}}
     if models:
         evaluated["decoding"] = {"beam_size": beam_size, "max_length": max_length}
     return _evaluate(systems, [data.targets], tgt_lang=tgt, sources=data.sources, out_dir=out_dir,
@@ -174,13 +181,18 @@ def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", d
                      target_from=f"the target of {src}->{tgt}")
 
 
-def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=None, method=None, n_samples=None,
-              seed=SEED, bleu_tokenize=None, groups=None, names=None, evaluated=None,
-              target_from="--tgt-lang") -> dict:
+def _evaluate(systems: dict[str, list[str]], refs: list[list[str]], *, tgt_lang: str, evaluated: dict,
+              sources: list[str] | None = None, out_dir: str | None = None, baseline: str | None = None,
+              method: str | None = None, n_samples: int | None = None, seed: int = SEED,
+              bleu_tokenize: str | None = None, groups: dict[str, list[str]] | None = None,
+              input_names: dict[str, tuple[str, ...]] | None = None, target_from: str = "--tgt-lang") -> EvalResult:
+    """Score, compare and break down ``systems`` (name -> lines); ``input_names``: system -> the names of its
+    hypothesis file and the reference files, for messages; ``groups``: kind -> each line's group."""
     from . import check_inputs
 
     for name, hyps in systems.items():
-        check_inputs(hyps, refs, tgt_lang=tgt_lang, names=(names or {}).get(name, (name,)), target_from=target_from)
+        check_inputs(hyps, refs, tgt_lang=tgt_lang, names=(input_names or {}).get(name, (name,)),
+                     target_from=target_from)
     if sources is not None and len(sources) != len(refs[0]):
         raise DataError(f"the source file has {len(sources)} lines but the references have {len(refs[0])}")
     # the script check warned above, once per system
@@ -203,16 +215,17 @@ def _evaluate(systems, refs, *, tgt_lang, sources=None, out_dir=None, baseline=N
             scores[name]["comet"] = comet_score(sources, hyps, refs[0])
     elif not notes:
         notes.append("COMET not computed: it needs the source sentences (--src).")
+    result = EvalResult(tgt_lang=tgt_lang, scores=scores, comparison=comparison, breakdown=breakdowns,
+                        worst_segments=worst, notes=notes, evaluated=evaluated)
     if out_dir:
-        # a model's translations are saved beside the report, so that its scores can be checked without it
-        models = (evaluated or {}).get("models") or {}
-        for name in models:
+        # a model's translations are saved beside the report, so that its scores can be checked without it; the
+        # record names those files (a copy: the caller's dict is left as given)
+        saved = {}
+        for name in evaluated.get("models") or {}:
             hyp_file = Path(out_dir) / f"{_file_name(name)}.hyp"
             with atomic_write(hyp_file) as fh:
                 fh.writelines(line + "\n" for line in systems[name])
-            evaluated["hypotheses"][name] = hyp_file.name
-        return write_eval_report(out_dir, scores=scores, tgt_lang=tgt_lang, comparison=comparison,
-                                 breakdowns=breakdowns, worst=worst, notes=notes,
-                                 evaluated=evaluated) | {"_scores": scores}
-    return {"_scores": scores, "comparison": comparison, "breakdown": breakdowns, "worst_segments": worst,
-            "notes": notes}
+            saved[name] = hyp_file.name
+        result.evaluated = {**evaluated, "hypotheses": {**evaluated.get("hypotheses", {}), **saved}}
+        result.report_path = write_eval_report(out_dir, result)
+    return result

@@ -10,7 +10,7 @@ from sacrebleu.metrics import BLEU, CHRF
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
 from mtkit.corpus.dataset import parse_direction
-from mtkit.evaluate import evaluate_dataset
+from mtkit.evaluate import EvalResult, evaluate_dataset
 
 ROWS = [  # zh source, en reference, source document, bead type
     ("警方周一抓获200名嫌疑人。", "Police arrested 200 suspects on Monday.", "story-a.zh", "1-1"),
@@ -53,15 +53,15 @@ def test_breakdowns_and_comparison_on_a_split(dataset, tmp_path):
     report = evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good", "bad"],
                               out_dir=tmp_path / "ev", translator_factory=StubTranslator)
     refs = [en for _, en, *_ in ROWS]
-    assert report["systems"]["good"]["bleu"]["score"] == BLEU().corpus_score(HYPS["good"], [refs]).score
-    assert report["comparison"]["baseline"] == "good"
-    by_doc = report["breakdown"]["bad"]["document"]
+    assert report.scores["good"]["bleu"].score == BLEU().corpus_score(HYPS["good"], [refs]).score
+    assert report.comparison.baseline == "good"
+    by_doc = report.breakdown["bad"]["document"]
     assert {doc: r["segments"] for doc, r in by_doc.items()} == {"story-a.zh": 2, "story-b.zh": 1}
     assert by_doc["story-a.zh"]["chrf"] == round(CHRF(word_order=2).corpus_score(HYPS["bad"][:2], [refs[:2]]).score, 4)
-    by_bead = report["breakdown"]["good"]["bead type"]
+    by_bead = report.breakdown["good"]["bead type"]
     assert {bead: r["segments"] for bead, r in by_bead.items()} == {"1-1": 2, "2-1": 1}
     assert by_bead["2-1"]["bleu"] == round(BLEU().corpus_score(HYPS["good"][1:2], [refs[1:2]]).score, 4)
-    worst = report["worst_segments"]["bad"][0]
+    worst = report.worst_segments["bad"][0]
     assert (worst["source"], worst["reference"], worst["hypothesis"]) == (ROWS[1][0], ROWS[1][1], "They flew.")
     md = (tmp_path / "ev" / "eval.md").read_text()
     assert "## bad: by document" in md and "| story-b.zh | 1 |" in md
@@ -87,7 +87,7 @@ def test_breakdown_by_source_document_when_rows_differ_in_orientation(tmp_path):
     for direction, expected in (("en->zh", ["enA", "enB"]), ("zh->en", ["zhA", "zhB"])):
         report = evaluate_dataset(tmp_path / "mixed", config="en-zh", split="test", direction=direction,
                                   hyp_paths=[str(hyp)])
-        assert sorted(report["breakdown"]["hyp.zh"]["document"]) == expected
+        assert sorted(report.breakdown["hyp.zh"]["document"]) == expected
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,9 @@ def test_the_builds_save_to_disk_copies_evaluate_as_the_parquet_folder(dataset, 
                           (tmp_path / "hf" / "en-zh", "validation")):
         got = evaluate_dataset(folder, config="en-zh", split=split, direction="zh->en", models=["good"],
                                translator_factory=StubTranslator)
-        assert got == expected
+        assert (got.scores, got.breakdown, got.worst_segments) == (expected.scores, expected.breakdown,
+                                                                   expected.worst_segments)
+        assert got.evaluated == {**expected.evaluated, "dataset": str(folder), "split": split}
 
 
 def test_split_errors(dataset):
@@ -126,9 +128,11 @@ def test_split_errors(dataset):
         evaluate_dataset(dataset, config="en-zh", split="train", direction="zh->en", models=["good"],
                          translator_factory=StubTranslator)
     with pytest.raises(DataError, match="nowhere: no such dataset folder$"):
-        evaluate_dataset(dataset / "nowhere", config="en-zh", models=["good"], translator_factory=StubTranslator)
+        evaluate_dataset(dataset / "nowhere", config="en-zh", direction="zh->en", models=["good"],
+                         translator_factory=StubTranslator)
     with pytest.raises(ConfigError, match="3 system names for 1 systems"):
-        evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["good"], system_names=["a", "b", "c"],
+        evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["good"],
+                         system_names=["a", "b", "c"],
                          translator_factory=StubTranslator)
 
 
@@ -269,7 +273,8 @@ def test_a_dataset_that_is_not_there(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(DataError, match=r"^nowhere: no dataset there \(Couldn't reach 'nowhere' on the Hub "
                                         r"\(LocalEntryNotFoundError\)\)$"):
-        evaluate_dataset("nowhere", config="en-zh", models=["good"], translator_factory=StubTranslator)
+        evaluate_dataset("nowhere", config="en-zh", direction="zh->en", models=["good"],
+                         translator_factory=StubTranslator)
 
 
 def test_eval_json_records_what_the_scores_are_of_and_the_card_follows_it(dataset, tmp_path, capsys, caplog):
@@ -278,13 +283,13 @@ def test_eval_json_records_what_the_scores_are_of_and_the_card_follows_it(datase
     ev = tmp_path / "ev"
     report = evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good", "bad"],
                               out_dir=ev, translator_factory=StubTranslator, beam_size=2, max_length=64)
-    assert report["evaluated"] == {
+    assert report.evaluated == {
         "dataset": str(dataset), "config": "en-zh", "split": "test", "direction": "zh->en", "src_lang": "zh",
         "tgt_lang": "en", "models": {"good": "good", "bad": "bad"}, "decoding": {"beam_size": 2, "max_length": 64},
         "hypotheses": {"good": "good.hyp", "bad": "bad.hyp"}}
     # the models' translations are kept beside the report, to re-score without translating again
     assert (ev / "bad.hyp").read_text(encoding="utf-8") == "\n".join(HYPS["bad"]) + "\n"
-    assert json.loads((ev / "eval.json").read_text())["evaluated"] == report["evaluated"]
+    assert json.loads((ev / "eval.json").read_text())["evaluated"] == report.evaluated
     md = (ev / "eval.md").read_text()
     assert f"Scored on `{dataset}` (en-zh), test split, zh->en.\n\nModels decoded with beam size 2 and at most 64 " \
            "tokens.\n" in md
@@ -346,7 +351,7 @@ def test_bead_types_in_the_evaluated_direction(tmp_path):
     for direction, hyp, expected in (("zh->en", "hyp.en", ["1-1", "1-3"]), ("en->zh", "hyp.zh", ["1-1", "3-1"])):
         report = evaluate_dataset(tmp_path / "ds", config="en-zh", split="test", direction=direction,
                                   hyp_paths=[str(tmp_path / hyp)], out_dir=tmp_path / direction.replace(">", ""))
-        rows = report["breakdown"][hyp]["bead type"]
+        rows = report.breakdown[hyp]["bead type"]
         assert sorted(rows) == expected
         md = (tmp_path / direction.replace(">", "") / "eval.md").read_text()
         src, tgt = direction.split("->")
@@ -380,3 +385,32 @@ def test_a_models_translations_never_overwrite_a_hyp_input_and_card_reads_the_fo
     assert main(["card", "--eval", str(ev), "--out", str(tmp_path), "--model-name", "m", "--dataset", "org/mps"]) == 2
     assert capsys.readouterr().err.endswith(f"mtkit card: error: cannot write {tmp_path}: a folder; give the output "
                                             "file's name\n")
+
+
+def test_one_result_record_with_or_without_a_report_folder(dataset, tmp_path):
+    """The result was eval.json's dict plus a private `_scores` with --out, and another dict without (its comparison
+    an object, not a dict): one EvalResult now, whose report_path names the eval.json written."""
+    kwargs = dict(config="en-zh", split="test", direction="zh->en", models=["good", "bad"],
+                  translator_factory=StubTranslator)
+    bare = evaluate_dataset(dataset, **kwargs)
+    written = evaluate_dataset(dataset, out_dir=tmp_path / "ev", **kwargs)
+    assert isinstance(bare, EvalResult) and isinstance(written, EvalResult)
+    assert (bare.report_path, written.report_path) == (None, tmp_path / "ev" / "eval.json")
+    for field in ("tgt_lang", "scores", "comparison", "breakdown", "worst_segments", "notes"):
+        assert getattr(bare, field) == getattr(written, field), field
+    # the report folder adds the models' saved translations to what was evaluated, nothing else
+    assert bare.evaluated == {**written.evaluated, "hypotheses": {}}
+    assert written.evaluated["hypotheses"] == {"good": "good.hyp", "bad": "bad.hyp"}
+    assert json.loads(written.report_path.read_text()) == json.loads(json.dumps(written.to_report()))
+    assert list(bare.scores) == ["good", "bad"] and bare.comparison.systems == ["good", "bad"]
+
+
+def test_evaluating_leaves_the_record_of_what_was_evaluated_as_given(dataset, tmp_path):
+    """_evaluate wrote the saved .hyp file names into the `evaluated` dict it was given."""
+    from mtkit.evaluate.run import _evaluate
+
+    refs = [en for _, en, *_ in ROWS]
+    evaluated = {"tgt_lang": "en", "models": {"good": "good"}, "hypotheses": {}}
+    result = _evaluate({"good": HYPS["good"]}, [refs], tgt_lang="en", evaluated=evaluated, out_dir=str(tmp_path))
+    assert evaluated == {"tgt_lang": "en", "models": {"good": "good"}, "hypotheses": {}}
+    assert result.evaluated == {"tgt_lang": "en", "models": {"good": "good"}, "hypotheses": {"good": "good.hyp"}}

@@ -419,8 +419,10 @@ def _add_evaluate(sub):
     p.add_argument("--dataset", help="dataset folder from `mtkit build` (or a Hub dataset)")
     p.add_argument("--config", help="language-pair config, e.g. en-zh")
     p.add_argument("--split", default="test")
-    p.add_argument("--direction", help="SRC->TGT, e.g. zh->en (default: the config's order, en-zh: en->zh)")
-    p.add_argument("--beam", type=int, default=4, help="beam size for --model")
+    p.add_argument("--direction", help="SRC->TGT, e.g. zh->en; required with --dataset (a config holds both "
+                   "directions of its pair)")
+    p.add_argument("--beam", type=int, default=4, help="beam size for --model (default 4, where `mtkit translate` "
+                   "defaults to 1, greedy: give --beam 1 to score what it writes); eval.json and the card record it")
     p.add_argument("--max-length", type=int, help="most new tokens per sentence for --model")
     p.add_argument("--systems", help="comma-separated system names, in the order of --model then --hyp "
                    "(default: model folder and file names)")
@@ -450,6 +452,11 @@ def _run_evaluate(args) -> int:
     if args.dataset:
         if not args.config:
             raise ConfigError("--dataset needs --config (a language pair such as en-zh)")
+        if not args.direction:
+            langs = args.config.split("-")
+            choices = f"{langs[0]}->{langs[1]} or {langs[1]}->{langs[0]}" if len(langs) == 2 else "e.g. zh->en"
+            raise ConfigError(f"--dataset needs --direction SRC->TGT ({choices}): config {args.config} holds both "
+                              "directions")
         # the split gives the references, the sources and the target language: these options would be ignored
         given = [opt for opt, value in (("--ref", args.ref), ("--src", args.src)) if value]
         if given:
@@ -462,9 +469,9 @@ def _run_evaluate(args) -> int:
             target = parse_direction(args.direction, args.config)[1]
             if metric_language(args.tgt_lang) != metric_language(target):
                 raise ConfigError(f"--tgt-lang {args.tgt_lang} contradicts the direction's target {target} "
-                                  "(with --dataset the target comes from --direction or --config)")
+                                  "(with --dataset the target comes from --direction)")
         names = args.systems.split(",") if args.systems else ()
-        result = evaluate_dataset(args.dataset, config=args.config, split=args.split, direction=args.direction,
+        result = evaluate_dataset(args.dataset, config=args.config, direction=args.direction, split=args.split,
                                   models=args.model, hyp_paths=args.hyp, system_names=names, out_dir=args.out,
                                   baseline=args.baseline, method=args.method, n_samples=args.paired_n,
                                   seed=args.seed, backend=args.backend,

@@ -66,13 +66,14 @@ def translation_split(dataset: str | Path, config: str, split: str, langs: Seque
 
 
 def parse_direction(direction: str | None, config_name: str) -> tuple[str, str]:
-    """``zh->en`` checked against the languages of ``config_name``; no direction means the config's order (en-zh:
-    en->zh)."""
+    """``(src, tgt)`` of a direction ``zh->en``, checked against the languages of ``config_name`` (``en-zh``).
+
+    There is no default: a config holds both directions of its pair, and taking its (alphabetical) order
+    translated en->zh with a zh->en model."""
     langs = config_name.split("-")
     if not direction:
-        if len(langs) != 2:
-            raise ConfigError(f"config {config_name!r} is not a language pair such as en-zh; give --direction")
-        return langs[0], langs[1]
+        choices = f"{langs[0]}->{langs[1]} or {langs[1]}->{langs[0]}" if len(langs) == 2 else "e.g. zh->en"
+        raise ConfigError(f"give the direction, SRC->TGT ({choices}): config {config_name!r} holds both directions")
     try:
         src, tgt = (x.strip() for x in direction.split("->"))
     except ValueError:

@@ -129,17 +129,24 @@ def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_la
                      input_names={n: (p, *ref_paths) for n, p in zip(names, hyp_paths)}, evaluated=evaluated)
 
 
-def evaluate_dataset(dataset: str | Path, *, config: str, split: str = "test", direction: str | None = None,
+def evaluate_dataset(dataset: str | Path, *, config: str, direction: str, split: str = "test",
                      models: Sequence[str] = (), hyp_paths: Sequence[str] = (), system_names: Sequence[str] = (),
                      out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
                      n_samples: int | None = None, seed: int = SEED, backend: str = "auto", beam_size: int = 4,
                      max_length: int | None = None, bleu_tokenize: str | None = None,
                      translator_factory=None) -> EvalResult:
-    """Translate the split's sources with each model (or read hypothesis files), then score, break down by
-    document and bead type, and compare systems; with ``out_dir``, also write eval.json, eval.md, eval.png and
-    each model's translations (``NAME.hyp``) there. ``translator_factory(model)`` must return an object with
-    ``translate(list_of_str, beam_size=..., max_length=...) -> list[str]``; default:
-    :class:`mtkit.translate.Translator` on ``backend``."""
+    """Translate the sources of split ``split`` of ``dataset``'s config ``config`` (a language pair, en-zh)
+    in ``direction`` (``zh->en``; required: a config holds both directions) with each model, or read hypothesis
+    files, then score, break down by document and bead type, and compare systems; with ``out_dir``, also write
+    eval.json, eval.md, eval.png and each model's translations (``NAME.hyp``) there.
+
+    Models decode with ``beam_size`` 4 by default, not the greedy search that :meth:`Translator.translate
+    <mtkit.translate.Translator.translate>` and ``mtkit translate`` default to: scores of a model here and of
+    its ``mtkit translate`` output differ unless the beams agree. The beam and ``max_length`` are recorded in
+    ``evaluated["decoding"]`` (eval.json, and the model card from it).
+
+    ``translator_factory(model)`` must return an object with ``translate(list_of_str, beam_size=...,
+    max_length=...) -> list[str]``; default: :class:`mtkit.translate.Translator` on ``backend``."""
     from ..corpus.dataset import parallel_split, parse_direction
 
     src, tgt = parse_direction(direction, config)

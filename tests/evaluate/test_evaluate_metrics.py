@@ -427,7 +427,7 @@ def test_options_that_would_be_ignored(files, capsys, caplog):
                                        "are the references and sources\n")
     assert main(["evaluate", "--hyp", str(files / "a.txt"), "--tgt-lang", "zh"] + dataset) == 2
     assert capsys.readouterr().err == ("mtkit evaluate: error: --tgt-lang zh contradicts the direction's target en "
-                                       "(with --dataset the target comes from --direction or --config)\n")
+                                       "(with --dataset the target comes from --direction)\n")
 
 
 def test_out_is_checked_before_anything_is_scored(files, capsys, monkeypatch):

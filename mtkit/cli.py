@@ -471,7 +471,7 @@ def _run_evaluate(args) -> int:
                 raise ConfigError(f"--tgt-lang {args.tgt_lang} contradicts the direction's target {target} "
                                   "(with --dataset the target comes from --direction)")
         names = args.systems.split(",") if args.systems else ()
-        result = evaluate_dataset(args.dataset, config=args.config, direction=args.direction, split=args.split,
+        result = evaluate_dataset(args.dataset, config_name=args.config, direction=args.direction, split=args.split,
                                   models=args.model, hyp_paths=args.hyp, system_names=names, out_dir=args.out,
                                   baseline=args.baseline, method=args.method, n_samples=args.paired_n,
                                   seed=args.seed, backend=args.backend,
@@ -580,8 +580,8 @@ def _run_finetune(args) -> int:
 
     settings = FinetuneConfig.from_yaml(args.finetune_config) if args.finetune_config else FinetuneConfig()
     try:
-        result = finetune(args.model, args.dataset, config=args.config, direction=args.direction, out_dir=args.out,
-                          settings=settings, resume=args.resume, model_cards_dir=args.model_cards)
+        result = finetune(args.model, args.dataset, config_name=args.config, direction=args.direction,
+                          out_dir=args.out, settings=settings, resume=args.resume, model_cards_dir=args.model_cards)
     finally:
         _leave_process_group()
     if not result.main_process:  # `torchrun`/`accelerate launch`: the main process reports

@@ -70,6 +70,11 @@ def parse_direction(direction: str | None, config_name: str) -> tuple[str, str]:
 
     There is no default: a config holds both directions of its pair, and taking its (alphabetical) order
     translated en->zh with a zh->en model."""
+    if not isinstance(config_name, str):
+        raise ConfigError(f"config_name must be a dataset config name, a language pair such as 'en-zh' (a str), not "
+                          f"{type(config_name).__name__}")
+    if direction is not None and not isinstance(direction, str):
+        raise ConfigError(f"direction must be a str SRC->TGT such as 'zh->en', not {type(direction).__name__}")
     langs = config_name.split("-")
     if not direction:
         choices = f"{langs[0]}->{langs[1]} or {langs[1]}->{langs[0]}" if len(langs) == 2 else "e.g. zh->en"

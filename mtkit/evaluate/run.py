@@ -129,13 +129,13 @@ def evaluate_files(hyp_paths: Sequence[str], ref_paths: Sequence[str], *, tgt_la
                      input_names={n: (p, *ref_paths) for n, p in zip(names, hyp_paths)}, evaluated=evaluated)
 
 
-def evaluate_dataset(dataset: str | Path, *, config: str, direction: str, split: str = "test",
+def evaluate_dataset(dataset: str | Path, *, config_name: str, direction: str, split: str = "test",
                      models: Sequence[str] = (), hyp_paths: Sequence[str] = (), system_names: Sequence[str] = (),
                      out_dir: str | None = None, baseline: str | None = None, method: str | None = None,
                      n_samples: int | None = None, seed: int = SEED, backend: str = "auto", beam_size: int = 4,
                      max_length: int | None = None, bleu_tokenize: str | None = None,
                      translator_factory=None) -> EvalResult:
-    """Translate the sources of split ``split`` of ``dataset``'s config ``config`` (a language pair, en-zh)
+    """Translate the sources of split ``split`` of ``dataset``'s config ``config_name`` (a language pair, en-zh)
     in ``direction`` (``zh->en``; required: a config holds both directions) with each model, or read hypothesis
     files, then score, break down by document and bead type, and compare systems; with ``out_dir``, also write
     eval.json, eval.md, eval.png and each model's translations (``NAME.hyp``) there.
@@ -149,7 +149,7 @@ def evaluate_dataset(dataset: str | Path, *, config: str, direction: str, split:
     max_length=...) -> list[str]``; default: :class:`mtkit.translate.Translator` on ``backend``."""
     from ..corpus.dataset import parallel_split, parse_direction
 
-    src, tgt = parse_direction(direction, config)
+    src, tgt = parse_direction(direction, config_name)
     out_dir = check_settings(tgt, out_dir=out_dir, bleu_tokenize=bleu_tokenize)
     if not models and not hyp_paths:
         raise ConfigError("give at least one --model or --hyp")
@@ -162,9 +162,9 @@ def evaluate_dataset(dataset: str | Path, *, config: str, direction: str, split:
         from ..translate import Translator
 
         max_length = Translator.MAX_LENGTH  # what translate() uses when given none: recorded as used
-    data = parallel_split(dataset, config, split, src, tgt)
+    data = parallel_split(dataset, config_name, split, src, tgt)
     if not len(data):
-        raise DataError(f"{dataset} ({config}): split {split!r} is empty")
+        raise DataError(f"{dataset} ({config_name}): split {split!r} is empty")
     if translator_factory is None:
         from ..translate import Translator
 
@@ -176,7 +176,7 @@ def evaluate_dataset(dataset: str | Path, *, config: str, direction: str, split:
     for name, path in zip(hyp_names, hyp_paths):
         systems[name] = read_lines(path, blank_ok=True)
     # what the scores are of, for the report and the model card (which states the split and decoding from it)
-    evaluated = {"dataset": str(dataset), "config": config, "split": split, "direction": f"{src}->{tgt}",
+    evaluated = {"dataset": str(dataset), "config": config_name, "split": split, "direction": f"{src}->{tgt}",
                  "src_lang": src, "tgt_lang": tgt,
                  "models": {name: str(model) for name, model in zip(model_names, models)},
                  "hypotheses": {name: str(path) for name, path in zip(hyp_names, hyp_paths)}}

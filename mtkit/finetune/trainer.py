@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..corpus.dataset import ParallelSplit
+from ..corpus.dataset import ParallelSplit, parse_direction
 from ..errors import ConfigError
 from ..utils import changed_keys, stable_hash, write_json
 from .config import LORA_TARGETS, FinetuneConfig, lora_targets
@@ -323,10 +323,11 @@ def _check_dependencies(settings: FinetuneConfig) -> None:
             raise missing_dependency(package, "finetune")
 
 
-def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direction: str, out_dir: str | Path,
+def finetune(model_name: str | Path, dataset: str | Path, *, config_name: str, direction: str, out_dir: str | Path,
              settings: FinetuneConfig | None = None, resume: bool = True,
              model_cards_dir: str | Path | None = "model_cards", stop_after_steps: int | None = None) -> FinetuneResult:
-    """Fine-tune ``model_name`` on ``dataset``'s ``config`` in ``direction`` (``zh->en``) into ``out_dir``.
+    """Fine-tune ``model_name`` on ``dataset``'s config ``config_name`` (a language pair, ``en-zh``) in
+    ``direction`` (``zh->en``) into ``out_dir``, with ``settings`` (default: ``FinetuneConfig()``).
 
     ``resume``: continue from the last checkpoint in ``out_dir``, and return at once if the run finished with
     the same settings. ``stop_after_steps`` raises KeyboardInterrupt after that checkpoint (a killed run, for tests).
@@ -334,15 +335,21 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     from transformers import TrainerCallback
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+    parse_direction(direction, config_name)  # a config_name or direction of the wrong type or form, first
+    if settings is not None and not isinstance(settings, FinetuneConfig):
+        hint = " (FinetuneConfig.from_dict builds one from a dict)" if isinstance(settings, dict) else ""
+        raise ConfigError(f"settings must be a FinetuneConfig, not {type(settings).__name__}{hint}")
     settings = settings or FinetuneConfig()
     settings.validate()
     _check_dependencies(settings)
     _check_bf16(settings)
     run = Path(out_dir)
-    record = {"model": _run_input_name(model_name), "dataset": _run_input_name(dataset), "config": config,
+    # finetune_config.json's key stays "config", as runs have recorded it (mtkit card reads the file)
+    record = {"model": _run_input_name(model_name), "dataset": _run_input_name(dataset), "config": config_name,
               "direction": direction, **settings.to_dict()}
+
     def run_key(model: str, data: str) -> str:
-        return stable_hash(model, data, config, direction, settings.to_dict())
+        return stable_hash(model, data, config_name, direction, settings.to_dict())
 
     key = run_key(record["model"], record["dataset"])
     # the key before local paths were resolved (runs recorded by an earlier mtkit): the same command still
@@ -357,7 +364,7 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     _check_run_folder(run, saved, record, keys, resume)
 
     # every check before any training step: config, direction, empty train split, language codes
-    splits = load_parallel_splits(dataset, config, direction)
+    splits = load_parallel_splits(dataset, config_name, direction)
     src, tgt = splits["train"].src_lang, splits["train"].tgt_lang
     tokenizer, model = _load_model(model_name)
     family, source_prefix = _prepare_languages(tokenizer, model, src, tgt)
@@ -367,9 +374,11 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
     dev_name = next((s for s in ("validation", "dev") if s in splits and len(splits[s])), None)
     test_name = "test" if "test" in splits and len(splits["test"]) else None
     if not dev_name:
-        logger.warning("%s (%s) has no dev split: no evaluation during training, the last checkpoint is kept", dataset, config)
+        logger.warning("%s (%s) has no dev split: no evaluation during training, the last checkpoint is kept",
+                       dataset, config_name)
     if not dev_name and not test_name:
-        logger.warning("%s (%s) has no dev or test split: no final evaluation and no model card", dataset, config)
+        logger.warning("%s (%s) has no dev or test split: no final evaluation and no model card", dataset,
+                       config_name)
     run.mkdir(parents=True, exist_ok=True)
 
     lengths = dict(max_source_length=settings.max_source_length, max_target_length=settings.max_target_length)
@@ -436,7 +445,7 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config: str, direct
         results = _evaluate_final(final_model, splits[eval_split], src, tgt, settings)
         metrics["eval_split"] = eval_split
         metrics.update({name: round(s.score, 4) for name, s in results.items()})
-        _write_cards(run, model_cards_dir, settings, model_name=model_name, dataset=dataset, config=config,
+        _write_cards(run, model_cards_dir, settings, model_name=model_name, dataset=dataset, config_name=config_name,
                      src=src, tgt=tgt, split=eval_split, results=results, steps=trainer.state.global_step,
                      best=trainer.state.best_model_checkpoint)
     if main:  # final_dir relative to the run: the check above holds from any working directory and after a move
@@ -524,14 +533,14 @@ def _run_train_loss(state) -> float | None:
     return next((e["train_loss"] for e in reversed(state.log_history) if "train_loss" in e), None)
 
 
-def _write_cards(run: Path, cards_dir, settings: FinetuneConfig, *, model_name, dataset, config, src, tgt, split,
-                 results, steps, best=None) -> None:
+def _write_cards(run: Path, cards_dir, settings: FinetuneConfig, *, model_name, dataset, config_name, src, tgt,
+                 split, results, steps, best=None) -> None:
     from ..evaluate.card import write_model_card
 
     name = settings.run_name or run.resolve().name  # `--out .` is the folder it names, not ""
     card = dict(model_name=name, base_model=str(model_name), languages=[src, tgt], dataset=str(dataset),
                 training_dataset=str(dataset),
-                dataset_config=config, split=split, results=results,
+                dataset_config=config_name, split=split, results=results,
                 training=settings.card_training(steps=steps, best=best),
                 decoding={"beam_size": settings.eval_beam, "max_length": settings.eval_max_length})
     write_model_card(run / "README.md", **card)

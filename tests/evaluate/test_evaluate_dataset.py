@@ -50,7 +50,7 @@ class StubTranslator:
 
 
 def test_breakdowns_and_comparison_on_a_split(dataset, tmp_path):
-    report = evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good", "bad"],
+    report = evaluate_dataset(dataset, config_name="en-zh", split="test", direction="zh->en", models=["good", "bad"],
                               out_dir=tmp_path / "ev", translator_factory=StubTranslator)
     refs = [en for _, en, *_ in ROWS]
     assert report.scores["good"]["bleu"].score == BLEU().corpus_score(HYPS["good"], [refs]).score
@@ -85,7 +85,7 @@ def test_breakdown_by_source_document_when_rows_differ_in_orientation(tmp_path):
     hyp = tmp_path / "hyp.zh"
     hyp.write_text("下雨了。\n你好。\n", encoding="utf-8")
     for direction, expected in (("en->zh", ["enA", "enB"]), ("zh->en", ["zhA", "zhB"])):
-        report = evaluate_dataset(tmp_path / "mixed", config="en-zh", split="test", direction=direction,
+        report = evaluate_dataset(tmp_path / "mixed", config_name="en-zh", split="test", direction=direction,
                                   hyp_paths=[str(hyp)])
         assert sorted(report.breakdown["hyp.zh"]["document"]) == expected
 
@@ -97,7 +97,10 @@ def test_breakdown_by_source_document_when_rows_differ_in_orientation(tmp_path):
      (None, "en-zh", "give the direction, SRC->TGT (en->zh or zh->en): config 'en-zh' holds both directions"),
      ("", "en-zh", "give the direction, SRC->TGT (en->zh or zh->en): config 'en-zh' holds both directions"),
      ("zh->id", "en-zh", "direction 'zh->id' does not fit config 'en-zh' (languages: en, zh)"),
-     ("zh", "en-zh", "direction 'zh' is not of the form SRC->TGT, e.g. zh->en")],
+     ("zh", "en-zh", "direction 'zh' is not of the form SRC->TGT, e.g. zh->en"),
+     ("zh->en", ["en", "zh"], "config_name must be a dataset config name, a language pair such as 'en-zh' (a str), "
+                              "not list"),
+     (("zh", "en"), "en-zh", "direction must be a str SRC->TGT such as 'zh->en', not tuple")],
 )
 def test_directions(direction, config, expected):
     if isinstance(expected, tuple):
@@ -115,11 +118,11 @@ def test_the_builds_save_to_disk_copies_evaluate_as_the_parquet_folder(dataset, 
 
     rows = datasets.load_dataset(str(dataset), "en-zh", split="test")
     datasets.DatasetDict({"dev": rows, "test": rows}).save_to_disk(str(tmp_path / "hf" / "en-zh"))
-    expected = evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good"],
+    expected = evaluate_dataset(dataset, config_name="en-zh", split="test", direction="zh->en", models=["good"],
                                 translator_factory=StubTranslator)
     for folder, split in ((tmp_path / "hf", "test"), (tmp_path / "hf" / "en-zh", "test"),
                           (tmp_path / "hf" / "en-zh", "validation")):
-        got = evaluate_dataset(folder, config="en-zh", split=split, direction="zh->en", models=["good"],
+        got = evaluate_dataset(folder, config_name="en-zh", split=split, direction="zh->en", models=["good"],
                                translator_factory=StubTranslator)
         assert (got.scores, got.breakdown, got.worst_segments) == (expected.scores, expected.breakdown,
                                                                    expected.worst_segments)
@@ -129,15 +132,14 @@ def test_the_builds_save_to_disk_copies_evaluate_as_the_parquet_folder(dataset, 
 def test_split_errors(dataset):
     with pytest.raises(DataError, match=r"mps \(en-zh\): no split 'train' \(empty splits are not declared\); "
                                         r"splits: test$"):
-        evaluate_dataset(dataset, config="en-zh", split="train", direction="zh->en", models=["good"],
+        evaluate_dataset(dataset, config_name="en-zh", split="train", direction="zh->en", models=["good"],
                          translator_factory=StubTranslator)
     with pytest.raises(DataError, match="nowhere: no such dataset folder$"):
-        evaluate_dataset(dataset / "nowhere", config="en-zh", direction="zh->en", models=["good"],
+        evaluate_dataset(dataset / "nowhere", config_name="en-zh", direction="zh->en", models=["good"],
                          translator_factory=StubTranslator)
     with pytest.raises(ConfigError, match="3 system names for 1 systems"):
-        evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["good"],
-                         system_names=["a", "b", "c"],
-                         translator_factory=StubTranslator)
+        evaluate_dataset(dataset, config_name="en-zh", direction="zh->en", models=["good"],
+                         system_names=["a", "b", "c"], translator_factory=StubTranslator)
 
 
 @pytest.mark.slow
@@ -262,7 +264,7 @@ def test_card_of_a_model_that_was_not_trained_here(tmp_path, capsys):
 def test_models_with_the_same_folder_name(dataset):
     """runs/a/final and runs/b/final are both named `final`: the second silently replaced the first."""
     with pytest.raises(ConfigError, match=r"^system names repeat \(good, good\); give distinct names with --systems$"):
-        evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["runs/a/good", "runs/b/good"],
+        evaluate_dataset(dataset, config_name="en-zh", direction="zh->en", models=["runs/a/good", "runs/b/good"],
                          translator_factory=lambda model: StubTranslator(model.split("/")[-1]))
 
 
@@ -277,7 +279,7 @@ def test_a_dataset_that_is_not_there(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(DataError, match=r"^nowhere: no dataset there \(Couldn't reach 'nowhere' on the Hub "
                                         r"\(LocalEntryNotFoundError\)\)$"):
-        evaluate_dataset("nowhere", config="en-zh", direction="zh->en", models=["good"],
+        evaluate_dataset("nowhere", config_name="en-zh", direction="zh->en", models=["good"],
                          translator_factory=StubTranslator)
 
 
@@ -285,7 +287,7 @@ def test_eval_json_records_what_the_scores_are_of_and_the_card_follows_it(datase
     from huggingface_hub import ModelCard
 
     ev = tmp_path / "ev"
-    report = evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good", "bad"],
+    report = evaluate_dataset(dataset, config_name="en-zh", split="test", direction="zh->en", models=["good", "bad"],
                               out_dir=ev, translator_factory=StubTranslator, beam_size=2, max_length=64)
     assert report.evaluated == {
         "dataset": str(dataset), "config": "en-zh", "split": "test", "direction": "zh->en", "src_lang": "zh",
@@ -332,10 +334,10 @@ def test_a_bad_out_is_found_before_any_model_translates(dataset, tmp_path):
         pytest.fail("translated before --out was checked")
 
     with pytest.raises(ConfigError, match=r"^cannot write .*afile: .*afile is a file, not a folder$"):
-        evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["good"], out_dir=tmp_path / "afile",
+        evaluate_dataset(dataset, config_name="en-zh", direction="zh->en", models=["good"], out_dir=tmp_path / "afile",
                          translator_factory=never)
     with pytest.raises(ConfigError, match=r"^the BLEU tokenizer ja-mecab needs the MeCab package"):
-        evaluate_dataset(dataset, config="en-zh", direction="zh->en", models=["good"], bleu_tokenize="ja-mecab",
+        evaluate_dataset(dataset, config_name="en-zh", direction="zh->en", models=["good"], bleu_tokenize="ja-mecab",
                          translator_factory=never)
 
 
@@ -353,7 +355,7 @@ def test_bead_types_in_the_evaluated_direction(tmp_path):
     (tmp_path / "hyp.en").write_text("It rained a lot.\nHello.\n", encoding="utf-8")
     (tmp_path / "hyp.zh").write_text("下雨了。\n你好。\n", encoding="utf-8")
     for direction, hyp, expected in (("zh->en", "hyp.en", ["1-1", "1-3"]), ("en->zh", "hyp.zh", ["1-1", "3-1"])):
-        report = evaluate_dataset(tmp_path / "ds", config="en-zh", split="test", direction=direction,
+        report = evaluate_dataset(tmp_path / "ds", config_name="en-zh", split="test", direction=direction,
                                   hyp_paths=[str(tmp_path / hyp)], out_dir=tmp_path / direction.replace(">", ""))
         rows = report.breakdown[hyp]["bead type"]
         assert sorted(rows) == expected
@@ -371,18 +373,18 @@ def test_a_models_translations_never_overwrite_a_hyp_input_and_card_reads_the_fo
     new model's output (and eval.json then named it as the earlier system). A folder as --eval is read as its
     eval.json; a folder as the card's --out is one error line, not a traceback."""
     ev = tmp_path / "ev"
-    evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good"], out_dir=ev,
+    evaluate_dataset(dataset, config_name="en-zh", split="test", direction="zh->en", models=["good"], out_dir=ev,
                      translator_factory=StubTranslator)
     before = (ev / "good.hyp").read_bytes()
     with pytest.raises(ConfigError) as raised:
-        evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good"],
+        evaluate_dataset(dataset, config_name="en-zh", split="test", direction="zh->en", models=["good"],
                          hyp_paths=[str(ev / "good.hyp")], system_names=["good", "previous"], out_dir=ev,
                          translator_factory=StubTranslator)
     assert str(raised.value) == (f"{ev / 'good.hyp'} is a --hyp input, and this run would write a model's "
                                  "translations there; use another --out or another --systems name")
     assert (ev / "good.hyp").read_bytes() == before
     with pytest.raises(ConfigError, match=r"^two systems would write one translations file in .*\(a_b.hyp, a_b.hyp\)"):
-        evaluate_dataset(dataset, config="en-zh", split="test", direction="zh->en", models=["good", "bad"],
+        evaluate_dataset(dataset, config_name="en-zh", split="test", direction="zh->en", models=["good", "bad"],
                          system_names=["a/b", "a_b"], out_dir=tmp_path / "other", translator_factory=StubTranslator)
     assert main(["card", "--eval", str(ev), "--out", str(tmp_path / "card.md"), "--model-name", "m",
                  "--dataset", "org/mps"]) == 0
@@ -394,7 +396,7 @@ def test_a_models_translations_never_overwrite_a_hyp_input_and_card_reads_the_fo
 def test_one_result_record_with_or_without_a_report_folder(dataset, tmp_path):
     """The result was eval.json's dict plus a private `_scores` with --out, and another dict without (its comparison
     an object, not a dict): one EvalResult now, whose report_path names the eval.json written."""
-    kwargs = dict(config="en-zh", split="test", direction="zh->en", models=["good", "bad"],
+    kwargs = dict(config_name="en-zh", split="test", direction="zh->en", models=["good", "bad"],
                   translator_factory=StubTranslator)
     bare = evaluate_dataset(dataset, **kwargs)
     written = evaluate_dataset(dataset, out_dir=tmp_path / "ev", **kwargs)
@@ -424,14 +426,25 @@ def test_the_direction_is_required(dataset, capsys):
     """Without a direction the config's alphabetical order was taken: en-zh translated en->zh with a zh->en model,
     with only script warnings."""
     with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'direction'"):
-        evaluate_dataset(dataset, config="en-zh", models=["good"], translator_factory=StubTranslator)
+        evaluate_dataset(dataset, config_name="en-zh", models=["good"], translator_factory=StubTranslator)
     with pytest.raises(ConfigError) as error:
-        evaluate_dataset(dataset, config="en-zh", direction=None, models=["good"],
+        evaluate_dataset(dataset, config_name="en-zh", direction=None, models=["good"],
                          translator_factory=StubTranslator)
     assert str(error.value) == "give the direction, SRC->TGT (en->zh or zh->en): config 'en-zh' holds both directions"
     assert main(["evaluate", "--dataset", str(dataset), "--config", "en-zh", "--hyp", __file__]) == 2
     assert capsys.readouterr().err == ("mtkit evaluate: error: --dataset needs --direction SRC->TGT (en->zh or zh->en): "
                                        "config en-zh holds both directions\n")
+
+
+@pytest.mark.parametrize("config_name, message", [
+    (["en", "zh"], "config_name must be a dataset config name, a language pair such as 'en-zh' (a str), not list"),
+    (None, "config_name must be a dataset config name, a language pair such as 'en-zh' (a str), not NoneType"),
+])
+def test_config_name_must_be_a_config_name(dataset, config_name, message):
+    with pytest.raises(ConfigError) as error:
+        evaluate_dataset(dataset, config_name=config_name, direction="zh->en", models=["good"],
+                         translator_factory=StubTranslator)
+    assert str(error.value) == message
 
 
 def test_the_beam_default_is_stated():

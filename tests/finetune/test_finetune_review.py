@@ -86,12 +86,12 @@ def test_yaml_numbers_without_a_dot_and_files_that_are_not_settings(tmp_path):
 
 def test_missing_dataset_or_model_is_a_clear_error(assets, tmp_path):
     with pytest.raises(DataError, match="no such dataset folder"):
-        finetune(assets["model"], tmp_path / "nothing", config="en-zh", direction="zh->en", out_dir=tmp_path / "x")
+        finetune(assets["model"], tmp_path / "nothing", config_name="en-zh", direction="zh->en", out_dir=tmp_path / "x")
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no dataset there"):
-        finetune(assets["model"], tmp_path / "empty", config="en-zh", direction="zh->en", out_dir=tmp_path / "x")
+        finetune(assets["model"], tmp_path / "empty", config_name="en-zh", direction="zh->en", out_dir=tmp_path / "x")
     with pytest.raises(BackendError) as info:  # was the Hub's "Repo id must be in the form 'repo_name' or ..."
-        finetune(tmp_path / "no-model", assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "x")
+        finetune(tmp_path / "no-model", assets["data"], config_name="en-zh", direction="zh->en", out_dir=tmp_path / "x")
     assert str(info.value) == f"cannot load translation model '{tmp_path / 'no-model'}': no such model folder"
     assert not (tmp_path / "x").exists()
 
@@ -101,7 +101,7 @@ def test_settings_the_model_cannot_take_are_refused_before_training(assets, tmp_
     LoRA targets the model lacks with peft's traceback (all of them) or not at all (some)."""
     def run(**values):
         with pytest.raises(ConfigError) as info:
-            finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "x",
+            finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en", out_dir=tmp_path / "x",
                      settings=settings(**values), model_cards_dir=None)
         return str(info.value)
 
@@ -137,7 +137,8 @@ def test_a_lora_adapter_as_the_model_is_merged_into_its_base(assets, tmp_path, c
 
     from mtkit.translate import Translator
 
-    first = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "lora",
+    first = finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en",
+                     out_dir=tmp_path / "lora",
                      settings=settings(method="lora", merge_lora=False, max_steps=4, learning_rate=1e-2),
                      model_cards_dir=None).final_dir
     base_and_first = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(assets["model"]),
@@ -146,7 +147,7 @@ def test_a_lora_adapter_as_the_model_is_merged_into_its_base(assets, tmp_path, c
     assert max((base_and_first[k] - base[k]).abs().max() for k in base) > 1e-2
     short = dict(max_steps=2, eval_steps=2, save_steps=2)
     with caplog.at_level(logging.INFO, logger="mtkit.translate"):  # the CLI sets mtkit to WARNING
-        full = finetune(first, assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "full",
+        full = finetune(first, assets["data"], config_name="en-zh", direction="zh->en", out_dir=tmp_path / "full",
                         settings=settings(**short, learning_rate=0.0001, lr_scheduler="constant"), model_cards_dir=None)
     assert f"{first} is a LoRA adapter: merged into its base model {assets['model']}" in caplog.messages
     trained = AutoModelForSeq2SeqLM.from_pretrained(full.final_dir).state_dict()
@@ -155,7 +156,7 @@ def test_a_lora_adapter_as_the_model_is_merged_into_its_base(assets, tmp_path, c
     assert max((trained[k] - base_and_first[k]).abs().max() for k in trained) < 1e-3
 
     monkeypatch.chdir(tmp_path)  # the adapter given relative to here: the new one must load from anywhere
-    second = finetune("lora/final/adapter", assets["data"], config="en-zh", direction="zh->en",
+    second = finetune("lora/final/adapter", assets["data"], config_name="en-zh", direction="zh->en",
                       out_dir=tmp_path / "lora2", settings=settings(**short, method="lora", merge_lora=False,
                                                                     learning_rate=1e-2), model_cards_dir=None).final_dir
     assert json.loads((second / "adapter_config.json").read_text())["base_model_name_or_path"] == str(first.resolve())
@@ -189,22 +190,23 @@ def test_a_marian_model_for_another_pair_is_warned_of(tmp_path, caplog):
 
 def test_no_resume_leaves_no_checkpoint_of_the_earlier_start(assets, tmp_path):
     run = tmp_path / "run"
-    finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=run,
+    finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en", out_dir=run,
              settings=settings(), model_cards_dir=None)
     assert (run / "checkpoint-40").is_dir() and (run / "done.json").is_file()
     other = settings(learning_rate=1e-3, max_steps=20)
     with pytest.raises(KeyboardInterrupt):  # killed after this start's first checkpoint
-        finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=run,
+        finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en", out_dir=run,
                  settings=other, resume=False, model_cards_dir=None, stop_after_steps=10)
     assert sorted(p.name for p in run.glob("checkpoint-*")) == ["checkpoint-10"]
     assert not (run / "done.json").exists()
-    resumed = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=run,
+    resumed = finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en", out_dir=run,
                        settings=other, model_cards_dir=None)
     assert resumed.resumed_from.endswith("checkpoint-10") and resumed.metrics["steps"] == 20
 
 
 def test_lora_adapter_without_merge_is_scored(assets, tmp_path):
-    result = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "lora",
+    result = finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en",
+                      out_dir=tmp_path / "lora",
                       settings=settings(method="lora", merge_lora=False, max_steps=10, learning_rate=1e-2),
                       model_cards_dir=tmp_path / "cards")
     assert result.final_dir == tmp_path / "lora" / "final" / "adapter"
@@ -232,7 +234,7 @@ def test_the_best_evaluation_between_saves_is_the_final_model(assets, tmp_path):
     from safetensors.torch import load_file
 
     run = tmp_path / "run"
-    result = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=run,
+    result = finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en", out_dir=run,
                       settings=settings(max_steps=10, eval_steps=5, save_steps=10, metric_for_best="loss",
                                         learning_rate=5e-2, lr_scheduler="constant"), model_cards_dir=None)
     history = json.loads((run / "checkpoint-10" / "trainer_state.json").read_text())["log_history"]
@@ -275,3 +277,20 @@ def test_lora_on_a_gated_t5_trains_its_feed_forward_input(tmp_path):
         trained = {name.split(".lora_A")[0].rsplit(".", 1)[-1] for name, _ in lora.named_parameters()
                    if ".lora_A" in name}
         assert trained == expected
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    # config is the dataset's config name here, and a settings object in build_corpus(config=BuildConfig): passing
+    # the settings there was an AttributeError ('FinetuneConfig' object has no attribute 'split')
+    ({"config_name": FinetuneConfig()}, "config_name must be a dataset config name, a language pair such as 'en-zh' "
+                                        "(a str), not FinetuneConfig"),
+    ({"settings": {"max_steps": 2}}, "settings must be a FinetuneConfig, not dict (FinetuneConfig.from_dict builds "
+                                     "one from a dict)"),
+    ({"settings": "configs/finetune/opus-mt-full.yaml"}, "settings must be a FinetuneConfig, not str"),
+])
+def test_arguments_of_the_wrong_type_are_named(assets, tmp_path, kwargs, message):
+    with pytest.raises(ConfigError) as info:
+        finetune(assets["model"], assets["data"], out_dir=tmp_path / "x", direction="zh->en",
+                 **{"config_name": "en-zh", **kwargs})
+    assert str(info.value) == message
+    assert not (tmp_path / "x").exists()

@@ -24,7 +24,7 @@ def assets(tmp_path_factory):
 
 
 def run_in(assets, out, **kw):
-    return finetune(kw.pop("model", assets["model"]), kw.pop("dataset", assets["data"]), config="en-zh",
+    return finetune(kw.pop("model", assets["model"]), kw.pop("dataset", assets["data"]), config_name="en-zh",
                     direction="zh->en", out_dir=out, settings=settings(**{**SHORT, **kw.pop("settings", {})}), **kw)
 
 

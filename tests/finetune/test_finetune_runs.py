@@ -62,7 +62,8 @@ def test_training_lowers_loss_and_raises_bleu(assets, tmp_path):
 
     train = [r["translation"]["zh"] for r in train_rows(96)[:32]]
     before = Translator(assets["model"], backend="mtkit").translate(train, max_length=12)
-    result = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "run",
+    result = finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en",
+                      out_dir=tmp_path / "run",
                       settings=settings(max_steps=200, eval_steps=50, save_steps=200, learning_rate=6e-3, batch_max_tokens=1024),
                       model_cards_dir=tmp_path / "cards")
     history = json.loads((tmp_path / "run" / "checkpoint-200" / "trainer_state.json").read_text())["log_history"]
@@ -77,7 +78,7 @@ def test_training_lowers_loss_and_raises_bleu(assets, tmp_path):
     assert result.metrics["eval_split"] == "test" and "bleu" in result.metrics
     card = (tmp_path / "cards" / "run.md").read_text()
     assert "model-index" in card and "chrF" in card
-    again = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "run",
+    again = finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en", out_dir=tmp_path / "run",
                      settings=settings(max_steps=200, eval_steps=50, save_steps=200, learning_rate=6e-3, batch_max_tokens=1024),
                      model_cards_dir=None)
     assert again.skipped  # a finished run is not redone
@@ -85,21 +86,21 @@ def test_training_lowers_loss_and_raises_bleu(assets, tmp_path):
 
 @pytest.mark.parametrize("cut_short", [False, True], ids=["killed-after-a-save", "killed-while-saving"])
 def test_resume_gives_the_same_weights(assets, tmp_path, cut_short):
-    full = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "a",
+    full = finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en", out_dir=tmp_path / "a",
                     settings=settings(), model_cards_dir=None)
     with pytest.raises(KeyboardInterrupt):
-        finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "b",
+        finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en", out_dir=tmp_path / "b",
                  settings=settings(), model_cards_dir=None, stop_after_steps=20)
     if cut_short:  # the Trainer writes trainer_state.json last: a kill while saving leaves the folder without it
         for name in ("trainer_state.json", "optimizer.pt", "scheduler.pt"):
             (tmp_path / "b" / "checkpoint-20" / name).unlink()
-    resumed = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "b",
+    resumed = finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en", out_dir=tmp_path / "b",
                        settings=settings(), model_cards_dir=None)
     assert resumed.resumed_from.endswith("checkpoint-10" if cut_short else "checkpoint-20")
     assert resumed.metrics["steps"] == 40
     assert resumed.metrics["train_loss"] == pytest.approx(full.metrics["train_loss"], abs=1e-6)  # the whole run's
     with pytest.raises(ConfigError, match="holds a run with other settings"):
-        finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "b",
+        finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en", out_dir=tmp_path / "b",
                  settings=settings(learning_rate=1e-3), model_cards_dir=None)
     from safetensors.torch import load_file
 
@@ -110,7 +111,8 @@ def test_resume_gives_the_same_weights(assets, tmp_path, cut_short):
 
 
 def test_lora_saves_only_adapters_and_merges(assets, tmp_path):
-    result = finetune(assets["model"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "lora",
+    result = finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en",
+                      out_dir=tmp_path / "lora",
                       settings=settings(method="lora", max_steps=10, learning_rate=1e-2), model_cards_dir=None)
     adapter = tmp_path / "lora" / "final" / "adapter"
     assert (adapter / "adapter_model.safetensors").is_file() and not (adapter / "model.safetensors").exists()
@@ -131,17 +133,17 @@ def test_lora_saves_only_adapters_and_merges(assets, tmp_path):
 
 def test_bad_inputs_fail_before_training(assets, tmp_path):
     with pytest.raises(ConfigError, match="does not fit config 'en-zh'"):
-        finetune(assets["model"], assets["data"], config="en-zh", direction="zh->id", out_dir=tmp_path / "x")
+        finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->id", out_dir=tmp_path / "x")
     with pytest.raises(ConfigError, match="no config 'id-zh'"):
-        finetune(assets["model"], assets["data"], config="id-zh", direction="zh->id", out_dir=tmp_path / "x")
+        finetune(assets["model"], assets["data"], config_name="id-zh", direction="zh->id", out_dir=tmp_path / "x")
     empty = write_dataset(tmp_path / "empty", n_train=0)
     with pytest.raises(DataError, match="the train split is empty|no config"):
-        finetune(assets["model"], empty, config="en-zh", direction="zh->en", out_dir=tmp_path / "x")
+        finetune(assets["model"], empty, config_name="en-zh", direction="zh->en", out_dir=tmp_path / "x")
     with pytest.raises(ConfigError, match="unknown fine-tuning setting\\(s\\) lerning_rate"):
         FinetuneConfig.from_dict({"lerning_rate": 1e-4})
     mi = write_dataset(tmp_path / "mi", n_train=4, langs=("en", "mi"))
     with pytest.raises(ConfigError, match="language 'mi' \\(mi\\) is not known to this model; known: .*zh"):
-        finetune(assets["m2m100"], mi, config="en-mi", direction="en->mi", out_dir=tmp_path / "x")
+        finetune(assets["m2m100"], mi, config_name="en-mi", direction="en->mi", out_dir=tmp_path / "x")
     with pytest.raises(ConfigError, match="bf16 'maybe' unknown"):
         FinetuneConfig.from_dict({"bf16": "maybe"})
     assert not (tmp_path / "x").exists()
@@ -162,7 +164,8 @@ def test_m2m100_lora_trains_with_language_codes(assets, tmp_path):
     """M2M100 (as NLLB): the LoRA targets fit its layer names, labels and dev generation start with __en__."""
     from transformers import AutoModelForSeq2SeqLM
 
-    result = finetune(assets["m2m100"], assets["data"], config="en-zh", direction="zh->en", out_dir=tmp_path / "m2m",
+    result = finetune(assets["m2m100"], assets["data"], config_name="en-zh", direction="zh->en",
+                      out_dir=tmp_path / "m2m",
                       settings=settings(method="lora", max_steps=4, eval_steps=2, save_steps=2), model_cards_dir=None)
     assert result.metrics["steps"] == 4 and result.final_dir.name == "merged"
     merged = AutoModelForSeq2SeqLM.from_pretrained(result.final_dir)
@@ -209,5 +212,5 @@ def test_a_missing_training_dependency_names_the_extra(monkeypatch, tmp_path):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a))
     with pytest.raises(BackendError, match=r'peft is not installed; pip install "mtkit\[finetune\]"'):
-        finetune("unused", "unused", config="en-zh", direction="zh->en", out_dir=tmp_path / "run",
+        finetune("unused", "unused", config_name="en-zh", direction="zh->en", out_dir=tmp_path / "run",
                  settings=FinetuneConfig.from_dict({"method": "lora"}))

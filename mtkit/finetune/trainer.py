@@ -79,7 +79,7 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
     (the batches of ``DataCollatorForSeq2Seq``, without its per-pair Python); the loss is computed from the
     logits in their own dtype where the model family allows it (:func:`seq2seq_loss`).
     """
-    from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, Seq2SeqTrainer
+    from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, PrinterCallback, Seq2SeqTrainer
 
     from .loss import lean_loss_parts, logits_loss, seq2seq_loss
 
@@ -139,15 +139,36 @@ def build_trainer(model, tokenizer, train: list[dict], *, settings: FinetuneConf
             ids = inputs.get("input_ids")
             return self._flops_per_token * ids.numel() if ids is not None else 0
 
-    callbacks = [_epoch_to_sampler_callback(samplers), *callbacks]
+    callbacks = [_epoch_to_sampler_callback(samplers), _log_callback(), *callbacks]
     if dev is not None:
         callbacks.append(_save_new_best_callback())
     if dev is not None and settings.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
-    return BudgetTrainer(model=model, args=training_arguments(settings, run_dir, evaluate=dev is not None),
-                         train_dataset=pairs, eval_dataset=dev,
-                         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, padding=True),
-                         processing_class=tokenizer, compute_metrics=compute_metrics, callbacks=callbacks)
+    trainer = BudgetTrainer(model=model, args=training_arguments(settings, run_dir, evaluate=dev is not None),
+                            train_dataset=pairs, eval_dataset=dev,
+                            data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, padding=True),
+                            processing_class=tokenizer, compute_metrics=compute_metrics, callbacks=callbacks)
+    # with disable_tqdm the Trainer adds PrinterCallback, which print()s every log to stdout: the logs go to the
+    # mtkit.finetune logger instead (_log_callback)
+    trainer.remove_callback(PrinterCallback)
+    return trainer
+
+
+def _log_callback():
+    from transformers import TrainerCallback
+
+    class LogToLogger(TrainerCallback):
+        """The Trainer's logs (training loss, learning rate, dev scores) as INFO records of ``mtkit.finetune``,
+        from the main process, in place of transformers' PrinterCallback: library code does not print."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not logs or not state.is_world_process_zero:
+                return
+            values = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in logs.items() if k != "total_flos")
+            logger.info("step %d: %s", state.global_step, values)
+
+    return LogToLogger()
 
 
 def _epoch_to_sampler_callback(samplers: list[TokenBudgetBatchSampler]):
@@ -331,6 +352,7 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config_name: str, d
 
     ``resume``: continue from the last checkpoint in ``out_dir``, and return at once if the run finished with
     the same settings. ``stop_after_steps`` raises KeyboardInterrupt after that checkpoint (a killed run, for tests).
+    Training logs (loss, dev scores) are INFO records of the ``mtkit.finetune`` logger; nothing is printed.
     """
     from transformers import TrainerCallback
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR

@@ -294,3 +294,18 @@ def test_arguments_of_the_wrong_type_are_named(assets, tmp_path, kwargs, message
                  **{"config_name": "en-zh", **kwargs})
     assert str(info.value) == message
     assert not (tmp_path / "x").exists()
+
+
+def test_a_run_prints_nothing_and_logs_its_progress(assets, tmp_path, capsys, caplog):
+    """disable_tqdm made transformers add its PrinterCallback, which print()ed every log dict to stdout."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="mtkit.finetune"):
+        finetune(assets["model"], assets["data"], config_name="en-zh", direction="zh->en", out_dir=tmp_path / "run",
+                 settings=settings(max_steps=2, eval_steps=2, save_steps=2, logging_steps=1, eval_max_length=4),
+                 model_cards_dir=None)
+    assert capsys.readouterr().out == ""
+    steps = [r.getMessage() for r in caplog.records if r.name == "mtkit.finetune" and r.getMessage().startswith("step ")]
+    assert [m.split(":")[0] for m in steps] == ["step 1", "step 2", "step 2", "step 2"]  # losses, dev scores, summary
+    assert steps[0].startswith("step 1: loss=") and "eval_chrf=" in steps[2] and "train_runtime=" in steps[3]
+    assert all(r.levelno == logging.INFO for r in caplog.records if r.getMessage().startswith("step "))

@@ -79,11 +79,15 @@ class FinetuneConfig(StrictConfig):
             raise ConfigError(f"metric_for_best {self.metric_for_best!r} unknown; known: {', '.join(self.METRICS)}")
         if self.bf16 not in self.BF16:
             raise ConfigError(f"bf16 {self.bf16!r} unknown; allowed: auto, true, false")
+        if self.batch_max_tokens < 16 or self.gradient_accumulation < 1:
+            raise ConfigError("batch_max_tokens must be >= 16 and gradient_accumulation >= 1")
+
+    def check_evaluation(self) -> None:
+        """What a run that evaluates a dev split needs besides :meth:`validate`, checked once the dataset's splits
+        are known (a run without a dev split never evaluates, and its save_steps need not fit eval_steps)."""
         if self.save_steps % self.eval_steps:
             raise ConfigError(f"save_steps ({self.save_steps}) must be a multiple of eval_steps ({self.eval_steps}): "
                               "the best checkpoint is chosen among evaluated ones")
-        if self.batch_max_tokens < 16 or self.gradient_accumulation < 1:
-            raise ConfigError("batch_max_tokens must be >= 16 and gradient_accumulation >= 1")
 
     # field -> the types a YAML value may have (float fields take ints; bools are never numbers)
     TYPES = {"learning_rate": (float, type(None)), "bf16": (str, bool), "lora_target_modules": (list, type(None)),

@@ -385,22 +385,24 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config_name: str, d
     saved = run / "finetune_config.json"
     _check_run_folder(run, saved, record, keys, resume)
 
-    # every check before any training step: config, direction, empty train split, language codes
+    # every check before any training step: config, direction, empty train split, settings, language codes
     splits = load_parallel_splits(dataset, config_name, direction)
     src, tgt = splits["train"].src_lang, splits["train"].tgt_lang
-    tokenizer, model = _load_model(model_name)
-    family, source_prefix = _prepare_languages(tokenizer, model, src, tgt)
-    _check_lengths(model, family, settings)
-    if settings.method == "lora":
-        model = _with_lora(model, family, settings)
     dev_name = next((s for s in ("validation", "dev") if s in splits and len(splits[s])), None)
     test_name = "test" if "test" in splits and len(splits["test"]) else None
-    if not dev_name:
+    if dev_name:
+        settings.check_evaluation()
+    else:
         logger.warning("%s (%s) has no dev split: no evaluation during training, the last checkpoint is kept",
                        dataset, config_name)
     if not dev_name and not test_name:
         logger.warning("%s (%s) has no dev or test split: no final evaluation and no model card", dataset,
                        config_name)
+    tokenizer, model = _load_model(model_name)
+    family, source_prefix = _prepare_languages(tokenizer, model, src, tgt)
+    _check_lengths(model, family, settings)
+    if settings.method == "lora":
+        model = _with_lora(model, family, settings)
     run.mkdir(parents=True, exist_ok=True)
 
     lengths = dict(max_source_length=settings.max_source_length, max_target_length=settings.max_target_length)

@@ -309,3 +309,19 @@ def test_a_run_prints_nothing_and_logs_its_progress(assets, tmp_path, capsys, ca
     assert [m.split(":")[0] for m in steps] == ["step 1", "step 2", "step 2", "step 2"]  # losses, dev scores, summary
     assert steps[0].startswith("step 1: loss=") and "eval_chrf=" in steps[2] and "train_runtime=" in steps[3]
     assert all(r.levelno == logging.INFO for r in caplog.records if r.getMessage().startswith("step "))
+
+
+def test_save_steps_need_fit_eval_steps_only_when_a_dev_split_is_evaluated(assets, tmp_path):
+    """A train-only dataset never evaluates, yet save_steps 3 was refused for not being a multiple of eval_steps
+    100 (the default)."""
+    train_only = write_dataset(tmp_path / "train-only", n_train=16, n_dev=0, n_test=0)
+    values = {"max_steps": 3, "save_steps": 3, "batch_max_tokens": 256}
+    result = finetune(assets["model"], train_only, config_name="en-zh", direction="zh->en", out_dir=tmp_path / "a",
+                      settings=FinetuneConfig.from_dict(values), model_cards_dir=None)
+    assert result.metrics["steps"] == 3 and (tmp_path / "a" / "checkpoint-3").is_dir()
+    with pytest.raises(ConfigError) as info:  # with a dev split: refused, before anything loads or is written
+        finetune("no/such-model", assets["data"], config_name="en-zh", direction="zh->en", out_dir=tmp_path / "b",
+                 settings=FinetuneConfig(**values), model_cards_dir=None)
+    assert str(info.value) == ("save_steps (3) must be a multiple of eval_steps (100): the best checkpoint is chosen "
+                               "among evaluated ones")
+    assert not (tmp_path / "b").exists()

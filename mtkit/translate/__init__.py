@@ -311,19 +311,26 @@ class Translator:
 
     # -------------------------------------------------------------- translation
 
-    def translate(self, sentences: Sequence[str], *, beam_size: int = 1, max_length: int = MAX_LENGTH,
+    def translate(self, sentences: Iterable[str], *, beam_size: int = 1, max_length: int = MAX_LENGTH,
                   min_length: int = 0, max_batch_tokens: int | None = None, max_batch_size: int | None = None,
                   length_penalty: float = 1.0, progress: bool = False, first_line: int = 1) -> list[str]:
         """Translations of ``sentences`` in input order; empty (or blank) inputs give empty outputs.
-        ``progress`` shows a bar in sentences/s with an ETA; ``first_line`` numbers lines in warnings.
-        ``max_batch_tokens`` / ``max_batch_size``: None takes the device's default (:attr:`BATCHING`), 0 no bound."""
-        _not_one_string(sentences, "translate")
+
+        ``sentences`` is any iterable of strings (a list, a tuple, a generator), read once and held in memory
+        with its translations; :meth:`translate_iter` streams. One ``str`` is refused (it would be one input
+        per character). ``progress`` shows a bar in sentences/s with an ETA; ``first_line`` numbers lines
+        in warnings. ``max_batch_tokens`` / ``max_batch_size``: None takes the device's default
+        (:attr:`BATCHING`), 0 no bound."""
+        _check_sentences(sentences, "translate")
         check_options(beam_size=beam_size, max_length=max_length, min_length=min_length,
                       max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size)
         positions = position_limit(self.model, self.family)
         if positions and max_length > positions:  # every backend fails past them (mtkit's decoder says the same)
             raise ConfigError(f"max_length {max_length} is over the model's {positions} decoder positions; "
                               f"use --max-length {positions} or less")
+        # after the checks, so that a mistake does not use up a generator; read once: it is counted, walked
+        # and indexed below (a generator was translated in full, then failed on len())
+        sentences = list(sentences)
         device = "cuda" if str(self.device).startswith("cuda") else "cpu"
         default_tokens, default_size, default_rows = self.BATCHING.get(f"{device}/{self.backend.name}",
                                                                        self.BATCHING[device])
@@ -375,7 +382,7 @@ class Translator:
     def translate_iter(self, sentences: Iterable[str], *, window: int = 1024, **kwargs) -> Iterator[str]:
         """Streaming: translate ``window`` inputs at a time (sorted by length inside the window), in order.
         The arguments are checked at the call, not at the first ``next()``: a mistake fails where it is made."""
-        _not_one_string(sentences, "translate_iter")  # a str is iterable: it would be one input per character
+        _check_sentences(sentences, "translate_iter")  # a str is iterable: it would be one input per character
         check_options(window=window, **kwargs)
         return self._translate_windows(sentences, window, kwargs)
 
@@ -392,9 +399,15 @@ class Translator:
             yield from self.translate(chunk, first_line=line, **kwargs)
 
 
-def _not_one_string(sentences, method: str) -> None:
+def _check_sentences(sentences, method: str) -> None:
+    """A TypeError for what is not an iterable of sentences: one string (iterable, but one input per character
+    would be translated) or a value that is not iterable at all."""
     if isinstance(sentences, str):
         raise TypeError(f"{method} takes a list of sentences, not one string: {method}([text])")
+    try:
+        iter(sentences)
+    except TypeError:
+        raise TypeError(f"{method} takes an iterable of sentences (str), not {type(sentences).__name__}") from None
 
 
 # Characters that print as nothing: a line holding only these (and whitespace) is an empty line. str.strip() keeps

@@ -123,6 +123,27 @@ def test_one_string_is_not_a_list_of_sentences(marians):
         tr.translate("公安 部")
 
 
+@pytest.mark.parametrize("make", [tuple, iter, lambda xs: (x for x in xs), lambda xs: dict.fromkeys(xs).keys()],
+                         ids=["tuple", "iterator", "generator", "dict-keys"])
+def test_any_iterable_of_sentences(marians, make):
+    # a generator was decoded in full, then failed on len(): "object of type 'generator' has no len()"
+    tr = Translator(marians[0])
+    inputs = ["公安 部", "缅甸 警方", "", "合作 泰国"]  # no repeat: dict keys keep every input
+    assert tr.translate(make(inputs), max_length=4) == tr.translate(inputs, max_length=4)
+
+
+def test_not_iterable_sentences_and_a_bad_setting_leave_a_generator_unread(marians):
+    tr = Translator(marians[0])
+    with pytest.raises(TypeError, match=r"^translate takes an iterable of sentences \(str\), not int$"):
+        tr.translate(5)
+    with pytest.raises(TypeError, match=r"^translate_iter takes an iterable of sentences \(str\), not NoneType$"):
+        tr.translate_iter(None)
+    inputs = iter(INPUTS)
+    with pytest.raises(ConfigError):
+        tr.translate(inputs, beam_size=0)
+    assert list(inputs) == INPUTS
+
+
 @pytest.mark.parametrize("backend", ["hf", "mtkit"])
 def test_max_length_over_the_positions_is_a_clear_error_on_every_backend(marians, backend):
     tr = Translator(marians[0], backend=backend)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..ingest.langid import document_language, document_sample
-from ..records import Alignment, Bead
+from ..records import Alignment, Bead, Sentence
 from ..utils import make_signature
 from .dp import align_embeddings, overlap_texts
 from .encoders import ENCODERS, LABSE, LexicalEncoder, SentenceEncoder, TransformerEncoder, get_encoder
@@ -103,9 +103,13 @@ def language_code(code: str | None, what: str = "language") -> str | None:
     return iso
 
 
-def align(src: Sequence[str], tgt: Sequence[str], *, encoder: str | SentenceEncoder = "auto",
+def align(src: Sequence[str | Sentence], tgt: Sequence[str | Sentence], *, encoder: str | SentenceEncoder = "auto",
           src_lang: str | None = None, tgt_lang: str | None = None, **settings) -> Alignment:
     """Align two versions of one text, sentence by sentence. Settings as :class:`Aligner`.
+
+    Each side is a list of sentences: strings, or the :class:`~mtkit.records.Sentence` records of
+    :func:`mtkit.segment.segment_document` (their ``text`` is aligned). A language not given is the records'
+    ``lang`` when all the side's records agree on one (``und`` left out), else detected from the text.
 
     The beads cover every sentence of both sides once, in order. ``Bead.score`` is the score bertalign's second
     pass gave the bead (cosine, margin-modified when ``margin``, times the length penalty when ``len_penalty``);
@@ -116,36 +120,39 @@ def align(src: Sequence[str], tgt: Sequence[str], *, encoder: str | SentenceEnco
     return next(align_many([(src, tgt)], encoder=encoder, src_lang=src_lang, tgt_lang=tgt_lang, **settings))
 
 
-def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder: str | SentenceEncoder = "auto",
-               src_lang: str | None = None, tgt_lang: str | None = None, batch_pairs: int = 64,
-               progress: bool = False, **settings) -> Iterator[Alignment]:
-    """Align many document pairs, embedding ``batch_pairs`` pairs at a time in shared batches."""
+def align_many(pairs: Iterable[tuple[Sequence[str | Sentence], Sequence[str | Sentence]]], *,
+               encoder: str | SentenceEncoder = "auto", src_lang: str | None = None, tgt_lang: str | None = None,
+               batch_pairs: int = 64, progress: bool = False, **settings) -> Iterator[Alignment]:
+    """Align many document pairs, embedding ``batch_pairs`` pairs at a time in shared batches. Sides and
+    languages as for :func:`align`."""
     aligner = Aligner(**settings)
     src_lang, tgt_lang = language_code(src_lang, "src_lang"), language_code(tgt_lang, "tgt_lang")
     enc = get_encoder(encoder) if isinstance(encoder, str) else encoder
     signature = aligner.signature(enc)
-    batch: list[tuple[Sequence[str], Sequence[str]]] = []
+    # (source sentences, target sentences, source language, target language): a language given, else the
+    # records' own, else None (detected below)
+    batch: list[tuple[list[str], list[str], str | None, str | None]] = []
 
     def flush():
         # Blank sentences (empty lines of a presegmented file) carry nothing to align: they stay out of the
         # embedding and the DP and come back as unaligned beads in their places.
         kept = [([i for i, s in enumerate(src) if s.strip()], [j for j, t in enumerate(tgt) if t.strip()])
-                for src, tgt in batch]
+                for src, tgt, _, _ in batch]
         # A language not given is detected once per document, as the CLI does for a raw page: left to the
         # encoder, the lexical one detected it for every window of every sentence, and a 5,000-sentence pair
         # took 60 s instead of 14 s.
-        src_langs = [src_lang or document_language([src[i] for i in ks]) for (src, _), (ks, _) in zip(batch, kept)]
-        tgt_langs = [tgt_lang or document_language([tgt[j] for j in kt]) for (_, tgt), (_, kt) in zip(batch, kept)]
-        src_side = embed_overlaps(enc, [[src[i] for i in ks] for (src, _), (ks, _) in zip(batch, kept)],
+        src_langs = [sl or document_language([src[i] for i in ks]) for (src, _, sl, _), (ks, _) in zip(batch, kept)]
+        tgt_langs = [tl or document_language([tgt[j] for j in kt]) for (_, tgt, _, tl), (_, kt) in zip(batch, kept)]
+        src_side = embed_overlaps(enc, [[src[i] for i in ks] for (src, *_), (ks, _) in zip(batch, kept)],
                                   aligner.max_align - 1, langs=src_langs, progress=progress)
-        tgt_side = embed_overlaps(enc, [[tgt[j] for j in kt] for (_, tgt), (_, kt) in zip(batch, kept)],
+        tgt_side = embed_overlaps(enc, [[tgt[j] for j in kt] for (_, tgt, *_), (_, kt) in zip(batch, kept)],
                                   aligner.max_align - 1, langs=tgt_langs, progress=progress)
-        for (src, tgt), (ks, kt), (sv, sl), (tv, tl), sl_, tl_ in zip(batch, kept, src_side, tgt_side, src_langs,
-                                                                      tgt_langs):
-            warnings = _check_pair([src[i] for i in ks], [tgt[j] for j in kt], src_lang, tgt_lang)
+        for (src, tgt, given_sl, given_tl), (ks, kt), (sv, sl), (tv, tl), sl_, tl_ in zip(
+                batch, kept, src_side, tgt_side, src_langs, tgt_langs):
+            warnings = _check_pair([src[i] for i in ks], [tgt[j] for j in kt], given_sl, given_tl)
             if ks and kt:  # with a side empty nothing is matched, whatever the encoder knows
-                warnings += _lexical_coverage(enc, src_lang or _detected_reliably(sl_, src, ks),
-                                              tgt_lang or _detected_reliably(tl_, tgt, kt))
+                warnings += _lexical_coverage(enc, given_sl or _detected_reliably(sl_, src, ks),
+                                              given_tl or _detected_reliably(tl_, tgt, kt))
             beads = _restore_blanks(aligner.align_vectors(sv, tv, sl, tl), ks, kt, len(src), len(tgt), aligner.skip)
             # the languages the sides were embedded as (given or detected), for whoever joins a bead's sentences
             meta = {"src_lang": sl_, "tgt_lang": tl_}
@@ -156,7 +163,8 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
             yield Alignment(beads, signature, meta)
 
     for src, tgt in pairs:
-        batch.append((_sentence_list(src, "source"), _sentence_list(tgt, "target")))
+        (src, src_records), (tgt, tgt_records) = _sentence_list(src, "source"), _sentence_list(tgt, "target")
+        batch.append((src, tgt, src_lang or src_records, tgt_lang or tgt_records))
         if len(batch) >= batch_pairs:
             yield from flush()
             batch = []
@@ -164,18 +172,33 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
         yield from flush()
 
 
-def _sentence_list(sentences: Sequence[str], side: str) -> list[str]:
-    """The side's sentences as a list; a string (which would align character by character) or a sentence that
-    is not a string (None from a missing field) is a DataError here rather than a wrong result or an
-    AttributeError deep inside."""
+def _sentence_list(sentences: Sequence[str | Sentence], side: str) -> tuple[list[str], str | None]:
+    """The side's sentence texts as a list, and the language its :class:`Sentence` records agree on (None for
+    strings, or records of several languages or none known). A string (which would align character by
+    character) or an item that is neither a string nor a Sentence (None from a missing field) is a DataError
+    here rather than a wrong result or an AttributeError deep inside."""
     if isinstance(sentences, (str, bytes)):
         raise DataError(f"the {side} side is one {type(sentences).__name__} of {len(sentences)} characters, not a "
                         "list of sentences (split it first: mtkit.segment, or one sentence per line)")
-    sentences = list(sentences)
+    texts, langs, strings = [], set(), False
     for k, sentence in enumerate(sentences):
-        if not isinstance(sentence, str):
-            raise DataError(f"{side} sentence {k} is {type(sentence).__name__}, not str: {sentence!r:.60}")
-    return sentences
+        if isinstance(sentence, Sentence):
+            texts.append(sentence.text)
+            if sentence.lang not in ("", "und"):  # undetermined: says nothing either way
+                langs.add(sentence.lang)
+        elif isinstance(sentence, str):
+            texts.append(sentence)
+            strings = True
+        else:
+            raise DataError(f"{side} sentence {k} is {type(sentence).__name__}, not str or Sentence: "
+                            f"{sentence!r:.60}")
+    if strings or not langs:
+        return texts, None
+    from ..utils import iso_code
+
+    # one language in any spelling (zh, ZH, zh-CN); a code that names none is no language: detected, as for strings
+    codes = {iso_code(lang) for lang in langs}
+    return texts, codes.pop() if len(codes) == 1 else None
 
 
 # Fewer characters than this and lingua's guess for Latin-script text is noise ("a b c." reads as German, "a a a"

@@ -11,7 +11,9 @@ from mtkit.align import LexicalEncoder, align, align_many, get_encoder, language
 from mtkit.align.scoring import parse_bead, read_beads, score_alignments
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
-from mtkit.records import Bead
+from mtkit.ingest import ingest_text
+from mtkit.records import Bead, Sentence
+from mtkit.segment import segment_document
 
 # ------------------------------------------------------------------ score-align
 
@@ -144,13 +146,47 @@ def test_a_page_with_no_text_left_is_an_error_also_with_a_language(tmp_path, cap
 @pytest.mark.parametrize("src, tgt, message", [
     ("Polisi menangkap 10 tersangka.", ["警方抓获10名嫌疑人。"],
      "the source side is one str of 30 characters, not a list of sentences"),
-    (["Polisi menangkap 10 tersangka.", None], ["警方抓获10名嫌疑人。"], "source sentence 1 is NoneType, not str: None"),
-    (["Polisi menangkap 10 tersangka."], [b"x"], "target sentence 0 is bytes, not str: b'x'"),
+    (["Polisi menangkap 10 tersangka.", None], ["警方抓获10名嫌疑人。"],
+     "source sentence 1 is NoneType, not str or Sentence: None"),
+    (["Polisi menangkap 10 tersangka."], [b"x"], "target sentence 0 is bytes, not str or Sentence: b'x'"),
 ])
 def test_sides_must_be_lists_of_strings(src, tgt, message):
     # a string aligned character by character (27 unaligned "sentences", no error); None was an AttributeError
     with pytest.raises(DataError, match=re.escape(message)):
         align(src, tgt, encoder="lexical")
+
+
+def test_sentence_records_of_the_segmenter_align_as_their_texts_in_their_language():
+    # segment_document's records were "DataError: source sentence 0 is Sentence, not str"
+    zh = ingest_text("公安部严打电诈跨国犯罪。缅甸警方与泰国警方合作。共抓获犯罪嫌疑人二十名。", doc_id="a").documents[0]
+    en = ingest_text("The Ministry of Public Security cracks down on telecom fraud. Myanmar police cooperated with "
+                     "Thai police. Twenty suspects were arrested.", doc_id="b").documents[0]
+    src, tgt = segment_document(zh), segment_document(en)
+    assert [len(src), len(tgt), src[0].lang, tgt[0].lang] == [3, 3, "zh", "en"]
+    result = align(src, tgt, encoder="lexical")
+    assert result == align([s.text for s in src], [t.text for t in tgt], encoder="lexical", src_lang="zh",
+                           tgt_lang="en")
+    assert [b.vecalign() for b in result.beads] == ["[0]:[0]", "[1]:[1]", "[2]:[2]"]
+    assert next(align_many([(src, tgt)], encoder="lexical")) == result
+
+
+ID_TEXTS = ["Polisi menangkap 10 tersangka penipuan.", "Mereka dipulangkan ke Tiongkok pada hari Kamis."]
+
+
+@pytest.mark.parametrize("langs, src_lang, expected", [
+    (["ms", "ms"], None, "ms"),  # the records' language (detection says id)
+    (["ms", "und"], None, "ms"),  # undetermined says nothing either way
+    (["MS", "ms"], None, "ms"),  # normalised as a given code is
+    (["ms", "id"], None, "id"),  # records that disagree: detected
+    (["und", "und"], None, "id"),
+    (["ms", None], None, "id"),  # a plain string among the records: detected
+    (["ms", "ms"], "id", "id"),  # a language given wins
+])
+def test_a_language_not_given_is_the_sentence_records_when_they_agree(langs, src_lang, expected):
+    src = [Sentence("d.ms", k, text, lang, "Latn", 0, len(text)) if lang else text
+           for k, (text, lang) in enumerate(zip(ID_TEXTS, langs))]
+    result = align(src, ["警方抓获10名诈骗嫌疑人。", "他们周四被遣返回中国。"], encoder=LexicalEncoder(), src_lang=src_lang)
+    assert (result.meta["src_lang"], result.meta["tgt_lang"]) == (expected, "zh")
 
 
 def test_a_language_not_given_is_detected_once_per_document(monkeypatch):

@@ -12,7 +12,7 @@ from mtkit.align.scoring import parse_bead, read_beads, score_alignments
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
 from mtkit.ingest import ingest_text
-from mtkit.records import Bead, Sentence
+from mtkit.records import Alignment, Bead, Sentence
 from mtkit.segment import segment_document
 
 # ------------------------------------------------------------------ score-align
@@ -53,6 +53,49 @@ def test_test_and_gold_of_different_documents_are_an_error_or_a_warning(caplog):
         assert score_alignments([[Bead((0,), (0,))]], [gold + [Bead((2,), ())]]).strict_p == 1.0
         assert score_alignments([[], gold], [[], gold]).strict_f1 == 1.0
     assert not caplog.messages
+
+
+def test_score_alignments_takes_alignments_and_files(tmp_path, caplog):
+    # an Alignment was "TypeError: 'Alignment' object is not iterable", a path an AttributeError
+    gold = [Bead((0,), (0,)), Bead((1,), (1, 2))]
+    (tmp_path / "gold").write_text("[0]:[0]\n[1]:[1,2]\n")
+    (tmp_path / "test").write_text("[0]:[0]\n[1]:[1]\n[]:[2]\n")
+    test = [Bead((0,), (0,)), Bead((1,), (1,)), Bead((), (2,))]
+    expected = score_alignments([test], [gold])
+    assert (expected.strict_p, expected.strict_r, expected.lax_p, expected.lax_r) == pytest.approx((1 / 3, 0.5, 2 / 3, 1))
+    alignment = Alignment(test, "align:test")
+    for tests, golds in [([alignment], [gold]), ([test], [Alignment(gold)]), ([test], [str(tmp_path / "gold")]),
+                         ([tmp_path / "test"], [tmp_path / "gold"]), (iter([alignment]), (gold,))]:
+        assert score_alignments(tests, golds) == expected
+    # a pair of paths is named by them, as the CLI names it
+    (tmp_path / "far").write_text("[0,1]:[5]\n")
+    with caplog.at_level(logging.WARNING, logger="mtkit.align"):
+        score_alignments([tmp_path / "far"], [str(tmp_path / "gold")])
+        score_alignments([[Bead((0, 1), (5,))]], [gold])
+    assert [m.split(": TEST aligns")[0] for m in caplog.messages] == [f"{tmp_path / 'far'} vs {tmp_path / 'gold'}",
+                                                                      "document 1"]
+    with pytest.raises(DataError, match=r"no-such-gold: no such file$"):
+        score_alignments([alignment], [tmp_path / "no-such-gold"])
+
+
+@pytest.mark.parametrize("tests, golds, message", [
+    (Alignment([Bead((0,), (0,))]), [[Bead((0,), (0,))]],
+     "score_alignments takes a list of test alignments, one per document, not one Alignment: "
+     "score_alignments([test], [gold])"),
+    ([[Bead((0,), (0,))]], "gold.txt", "score_alignments takes a list of gold alignments, one per document, not "
+                                       "one str: score_alignments([test], [gold])"),
+    ([[Bead((0,), (0,))]], None, "score_alignments takes a list of gold alignments, one per document (an "
+                                 "Alignment, a list of Beads or the path of a vecalign file each), not NoneType"),
+    ([Bead((0,), (0,))], [[Bead((0,), (0,))]], "score_alignments takes one alignment per document; tests[0] is a "
+     "Bead: give each document's beads as one list, score_alignments([beads], [gold_beads])"),
+    ([[Bead((0,), (0,))]], [3], "score_alignments takes, for each document, an Alignment, a list of Beads or the "
+                                "path of a vecalign file; golds[0] is int"),
+    ([[Bead((0,), (0,)), ((1,), (1,))]], [[Bead((0,), (0,))]], "score_alignments takes, for each document, an "
+     "Alignment, a list of Beads or the path of a vecalign file; tests[0][1] is tuple, not a Bead"),
+])
+def test_score_alignments_names_what_it_takes(tests, golds, message):
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        score_alignments(tests, golds)
 
 
 def test_score_align_cli_names_the_files_of_a_mismatched_pair(tmp_path, capsys, caplog):

@@ -18,9 +18,10 @@ from ..records import Alignment, Bead, Sentence
 from ..utils import make_signature
 from .dp import align_embeddings, overlap_texts
 from .encoders import ENCODERS, LABSE, LexicalEncoder, SentenceEncoder, TransformerEncoder, get_encoder
+from .scoring import AlignScore, read_beads, score_alignments
 
 __all__ = ["Aligner", "align", "align_many", "language_code", "get_encoder", "SentenceEncoder", "ENCODERS", "LexicalEncoder",
-           "TransformerEncoder", "LABSE"]
+           "TransformerEncoder", "LABSE", "score_alignments", "read_beads", "AlignScore"]
 
 logger = logging.getLogger("mtkit.align")
 
@@ -30,14 +31,29 @@ LENGTH_RATIO_WARNING = 10.0
 
 @dataclass(frozen=True, slots=True)
 class Aligner:
-    """Settings of the two-pass aligner; defaults are bertalign's."""
+    """Settings of the two-pass aligner; defaults are bertalign's.
 
-    max_align: int = 5
-    top_k: int = 3
-    win: int = 5
-    skip: float = -0.1
-    margin: bool = True
-    len_penalty: bool = True
+    ``max_align``: most sentences in one bead, both sides together (at least 2); ``top_k``: the nearest target
+    sentences each source sentence keeps as candidates in the first (1-1) pass; ``win``: how many target
+    sentences either side of the first pass's anchors the second pass searches; ``skip``: the score of an
+    unaligned sentence (a 1-0 or 0-1 bead); ``margin``: a bead's cosine less the mean similarity of its
+    neighbouring sentences; ``len_penalty``: scores times ``log2(1 + shorter / longer)`` of the sides' lengths.
+    """
+
+    # defaults, as class constants (what align's keywords and the CLI take too)
+    MAX_ALIGN = 5
+    TOP_K = 3
+    WIN = 5
+    SKIP = -0.1
+    MARGIN = True
+    LEN_PENALTY = True
+
+    max_align: int = MAX_ALIGN
+    top_k: int = TOP_K
+    win: int = WIN
+    skip: float = SKIP
+    margin: bool = MARGIN
+    len_penalty: bool = LEN_PENALTY
 
     def __post_init__(self):
         if self.max_align < 2:
@@ -104,8 +120,11 @@ def language_code(code: str | None, what: str = "language") -> str | None:
 
 
 def align(src: Sequence[str | Sentence], tgt: Sequence[str | Sentence], *, encoder: str | SentenceEncoder = "auto",
-          src_lang: str | None = None, tgt_lang: str | None = None, **settings) -> Alignment:
-    """Align two versions of one text, sentence by sentence. Settings as :class:`Aligner`.
+          src_lang: str | None = None, tgt_lang: str | None = None, max_align: int = Aligner.MAX_ALIGN,
+          top_k: int = Aligner.TOP_K, win: int = Aligner.WIN, skip: float = Aligner.SKIP,
+          margin: bool = Aligner.MARGIN, len_penalty: bool = Aligner.LEN_PENALTY) -> Alignment:
+    """Align two versions of one text, sentence by sentence. ``max_align`` to ``len_penalty``: the settings of
+    :class:`Aligner`, its defaults.
 
     Each side is a list of sentences: strings, or the :class:`~mtkit.records.Sentence` records of
     :func:`mtkit.segment.segment_document` (their ``text`` is aligned). A language not given is the records'
@@ -117,15 +136,18 @@ def align(src: Sequence[str | Sentence], tgt: Sequence[str | Sentence], *, encod
     drops them. An empty side is not an error: every sentence of the other side comes back unaligned, with a
     warning in ``Alignment.meta["warnings"]`` (as for the other pair checks) and in the log.
     """
-    return next(align_many([(src, tgt)], encoder=encoder, src_lang=src_lang, tgt_lang=tgt_lang, **settings))
+    return next(align_many([(src, tgt)], encoder=encoder, src_lang=src_lang, tgt_lang=tgt_lang, max_align=max_align,
+                           top_k=top_k, win=win, skip=skip, margin=margin, len_penalty=len_penalty))
 
 
 def align_many(pairs: Iterable[tuple[Sequence[str | Sentence], Sequence[str | Sentence]]], *,
                encoder: str | SentenceEncoder = "auto", src_lang: str | None = None, tgt_lang: str | None = None,
-               batch_pairs: int = 64, progress: bool = False, **settings) -> Iterator[Alignment]:
-    """Align many document pairs, embedding ``batch_pairs`` pairs at a time in shared batches. Sides and
-    languages as for :func:`align`."""
-    aligner = Aligner(**settings)
+               batch_pairs: int = 64, progress: bool = False, max_align: int = Aligner.MAX_ALIGN,
+               top_k: int = Aligner.TOP_K, win: int = Aligner.WIN, skip: float = Aligner.SKIP,
+               margin: bool = Aligner.MARGIN, len_penalty: bool = Aligner.LEN_PENALTY) -> Iterator[Alignment]:
+    """Align many document pairs, embedding ``batch_pairs`` pairs at a time in shared batches. Sides, languages
+    and settings as for :func:`align`."""
+    aligner = Aligner(max_align=max_align, top_k=top_k, win=win, skip=skip, margin=margin, len_penalty=len_penalty)
     src_lang, tgt_lang = language_code(src_lang, "src_lang"), language_code(tgt_lang, "tgt_lang")
     enc = get_encoder(encoder) if isinstance(encoder, str) else encoder
     signature = aligner.signature(enc)

@@ -25,6 +25,8 @@ logger = logging.getLogger("mtkit.align")
 
 @dataclass(frozen=True, slots=True)
 class AlignScore:
+    """Strict and lax precision, recall and F1 of alignments against gold; ``table()`` prints them."""
+
     strict_p: float
     strict_r: float
     strict_f1: float

@@ -49,6 +49,8 @@ def export_corpus(pairs: Iterable[SentencePair], out_dir: str | Path, *, card: D
 
 @dataclass(slots=True)
 class PublishResult:
+    """What :func:`publish_dataset` sent (or, in a dry run, would send) to the Hub repo, and what it deleted there."""
+
     repo_id: str
     files: list[tuple[str, int]] = field(default_factory=list)  # path in repo, bytes
     deleted: list[str] = field(default_factory=list)  # paths in the repo this upload removes (delete_patterns)

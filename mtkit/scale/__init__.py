@@ -87,6 +87,7 @@ def _apply(step: Step, items: Iterator[Any]) -> Iterator[Any]:
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of ``size`` items in order (the last one shorter), read from ``items`` as they are needed."""
     batch: list[Any] = []
     for item in items:
         batch.append(item)

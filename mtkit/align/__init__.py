@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..ingest.langid import document_language, document_sample
 from ..records import Alignment, Bead, Sentence
-from ..utils import make_signature
+from ..utils import make_signature, option_text
 from .dp import align_embeddings, overlap_texts
 from .encoders import ENCODERS, LABSE, LexicalEncoder, SentenceEncoder, TransformerEncoder, get_encoder
 from .scoring import AlignScore, read_beads, score_alignments
@@ -273,7 +273,7 @@ def _lexical_coverage(encoder: SentenceEncoder, src_lang: str | None, tgt_lang: 
     pair = f"{src_lang}-{tgt_lang}" if src_lang and tgt_lang else f"{unknown[0]} text"
     warning = (f"the lexical encoder has word lists for {', '.join(encoder.LANGUAGES)} only, not "
                f"{' or '.join(unknown)}: {pair} is matched by shared names, numbers and spellings "
-               "(expect worse than a length-only aligner); use LaBSE (--encoder labse)")
+               f"(expect worse than a length-only aligner); use LaBSE ({option_text('encoder', 'labse')})")
     if (src_lang, tgt_lang) not in _COVERAGE_LOGGED:
         _COVERAGE_LOGGED.add((src_lang, tgt_lang))
         logger.warning(warning)
@@ -292,7 +292,8 @@ def _check_pair(src: Sequence[str], tgt: Sequence[str], src_lang: str | None = N
     for side, sents, lang in (("source", src, src_lang), ("target", tgt, tgt_lang)):
         found = document_language(sents, min_chars=40) if lang else None
         if found not in (lang, None):
-            warnings.append(f"the {side} side looks like {found}, not {lang}: check --src-lang/--tgt-lang")
+            setting = option_text("src_lang" if side == "source" else "tgt_lang")
+            warnings.append(f"the {side} side looks like {found}, not {lang}: check {setting}")
     if n == 0 and m == 0:
         warnings.append("both sides are empty (no sentence with text on either side): nothing to align")
     elif n == 0 or m == 0:

@@ -315,7 +315,7 @@ def test_the_wrong_language_on_one_side_warns():
     result = align(["Polisi menangkap lebih dari lima puluh ribu tersangka penipuan di utara."],
                    ["The police arrested more than fifty thousand fraud suspects in the north."],
                    encoder="lexical", src_lang="id", tgt_lang="zh")
-    assert result.meta["warnings"] == ["the target side looks like en, not zh: check --src-lang/--tgt-lang"]
+    assert result.meta["warnings"] == ["the target side looks like en, not zh: check tgt_lang= / --tgt-lang"]
 
 
 def test_repeated_identical_sentences_are_covered_and_warned_about():

@@ -291,7 +291,7 @@ def test_the_lexical_encoder_says_when_it_has_no_word_list_for_a_language(caplog
     de = ["Die Polizei hat gestern zehn Verdächtige festgenommen.", "Sie wurden nach China gebracht."]
     fr = ["La police a arrêté dix suspects hier.", "Ils ont été transférés en Chine."]
     expected = ("the lexical encoder has word lists for zh, en, id only, not de or fr: de-fr is matched by shared "
-                "names, numbers and spellings (expect worse than a length-only aligner); use LaBSE (--encoder labse)")
+                "names, numbers and spellings (expect worse than a length-only aligner); use LaBSE (encoder='labse' / --encoder labse)")
     monkeypatch.setattr("mtkit.align._COVERAGE_LOGGED", set())
     with caplog.at_level(logging.WARNING, logger="mtkit.align"):
         first = align(de, fr, encoder="lexical", src_lang="de", tgt_lang="fr")
@@ -358,4 +358,4 @@ def test_empty_sides_say_which_and_no_word_list_warning(caplog, monkeypatch):
         result = align(["a b c.", "d e f."], fr, encoder="lexical")
     assert result.meta["warnings"] == [
         "the lexical encoder has word lists for zh, en, id only, not fr: fr text is matched by shared names, numbers "
-        "and spellings (expect worse than a length-only aligner); use LaBSE (--encoder labse)"]
+        "and spellings (expect worse than a length-only aligner); use LaBSE (encoder='labse' / --encoder labse)"]

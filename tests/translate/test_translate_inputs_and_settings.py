@@ -148,7 +148,7 @@ def test_not_iterable_sentences_and_a_bad_setting_leave_a_generator_unread(maria
 def test_max_length_over_the_positions_is_a_clear_error_on_every_backend(marians, backend):
     tr = Translator(marians[0], backend=backend)
     with pytest.raises(ConfigError, match="^max_length 300 is over the model's 256 decoder positions; "
-                                          "use --max-length 256 or less$"):
+                                          "use max_length=256 / --max-length 256 or less$"):
         tr.translate(["合作"], max_length=300)
 
 
@@ -181,7 +181,8 @@ def test_model_paths_that_hold_no_model(tmp_path, capsys):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
 def test_cuda_device_without_cuda(marians):
     for device in ("cuda", "cuda:1"):
-        with pytest.raises(ConfigError, match=f"^device '{device}': torch sees no CUDA device here; use --device cpu$"):
+        with pytest.raises(ConfigError, match=f"^device '{device}': torch sees no CUDA device here; use "
+                                          "device='cpu' / --device cpu$"):
             Translator(marians[0], device=device)
 
 
@@ -457,7 +458,8 @@ def test_a_model_of_many_target_languages_needs_one(multilingual, name):
     with pytest.raises(ConfigError) as raised:
         Translator(multilingual[name], src_lang="zh")
     family = {"nllb": "m2m100", "marian-mul": "marian"}.get(name, name)
-    assert str(raised.value) == f"this {family} model translates into many languages: give the target language (--tgt-lang)"
+    assert str(raised.value) == (f"this {family} model translates into many languages: give the target language "
+                                 "(tgt_lang= / --tgt-lang)")
 
 
 @pytest.mark.parametrize("name, default, splitter", [("m2m100", "en", "sentencex-en"), ("nllb", "zho_Hans", "zh"),
@@ -467,7 +469,8 @@ def test_no_source_language_takes_the_tokenizers_with_a_warning(multilingual, ca
     model's saved source is right), with a warning, and long inputs are split as that language."""
     with caplog.at_level("WARNING", logger="mtkit.translate"):
         translator = Translator(multilingual[name], tgt_lang="en")
-    assert caplog.messages == [f"no source language given (--src-lang): the tokenizer's default, {default}, is used"]
+    assert caplog.messages == [f"no source language given (src_lang= / --src-lang): the tokenizer's default, "
+                               f"{default}, is used"]
     assert translator._splitter.name == splitter
 
 
@@ -480,7 +483,8 @@ def test_a_marian_pair_other_than_the_models_is_warned_of(marians, caplog, src, 
         Translator(marians[0], src_lang=src, tgt_lang=tgt)
     assert caplog.messages == [f"language {src if src != 'zh' else tgt!r} is not in the pair this model's tokenizer "
                                "declares, zh->en: translating anyway (right for a model retargeted by fine-tuning; "
-                               "else check --model, --src-lang and --tgt-lang)"]
+                               "else check model= / --model, src_lang= / --src-lang and tgt_lang= / "
+                               "--tgt-lang)"]
 
 
 def test_an_opus_mt_chinese_target_in_any_of_its_spellings(tmp_path, caplog):
@@ -574,7 +578,7 @@ def test_a_long_input_without_a_source_language(marians, tmp_path, caplog):
     with caplog.at_level("INFO", logger="mtkit.translate"):
         translator.translate([line], max_length=2)
     assert caplog.messages == ["line 1: 10 tokens, longer than the model's limit of 8; truncated, as no source "
-                               "language was given (--src-lang) to split it at sentences"]
+                               "language was given (src_lang= / --src-lang) to split it at sentences"]
 
 
 def test_no_transformers_warning_about_the_length_mtkit_measures(marians):

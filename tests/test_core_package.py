@@ -98,3 +98,19 @@ def test_every_public_function_and_class_has_its_own_docstring(module):
         if not doc or (inspect.isclass(obj) and doc.startswith(f"{obj.__name__}(")):
             undocumented.append(name)
     assert undocumented == []
+
+
+@pytest.mark.parametrize("function", ["mtkit.align:align", "mtkit.align:align_many", "mtkit.align:embed_overlaps",
+                                      "mtkit.align:SentenceEncoder.encode", "mtkit.align:LexicalEncoder.encode",
+                                      "mtkit.align:TransformerEncoder.encode", "mtkit.translate:Translator.translate",
+                                      "mtkit.translate:translate_file", "mtkit.corpus:build_corpus",
+                                      "mtkit.publish:publish_dataset"])
+def test_one_name_for_progress_bars(function):
+    # translate and align took progress=, build_corpus, translate_file and publish_dataset show_progress=
+    module, _, path = function.partition(":")
+    obj = importlib.import_module(module)
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    params = inspect.signature(obj).parameters
+    assert "progress" not in params
+    assert (params["show_progress"].default, params["show_progress"].kind) == (False, inspect.Parameter.KEYWORD_ONLY)

@@ -77,8 +77,9 @@ class Aligner:
 
 
 def embed_overlaps(encoder: SentenceEncoder, sentence_lists: Sequence[Sequence[str]], num_overlaps: int, *,
-                   langs: Sequence[str | None] | None = None, progress: bool = False):
-    """For each sentence list: vectors (num_overlaps, n, dim) and UTF-8 lengths (num_overlaps, n).
+                   langs: Sequence[str | None] | None = None, show_progress: bool = False):
+    """For each sentence list: vectors (num_overlaps, n, dim) and UTF-8 lengths (num_overlaps, n); ``show_progress``
+    is the encoder's.
 
     All windows of all lists go through the encoder in one call per language, each distinct text once.
     """
@@ -88,7 +89,7 @@ def embed_overlaps(encoder: SentenceEncoder, sentence_lists: Sequence[Sequence[s
     for lang in dict.fromkeys(langs):
         distinct = list(dict.fromkeys(t for w, l in zip(windows, langs) if l == lang for t in w))
         if distinct:
-            encoded = encoder.encode(distinct, lang=lang, progress=progress)
+            encoded = encoder.encode(distinct, lang=lang, show_progress=show_progress)
             vectors.update(((lang, t), v) for t, v in zip(distinct, encoded))
     out = []
     for sents, w, lang in zip(sentence_lists, windows, langs):
@@ -122,9 +123,10 @@ def language_code(code: str | None, what: str = "language") -> str | None:
 def align(src: Sequence[str | Sentence], tgt: Sequence[str | Sentence], *, encoder: str | SentenceEncoder = "auto",
           src_lang: str | None = None, tgt_lang: str | None = None, max_align: int = Aligner.MAX_ALIGN,
           top_k: int = Aligner.TOP_K, win: int = Aligner.WIN, skip: float = Aligner.SKIP,
-          margin: bool = Aligner.MARGIN, len_penalty: bool = Aligner.LEN_PENALTY) -> Alignment:
+          margin: bool = Aligner.MARGIN, len_penalty: bool = Aligner.LEN_PENALTY,
+          show_progress: bool = False) -> Alignment:
     """Align two versions of one text, sentence by sentence. ``max_align`` to ``len_penalty``: the settings of
-    :class:`Aligner`, its defaults.
+    :class:`Aligner`, its defaults; ``show_progress``: a bar while the sentences are embedded.
 
     Each side is a list of sentences: strings, or the :class:`~mtkit.records.Sentence` records of
     :func:`mtkit.segment.segment_document` (their ``text`` is aligned). A language not given is the records'
@@ -137,16 +139,17 @@ def align(src: Sequence[str | Sentence], tgt: Sequence[str | Sentence], *, encod
     warning in ``Alignment.meta["warnings"]`` (as for the other pair checks) and in the log.
     """
     return next(align_many([(src, tgt)], encoder=encoder, src_lang=src_lang, tgt_lang=tgt_lang, max_align=max_align,
-                           top_k=top_k, win=win, skip=skip, margin=margin, len_penalty=len_penalty))
+                           top_k=top_k, win=win, skip=skip, margin=margin, len_penalty=len_penalty,
+                           show_progress=show_progress))
 
 
 def align_many(pairs: Iterable[tuple[Sequence[str | Sentence], Sequence[str | Sentence]]], *,
                encoder: str | SentenceEncoder = "auto", src_lang: str | None = None, tgt_lang: str | None = None,
-               batch_pairs: int = 64, progress: bool = False, max_align: int = Aligner.MAX_ALIGN,
+               batch_pairs: int = 64, show_progress: bool = False, max_align: int = Aligner.MAX_ALIGN,
                top_k: int = Aligner.TOP_K, win: int = Aligner.WIN, skip: float = Aligner.SKIP,
                margin: bool = Aligner.MARGIN, len_penalty: bool = Aligner.LEN_PENALTY) -> Iterator[Alignment]:
-    """Align many document pairs, embedding ``batch_pairs`` pairs at a time in shared batches. Sides, languages
-    and settings as for :func:`align`."""
+    """Align many document pairs, embedding ``batch_pairs`` pairs at a time in shared batches. Sides, languages,
+    settings and ``show_progress`` as for :func:`align`."""
     aligner = Aligner(max_align=max_align, top_k=top_k, win=win, skip=skip, margin=margin, len_penalty=len_penalty)
     src_lang, tgt_lang = language_code(src_lang, "src_lang"), language_code(tgt_lang, "tgt_lang")
     enc = get_encoder(encoder) if isinstance(encoder, str) else encoder
@@ -166,9 +169,9 @@ def align_many(pairs: Iterable[tuple[Sequence[str | Sentence], Sequence[str | Se
         src_langs = [sl or document_language([src[i] for i in ks]) for (src, _, sl, _), (ks, _) in zip(batch, kept)]
         tgt_langs = [tl or document_language([tgt[j] for j in kt]) for (_, tgt, _, tl), (_, kt) in zip(batch, kept)]
         src_side = embed_overlaps(enc, [[src[i] for i in ks] for (src, *_), (ks, _) in zip(batch, kept)],
-                                  aligner.max_align - 1, langs=src_langs, progress=progress)
+                                  aligner.max_align - 1, langs=src_langs, show_progress=show_progress)
         tgt_side = embed_overlaps(enc, [[tgt[j] for j in kt] for (_, tgt, *_), (_, kt) in zip(batch, kept)],
-                                  aligner.max_align - 1, langs=tgt_langs, progress=progress)
+                                  aligner.max_align - 1, langs=tgt_langs, show_progress=show_progress)
         for (src, tgt, given_sl, given_tl), (ks, kt), (sv, sl), (tv, tl), sl_, tl_ in zip(
                 batch, kept, src_side, tgt_side, src_langs, tgt_langs):
             warnings = _check_pair([src[i] for i in ks], [tgt[j] for j in kt], given_sl, given_tl)

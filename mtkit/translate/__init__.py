@@ -313,12 +313,12 @@ class Translator:
 
     def translate(self, sentences: Iterable[str], *, beam_size: int = 1, max_length: int = MAX_LENGTH,
                   min_length: int = 0, max_batch_tokens: int | None = None, max_batch_size: int | None = None,
-                  length_penalty: float = 1.0, progress: bool = False, first_line: int = 1) -> list[str]:
+                  length_penalty: float = 1.0, show_progress: bool = False, first_line: int = 1) -> list[str]:
         """Translations of ``sentences`` in input order; empty (or blank) inputs give empty outputs.
 
         ``sentences`` is any iterable of strings (a list, a tuple, a generator), read once and held in memory
         with its translations; :meth:`translate_iter` streams. One ``str`` is refused (it would be one input
-        per character). ``progress`` shows a bar in sentences/s with an ETA; ``first_line`` numbers lines
+        per character). ``show_progress`` shows a bar in sentences/s with an ETA; ``first_line`` numbers lines
         in warnings. ``max_batch_tokens`` / ``max_batch_size``: None takes the device's default
         (:attr:`BATCHING`), 0 no bound."""
         _check_sentences(sentences, "translate")
@@ -347,7 +347,7 @@ class Translator:
         outputs: list[list[int] | None] = [None] * len(units)
         batches = list(length_sorted_batches(units, max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size,
                                              length=lambda u: len(u[1])))
-        bar = _sentence_bar(len(units), 0) if progress else None
+        bar = _sentence_bar(len(units), 0) if show_progress else None
         for batch in batches:
             for index, ids in zip(batch, self._run(batch, units, beam_size, max_length, min_length, length_penalty)):
                 outputs[index] = ids

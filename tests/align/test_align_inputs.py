@@ -232,13 +232,26 @@ def test_a_language_not_given_is_the_sentence_records_when_they_agree(langs, src
     assert (result.meta["src_lang"], result.meta["tgt_lang"]) == (expected, "zh")
 
 
+def test_progress_bars_on_request(capsys):
+    src, tgt = ["Polisi menangkap 10 tersangka.", "Mereka dipulangkan."], ["警方抓获10名嫌疑人。", "他们被遣返。"]
+    quiet = align(src, tgt, encoder="lexical", src_lang="id", tgt_lang="zh")
+    assert capsys.readouterr().err == ""
+    assert align(src, tgt, encoder="lexical", src_lang="id", tgt_lang="zh", show_progress=True) == quiet
+    assert list(align_many([(src, tgt)], encoder="lexical", src_lang="id", tgt_lang="zh", show_progress=True)) == [quiet]
+    bars = capsys.readouterr().err
+    # a bar per side and call, each ending its line (tqdm redraws one in place with \r)
+    assert ["embed: 100%" in line for line in bars.split("\n")] == [True] * 4 + [False]
+    with pytest.raises(TypeError, match=r"^align\(\) got an unexpected keyword argument 'progress'$"):
+        align(src, tgt, encoder="lexical", progress=True)
+
+
 def test_a_language_not_given_is_detected_once_per_document(monkeypatch):
     seen = []
     encode = LexicalEncoder.encode
 
-    def recording(self, texts, *, lang=None, progress=False):
+    def recording(self, texts, *, lang=None, show_progress=False):
         seen.append((lang, len(texts)))
-        return encode(self, texts, lang=lang, progress=progress)
+        return encode(self, texts, lang=lang, show_progress=show_progress)
 
     monkeypatch.setattr(LexicalEncoder, "encode", recording)
     src = ["Polisi menangkap 10 tersangka penipuan.", "Mereka dipulangkan ke Tiongkok pada hari Kamis."]

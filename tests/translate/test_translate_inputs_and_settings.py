@@ -272,6 +272,17 @@ def test_a_source_code_is_checked_when_the_translator_is_made(marians, tmp_path,
     assert Translator(nllb, src_lang="zh", tgt_lang="en")._splitter.name == "zh"
 
 
+def test_translate_shows_a_bar_on_request(marians, capsys):
+    tr = Translator(marians[0])
+    capsys.readouterr()  # transformers' bar loading the weights
+    quiet = tr.translate(INPUTS, max_length=4)
+    assert capsys.readouterr().err == ""
+    assert tr.translate(INPUTS, max_length=4, show_progress=True) == quiet
+    assert "translating: 100%" in capsys.readouterr().err  # the four inputs with text
+    with pytest.raises(TypeError, match=r"got an unexpected keyword argument 'progress'$"):
+        tr.translate(INPUTS, progress=True)
+
+
 def test_progress_bars_on_request_when_stderr_is_a_file(marians, tmp_path, capsys):
     (tmp_path / "in.txt").write_text("\n".join(INPUTS) + "\n", encoding="utf-8")
     argv = ["translate", str(tmp_path / "in.txt"), "--model", str(marians[0]), "--out", str(tmp_path / "o.txt"),

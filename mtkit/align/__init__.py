@@ -40,7 +40,7 @@ class Aligner:
     neighbouring sentences; ``len_penalty``: scores times ``log2(1 + shorter / longer)`` of the sides' lengths.
     """
 
-    # defaults, as class constants (what align's keywords and the CLI take too)
+    # the defaults, as class constants: align's and align_many's keywords default to them too
     MAX_ALIGN = 5
     TOP_K = 3
     WIN = 5
@@ -188,8 +188,8 @@ def align_many(pairs: Iterable[tuple[Sequence[str | Sentence], Sequence[str | Se
             yield Alignment(beads, signature, meta)
 
     for src, tgt in pairs:
-        (src, src_records), (tgt, tgt_records) = _sentence_list(src, "source"), _sentence_list(tgt, "target")
-        batch.append((src, tgt, src_lang or src_records, tgt_lang or tgt_records))
+        (src, src_records_lang), (tgt, tgt_records_lang) = _sentence_list(src, "source"), _sentence_list(tgt, "target")
+        batch.append((src, tgt, src_lang or src_records_lang, tgt_lang or tgt_records_lang))
         if len(batch) >= batch_pairs:
             yield from flush()
             batch = []

@@ -106,8 +106,8 @@ def get_executor(name: str = "local", *, address: str | None = None, num_workers
 
     cls = EXECUTORS.get(name)
     if cls is LocalExecutor:
-        given = [option_text(name) for name, value in (("address", address), ("num_workers", num_workers),
-                                                        ("num_gpus", num_gpus)) if value]
+        given = [option_text(setting) for setting, value in (("address", address), ("num_workers", num_workers),
+                                                              ("num_gpus", num_gpus)) if value]
         if given:
             raise ConfigError(f"{', '.join(given)} only apply to the ray executor "
                               f"({option_text('name', 'ray', flag='--executor')})")

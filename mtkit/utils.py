@@ -157,6 +157,22 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+_NO_VALUE = object()
+
+
+def option_text(name: str, value: Any = _NO_VALUE, *, flag: str | None = None) -> str:
+    """A setting as the Python API and the CLI spell it, for library messages that reach users of both:
+    ``option_text("tgt_lang")`` -> ``tgt_lang= / --tgt-lang``, ``option_text("device", "cpu")`` ->
+    ``device='cpu' / --device cpu``, ``option_text("dry_run", True)`` -> ``dry_run=True / --dry-run`` (a
+    switch). ``flag`` when the CLI's name is not the keyword's (``--beam`` for ``beam_size``)."""
+    flag = flag or "--" + name.replace("_", "-")
+    if value is _NO_VALUE:
+        return f"{name}= / {flag}"
+    if value is True:
+        return f"{name}=True / {flag}"
+    return f"{name}={value!r} / {flag} {value}"
+
+
 def reject_unknown_keys(data: dict, cls: type, what: str) -> None:
     """ConfigError naming the keys of ``data`` that are not fields of the dataclass ``cls``, with the allowed
     ones: a misspelled setting must not silently run with its default."""

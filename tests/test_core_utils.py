@@ -7,7 +7,7 @@ import pytest
 from mtkit import __version__
 from mtkit.errors import ConfigError
 from mtkit.registry import Registry
-from mtkit.utils import atomic_write, length_sorted_batches, make_signature, stable_hash
+from mtkit.utils import atomic_write, length_sorted_batches, make_signature, option_text, stable_hash
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,17 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
     with atomic_write(target) as fh:
         fh.write("whole\n")
     assert target.read_text() == "whole\n"
+
+
+@pytest.mark.parametrize("args, kwargs, expected", [
+    (("tgt_lang",), {}, "tgt_lang= / --tgt-lang"),
+    (("max_length", 256), {}, "max_length=256 / --max-length 256"),
+    (("device", "cpu"), {}, "device='cpu' / --device cpu"),
+    (("dry_run", True), {}, "dry_run=True / --dry-run"),
+    (("beam_size", 4), {"flag": "--beam"}, "beam_size=4 / --beam 4"),
+])
+def test_option_text_names_a_setting_as_the_api_and_the_cli_spell_it(args, kwargs, expected):
+    assert option_text(*args, **kwargs) == expected
 
 
 def test_signature_and_hash_are_stable():

@@ -14,13 +14,14 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..ingest.langid import document_language, document_sample
-from ..records import Alignment, Bead
-from ..utils import make_signature
+from ..records import Alignment, Bead, Sentence
+from ..utils import make_signature, option_text
 from .dp import align_embeddings, overlap_texts
 from .encoders import ENCODERS, LABSE, LexicalEncoder, SentenceEncoder, TransformerEncoder, get_encoder
+from .scoring import AlignScore, read_beads, score_alignments
 
 __all__ = ["Aligner", "align", "align_many", "language_code", "get_encoder", "SentenceEncoder", "ENCODERS", "LexicalEncoder",
-           "TransformerEncoder", "LABSE"]
+           "TransformerEncoder", "LABSE", "score_alignments", "read_beads", "AlignScore"]
 
 logger = logging.getLogger("mtkit.align")
 
@@ -30,14 +31,29 @@ LENGTH_RATIO_WARNING = 10.0
 
 @dataclass(frozen=True, slots=True)
 class Aligner:
-    """Settings of the two-pass aligner; defaults are bertalign's."""
+    """Settings of the two-pass aligner; defaults are bertalign's.
 
-    max_align: int = 5
-    top_k: int = 3
-    win: int = 5
-    skip: float = -0.1
-    margin: bool = True
-    len_penalty: bool = True
+    ``max_align``: most sentences in one bead, both sides together (at least 2); ``top_k``: the nearest target
+    sentences each source sentence keeps as candidates in the first (1-1) pass; ``win``: how many target
+    sentences either side of the first pass's anchors the second pass searches; ``skip``: the score of an
+    unaligned sentence (a 1-0 or 0-1 bead); ``margin``: a bead's cosine less the mean similarity of its
+    neighbouring sentences; ``len_penalty``: scores times ``log2(1 + shorter / longer)`` of the sides' lengths.
+    """
+
+    # the defaults, as class constants: align's and align_many's keywords default to them too
+    MAX_ALIGN = 5
+    TOP_K = 3
+    WIN = 5
+    SKIP = -0.1
+    MARGIN = True
+    LEN_PENALTY = True
+
+    max_align: int = MAX_ALIGN
+    top_k: int = TOP_K
+    win: int = WIN
+    skip: float = SKIP
+    margin: bool = MARGIN
+    len_penalty: bool = LEN_PENALTY
 
     def __post_init__(self):
         if self.max_align < 2:
@@ -61,8 +77,9 @@ class Aligner:
 
 
 def embed_overlaps(encoder: SentenceEncoder, sentence_lists: Sequence[Sequence[str]], num_overlaps: int, *,
-                   langs: Sequence[str | None] | None = None, progress: bool = False):
-    """For each sentence list: vectors (num_overlaps, n, dim) and UTF-8 lengths (num_overlaps, n).
+                   langs: Sequence[str | None] | None = None, show_progress: bool = False):
+    """For each sentence list: vectors (num_overlaps, n, dim) and UTF-8 lengths (num_overlaps, n); ``show_progress``
+    is the encoder's.
 
     All windows of all lists go through the encoder in one call per language, each distinct text once.
     """
@@ -72,7 +89,7 @@ def embed_overlaps(encoder: SentenceEncoder, sentence_lists: Sequence[Sequence[s
     for lang in dict.fromkeys(langs):
         distinct = list(dict.fromkeys(t for w, l in zip(windows, langs) if l == lang for t in w))
         if distinct:
-            encoded = encoder.encode(distinct, lang=lang, progress=progress)
+            encoded = encoder.encode(distinct, lang=lang, show_progress=show_progress)
             vectors.update(((lang, t), v) for t, v in zip(distinct, encoded))
     out = []
     for sents, w, lang in zip(sentence_lists, windows, langs):
@@ -103,9 +120,17 @@ def language_code(code: str | None, what: str = "language") -> str | None:
     return iso
 
 
-def align(src: Sequence[str], tgt: Sequence[str], *, encoder: str | SentenceEncoder = "auto",
-          src_lang: str | None = None, tgt_lang: str | None = None, **settings) -> Alignment:
-    """Align two versions of one text, sentence by sentence. Settings as :class:`Aligner`.
+def align(src: Sequence[str | Sentence], tgt: Sequence[str | Sentence], *, encoder: str | SentenceEncoder = "auto",
+          src_lang: str | None = None, tgt_lang: str | None = None, max_align: int = Aligner.MAX_ALIGN,
+          top_k: int = Aligner.TOP_K, win: int = Aligner.WIN, skip: float = Aligner.SKIP,
+          margin: bool = Aligner.MARGIN, len_penalty: bool = Aligner.LEN_PENALTY,
+          show_progress: bool = False) -> Alignment:
+    """Align two versions of one text, sentence by sentence. ``max_align`` to ``len_penalty``: the settings of
+    :class:`Aligner`, its defaults; ``show_progress``: a bar while the sentences are embedded.
+
+    Each side is a list of sentences: strings, or the :class:`~mtkit.records.Sentence` records of
+    :func:`mtkit.segment.segment_document` (their ``text`` is aligned). A language not given is the records'
+    ``lang`` when all the side's records agree on one (``und`` left out), else detected from the text.
 
     The beads cover every sentence of both sides once, in order. ``Bead.score`` is the score bertalign's second
     pass gave the bead (cosine, margin-modified when ``margin``, times the length penalty when ``len_penalty``);
@@ -113,39 +138,46 @@ def align(src: Sequence[str], tgt: Sequence[str], *, encoder: str | SentenceEnco
     drops them. An empty side is not an error: every sentence of the other side comes back unaligned, with a
     warning in ``Alignment.meta["warnings"]`` (as for the other pair checks) and in the log.
     """
-    return next(align_many([(src, tgt)], encoder=encoder, src_lang=src_lang, tgt_lang=tgt_lang, **settings))
+    return next(align_many([(src, tgt)], encoder=encoder, src_lang=src_lang, tgt_lang=tgt_lang, max_align=max_align,
+                           top_k=top_k, win=win, skip=skip, margin=margin, len_penalty=len_penalty,
+                           show_progress=show_progress))
 
 
-def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder: str | SentenceEncoder = "auto",
-               src_lang: str | None = None, tgt_lang: str | None = None, batch_pairs: int = 64,
-               progress: bool = False, **settings) -> Iterator[Alignment]:
-    """Align many document pairs, embedding ``batch_pairs`` pairs at a time in shared batches."""
-    aligner = Aligner(**settings)
+def align_many(pairs: Iterable[tuple[Sequence[str | Sentence], Sequence[str | Sentence]]], *,
+               encoder: str | SentenceEncoder = "auto", src_lang: str | None = None, tgt_lang: str | None = None,
+               batch_pairs: int = 64, show_progress: bool = False, max_align: int = Aligner.MAX_ALIGN,
+               top_k: int = Aligner.TOP_K, win: int = Aligner.WIN, skip: float = Aligner.SKIP,
+               margin: bool = Aligner.MARGIN, len_penalty: bool = Aligner.LEN_PENALTY) -> Iterator[Alignment]:
+    """Align many document pairs, embedding ``batch_pairs`` pairs at a time in shared batches. Sides, languages,
+    settings and ``show_progress`` as for :func:`align`."""
+    aligner = Aligner(max_align=max_align, top_k=top_k, win=win, skip=skip, margin=margin, len_penalty=len_penalty)
     src_lang, tgt_lang = language_code(src_lang, "src_lang"), language_code(tgt_lang, "tgt_lang")
     enc = get_encoder(encoder) if isinstance(encoder, str) else encoder
     signature = aligner.signature(enc)
-    batch: list[tuple[Sequence[str], Sequence[str]]] = []
+    # (source sentences, target sentences, source language, target language): a language given, else the
+    # records' own, else None (detected below)
+    batch: list[tuple[list[str], list[str], str | None, str | None]] = []
 
     def flush():
         # Blank sentences (empty lines of a presegmented file) carry nothing to align: they stay out of the
         # embedding and the DP and come back as unaligned beads in their places.
         kept = [([i for i, s in enumerate(src) if s.strip()], [j for j, t in enumerate(tgt) if t.strip()])
-                for src, tgt in batch]
+                for src, tgt, _, _ in batch]
         # A language not given is detected once per document, as the CLI does for a raw page: left to the
         # encoder, the lexical one detected it for every window of every sentence, and a 5,000-sentence pair
         # took 60 s instead of 14 s.
-        src_langs = [src_lang or document_language([src[i] for i in ks]) for (src, _), (ks, _) in zip(batch, kept)]
-        tgt_langs = [tgt_lang or document_language([tgt[j] for j in kt]) for (_, tgt), (_, kt) in zip(batch, kept)]
-        src_side = embed_overlaps(enc, [[src[i] for i in ks] for (src, _), (ks, _) in zip(batch, kept)],
-                                  aligner.max_align - 1, langs=src_langs, progress=progress)
-        tgt_side = embed_overlaps(enc, [[tgt[j] for j in kt] for (_, tgt), (_, kt) in zip(batch, kept)],
-                                  aligner.max_align - 1, langs=tgt_langs, progress=progress)
-        for (src, tgt), (ks, kt), (sv, sl), (tv, tl), sl_, tl_ in zip(batch, kept, src_side, tgt_side, src_langs,
-                                                                      tgt_langs):
-            warnings = _check_pair([src[i] for i in ks], [tgt[j] for j in kt], src_lang, tgt_lang)
+        src_langs = [sl or document_language([src[i] for i in ks]) for (src, _, sl, _), (ks, _) in zip(batch, kept)]
+        tgt_langs = [tl or document_language([tgt[j] for j in kt]) for (_, tgt, _, tl), (_, kt) in zip(batch, kept)]
+        src_side = embed_overlaps(enc, [[src[i] for i in ks] for (src, *_), (ks, _) in zip(batch, kept)],
+                                  aligner.max_align - 1, langs=src_langs, show_progress=show_progress)
+        tgt_side = embed_overlaps(enc, [[tgt[j] for j in kt] for (_, tgt, *_), (_, kt) in zip(batch, kept)],
+                                  aligner.max_align - 1, langs=tgt_langs, show_progress=show_progress)
+        for (src, tgt, given_sl, given_tl), (ks, kt), (sv, sl), (tv, tl), sl_, tl_ in zip(
+                batch, kept, src_side, tgt_side, src_langs, tgt_langs):
+            warnings = _check_pair([src[i] for i in ks], [tgt[j] for j in kt], given_sl, given_tl)
             if ks and kt:  # with a side empty nothing is matched, whatever the encoder knows
-                warnings += _lexical_coverage(enc, src_lang or _detected_reliably(sl_, src, ks),
-                                              tgt_lang or _detected_reliably(tl_, tgt, kt))
+                warnings += _lexical_coverage(enc, given_sl or _detected_reliably(sl_, src, ks),
+                                              given_tl or _detected_reliably(tl_, tgt, kt))
             beads = _restore_blanks(aligner.align_vectors(sv, tv, sl, tl), ks, kt, len(src), len(tgt), aligner.skip)
             # the languages the sides were embedded as (given or detected), for whoever joins a bead's sentences
             meta = {"src_lang": sl_, "tgt_lang": tl_}
@@ -156,7 +188,8 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
             yield Alignment(beads, signature, meta)
 
     for src, tgt in pairs:
-        batch.append((_sentence_list(src, "source"), _sentence_list(tgt, "target")))
+        (src, src_records_lang), (tgt, tgt_records_lang) = _sentence_list(src, "source"), _sentence_list(tgt, "target")
+        batch.append((src, tgt, src_lang or src_records_lang, tgt_lang or tgt_records_lang))
         if len(batch) >= batch_pairs:
             yield from flush()
             batch = []
@@ -164,18 +197,33 @@ def align_many(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, encoder:
         yield from flush()
 
 
-def _sentence_list(sentences: Sequence[str], side: str) -> list[str]:
-    """The side's sentences as a list; a string (which would align character by character) or a sentence that
-    is not a string (None from a missing field) is a DataError here rather than a wrong result or an
-    AttributeError deep inside."""
+def _sentence_list(sentences: Sequence[str | Sentence], side: str) -> tuple[list[str], str | None]:
+    """The side's sentence texts as a list, and the language its :class:`Sentence` records agree on (None for
+    strings, or records of several languages or none known). A string (which would align character by
+    character) or an item that is neither a string nor a Sentence (None from a missing field) is a DataError
+    here rather than a wrong result or an AttributeError deep inside."""
     if isinstance(sentences, (str, bytes)):
         raise DataError(f"the {side} side is one {type(sentences).__name__} of {len(sentences)} characters, not a "
                         "list of sentences (split it first: mtkit.segment, or one sentence per line)")
-    sentences = list(sentences)
+    texts, langs, strings = [], set(), False
     for k, sentence in enumerate(sentences):
-        if not isinstance(sentence, str):
-            raise DataError(f"{side} sentence {k} is {type(sentence).__name__}, not str: {sentence!r:.60}")
-    return sentences
+        if isinstance(sentence, Sentence):
+            texts.append(sentence.text)
+            if sentence.lang not in ("", "und"):  # undetermined: says nothing either way
+                langs.add(sentence.lang)
+        elif isinstance(sentence, str):
+            texts.append(sentence)
+            strings = True
+        else:
+            raise DataError(f"{side} sentence {k} is {type(sentence).__name__}, not str or Sentence: "
+                            f"{sentence!r:.60}")
+    if strings or not langs:
+        return texts, None
+    from ..utils import iso_code
+
+    # one language in any spelling (zh, ZH, zh-CN); a code that names none is no language: detected, as for strings
+    codes = {iso_code(lang) for lang in langs}
+    return texts, codes.pop() if len(codes) == 1 else None
 
 
 # Fewer characters than this and lingua's guess for Latin-script text is noise ("a b c." reads as German, "a a a"
@@ -228,7 +276,7 @@ def _lexical_coverage(encoder: SentenceEncoder, src_lang: str | None, tgt_lang: 
     pair = f"{src_lang}-{tgt_lang}" if src_lang and tgt_lang else f"{unknown[0]} text"
     warning = (f"the lexical encoder has word lists for {', '.join(encoder.LANGUAGES)} only, not "
                f"{' or '.join(unknown)}: {pair} is matched by shared names, numbers and spellings "
-               "(expect worse than a length-only aligner); use LaBSE (--encoder labse)")
+               f"(expect worse than a length-only aligner); use LaBSE ({option_text('encoder', 'labse')})")
     if (src_lang, tgt_lang) not in _COVERAGE_LOGGED:
         _COVERAGE_LOGGED.add((src_lang, tgt_lang))
         logger.warning(warning)
@@ -247,7 +295,8 @@ def _check_pair(src: Sequence[str], tgt: Sequence[str], src_lang: str | None = N
     for side, sents, lang in (("source", src, src_lang), ("target", tgt, tgt_lang)):
         found = document_language(sents, min_chars=40) if lang else None
         if found not in (lang, None):
-            warnings.append(f"the {side} side looks like {found}, not {lang}: check --src-lang/--tgt-lang")
+            setting = option_text("src_lang" if side == "source" else "tgt_lang")
+            warnings.append(f"the {side} side looks like {found}, not {lang}: check {setting}")
     if n == 0 and m == 0:
         warnings.append("both sides are empty (no sentence with text on either side): nothing to align")
     elif n == 0 or m == 0:

@@ -37,7 +37,7 @@ class SentenceEncoder:
 
     name = ""
 
-    def encode(self, texts: Sequence[str], *, lang: str | None = None, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, lang: str | None = None, show_progress: bool = False) -> np.ndarray:
         raise NotImplementedError
 
     def signature(self) -> str:
@@ -102,21 +102,21 @@ class TransformerEncoder(SentenceEncoder):
         self._tokenize = None
         self._linears = PackedLinears()  # on the CPU, linear layers through oneDNN with packed weights (mtkit.cpu)
 
-    def encode(self, texts, *, lang=None, progress=False):
+    def encode(self, texts, *, lang=None, show_progress=False):
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         tokenizer = getattr(self.model[0], "tokenizer", None)
         if tokenizer is None or not callable(tokenizer) or getattr(self.model, "default_prompt_name", None):
             return self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                                     normalize_embeddings=True, show_progress_bar=progress).astype(np.float32)
+                                     normalize_embeddings=True, show_progress_bar=show_progress).astype(np.float32)
         # identical texts are embedded once: the distinct texts, and each input's row among them
         row_of: dict[str, int] = {}
         rows = np.fromiter((row_of.setdefault(t, len(row_of)) for t in texts), dtype=np.int64, count=len(texts))
         distinct = list(row_of)
         out: np.ndarray | None = None
         bar = None
-        if progress:
+        if show_progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(distinct), desc="embed", unit="sentence")
@@ -536,12 +536,12 @@ class LexicalEncoder(SentenceEncoder):
         feats += _latin_features(text, lang)
         return feats
 
-    def encode(self, texts, *, lang=None, progress=False):
+    def encode(self, texts, *, lang=None, show_progress=False):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         rows: list[int] = []
         cols: list[int] = []
         weights: list[float] = []
-        for row, text in enumerate(progress_bar(texts, enabled=progress, desc="embed", unit="text")):
+        for row, text in enumerate(progress_bar(texts, enabled=show_progress, desc="embed", unit="text")):
             feats = self.features(text, lang)
             rows += [row] * len(feats)
             cols += [_bucket(feature, self.dim) for feature, _ in feats]

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, Union
 
 from ..errors import DataError
-from ..records import Bead
+from ..records import Alignment, Bead
+
+__all__ = ["AlignScore", "score_alignments", "read_beads", "parse_bead"]
 
 logger = logging.getLogger("mtkit.align")
 
 
 @dataclass(frozen=True, slots=True)
 class AlignScore:
+    """Strict and lax precision, recall and F1 of alignments against gold; ``table()`` prints them."""
+
     strict_p: float
     strict_r: float
     strict_f1: float
@@ -55,7 +60,10 @@ def parse_bead(line: str, *, where: str = "") -> Bead:
     return Bead(tuple(sides[0]), tuple(sides[1]))
 
 
-def read_beads(path: str | Path) -> list[Bead]:
+def read_beads(path: str | os.PathLike) -> list[Bead]:
+    """The beads of a vecalign alignment file: one bead a line, ``[0, 1]:[2]`` (0-based sentence indices, a side
+    may be empty: ``[3]:[]``), blank lines skipped, a UTF-8 byte order mark allowed. A DataError names the file
+    (and the line of a bead it cannot read) for a missing file, a folder, text that is not UTF-8 or a bad bead."""
     path = Path(path)
     try:
         # utf-8-sig: a byte-order mark (Windows editors write one) is not part of the first bead
@@ -131,12 +139,62 @@ def _check_same_document(test: Sequence[Bead], gold: Sequence[Bead], name: str) 
                        *test_top, *gold_top)
 
 
-def score_alignments(tests: Sequence[Sequence[Bead]], golds: Sequence[Sequence[Bead]], *,
+# What score_alignments takes for one document's alignment, TEST or GOLD.
+AlignmentLike = Union[Alignment, Sequence[Bead], str, os.PathLike]
+_EXPECTED = "an Alignment, a list of Beads or the path of a vecalign file"
+
+
+def _as_beads(entry: AlignmentLike, where: str) -> list[Bead]:
+    """One document's beads: an :class:`Alignment`'s, a list's, or a vecalign file's (:func:`read_beads`)."""
+    if isinstance(entry, Alignment):
+        return list(entry.beads)
+    if isinstance(entry, (str, os.PathLike)):
+        return read_beads(entry)
+    if isinstance(entry, Bead):
+        raise TypeError(f"score_alignments takes one alignment per document; {where} is a Bead: give each "
+                        "document's beads as one list, score_alignments([beads], [gold_beads])")
+    try:
+        beads = list(entry)
+    except TypeError:
+        raise TypeError(f"score_alignments takes, for each document, {_EXPECTED}; {where} is "
+                        f"{type(entry).__name__}") from None
+    for k, bead in enumerate(beads):
+        if not isinstance(bead, Bead):
+            raise TypeError(f"score_alignments takes, for each document, {_EXPECTED}; {where}[{k}] is "
+                            f"{type(bead).__name__}, not a Bead")
+    return beads
+
+
+def _documents(entries: Iterable[AlignmentLike], side: str) -> list:
+    """The list of one side's alignments, one per document; one alignment given alone is a TypeError."""
+    if isinstance(entries, (Alignment, str, os.PathLike)):
+        raise TypeError(f"score_alignments takes a list of {side} alignments, one per document, not one "
+                        f"{type(entries).__name__}: score_alignments([test], [gold])")
+    try:
+        return list(entries)
+    except TypeError:
+        raise TypeError(f"score_alignments takes a list of {side} alignments, one per document ({_EXPECTED} "
+                        f"each), not {type(entries).__name__}") from None
+
+
+def score_alignments(tests: Iterable[AlignmentLike], golds: Iterable[AlignmentLike], *,
                      names: Sequence[str] | None = None) -> AlignScore:
-    """Micro-averaged scores of ``tests[k]`` against ``golds[k]``; ``names[k]`` names the pair in errors."""
+    """Micro-averaged scores of ``tests[k]`` against ``golds[k]``; ``names[k]`` names the pair in errors.
+
+    Each entry is one document's alignment: an :class:`~mtkit.records.Alignment` (what :func:`mtkit.align.align`
+    returns), a list of :class:`~mtkit.records.Bead`, or the path (str or Path) of a vecalign file, read with
+    :func:`read_beads`. Without ``names`` a pair of paths is named ``"TEST vs GOLD"``, another pair
+    ``"document K"`` (1-based). Anything else is a TypeError naming what is expected.
+    """
+    tests, golds = _documents(tests, "test"), _documents(golds, "gold")
     if len(tests) != len(golds):
         raise DataError(f"{len(tests)} test alignments but {len(golds)} gold alignments")
-    names = list(names) if names is not None else [f"document {k + 1}" for k in range(len(tests))]
+    if names is None:
+        names = [f"{test} vs {gold}" if isinstance(test, (str, os.PathLike)) and isinstance(gold, (str, os.PathLike))
+                 else f"document {k + 1}" for k, (test, gold) in enumerate(zip(tests, golds))]
+    names = list(names)
+    tests = [_as_beads(test, f"tests[{k}]") for k, test in enumerate(tests)]
+    golds = [_as_beads(gold, f"golds[{k}]") for k, gold in enumerate(golds)]
     if not any(tests) and not any(golds):  # all-zero scores would read as a result
         raise DataError(f"nothing to score: no bead in any TEST or GOLD ({', '.join(names) or 'none given'})")
     p = [0, 0, 0, 0]

@@ -1,0 +1,30 @@
+"""Corpus: the versions of each story, aligned, filtered, split by story and exported as a dataset.
+
+``build_corpus(corpus_dir, out_dir, BuildConfig(...))`` runs ``mtkit build`` (:mod:`.builder`): a manifest of
+raw pages (:mod:`.manifest`) in, a dataset folder with its card, report and stats out. The pieces: the executor
+steps that ingest, segment and align a story (:mod:`.steps`), pair filters by name (:mod:`.filters`), document
+pairing by similarity (:mod:`.docpair`), the build report (:mod:`.report`), and the reader of a built dataset's
+splits (:mod:`.dataset`).
+
+The names below are imported from their modules on first use, so that importing one module of this package
+(as translate does :mod:`.dataset`) does not import the builder.
+"""
+
+__all__ = ["build_corpus", "BuildConfig", "BuildResult"]
+
+_LAZY = {"build_corpus": "builder", "BuildConfig": "builder", "BuildResult": "builder"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value  # found directly from now on
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # private helpers (_LAZY) left out: dir() is for finding what to use
+    return sorted(n for n in {*globals(), *_LAZY} if not n.startswith("_") or n.startswith("__"))

@@ -77,6 +77,9 @@ class BuildConfig(StrictConfig):
 
 @dataclass
 class BuildResult:
+    """What :func:`build_corpus` made: the output folder, the report (as written to ``OUT/report.json``), the
+    exported pairs per config and split, and the seconds each stage took."""
+
     out_dir: Path
     report: dict
     counts: dict

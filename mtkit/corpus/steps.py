@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 from ..errors import BackendError, DataError
 from ..records import Document, Sentence, config_name
 from ..scale import Step
-from ..utils import stable_hash
+from ..utils import option_text, stable_hash
 from .manifest import Manifest
 
 
@@ -251,7 +251,7 @@ class AlignPairs(Step):
         if found != self.align_signature:
             raise BackendError(f"this worker's aligner signs {found!r}, the driver's {self.align_signature!r}: "
                                f"encoder {self.encoder!r} resolves differently here; give every node the same "
-                               "models, or name the encoder (--encoder lexical, labse, ...)")
+                               f"models, or name the encoder ({option_text('encoder')} lexical, labse, ...)")
 
     def __call__(self, works: list[StoryWork]) -> list[StoryWork]:
         import mtkit.align  # through the module, so that tests can stand in for align_many

@@ -50,6 +50,9 @@ MIN_PART_SHARE = 0.15
 
 @dataclass(slots=True)
 class IngestResult:
+    """One page ingested: its Documents (one per language part), the spans cleaning removed, the decoded text
+    that every offset points into, and the encoding it was read in."""
+
     documents: list[Document]
     removed: list[Removal]
     raw_text: str
@@ -74,6 +77,17 @@ def ingest_file(
     story: str | None = None,
     require_text: bool = False,
 ) -> IngestResult:
+    """Read, decode and clean one raw page into Documents, one per language part (:func:`ingest_text` on the
+    page's text).
+
+    The encoding is detected (:func:`~mtkit.ingest.decode.decode_bytes`) and kept in ``IngestResult.encoding``
+    and each Document's ``meta["encoding"]``. ``doc_id`` (default: the file's stem) prefixes the Documents' ids
+    (``f"{doc_id}.{lang}"``); ``languages``, the languages the page is expected to hold (a manifest's), break
+    ties in language detection and each get a Document whatever their share of the page; ``to_simplified``
+    converts Traditional Chinese to Simplified (OpenCC), keeping the raw text in ``original``; ``story`` is
+    recorded in each ``Document.story``. A DataError for a missing file, a folder, an empty page or, with
+    ``require_text``, a page with no article text left after cleaning (else a warning).
+    """
     path = Path(path)
     text, encoding = read_text_file(path)
     if not text.strip():

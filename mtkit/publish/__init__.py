@@ -10,6 +10,7 @@ from typing import Iterable
 
 from ..errors import ConfigError, DataError
 from ..records import SentencePair
+from ..utils import option_text
 from .dataset_card import DatasetCardInfo, write_card
 from .export import ExportSummary, export_pairs
 
@@ -49,6 +50,8 @@ def export_corpus(pairs: Iterable[SentencePair], out_dir: str | Path, *, card: D
 
 @dataclass(slots=True)
 class PublishResult:
+    """What :func:`publish_dataset` sent (or, in a dry run, would send) to the Hub repo, and what it deleted there."""
+
     repo_id: str
     files: list[tuple[str, int]] = field(default_factory=list)  # path in repo, bytes
     deleted: list[str] = field(default_factory=list)  # paths in the repo this upload removes (delete_patterns)
@@ -98,7 +101,8 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
                                       dry_run=True)
         return result
     if not token:
-        raise ConfigError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (or pass --dry-run)")
+        raise ConfigError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (or pass "
+                          f"{option_text('dry_run', True)})")
     from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
     api = HfApi(endpoint=endpoint, token=token)

@@ -226,6 +226,8 @@ DEFAULT_FORMATS = ("parquet", "jsonl", "tsv", "moses", "hf")
 
 @dataclass(slots=True)
 class ExportSummary:
+    """The folder an export wrote and its pair counts per config and split."""
+
     out_dir: Path
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # config -> split -> pairs
 

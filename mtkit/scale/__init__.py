@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Iterable, Iterator, Sequence
 
 from ..errors import ConfigError
 from ..registry import Registry
+from ..utils import option_text
 
 __all__ = ["Step", "Executor", "LocalExecutor", "EXECUTORS", "get_executor", "batched"]
 
@@ -87,6 +88,7 @@ def _apply(step: Step, items: Iterator[Any]) -> Iterator[Any]:
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of ``size`` items in order (the last one shorter), read from ``items`` as they are needed."""
     batch: list[Any] = []
     for item in items:
         batch.append(item)
@@ -104,9 +106,10 @@ def get_executor(name: str = "local", *, address: str | None = None, num_workers
 
     cls = EXECUTORS.get(name)
     if cls is LocalExecutor:
-        given = [flag for flag, value in (("--address", address), ("--num-workers", num_workers),
-                                          ("--num-gpus", num_gpus)) if value]
+        given = [option_text(setting) for setting, value in (("address", address), ("num_workers", num_workers),
+                                                              ("num_gpus", num_gpus)) if value]
         if given:
-            raise ConfigError(f"{', '.join(given)} only apply to --executor ray")
+            raise ConfigError(f"{', '.join(given)} only apply to the ray executor "
+                              f"({option_text('name', 'ray', flag='--executor')})")
         return LocalExecutor()
     return cls(address=address, num_workers=num_workers, num_gpus=num_gpus)

@@ -23,7 +23,7 @@ from ..errors import BackendError, ConfigError, DataError
 from ..ingest.decode import read_lines
 from ..scale import Executor, LocalExecutor, Step
 from ..utils import (atomic_write, changed_keys, check_writable, folder_fingerprint, length_sorted_batches,
-                     make_signature, one_line, stable_hash, write_json)
+                     make_signature, one_line, option_text, stable_hash, write_json)
 from .engine import BACKENDS, TranslationBackend, get_backend_class
 from .languages import (iso_language, language_code_for, marian_pair_conflicts, model_family, needs_target_language,
                         position_limit, single_language, source_prefix)
@@ -224,20 +224,20 @@ class Translator:
                 # a warning, not an error: a Marian fine-tuned for another pair by an earlier mtkit (or another
                 # tool) still declares its old pair, and the codes do not reach a single-pair model
                 logger.warning("language %r is not in the pair this model's tokenizer declares, %s->%s: translating "
-                               "anyway (right for a model retargeted by fine-tuning; else check --model, --src-lang "
-                               "and --tgt-lang)", next(iter(conflicts.values())), self.tokenizer.source_lang,
-                               self.tokenizer.target_lang)
+                               "anyway (right for a model retargeted by fine-tuning; else check %s, %s and %s)",
+                               next(iter(conflicts.values())), self.tokenizer.source_lang, self.tokenizer.target_lang,
+                               option_text("model"), option_text("src_lang"), option_text("tgt_lang"))
         if not tgt_lang and needs_target_language(self.tokenizer, self.model, self.family):
             raise ConfigError(f"this {self.family} model translates into many languages: give the target language "
-                              "(--tgt-lang)")
+                              f"({option_text('tgt_lang')})")
         src_code = language_code_for(self.tokenizer, src_lang, self.family)
         if src_code and hasattr(self.tokenizer, "src_lang"):
             self.tokenizer.src_lang = src_code
         elif not src_lang and self.family in ("m2m100", "mbart") and getattr(self.tokenizer, "src_lang", None):
             # a warning, not an error: the saved default is often right (mtkit finetune saves the run's source),
             # and the model still translates; but nothing says it is the input's language
-            logger.warning("no source language given (--src-lang): the tokenizer's default, %s, is used",
-                           self.tokenizer.src_lang)
+            logger.warning("no source language given (%s): the tokenizer's default, %s, is used",
+                           option_text("src_lang"), self.tokenizer.src_lang)
         return language_code_for(self.tokenizer, tgt_lang, self.family, target=True)
 
     def _declared_language(self, side: str) -> str | None:
@@ -258,7 +258,7 @@ class Translator:
         there is no splitter, in the warning of each truncated input."""
         from ..segment import get_splitter
 
-        self._no_split = "no source language was given (--src-lang) to split it at sentences"
+        self._no_split = f"no source language was given ({option_text('src_lang')}) to split it at sentences"
         if not lang:
             return None
         try:
@@ -311,19 +311,26 @@ class Translator:
 
     # -------------------------------------------------------------- translation
 
-    def translate(self, sentences: Sequence[str], *, beam_size: int = 1, max_length: int = MAX_LENGTH,
+    def translate(self, sentences: Iterable[str], *, beam_size: int = 1, max_length: int = MAX_LENGTH,
                   min_length: int = 0, max_batch_tokens: int | None = None, max_batch_size: int | None = None,
-                  length_penalty: float = 1.0, progress: bool = False, first_line: int = 1) -> list[str]:
+                  length_penalty: float = 1.0, show_progress: bool = False, first_line: int = 1) -> list[str]:
         """Translations of ``sentences`` in input order; empty (or blank) inputs give empty outputs.
-        ``progress`` shows a bar in sentences/s with an ETA; ``first_line`` numbers lines in warnings.
-        ``max_batch_tokens`` / ``max_batch_size``: None takes the device's default (:attr:`BATCHING`), 0 no bound."""
-        _not_one_string(sentences, "translate")
+
+        ``sentences`` is any iterable of strings (a list, a tuple, a generator), read once and held in memory
+        with its translations; :meth:`translate_iter` streams. One ``str`` is refused (it would be one input
+        per character). ``show_progress`` shows a bar in sentences/s with an ETA; ``first_line`` numbers lines
+        in warnings. ``max_batch_tokens`` / ``max_batch_size``: None takes the device's default
+        (:attr:`BATCHING`), 0 no bound."""
+        _check_sentences(sentences, "translate")
         check_options(beam_size=beam_size, max_length=max_length, min_length=min_length,
                       max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size)
         positions = position_limit(self.model, self.family)
         if positions and max_length > positions:  # every backend fails past them (mtkit's decoder says the same)
             raise ConfigError(f"max_length {max_length} is over the model's {positions} decoder positions; "
-                              f"use --max-length {positions} or less")
+                              f"use {option_text('max_length', positions)} or less")
+        # after the checks, so that a mistake does not use up a generator; read once: it is counted, walked
+        # and indexed below (a generator was translated in full, then failed on len())
+        sentences = list(sentences)
         device = "cuda" if str(self.device).startswith("cuda") else "cpu"
         default_tokens, default_size, default_rows = self.BATCHING.get(f"{device}/{self.backend.name}",
                                                                        self.BATCHING[device])
@@ -340,7 +347,7 @@ class Translator:
         outputs: list[list[int] | None] = [None] * len(units)
         batches = list(length_sorted_batches(units, max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size,
                                              length=lambda u: len(u[1])))
-        bar = _sentence_bar(len(units), 0) if progress else None
+        bar = _sentence_bar(len(units), 0) if show_progress else None
         for batch in batches:
             for index, ids in zip(batch, self._run(batch, units, beam_size, max_length, min_length, length_penalty)):
                 outputs[index] = ids
@@ -365,7 +372,8 @@ class Translator:
                                                 length_penalty=length_penalty)
         except torch.OutOfMemoryError:
             if len(batch) == 1:
-                raise BackendError("out of GPU memory on a single sentence; lower --max-length or use a bigger GPU") from None
+                raise BackendError(f"out of GPU memory on a single sentence; lower {option_text('max_length')} or use a "
+                                   "bigger GPU") from None
             torch.cuda.empty_cache()
             half = len(batch) // 2
             logger.warning("out of GPU memory on a batch of %d; retrying as two batches", len(batch))
@@ -375,7 +383,7 @@ class Translator:
     def translate_iter(self, sentences: Iterable[str], *, window: int = 1024, **kwargs) -> Iterator[str]:
         """Streaming: translate ``window`` inputs at a time (sorted by length inside the window), in order.
         The arguments are checked at the call, not at the first ``next()``: a mistake fails where it is made."""
-        _not_one_string(sentences, "translate_iter")  # a str is iterable: it would be one input per character
+        _check_sentences(sentences, "translate_iter")  # a str is iterable: it would be one input per character
         check_options(window=window, **kwargs)
         return self._translate_windows(sentences, window, kwargs)
 
@@ -392,9 +400,15 @@ class Translator:
             yield from self.translate(chunk, first_line=line, **kwargs)
 
 
-def _not_one_string(sentences, method: str) -> None:
+def _check_sentences(sentences, method: str) -> None:
+    """A TypeError for what is not an iterable of sentences: one string (iterable, but one input per character
+    would be translated) or a value that is not iterable at all."""
     if isinstance(sentences, str):
         raise TypeError(f"{method} takes a list of sentences, not one string: {method}([text])")
+    try:
+        iter(sentences)
+    except TypeError:
+        raise TypeError(f"{method} takes an iterable of sentences (str), not {type(sentences).__name__}") from None
 
 
 # Characters that print as nothing: a line holding only these (and whitespace) is an empty line. str.strip() keeps
@@ -415,7 +429,7 @@ def _check_cuda(device: str) -> None:
     if not device.startswith("cuda"):
         return
     if not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r}: torch sees no CUDA device here; use --device cpu")
+        raise ConfigError(f"device {device!r}: torch sees no CUDA device here; use {option_text('device', 'cpu')}")
     count, index = torch.cuda.device_count(), int(device.partition(":")[2] or 0)
     if index >= count:
         raise ConfigError(f"device {device!r}: torch sees {count} CUDA device{'s' * (count > 1)} here "

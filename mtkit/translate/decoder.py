@@ -115,9 +115,10 @@ class StaticDecoder:
         if self._positions.shape[0] < max_length:
             if self.family != "m2m100":
                 from ..errors import ConfigError
+                from ..utils import option_text
 
                 raise ConfigError(f"max_length {max_length} is over the model's {self._positions.shape[0]} decoder "
-                                  f"positions; use --max-length {self._positions.shape[0]} or less")
+                                  f"positions; use {option_text('max_length', self._positions.shape[0])} or less")
             self._positions = self._position_table(max_length)
         return self._positions[:max_length]
 

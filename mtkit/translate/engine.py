@@ -284,13 +284,14 @@ class CT2Backend(TranslationBackend):
             import ctranslate2
         except ImportError:
             raise missing_dependency("ctranslate2", "ct2") from None
-        from ..utils import is_lora_adapter
+        from ..utils import is_lora_adapter, option_text
 
         if is_lora_adapter(model_path):
             # CTranslate2's converter loads the path with transformers, which takes no adapter ("Unrecognized model
             # ... Should have a `model_type` key in its config.json")
             raise BackendError(f"CTranslate2 cannot convert {model_path}: a LoRA adapter, not a model; pass the merged "
-                               "model (RUN/final/merged, from merge_lora: true) or use --backend mtkit or hf")
+                               "model (RUN/final/merged, from merge_lora: true) or another backend "
+                               f"({option_text('backend', 'mtkit')} or hf)")
         target = _ct2_cache_dir(model_path)
         if not (target / "model.bin").is_file():
             try:

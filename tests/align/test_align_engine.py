@@ -1,5 +1,7 @@
 """The alignment engine: DP behaviour, encoders, scoring, CLI contract."""
 
+import dataclasses
+import inspect
 import logging
 from pathlib import Path
 
@@ -81,6 +83,29 @@ def test_settings_are_checked_and_signed():
         Aligner(max_align=1)
     assert Aligner().signature(LexicalEncoder()).startswith(
         "align:bertalign|max_align:5|top_k:3|win:5|skip:-0.1|margin:yes|len_penalty:yes|enc:lexical-v1|mtkit:")
+
+
+@pytest.mark.parametrize("function", [align, align_many])
+def test_align_takes_the_aligners_settings_by_name_with_its_defaults(function):
+    # align(**settings) showed none of them in help(), and a typo was Aligner.__init__'s TypeError
+    params = inspect.signature(function).parameters
+    fields = {f.name: f.default for f in dataclasses.fields(Aligner)}
+    assert {name: params[name].default for name in fields} == fields == {
+        "max_align": Aligner.MAX_ALIGN, "top_k": Aligner.TOP_K, "win": Aligner.WIN, "skip": Aligner.SKIP,
+        "margin": Aligner.MARGIN, "len_penalty": Aligner.LEN_PENALTY}
+    assert all(params[name].kind is inspect.Parameter.KEYWORD_ONLY for name in fields)
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    with pytest.raises(TypeError, match=rf"^{function.__name__}\(\) got an unexpected keyword argument 'max_aling'$"):
+        function(["甲。"], ["A."], encoder="lexical", max_aling=3)
+    with pytest.raises(ConfigError, match=r"^max_align must be >= 2, got 1$"):
+        next(iter(function(*([(["甲。"], ["A."])] if function is align_many else (["甲。"], ["A."])), max_align=1)))
+
+
+def test_align_settings_reach_the_aligner():
+    src, tgt = ["Polisi menangkap 10 tersangka.", "Mereka dipulangkan."], ["警方抓获10名嫌疑人。", "他们被遣返。"]
+    result = align(src, tgt, encoder="lexical", src_lang="id", tgt_lang="zh", max_align=3, top_k=2, win=4, skip=-0.5,
+                   margin=False, len_penalty=False)
+    assert result.signature == Aligner(3, 2, 4, -0.5, False, False).signature(LexicalEncoder())
 
 
 @pytest.mark.parametrize(
@@ -290,7 +315,7 @@ def test_the_wrong_language_on_one_side_warns():
     result = align(["Polisi menangkap lebih dari lima puluh ribu tersangka penipuan di utara."],
                    ["The police arrested more than fifty thousand fraud suspects in the north."],
                    encoder="lexical", src_lang="id", tgt_lang="zh")
-    assert result.meta["warnings"] == ["the target side looks like en, not zh: check --src-lang/--tgt-lang"]
+    assert result.meta["warnings"] == ["the target side looks like en, not zh: check tgt_lang= / --tgt-lang"]
 
 
 def test_repeated_identical_sentences_are_covered_and_warned_about():

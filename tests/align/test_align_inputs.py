@@ -11,7 +11,9 @@ from mtkit.align import LexicalEncoder, align, align_many, get_encoder, language
 from mtkit.align.scoring import parse_bead, read_beads, score_alignments
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
-from mtkit.records import Bead
+from mtkit.ingest import ingest_text
+from mtkit.records import Alignment, Bead, Sentence
+from mtkit.segment import segment_document
 
 # ------------------------------------------------------------------ score-align
 
@@ -51,6 +53,49 @@ def test_test_and_gold_of_different_documents_are_an_error_or_a_warning(caplog):
         assert score_alignments([[Bead((0,), (0,))]], [gold + [Bead((2,), ())]]).strict_p == 1.0
         assert score_alignments([[], gold], [[], gold]).strict_f1 == 1.0
     assert not caplog.messages
+
+
+def test_score_alignments_takes_alignments_and_files(tmp_path, caplog):
+    # an Alignment was "TypeError: 'Alignment' object is not iterable", a path an AttributeError
+    gold = [Bead((0,), (0,)), Bead((1,), (1, 2))]
+    (tmp_path / "gold").write_text("[0]:[0]\n[1]:[1,2]\n")
+    (tmp_path / "test").write_text("[0]:[0]\n[1]:[1]\n[]:[2]\n")
+    test = [Bead((0,), (0,)), Bead((1,), (1,)), Bead((), (2,))]
+    expected = score_alignments([test], [gold])
+    assert (expected.strict_p, expected.strict_r, expected.lax_p, expected.lax_r) == pytest.approx((1 / 3, 0.5, 2 / 3, 1))
+    alignment = Alignment(test, "align:test")
+    for tests, golds in [([alignment], [gold]), ([test], [Alignment(gold)]), ([test], [str(tmp_path / "gold")]),
+                         ([tmp_path / "test"], [tmp_path / "gold"]), (iter([alignment]), (gold,))]:
+        assert score_alignments(tests, golds) == expected
+    # a pair of paths is named by them, as the CLI names it
+    (tmp_path / "far").write_text("[0,1]:[5]\n")
+    with caplog.at_level(logging.WARNING, logger="mtkit.align"):
+        score_alignments([tmp_path / "far"], [str(tmp_path / "gold")])
+        score_alignments([[Bead((0, 1), (5,))]], [gold])
+    assert [m.split(": TEST aligns")[0] for m in caplog.messages] == [f"{tmp_path / 'far'} vs {tmp_path / 'gold'}",
+                                                                      "document 1"]
+    with pytest.raises(DataError, match=r"no-such-gold: no such file$"):
+        score_alignments([alignment], [tmp_path / "no-such-gold"])
+
+
+@pytest.mark.parametrize("tests, golds, message", [
+    (Alignment([Bead((0,), (0,))]), [[Bead((0,), (0,))]],
+     "score_alignments takes a list of test alignments, one per document, not one Alignment: "
+     "score_alignments([test], [gold])"),
+    ([[Bead((0,), (0,))]], "gold.txt", "score_alignments takes a list of gold alignments, one per document, not "
+                                       "one str: score_alignments([test], [gold])"),
+    ([[Bead((0,), (0,))]], None, "score_alignments takes a list of gold alignments, one per document (an "
+                                 "Alignment, a list of Beads or the path of a vecalign file each), not NoneType"),
+    ([Bead((0,), (0,))], [[Bead((0,), (0,))]], "score_alignments takes one alignment per document; tests[0] is a "
+     "Bead: give each document's beads as one list, score_alignments([beads], [gold_beads])"),
+    ([[Bead((0,), (0,))]], [3], "score_alignments takes, for each document, an Alignment, a list of Beads or the "
+                                "path of a vecalign file; golds[0] is int"),
+    ([[Bead((0,), (0,)), ((1,), (1,))]], [[Bead((0,), (0,))]], "score_alignments takes, for each document, an "
+     "Alignment, a list of Beads or the path of a vecalign file; tests[0][1] is tuple, not a Bead"),
+])
+def test_score_alignments_names_what_it_takes(tests, golds, message):
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        score_alignments(tests, golds)
 
 
 def test_score_align_cli_names_the_files_of_a_mismatched_pair(tmp_path, capsys, caplog):
@@ -144,8 +189,9 @@ def test_a_page_with_no_text_left_is_an_error_also_with_a_language(tmp_path, cap
 @pytest.mark.parametrize("src, tgt, message", [
     ("Polisi menangkap 10 tersangka.", ["警方抓获10名嫌疑人。"],
      "the source side is one str of 30 characters, not a list of sentences"),
-    (["Polisi menangkap 10 tersangka.", None], ["警方抓获10名嫌疑人。"], "source sentence 1 is NoneType, not str: None"),
-    (["Polisi menangkap 10 tersangka."], [b"x"], "target sentence 0 is bytes, not str: b'x'"),
+    (["Polisi menangkap 10 tersangka.", None], ["警方抓获10名嫌疑人。"],
+     "source sentence 1 is NoneType, not str or Sentence: None"),
+    (["Polisi menangkap 10 tersangka."], [b"x"], "target sentence 0 is bytes, not str or Sentence: b'x'"),
 ])
 def test_sides_must_be_lists_of_strings(src, tgt, message):
     # a string aligned character by character (27 unaligned "sentences", no error); None was an AttributeError
@@ -153,13 +199,59 @@ def test_sides_must_be_lists_of_strings(src, tgt, message):
         align(src, tgt, encoder="lexical")
 
 
+def test_sentence_records_of_the_segmenter_align_as_their_texts_in_their_language():
+    # segment_document's records were "DataError: source sentence 0 is Sentence, not str"
+    zh = ingest_text("公安部严打电诈跨国犯罪。缅甸警方与泰国警方合作。共抓获犯罪嫌疑人二十名。", doc_id="a").documents[0]
+    en = ingest_text("The Ministry of Public Security cracks down on telecom fraud. Myanmar police cooperated with "
+                     "Thai police. Twenty suspects were arrested.", doc_id="b").documents[0]
+    src, tgt = segment_document(zh), segment_document(en)
+    assert [len(src), len(tgt), src[0].lang, tgt[0].lang] == [3, 3, "zh", "en"]
+    result = align(src, tgt, encoder="lexical")
+    assert result == align([s.text for s in src], [t.text for t in tgt], encoder="lexical", src_lang="zh",
+                           tgt_lang="en")
+    assert [b.vecalign() for b in result.beads] == ["[0]:[0]", "[1]:[1]", "[2]:[2]"]
+    assert next(align_many([(src, tgt)], encoder="lexical")) == result
+
+
+ID_TEXTS = ["Polisi menangkap 10 tersangka penipuan.", "Mereka dipulangkan ke Tiongkok pada hari Kamis."]
+
+
+@pytest.mark.parametrize("langs, src_lang, expected", [
+    (["ms", "ms"], None, "ms"),  # the records' language (detection says id)
+    (["ms", "und"], None, "ms"),  # undetermined says nothing either way
+    (["MS", "ms"], None, "ms"),  # normalised as a given code is
+    (["ms", "id"], None, "id"),  # records that disagree: detected
+    (["und", "und"], None, "id"),
+    (["ms", None], None, "id"),  # a plain string among the records: detected
+    (["ms", "ms"], "id", "id"),  # a language given wins
+])
+def test_a_language_not_given_is_the_sentence_records_when_they_agree(langs, src_lang, expected):
+    src = [Sentence("d.ms", k, text, lang, "Latn", 0, len(text)) if lang else text
+           for k, (text, lang) in enumerate(zip(ID_TEXTS, langs))]
+    result = align(src, ["警方抓获10名诈骗嫌疑人。", "他们周四被遣返回中国。"], encoder=LexicalEncoder(), src_lang=src_lang)
+    assert (result.meta["src_lang"], result.meta["tgt_lang"]) == (expected, "zh")
+
+
+def test_progress_bars_on_request(capsys):
+    src, tgt = ["Polisi menangkap 10 tersangka.", "Mereka dipulangkan."], ["警方抓获10名嫌疑人。", "他们被遣返。"]
+    quiet = align(src, tgt, encoder="lexical", src_lang="id", tgt_lang="zh")
+    assert capsys.readouterr().err == ""
+    assert align(src, tgt, encoder="lexical", src_lang="id", tgt_lang="zh", show_progress=True) == quiet
+    assert list(align_many([(src, tgt)], encoder="lexical", src_lang="id", tgt_lang="zh", show_progress=True)) == [quiet]
+    bars = capsys.readouterr().err
+    # a bar per side and call, each ending its line (tqdm redraws one in place with \r)
+    assert ["embed: 100%" in line for line in bars.split("\n")] == [True] * 4 + [False]
+    with pytest.raises(TypeError, match=r"^align\(\) got an unexpected keyword argument 'progress'$"):
+        align(src, tgt, encoder="lexical", progress=True)
+
+
 def test_a_language_not_given_is_detected_once_per_document(monkeypatch):
     seen = []
     encode = LexicalEncoder.encode
 
-    def recording(self, texts, *, lang=None, progress=False):
+    def recording(self, texts, *, lang=None, show_progress=False):
         seen.append((lang, len(texts)))
-        return encode(self, texts, lang=lang, progress=progress)
+        return encode(self, texts, lang=lang, show_progress=show_progress)
 
     monkeypatch.setattr(LexicalEncoder, "encode", recording)
     src = ["Polisi menangkap 10 tersangka penipuan.", "Mereka dipulangkan ke Tiongkok pada hari Kamis."]
@@ -212,7 +304,7 @@ def test_the_lexical_encoder_says_when_it_has_no_word_list_for_a_language(caplog
     de = ["Die Polizei hat gestern zehn Verdächtige festgenommen.", "Sie wurden nach China gebracht."]
     fr = ["La police a arrêté dix suspects hier.", "Ils ont été transférés en Chine."]
     expected = ("the lexical encoder has word lists for zh, en, id only, not de or fr: de-fr is matched by shared "
-                "names, numbers and spellings (expect worse than a length-only aligner); use LaBSE (--encoder labse)")
+                "names, numbers and spellings (expect worse than a length-only aligner); use LaBSE (encoder='labse' / --encoder labse)")
     monkeypatch.setattr("mtkit.align._COVERAGE_LOGGED", set())
     with caplog.at_level(logging.WARNING, logger="mtkit.align"):
         first = align(de, fr, encoder="lexical", src_lang="de", tgt_lang="fr")
@@ -279,4 +371,4 @@ def test_empty_sides_say_which_and_no_word_list_warning(caplog, monkeypatch):
         result = align(["a b c.", "d e f."], fr, encoder="lexical")
     assert result.meta["warnings"] == [
         "the lexical encoder has word lists for zh, en, id only, not fr: fr text is matched by shared names, numbers "
-        "and spellings (expect worse than a length-only aligner); use LaBSE (--encoder labse)"]
+        "and spellings (expect worse than a length-only aligner); use LaBSE (encoder='labse' / --encoder labse)"]

@@ -304,7 +304,8 @@ def test_publish_dry_run_and_errors(built, capsys, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_HOME", str(built.parent / "hf-home"))
     assert main(["publish", str(built), "--repo-id", "mtkit/mps-fraud"]) == 2
-    assert "no Hugging Face token" in capsys.readouterr().err
+    assert capsys.readouterr().err == ("mtkit publish: error: no Hugging Face token: set HF_TOKEN or run `hf auth "
+                                       "login` (or pass dry_run=True / --dry-run)\n")
 
 
 def test_unlabelled_documents_are_paired_by_similarity(tmp_path):
@@ -450,7 +451,7 @@ def test_a_page_in_another_language_than_declared_is_aligned_with_a_warning(tmp_
     assert result.report["warnings"][:2] == [
         f"{CCTV}: holds en text, not the declared id",
         "cctv-id-20240827.id / chinadaily-zh-20240827.zh: the source side looks like en, not id: check "
-        "--src-lang/--tgt-lang"]
+        "src_lang= / --src-lang"]
     assert result.report["skipped_pages"] == []
     assert [p["config"] for p in result.report["pairs"]] == ["id-zh", "en-zh"]
 

@@ -391,7 +391,8 @@ def test_cli_translates_a_dataset_split(models, tmp_path, capsys):
 
 def test_max_length_over_the_model_positions(models):
     tr = Translator(models["marian"], backend="mtkit")
-    with pytest.raises(ConfigError, match="max_length 300 is over the model's 256 decoder positions; use --max-length 256"):
+    with pytest.raises(ConfigError, match="max_length 300 is over the model's 256 decoder positions; use "
+                                          "max_length=256 / --max-length 256 or less$"):
         tr.translate(["合作"], max_length=300)
 
 
@@ -409,8 +410,8 @@ def test_ct2_on_a_lora_adapter_folder_says_what_to_pass(models, tmp_path, monkey
     AutoTokenizer.from_pretrained(models["t5"]).save_pretrained(tmp_path / "adapter")  # as mtkit finetune keeps it
     assert Translator(tmp_path / "adapter", backend="hf", src_lang="zh", tgt_lang="en").translate(["合作"], max_length=4)
     with pytest.raises(BackendError, match=r"^CTranslate2 cannot convert .*adapter: a LoRA adapter, not a model; pass "
-                                           r"the merged model \(RUN/final/merged, from merge_lora: true\) or use "
-                                           r"--backend mtkit or hf$"):
+                                           r"the merged model \(RUN/final/merged, from merge_lora: true\) or another "
+                                           r"backend \(backend='mtkit' / --backend mtkit or hf\)$"):
         Translator(tmp_path / "adapter", backend="ct2", src_lang="zh", tgt_lang="en")
 
 

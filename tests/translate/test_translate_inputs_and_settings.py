@@ -123,11 +123,32 @@ def test_one_string_is_not_a_list_of_sentences(marians):
         tr.translate("公安 部")
 
 
+@pytest.mark.parametrize("make", [tuple, iter, lambda xs: (x for x in xs), lambda xs: dict.fromkeys(xs).keys()],
+                         ids=["tuple", "iterator", "generator", "dict-keys"])
+def test_any_iterable_of_sentences(marians, make):
+    # a generator was decoded in full, then failed on len(): "object of type 'generator' has no len()"
+    tr = Translator(marians[0])
+    inputs = ["公安 部", "缅甸 警方", "", "合作 泰国"]  # no repeat: dict keys keep every input
+    assert tr.translate(make(inputs), max_length=4) == tr.translate(inputs, max_length=4)
+
+
+def test_not_iterable_sentences_and_a_bad_setting_leave_a_generator_unread(marians):
+    tr = Translator(marians[0])
+    with pytest.raises(TypeError, match=r"^translate takes an iterable of sentences \(str\), not int$"):
+        tr.translate(5)
+    with pytest.raises(TypeError, match=r"^translate_iter takes an iterable of sentences \(str\), not NoneType$"):
+        tr.translate_iter(None)
+    inputs = iter(INPUTS)
+    with pytest.raises(ConfigError):
+        tr.translate(inputs, beam_size=0)
+    assert list(inputs) == INPUTS
+
+
 @pytest.mark.parametrize("backend", ["hf", "mtkit"])
 def test_max_length_over_the_positions_is_a_clear_error_on_every_backend(marians, backend):
     tr = Translator(marians[0], backend=backend)
     with pytest.raises(ConfigError, match="^max_length 300 is over the model's 256 decoder positions; "
-                                          "use --max-length 256 or less$"):
+                                          "use max_length=256 / --max-length 256 or less$"):
         tr.translate(["合作"], max_length=300)
 
 
@@ -160,7 +181,8 @@ def test_model_paths_that_hold_no_model(tmp_path, capsys):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
 def test_cuda_device_without_cuda(marians):
     for device in ("cuda", "cuda:1"):
-        with pytest.raises(ConfigError, match=f"^device '{device}': torch sees no CUDA device here; use --device cpu$"):
+        with pytest.raises(ConfigError, match=f"^device '{device}': torch sees no CUDA device here; use "
+                                          "device='cpu' / --device cpu$"):
             Translator(marians[0], device=device)
 
 
@@ -248,6 +270,17 @@ def test_a_source_code_is_checked_when_the_translator_is_made(marians, tmp_path,
         assert Translator(nllb, src_lang="zho_Hans", tgt_lang="eng_Latn")._splitter.name == "zh"
     assert not caplog.records
     assert Translator(nllb, src_lang="zh", tgt_lang="en")._splitter.name == "zh"
+
+
+def test_translate_shows_a_bar_on_request(marians, capsys):
+    tr = Translator(marians[0])
+    capsys.readouterr()  # transformers' bar loading the weights
+    quiet = tr.translate(INPUTS, max_length=4)
+    assert capsys.readouterr().err == ""
+    assert tr.translate(INPUTS, max_length=4, show_progress=True) == quiet
+    assert "translating: 100%" in capsys.readouterr().err  # the four inputs with text
+    with pytest.raises(TypeError, match=r"got an unexpected keyword argument 'progress'$"):
+        tr.translate(INPUTS, progress=True)
 
 
 def test_progress_bars_on_request_when_stderr_is_a_file(marians, tmp_path, capsys):
@@ -436,7 +469,8 @@ def test_a_model_of_many_target_languages_needs_one(multilingual, name):
     with pytest.raises(ConfigError) as raised:
         Translator(multilingual[name], src_lang="zh")
     family = {"nllb": "m2m100", "marian-mul": "marian"}.get(name, name)
-    assert str(raised.value) == f"this {family} model translates into many languages: give the target language (--tgt-lang)"
+    assert str(raised.value) == (f"this {family} model translates into many languages: give the target language "
+                                 "(tgt_lang= / --tgt-lang)")
 
 
 @pytest.mark.parametrize("name, default, splitter", [("m2m100", "en", "sentencex-en"), ("nllb", "zho_Hans", "zh"),
@@ -446,7 +480,8 @@ def test_no_source_language_takes_the_tokenizers_with_a_warning(multilingual, ca
     model's saved source is right), with a warning, and long inputs are split as that language."""
     with caplog.at_level("WARNING", logger="mtkit.translate"):
         translator = Translator(multilingual[name], tgt_lang="en")
-    assert caplog.messages == [f"no source language given (--src-lang): the tokenizer's default, {default}, is used"]
+    assert caplog.messages == [f"no source language given (src_lang= / --src-lang): the tokenizer's default, "
+                               f"{default}, is used"]
     assert translator._splitter.name == splitter
 
 
@@ -459,7 +494,8 @@ def test_a_marian_pair_other_than_the_models_is_warned_of(marians, caplog, src, 
         Translator(marians[0], src_lang=src, tgt_lang=tgt)
     assert caplog.messages == [f"language {src if src != 'zh' else tgt!r} is not in the pair this model's tokenizer "
                                "declares, zh->en: translating anyway (right for a model retargeted by fine-tuning; "
-                               "else check --model, --src-lang and --tgt-lang)"]
+                               "else check model= / --model, src_lang= / --src-lang and tgt_lang= / "
+                               "--tgt-lang)"]
 
 
 def test_an_opus_mt_chinese_target_in_any_of_its_spellings(tmp_path, caplog):
@@ -553,7 +589,7 @@ def test_a_long_input_without_a_source_language(marians, tmp_path, caplog):
     with caplog.at_level("INFO", logger="mtkit.translate"):
         translator.translate([line], max_length=2)
     assert caplog.messages == ["line 1: 10 tokens, longer than the model's limit of 8; truncated, as no source "
-                               "language was given (--src-lang) to split it at sentences"]
+                               "language was given (src_lang= / --src-lang) to split it at sentences"]
 
 
 def test_no_transformers_warning_about_the_length_mtkit_measures(marians):

@@ -64,6 +64,11 @@ class Executor(ABC):
     def describe(self) -> str:
         return self.name
 
+    def start(self) -> None:
+        """Check that the workers can be had (a cluster joined, the GPUs asked for present) before the caller
+        loads models or writes anything: a run fails in seconds, not after its setup. Nothing to do in this
+        process."""
+
 
 @EXECUTORS.register("local")
 class LocalExecutor(Executor):
@@ -104,8 +109,9 @@ def get_executor(name: str = "local", *, address: str | None = None, num_workers
 
     cls = EXECUTORS.get(name)
     if cls is LocalExecutor:
+        # `is not None`: --num-workers 0 and --address '' are ray options too (and wrong ones)
         given = [flag for flag, value in (("--address", address), ("--num-workers", num_workers),
-                                          ("--num-gpus", num_gpus)) if value]
+                                          ("--num-gpus", num_gpus or None)) if value is not None]
         if given:
             raise ConfigError(f"{', '.join(given)} only apply to --executor ray")
         return LocalExecutor()

@@ -330,6 +330,15 @@ def names_a_local_path(name: str) -> bool:
     return str(name).startswith(("/", ".", "~", os.sep)) or str(name).count("/") > 1
 
 
+def absolute_if_local(name: str) -> str:
+    """A model or encoder name as a worker on another node must get it: an existing local path made absolute
+    (``~`` expanded); anything else (a hub id) as given. A relative path names another folder, or a hub id, in a
+    worker's working directory: a Ray node loaded ``marian`` from the hub while the driver had checked and
+    fingerprinted ``./marian``."""
+    path = Path(str(name)).expanduser()
+    return str(path.resolve()) if path.exists() else str(name)
+
+
 def md_cell(text) -> str:
     """Text for a Markdown table cell: GitHub ends a cell at any ``|``, inside code spans too (signatures), and a
     page's own words (a report quoting what cleaning left, "Home | About") may hold one."""

@@ -28,7 +28,7 @@ from .. import __version__
 from ..errors import ConfigError, DataError
 from ..records import Alignment, Bead, Document, SentencePair
 from ..publish.export import _TextWriter
-from ..utils import atomic_write, make_signature, progress, StrictConfig, stable_hash, write_json
+from ..utils import absolute_if_local, atomic_write, make_signature, progress, StrictConfig, stable_hash, write_json
 from ..scale import Executor, LocalExecutor
 from ..segment import join_sentences
 from .filters import DEFAULT_FILTERS, build_filter
@@ -206,6 +206,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     config = config or BuildConfig()
     config.validate()
     executor = executor or LocalExecutor()
+    executor.start()  # a cluster that cannot be had fails here, before the encoder loads
     manifest = load_manifest(corpus_dir)
     out = Path(out_dir)
     cache = out / ".cache"
@@ -214,7 +215,9 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     shutil.rmtree(spool_dir, ignore_errors=True)
     spool_dir.mkdir(parents=True)
 
-    encoder = get_encoder(config.encoder)
+    # a local model folder by its absolute path: the align step's workers load it in other working directories
+    encoder_name = absolute_if_local(config.encoder)
+    encoder = get_encoder(encoder_name)
     aligner = Aligner(**config.aligner)
     align_signature = aligner.signature(encoder)
     warnings: list[str] = []
@@ -274,13 +277,14 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     # sees hundreds of sentence windows. Both steps take the same batches, so every executor makes the same
     # align calls.
     batch = max(1, config.align_batch_pairs // 8)
-    align_step = AlignPairs(config.encoder, config.aligner, align_signature, batch_pairs=config.align_batch_pairs,
+    align_step = AlignPairs(encoder_name, config.aligner, align_signature, batch_pairs=config.align_batch_pairs,
                             cached=frozenset(path.stem for path in (cache / "align").glob("*.json")), batch_size=batch)
     steps = [PrepareStories(config.to_simplified, align_signature, batch_size=batch), align_step]
     unpaired: list[Document] = []
     started = clock()
-    works = executor.map(steps, story_tasks(manifest))
-    for work in progress(works, enabled=show_progress, desc="stories", unit="story"):
+    tasks = list(story_tasks(manifest))  # the manifest's page list (already in memory), not page text
+    works = executor.map(steps, tasks)
+    for work in progress(works, enabled=show_progress, total=len(tasks), desc="stories", unit="story"):
         collected = clock()
         for stage, seconds in work.seconds.items():
             timings[stage] += seconds

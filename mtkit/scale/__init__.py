@@ -65,6 +65,11 @@ class Executor(ABC):
     def describe(self) -> str:
         return self.name
 
+    def start(self) -> None:
+        """Check that the workers can be had (a cluster joined, the GPUs asked for present) before the caller
+        loads models or writes anything: a run fails in seconds, not after its setup. Nothing to do in this
+        process."""
+
 
 @EXECUTORS.register("local")
 class LocalExecutor(Executor):
@@ -106,8 +111,9 @@ def get_executor(name: str = "local", *, address: str | None = None, num_workers
 
     cls = EXECUTORS.get(name)
     if cls is LocalExecutor:
+        # `is not None`: --num-workers 0 and --address '' are ray options too (and wrong ones)
         given = [option_text(setting) for setting, value in (("address", address), ("num_workers", num_workers),
-                                                              ("num_gpus", num_gpus)) if value]
+                                                              ("num_gpus", num_gpus or None)) if value is not None]
         if given:
             raise ConfigError(f"{', '.join(given)} only apply to the ray executor "
                               f"({option_text('name', 'ray', flag='--executor')})")

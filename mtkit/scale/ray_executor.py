@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
 from ..errors import BackendError, ConfigError, MtkitError, missing_dependency
+from ..utils import option_text
 from . import EXECUTORS, Executor, Step, _apply, batched
 
 logger = logging.getLogger("mtkit.scale")
@@ -39,8 +40,9 @@ FAULT_DIR_ENV = "MTKIT_FAULT_DIR"
 class RayExecutor(Executor):
     """Ray Data over a local or remote cluster.
 
-    ``address``: ``None`` starts a local Ray (or uses the one this process started already); ``"auto"`` joins
-    the cluster this node belongs to (``ray start``); ``HOST:PORT`` names one. ``num_workers``: actors in the
+    ``address``: ``None`` follows Ray's rule: the cluster ``RAY_ADDRESS`` names, else one started with ``ray start``
+    on this machine, else a new Ray in this process (one this process started already is reused); ``"auto"``
+    joins the cluster this node belongs to (``ray start``); ``HOST:PORT`` or ``ray://HOST:PORT`` names one. ``num_workers``: actors in the
     pool (default: one per GPU with ``num_gpus``, else 1). ``num_gpus``: GPUs for the pool, one per actor.
     """
 
@@ -55,10 +57,14 @@ class RayExecutor(Executor):
         except ImportError:
             raise missing_dependency("ray[data]", "ray") from None
         if num_gpus < 0 or (num_workers is not None and num_workers < 1):
-            raise ConfigError(f"num_workers must be >= 1 and num_gpus >= 0, got {num_workers} and {num_gpus}")
+            bad = ("num_workers", num_workers) if num_gpus >= 0 else ("num_gpus", num_gpus)
+            raise ConfigError(f"{option_text(*bad)} must be >= {1 if bad[0] == 'num_workers' else 0}")
         if num_gpus and num_workers not in (None, num_gpus):
-            raise ConfigError(f"with num_gpus={num_gpus} there is one worker per GPU; num_workers={num_workers} "
-                              "does not match")
+            raise ConfigError(f"with {option_text('num_gpus', num_gpus)} there is one worker per GPU; "
+                              f"{option_text('num_workers', num_workers)} does not match")
+        if address is not None and not address.strip():
+            raise ConfigError(f"{option_text('address')} is empty; give auto, HOST:PORT or ray://HOST:PORT, or "
+                              "leave it out")
         self.address = address
         self.num_gpus = num_gpus
         self.num_workers = num_workers or num_gpus or 1
@@ -72,12 +78,40 @@ class RayExecutor(Executor):
         import ray
 
         if not ray.is_initialized():
+            _check_reachable(self.address)
+            quiet = not logging.getLogger("mtkit").isEnabledFor(logging.INFO)
+            if not sys.stderr.isatty():
+                # workers' lines reach the driver prefixed in ANSI colours, which a log file shows as escapes
+                os.environ.setdefault("RAY_COLOR_PREFIX", "0")
             try:
-                ray.init(address=self.address, include_dashboard=False)
+                # mtkit's verbosity for Ray's own logging: its INFO lines (where the dashboard is, which cluster
+                # was joined, "execution finished") outnumbered mtkit's output at the default level and under -q
+                ray.init(address=self.address, include_dashboard=False,
+                         logging_level=logging.WARNING if quiet else logging.INFO)
             except ConnectionError as exc:
-                raise BackendError(f"cannot join the Ray cluster at {self.address!r}: {exc} (start it with `ray start "
+                tried = self.address or os.environ.get("RAY_ADDRESS")
+                raise BackendError(f"cannot join the Ray cluster at {tried!r}: {exc} (start it with `ray start "
                                    "--head` on the head and `ray start --address=HEAD:6379` on the others)") from None
+            except ValueError as exc:  # Ray's "Invalid address format"
+                raise ConfigError(f"{option_text('address', self.address)}: {exc}; give auto, HOST:PORT or "
+                                  "ray://HOST:PORT") from None
+            if quiet:
+                logging.getLogger("ray.data").setLevel(logging.WARNING)
         return ray
+
+    def start(self) -> None:
+        if getattr(self, "_started", False):
+            return
+        ray = self.connect()
+        gpus = ray.cluster_resources().get("GPU", 0)
+        if self.num_gpus > gpus:
+            # Ray would queue the GPU actors for ever ("No available node types can fulfill resource request")
+            raise ConfigError(f"{option_text('num_gpus', self.num_gpus)}, but the Ray cluster has {gpus:g} GPU"
+                              f"{'s' * (gpus != 1)}")
+        logger.info("running on %s, cluster resources: %s", self.describe(),
+                    ", ".join(f"{k} {v:g}" for k, v in sorted(ray.cluster_resources().items())
+                              if k in ("CPU", "GPU")))
+        self._started = True
 
     def map(self, steps: Sequence[Step], items: Iterable[Any], *, ordered: bool = True) -> Iterator[Any]:
         ray = self.connect()
@@ -127,6 +161,24 @@ class RayExecutor(Executor):
                 compute=ray.data.ActorPoolStrategy(size=workers),
                 num_gpus=1 if self.num_gpus else 0, num_cpus=self.CPUS_PER_WORKER,
                 max_restarts=self.MAX_RESTARTS, max_task_retries=self.MAX_RETRIES)
+
+
+def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """A BackendError in seconds when HOST:PORT (or ray://HOST:PORT) takes no connection: ``ray.init`` retries
+    an unreachable address for about 14 minutes before it gives up."""
+    import socket
+
+    if not address or address in ("auto", "local"):
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # Ray's own message says what is wrong with the format
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise BackendError(f"cannot join the Ray cluster at {address!r}: nothing answers there ({exc}); start it "
+                           "with `ray start --head` on the head and `ray start --address=HEAD:6379` on the others, "
+                           "or check the address") from None
 
 
 @dataclass

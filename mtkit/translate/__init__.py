@@ -22,8 +22,8 @@ from ..cpu import reuse_freed_memory
 from ..errors import BackendError, ConfigError, DataError
 from ..ingest.decode import read_lines
 from ..scale import Executor, LocalExecutor, Step
-from ..utils import (atomic_write, changed_keys, check_writable, folder_fingerprint, length_sorted_batches,
-                     make_signature, one_line, option_text, stable_hash, write_json)
+from ..utils import (absolute_if_local, atomic_write, changed_keys, check_writable, folder_fingerprint,
+                     length_sorted_batches, make_signature, one_line, option_text, stable_hash, write_json)
 from .engine import BACKENDS, TranslationBackend, get_backend_class
 from .languages import (iso_language, language_code_for, marian_pair_conflicts, model_family, needs_target_language,
                         position_limit, single_language, source_prefix)
@@ -149,7 +149,8 @@ class TranslatorSpec:
         dtype = self.dtype if self.dtype != "auto" else ("bf16" if device.startswith("cuda") else "fp32")
         backend = "mtkit" if self.backend == "auto" else self.backend
         get_backend_class(backend)  # an unknown name fails here, before any worker starts
-        return replace(self, model=str(self.model), device=device, dtype=dtype, backend=backend)
+        # a local folder by its absolute path: workers of an executor load it in other working directories
+        return replace(self, model=absolute_if_local(self.model), device=device, dtype=dtype, backend=backend)
 
     def signature(self, *, beam_size: int = 1) -> str:
         """The signature of a resolved spec (:meth:`Translator.signature`)."""
@@ -576,6 +577,7 @@ def translate_file(translator: Translator | TranslatorSpec, inputs: Sequence[str
         raise ConfigError(f"chunk size must be at least 1, not {chunk_size}")
     out = check_output(out_path)
     executor = executor or LocalExecutor()
+    executor.start()  # a cluster that cannot be had fails here, before any chunk is planned
     spec = translator.spec if isinstance(translator, Translator) else translator.resolved(gpu=executor.gpu)
     chunk_size = chunk_size or Translator.CHUNK_SIZE["cuda" if str(spec.device).startswith("cuda") else "cpu"]
     # the chunk size is in the key: chunk files are named by index, which means other lines at another size; the

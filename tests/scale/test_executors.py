@@ -40,9 +40,13 @@ def test_local_executor_streams_batches_in_order():
     ("local", {"address": "auto"}, "address= / --address only apply to the ray executor (name='ray' / --executor ray)"),
     ("local", {"num_workers": 2, "num_gpus": 1}, "num_workers= / --num-workers, num_gpus= / --num-gpus only apply "
      "to the ray executor (name='ray' / --executor ray)"),
+    ("local", {"num_workers": 0}, "num_workers= / --num-workers only apply"),  # 0 was taken as not given
+    ("local", {"address": ""}, "address= / --address only apply"),
+    ("ray", {"address": " "}, "address= / --address is empty"),
     ("slurm", {}, "unknown executor 'slurm'; known: local, ray"),
-    ("ray", {"num_workers": 0}, "num_workers must be >= 1"),
-    ("ray", {"num_workers": 3, "num_gpus": 2}, "one worker per GPU; num_workers=3 does not match"),
+    ("ray", {"num_workers": 0}, "num_workers=0 / --num-workers 0 must be >= 1"),
+    ("ray", {"num_workers": 3, "num_gpus": 2}, "with num_gpus=2 / --num-gpus 2 there is one worker per GPU; "
+     "num_workers=3 / --num-workers 3 does not match"),
 ])
 def test_executor_options_are_checked(name, options, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -76,6 +80,50 @@ def test_no_cluster_at_the_address_is_a_clear_error(monkeypatch, tmp_path, capsy
     assert capsys.readouterr().err == ("mtkit translate: error: cannot join the Ray cluster at 'auto': Could not find "
                                        "any running Ray instance. (start it with `ray start --head` on the head and "
                                        "`ray start --address=HEAD:6379` on the others)\n")
+
+
+def test_an_address_where_nothing_answers_fails_in_seconds(monkeypatch):
+    import socket
+
+    import ray
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda **kw: pytest.fail("ray.init retries such an address for 14 minutes"))
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        with pytest.raises(BackendError, match=f"cannot join the Ray cluster at '{address}': nothing answers there"):
+            get_executor("ray", address=address).start()
+
+
+def test_a_malformed_address_is_a_config_error(monkeypatch):
+    import ray
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # Ray itself refuses the format, at once
+    with pytest.raises(ConfigError, match=re.escape("address='nonsense' / --address nonsense: Invalid address "
+                                                    "format: nonsense; give auto, HOST:PORT or ray://HOST:PORT")):
+        get_executor("ray", address="nonsense").start()
+
+
+@pytest.mark.parametrize("flags, level", [([], "WARNING"), (["-q"], "WARNING"), (["-v"], "INFO")])
+def test_ray_logs_at_mtkits_verbosity(monkeypatch, tmp_path, flags, level):
+    import logging
+
+    import ray
+
+    levels = []
+
+    def init(**kwargs):
+        levels.append(logging.getLevelName(kwargs["logging_level"]))
+        raise ConnectionError("no Ray here")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    (tmp_path / "in.txt").write_text("公安部\n", encoding="utf-8")
+    assert main([*flags, "translate", str(tmp_path / "in.txt"), "--model", "m", "--out", str(tmp_path / "o.txt"),
+                 "--executor", "ray"]) == 2
+    assert levels == [level]  # Ray's INFO lines outnumbered mtkit's own output at the default level
 
 
 def test_a_worker_whose_encoder_differs_stops_the_run():

@@ -10,7 +10,7 @@ import ray
 from mtkit.cli import main
 from mtkit.corpus.builder import BuildConfig, build_corpus
 from mtkit.corpus.steps import AlignPairs, PrepareStories
-from mtkit.errors import BackendError, DataError
+from mtkit.errors import BackendError, ConfigError, DataError
 from mtkit.scale.ray_executor import FAULT_DIR_ENV, RayExecutor
 from mtkit.testing import CORPUS, build_tiny_marian, corpus_texts, write_synthetic_corpus
 from mtkit.translate import TranslatorSpec, translate_file
@@ -213,6 +213,23 @@ def test_an_interrupted_ray_translation_resumes(faults, translation, tmp_path):
     assert len(executor.sent) == 4  # of 7 chunks, only those the interrupted run had not written
     assert (tmp_path / "ray.txt").read_bytes() == local.read_bytes()
     assert not (tmp_path / "ray.txt.partial").exists()
+
+
+def test_a_relative_model_path_reaches_the_workers_as_the_driver_means_it(faults, translation, tmp_path,
+                                                                         monkeypatch):
+    # the workers run in the directory Ray started in (another node's, on a cluster): "marian" there is a hub id
+    model, lines, local = translation
+    monkeypatch.chdir(model.parent)
+    translate_file(TranslatorSpec(model.name), lines, tmp_path / "ray.txt", chunk_size=6, max_length=16,
+                   executor=RayExecutor(num_workers=1))
+    assert (tmp_path / "ray.txt").read_bytes() == local.read_bytes()
+
+
+def test_more_gpus_than_the_cluster_has_is_an_error_before_any_work(faults, translation, tmp_path):
+    model, lines, _ = translation
+    with pytest.raises(ConfigError, match=r"num_gpus=2 / --num-gpus 2, but the Ray cluster has 1 GPU$"):
+        translate_file(TranslatorSpec(str(model)), lines, tmp_path / "ray.txt", executor=RayExecutor(num_gpus=2))
+    assert not (tmp_path / "ray.txt.partial").exists()  # Ray would have queued the actors for ever
 
 
 def test_a_model_a_worker_cannot_load_is_an_error_naming_it(faults, tmp_path):

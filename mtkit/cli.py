@@ -115,7 +115,7 @@ def _add_segment(sub):
 def _run_segment(args) -> int:
     import json
 
-    from .align import language_code
+    from .languages import language_code
     from .segment import segment_path, sentence_record
 
     lang = language_code(args.lang, "--lang")  # ZH, zh-CN -> zh, as align's --src-lang
@@ -198,7 +198,8 @@ def _sentences_of(path: str, lang: str | None, presegmented: bool, option: str) 
 def _run_align(args) -> int:
     import json
 
-    from .align import align, language_code
+    from .align import align
+    from .languages import language_code
     from .segment import join_sentences
     from .utils import one_line
 

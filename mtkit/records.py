@@ -102,6 +102,12 @@ class Alignment:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+# The splits a build makes, and what each is called in the Hub layout and in datasets (dev -> validation, the
+# datasets convention; the hf/<config> copies keep mtkit's names).
+SPLITS = ("train", "dev", "test")
+HUB_SPLIT = {"train": "train", "dev": "validation", "test": "test"}
+
+
 def config_name(lang_a: str, lang_b: str) -> str:
     """The dataset config of a language pair, either direction: its codes sorted (``en-zh`` for zh->en), as the
     build names its configs and readers infer one from a translation direction."""

@@ -242,37 +242,6 @@ def attention_without_cudnn(device) -> contextlib.AbstractContextManager:
     return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
 
 
-def known_language(code: str):
-    """pycountry's record of an ISO 639-1 (two-letter) or ISO 639-3 (three-letter) lower-case code, else None."""
-    import pycountry
-
-    if not isinstance(code, str) or not code.isascii() or not code.islower() or len(code) not in (2, 3):
-        return None
-    return pycountry.languages.get(**{"alpha_2" if len(code) == 2 else "alpha_3": code})
-
-
-def iso_code(code: str | None) -> str | None:
-    """The ISO 639-1 code (else the 639-3 one) of a language code in its usual spellings: ``zh``, ``ZH``,
-    ``zh-CN``, ``zh_TW``, ``zho``, ``zho_Hans``, ``zh_CN``, ``__zh__``; None when it names no language."""
-    code = str(code or "").strip()
-    if len(code) > 4 and code.startswith("__") and code.endswith("__"):  # M2M100's language tokens
-        code = code[2:-2]
-    language = known_language(code.replace("_", "-").split("-")[0].lower())
-    return (getattr(language, "alpha_2", None) or language.alpha_3) if language is not None else None
-
-
-# Macrolanguage members (ISO 639-3) to their macrolanguage's code: opus-mt's Marians name cmn, yue or zsm where
-# the rest of mtkit says zh or ms, and Cantonese or Wu text is scored as Chinese is (no spaces between words).
-MACROLANGUAGE = {"cmn": "zh", "yue": "zh", "wuu": "zh", "nan": "zh", "hak": "zh", "gan": "zh", "hsn": "zh",
-                 "lzh": "zh", "zsm": "ms"}
-
-
-def macrolanguage(code: str | None) -> str | None:
-    """:func:`iso_code` of ``code``, a macrolanguage's member given as its macrolanguage (yue, cmn_Hant -> zh)."""
-    iso = iso_code(code)
-    return MACROLANGUAGE.get(iso, iso)
-
-
 def check_writable(out_path: str | os.PathLike, *, folder: bool = False) -> Path:
     """``out_path`` (``~`` expanded) checked before any work that would be lost when it cannot be written: a file
     (``folder=False``) must not be a folder, a folder must not be a file, and the nearest folder that exists (where

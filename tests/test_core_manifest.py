@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mtkit.corpus.manifest import is_language_code, load_manifest
+from mtkit.ingest.manifest import load_manifest
+from mtkit.languages import is_language_code
 from mtkit.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]

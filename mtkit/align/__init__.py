@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..ingest.langid import document_language, document_sample
+from ..languages import language_code
 from ..records import Alignment, Bead, Sentence
 from ..utils import make_signature, option_text
 from .dp import align_embeddings, overlap_texts
@@ -101,23 +102,6 @@ def embed_overlaps(encoder: SentenceEncoder, sentence_lists: Sequence[Sequence[s
         lens = np.array([len(t.encode("utf-8")) for t in w], dtype=np.int64).reshape(num_overlaps, n)
         out.append((vecs, lens))
     return out
-
-
-def language_code(code: str | None, what: str = "language") -> str | None:
-    """``ZH``, ``zh-CN``, ``zh_Hans``, ``zho`` -> ``zh``; None or blank -> None; not a language: ConfigError.
-
-    Languages are compared with the ISO 639-1 codes that language detection gives, and the lexical encoder
-    picks its Indonesian lexicon and number format by them: ``--tgt-lang ID`` used to turn both off, with only a
-    warning that the side "looks like id, not ID".
-    """
-    if code is None or not str(code).strip():
-        return None
-    from ..utils import iso_code
-
-    iso = iso_code(code)
-    if iso is None:
-        raise ConfigError(f"{what} {code!r} is not a language code; give an ISO 639-1 code such as zh, id or en")
-    return iso
 
 
 def align(src: Sequence[str | Sentence], tgt: Sequence[str | Sentence], *, encoder: str | SentenceEncoder = "auto",
@@ -219,7 +203,7 @@ def _sentence_list(sentences: Sequence[str | Sentence], side: str) -> tuple[list
                             f"{sentence!r:.60}")
     if strings or not langs:
         return texts, None
-    from ..utils import iso_code
+    from ..languages import iso_code
 
     # one language in any spelling (zh, ZH, zh-CN); a code that names none is no language: detected, as for strings
     codes = {iso_code(lang) for lang in langs}

@@ -26,19 +26,18 @@ import yaml
 
 from .. import __version__
 from ..errors import ConfigError, DataError
-from ..records import Alignment, Bead, Document, SentencePair
-from ..publish.export import _TextWriter
+from ..records import SPLITS, Alignment, Bead, Document, SentencePair
+from ..publish.export import TextWriter
 from ..utils import absolute_if_local, atomic_write, make_signature, progress, StrictConfig, stable_hash, write_json
 from ..scale import Executor, LocalExecutor
 from ..segment import join_sentences
 from .filters import DEFAULT_FILTERS, build_filter
-from .manifest import Manifest, load_manifest
-from .steps import (AlignPairs, PairJob, PrepareStories, StoryWork, ingest_story, pair_jobs, pair_key,
+from ..ingest.manifest import load_manifest
+from .steps import (AlignPairs, PairJob, PrepareStories, StoryWork, pair_jobs, pair_key,
                     story_tasks)
 
 logger = logging.getLogger("mtkit.corpus")
 
-SPLIT_NAMES = ("train", "dev", "test")
 
 
 @dataclass
@@ -61,8 +60,8 @@ class BuildConfig(StrictConfig):
     align_batch_pairs: int = 64
 
     def validate(self) -> None:
-        if set(self.split_ratios) - set(SPLIT_NAMES) or abs(sum(self.split_ratios.values()) - 1) > 1e-6:
-            raise ConfigError(f"split_ratios must give {', '.join(SPLIT_NAMES)} summing to 1, got {self.split_ratios}")
+        if set(self.split_ratios) - set(SPLITS) or abs(sum(self.split_ratios.values()) - 1) > 1e-6:
+            raise ConfigError(f"split_ratios must give {', '.join(SPLITS)} summing to 1, got {self.split_ratios}")
         for spec in self.filters:
             if not isinstance(spec, dict) or "name" not in spec or set(spec) - {"name", "params"}:
                 raise ConfigError(f"a filter is {{name: NAME, params: {{...}}}}, got {spec!r}")
@@ -90,16 +89,6 @@ class BuildResult:
 
 
 # ------------------------------------------------------------------ stages
-
-
-def iter_story_documents(manifest: Manifest, *, to_simplified: bool) -> Iterator[tuple[str, list[Document], dict]]:
-    """(story id, its Documents, per-document stats) story by story; documents outside every story form
-    stories of their own. Pages that give nothing to align are left out with a logged warning, as in a build."""
-    for task in story_tasks(manifest):
-        documents, stats, _, warnings = ingest_story(task, to_simplified=to_simplified)
-        for warning in warnings:
-            logger.warning(warning)
-        yield task.story, documents, stats
 
 
 def pair_role(*roles: str) -> str:
@@ -200,7 +189,8 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     order, so the outputs do not depend on it.
     """
     from ..align import Aligner, get_encoder
-    from ..publish import DatasetCardInfo, export_corpus
+    from ..publish import DatasetCardInfo, export_pairs
+    from ..publish.dataset_card import write_card
     from .report import write_report
 
     config = config or BuildConfig()
@@ -378,9 +368,9 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
         license_link=str(manifest.extra.get("license_link") or ""), languages=manifest.languages, sources=sources,
         method=_method_text(config, align_signature), signature=build_signature(config, align_signature),
         filter_counts={}, warnings=[], limitations=limitations)
-    # The card needs the filter counts, which are known only after the export stream: export, then re-render.
+    # The card needs the filter counts, which are known only after the export stream: export, then write it.
     try:
-        summary = export_corpus(kept_pairs(), out, card=card, formats=tuple(config.formats))
+        summary = export_pairs(kept_pairs(), out, formats=tuple(config.formats))
     except BaseException:
         rejects.abort()
         raise
@@ -389,8 +379,6 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     card.filter_counts = {c: {k.removeprefix("dropped_"): v for k, v in sorted(n.items()) if k.startswith("dropped_")}
                           for c, n in sorted(filter_counts.items())}
     card.warnings = list(dict.fromkeys(warnings))
-    from ..publish.dataset_card import write_card
-
     write_card(out, card, summary)
     with atomic_write(out / "build_config.yaml") as fh:
         yaml.safe_dump({"mtkit": __version__, "signature": card.signature, **config.to_dict()}, fh,
@@ -417,7 +405,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     return BuildResult(out, report, summary.counts, dict(timings))
 
 
-class RejectsWriter(_TextWriter):
+class RejectsWriter(TextWriter):
     """``rejects/<config>.jsonl``: each pair a filter dropped, with the filter and its score. An export writer,
     so that ``remove_stale`` deletes the files of an earlier run into the same folder (a config that now has
     no rejects, or no pairs at all), as it does for data/, jsonl/, ...: their rows would contradict this run's
@@ -477,5 +465,5 @@ def _read_spool(spool_dir: Path) -> Iterator[SentencePair]:
                 yield SentencePair(**data)
 
 
-__all__ = ["BuildConfig", "BuildResult", "build_corpus", "assign_splits", "derive_pivot_pairs", "iter_story_documents",
+__all__ = ["BuildConfig", "BuildResult", "build_corpus", "assign_splits", "derive_pivot_pairs",
            "pair_jobs", "beads_to_pairs"]

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import ConfigError, DataError
+from ..records import HUB_SPLIT
 from ..utils import names_a_local_path
 
 # mtkit's dev split is the Hub's validation: the Parquet layout uses the Hub's name, the hf/<config> copies mtkit's
-SPLIT_ALIASES = {"dev": "validation", "validation": "dev"}
+SPLIT_ALIASES = {**{hub: mtkit for mtkit, hub in HUB_SPLIT.items() if hub != mtkit},
+                 **{mtkit: hub for mtkit, hub in HUB_SPLIT.items() if hub != mtkit}}
 
 
 def open_translation_dataset(dataset: str | Path, config: str):

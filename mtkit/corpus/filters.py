@@ -15,12 +15,11 @@ import unicodedata
 from typing import Any, Iterable, Sequence
 
 from ..errors import ConfigError
+from ..ingest.langid import han_and_latin
 from ..records import SentencePair
 from ..registry import Registry
 
 FILTERS: Registry = Registry("filter")
-_HAN = re.compile(r"[\u3400-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _CJK_LANGS = ("zh", "ja")
 
 
@@ -48,10 +47,6 @@ def build_filter(name: str, params: dict | None = None) -> PairFilter:
     if unknown:
         raise ConfigError(f"filter {name!r}: unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(allowed) or 'none'}")
     return cls(**params)
-
-
-def _side_text(pair: SentencePair, lang: str) -> str:
-    return pair.src if pair.src_lang == lang else pair.tgt
 
 
 @FILTERS.register("alignment_score")
@@ -159,7 +154,7 @@ class Script(PairFilter):
 
     @staticmethod
     def _share(text: str, lang: str) -> float:
-        han, latin = len(_HAN.findall(text)), len(_LATIN.findall(text))
+        han, latin = han_and_latin(text)
         if han + latin == 0:
             return 1.0
         return (han if lang in _CJK_LANGS else latin) / (han + latin)

@@ -23,7 +23,7 @@ from ..errors import BackendError, DataError
 from ..records import Document, Sentence, config_name
 from ..scale import Step
 from ..utils import option_text, stable_hash
-from .manifest import Manifest
+from ..ingest.manifest import Manifest
 
 
 @dataclass(slots=True)

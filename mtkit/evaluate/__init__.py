@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from ..errors import ConfigError, DataError
+from ..ingest.langid import han_and_latin
 from .metrics import CJK_TARGETS, METRICS, Metric, MetricScore, metric_language, metrics_for
 
 __all__ = ["MetricScore", "Metric", "METRICS", "metrics_for", "score_corpus", "compare_systems", "check_inputs",
@@ -26,8 +26,6 @@ __all__ = ["MetricScore", "Metric", "METRICS", "metrics_for", "score_corpus", "c
 
 logger = logging.getLogger("mtkit.evaluate")
 
-_HAN = re.compile(r"[\u3400-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 
 
 def check_inputs(hypotheses: Sequence[str], references: Sequence[Sequence[str]], *, tgt_lang: str | None = None,
@@ -47,7 +45,7 @@ def check_inputs(hypotheses: Sequence[str], references: Sequence[Sequence[str]],
             raise DataError(f"{hyp_name} has {len(hypotheses)} lines but {ref_name} has {len(refs)}")
     if tgt_lang:
         text = " ".join(hypotheses[:200])
-        han, latin = len(_HAN.findall(text)), len(_LATIN.findall(text))
+        han, latin = han_and_latin(text)
         language = metric_language(tgt_lang)  # zh-TW and yue are Chinese targets; ja writes kanji
         if language == "zh" and latin > 3 * han:
             logger.warning("%s: %s is %s but the text is mostly Latin script", hyp_name, target_from, tgt_lang)

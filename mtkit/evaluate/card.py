@@ -128,7 +128,7 @@ def card_settings(report: dict, *, eval_path, system: str | None = None, languag
     card would state another split or pair than the scores are of). Returns the ``write_model_card`` arguments
     system, results, languages, dataset, dataset_config, split and decoding."""
     from ..errors import ConfigError, DataError
-    from ..utils import macrolanguage
+    from ..languages import macrolanguage
 
     evaluated = report.get("evaluated") or {}
     systems = report["systems"]

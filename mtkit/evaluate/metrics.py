@@ -32,7 +32,7 @@ def metric_language(tgt_lang: str | None) -> str:
     """The language whose sacrebleu settings a target gets: ``tgt_lang`` in any usual spelling (zh-TW, zh_Hans,
     zho_Hans, ZH) as its ISO code, a Chinese macrolanguage member (yue, cmn) as zh; a code that names no language
     stays as given (and gets the default settings)."""
-    from ..utils import macrolanguage
+    from ..languages import macrolanguage
 
     return macrolanguage(tgt_lang) or str(tgt_lang or "")
 

@@ -31,7 +31,7 @@ from ..records import Document, Paragraph, Removal
 from ..utils import make_signature, stable_hash
 from .clean import ALL_RULES, CLEANING_RULES, clean_blocks, edited_text, word_count
 from .decode import decode_bytes, read_text_file
-from .langid import _opencc, detect_language, han_script_votes
+from .langid import opencc_converter, detect_language, han_script_votes
 
 __all__ = ["IngestResult", "ingest_file", "ingest_text", "ingest_manifest", "ingest_path", "detect_language", "decode_bytes",
            "CLEANING_RULES", "missing_language", "signature"]
@@ -159,7 +159,7 @@ def ingest_path(path: str | Path, *, to_simplified: bool = False, require_text: 
     """A corpus directory (all its manifest's documents, in manifest order) or one page. A page listed in the
     manifest of the directory it sits in gets its id, languages and story from there; else its file stem.
     ``require_text``: a page with no article text left is an error (see :func:`ingest_text`)."""
-    from ..corpus.manifest import MANIFEST_NAME, load_manifest
+    from .manifest import MANIFEST_NAME, load_manifest
 
     path = Path(path)
     if path.is_dir():
@@ -265,7 +265,7 @@ def _to_simplified(doc: Document) -> None:
         return
     # t2s converts characters only; tw2sp/hk2s also swap regional vocabulary (軟體 -> 软件), which rewrites words
     # the page did not use and breaks the character-for-character match with the kept original.
-    converter = _opencc("t2s")
+    converter = opencc_converter("t2s")
     for p in doc.paragraphs:
         if p.script == "Hant":
             p.text, p.original, p.script = converter.convert(p.text), p.raw, "Hans"

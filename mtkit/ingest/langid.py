@@ -19,6 +19,12 @@ KANA_RE = re.compile(r"[\u3040-\u30ff]")
 HANGUL_RE = re.compile(r"[\uac00-\ud7af]")
 CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 
+
+def han_and_latin(text: str) -> tuple[int, int]:
+    """Counts of Han ideographs and Latin letters in ``text``: the script checks of the corpus filter and of
+    evaluate's target-language warning compare the two."""
+    return len(HAN_RE.findall(text)), len(LATIN_RE.findall(text))
+
 # The languages lingua chooses among. A small set keeps lingua fast and its answers sharp on short lines;
 # these are the languages of the news we ingest plus the ones most often mixed into such pages.
 LINGUA_LANGUAGES = ("ENGLISH", "INDONESIAN", "MALAY", "CHINESE", "FRENCH", "GERMAN", "SPANISH", "PORTUGUESE",
@@ -34,7 +40,7 @@ def _detector():
 
 
 @functools.lru_cache(maxsize=2)
-def _opencc(config: str):
+def opencc_converter(config: str):
     import opencc
 
     return opencc.OpenCC(config)
@@ -45,8 +51,8 @@ def han_script_votes(text: str) -> tuple[int, int]:
     han = "".join(HAN_RE.findall(text))
     if not han:
         return 0, 0
-    to_simplified = _opencc("t2s").convert(han)
-    to_traditional = _opencc("s2t").convert(han)
+    to_simplified = opencc_converter("t2s").convert(han)
+    to_traditional = opencc_converter("s2t").convert(han)
     return sum(a != b for a, b in zip(han, to_simplified)), sum(a != b for a, b in zip(han, to_traditional))
 
 

@@ -18,14 +18,11 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import ConfigError, DataError
-from ..records import SentencePair
+from ..records import HUB_SPLIT, SPLITS, SentencePair
 from ..utils import AtomicFiles, make_signature, one_line, stable_hash
 
 logger = logging.getLogger("mtkit.publish")
 
-SPLITS = ("train", "dev", "test")
-# What each split is called in the Hub layout and in datasets (dev -> validation, the datasets convention).
-HUB_SPLIT = {"train": "train", "dev": "validation", "test": "test"}
 ROW_SHARD = "00000-of-00001"
 
 
@@ -109,7 +106,7 @@ class Writer:
         return make_signature(f"export-{self.name}")
 
 
-class _TextWriter(Writer):
+class TextWriter(Writer):
     """Keeps one atomic text file open per (config, split, suffix)."""
 
     def __init__(self, out_dir):
@@ -127,7 +124,7 @@ class _TextWriter(Writer):
         self._files.abort()
 
 
-class JsonlWriter(_TextWriter):
+class JsonlWriter(TextWriter):
     name = root = "jsonl"
 
     def write(self, pair):
@@ -135,7 +132,7 @@ class JsonlWriter(_TextWriter):
         fh.write(json.dumps(pair_row(pair), ensure_ascii=False, sort_keys=True) + "\n")
 
 
-class TsvWriter(_TextWriter):
+class TsvWriter(TextWriter):
     name = root = "tsv"
 
     def write(self, pair):
@@ -145,7 +142,7 @@ class TsvWriter(_TextWriter):
         fh.write("\t".join(one_line(x) for x in (text[first], text[second], f"{pair.score:.6f}", pair.bead_type, pair.id)) + "\n")
 
 
-class MosesWriter(_TextWriter):
+class MosesWriter(TextWriter):
     """``text/<config>/<split>.<lang>``: line-parallel plain text, one segment per line."""
 
     name = "moses"

@@ -40,7 +40,7 @@ def join_sentences(sentences: Iterable[str], lang: str | None) -> str:
 def get_splitter(lang: str) -> SentenceSplitter:
     """The registered splitter for ``lang``; Japanese and Cantonese use the Chinese rules; any other ISO 639-1
     code goes to sentencex with its generic rules."""
-    from ..corpus.manifest import is_language_code
+    from ..languages import is_language_code
 
     if lang in SEGMENTERS:
         return SEGMENTERS.get(lang)()
@@ -113,7 +113,7 @@ def segment_path(path, *, lang: str | None = None, to_simplified: bool = False) 
     :func:`mtkit.ingest.ingest_path`; with ``lang`` (``zh``, ``ZH``, ``zh-CN``: normalised as ``align`` does), only
     the documents and sentences in that language, and a DataError naming the languages there are when the page
     (or no page of the corpus) has text in it."""
-    from ..align import language_code
+    from ..languages import language_code
     from ..ingest import ingest_path, missing_language
 
     lang = language_code(lang, "language")
@@ -149,6 +149,6 @@ def _converted_span(paragraph: Paragraph, edited: str, s: int, e: int) -> str:
     conversion, the span is converted on its own."""
     if len(paragraph.text) == len(edited):
         return paragraph.text[s:e]
-    from ..ingest.langid import _opencc
+    from ..ingest.langid import opencc_converter
 
-    return _opencc("t2s").convert(edited[s:e])
+    return opencc_converter("t2s").convert(edited[s:e])

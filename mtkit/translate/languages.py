@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ConfigError
-from ..utils import macrolanguage
+from ..languages import macrolanguage
 
 NLLB = {"zh": "zho_Hans", "id": "ind_Latn", "en": "eng_Latn", "ms": "zsm_Latn", "th": "tha_Thai", "my": "mya_Mymr",
         "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn", "ru": "rus_Cyrl", "ja": "jpn_Jpan", "ko": "kor_Hang",
@@ -43,7 +43,7 @@ def iso_language(code: str | None) -> str | None:
     """The ISO 639-1 code for any spelling of a language code (zh-CN, ZH, zho_Hans, zh_CN, __zh__; zho -> zh),
     where there is one; else ``code`` as given. For the sentence splitter and the joiner, which know ISO codes
     only, and for comparing languages."""
-    from ..utils import iso_code
+    from ..languages import iso_code
 
     if not code:
         return code
@@ -53,7 +53,7 @@ def iso_language(code: str | None) -> str | None:
 def single_language(code: str | None):
     """pycountry's record of ``code`` (any form :func:`iso_language` maps) when it names one language; None for
     group codes (mul, und; ROMANCE of opus-mt's multi-language Marians) and unknown ones."""
-    from ..utils import known_language
+    from ..languages import known_language
 
     record = known_language(iso_language(code) or "")
     return record if record is not None and record.scope != "S" else None  # S: special codes (mul, und)

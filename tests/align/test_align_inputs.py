@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mtkit.align import LexicalEncoder, align, align_many, get_encoder, language_code
+from mtkit.align import LexicalEncoder, align, align_many, get_encoder
+from mtkit.languages import language_code
 from mtkit.align.scoring import parse_bead, read_beads, score_alignments
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError

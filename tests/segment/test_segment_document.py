@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mtkit.errors import ConfigError
-from mtkit.ingest.langid import _opencc
+from mtkit.ingest.langid import opencc_converter
 from mtkit.records import Document, Paragraph
 from mtkit.segment import (SEGMENTERS, ChineseSplitter, SentencexSplitter, get_splitter, segment_document,
                            segment_documents, segment_path, sentence_record, signature, split_sentences)
@@ -49,7 +49,7 @@ def test_undetermined_paragraph_uses_the_document_language():
     ],
 )
 def test_converted_paragraph_keeps_the_raw_slice(raw, text, expected):
-    assert _opencc("t2s").convert(raw.replace("(dòng)", "").replace("(zhàn)", "")) == text
+    assert opencc_converter("t2s").convert(raw.replace("(dòng)", "").replace("(zhàn)", "")) == text
     page = "x\n" + raw
     p = Paragraph(text, 2, 2 + len(raw), "zh", "Hans", raw, {"converted_from": "Hant"})
     sentences = segment_document(Document("d3.zh", "zh", "Hans", [p]))

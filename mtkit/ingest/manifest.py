@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from ..errors import DataError
+from ..languages import is_language_code
 
 MANIFEST_NAME = "manifest.yaml"
 SCRIPTS = ("Hans", "Hant", "Latn", "Cyrl", "Arab", "Thai", "Mymr", "Jpan", "Kore")
@@ -75,13 +76,6 @@ class _LineLoader(yaml.SafeLoader):
         mapping = super().construct_mapping(node, deep=deep)
         mapping["__line__"] = node.start_mark.line + 1
         return mapping
-
-
-def is_language_code(code: str) -> bool:
-    """True for an ISO 639-1 (two-letter) or ISO 639-3 code that pycountry knows."""
-    from ..utils import known_language
-
-    return known_language(code) is not None
 
 
 def load_manifest(path: str | Path) -> Manifest:

@@ -208,7 +208,7 @@ def _run_align(args) -> int:
     tgt, tgt_lang = _sentences_of(args.tgt, language_code(args.tgt_lang, "--tgt-lang"), args.presegmented,
                                   "--tgt-lang")
     result = align(src, tgt, encoder=args.encoder, src_lang=src_lang, tgt_lang=tgt_lang, max_align=args.max_align,
-                   top_k=args.top_k, win=args.win, skip=args.skip)
+                   top_k=args.top_k, win=args.win, skip=args.skip, show_progress=args.progress)
     for bead in result.beads:
         # a bead's sentences joined as the corpus builder joins them (no space in Chinese)
         src_text = join_sentences((src[i] for i in bead.src), result.meta.get("src_lang"))

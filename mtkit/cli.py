@@ -160,53 +160,18 @@ def _add_align(sub):
     p.set_defaults(func=_run_align)
 
 
-def _sentences_of(path: str, lang: str | None, presegmented: bool, option: str) -> tuple[list[str], str | None]:
-    """The sentences of SRC or TGT and their language; ``option`` (--src-lang/--tgt-lang) is named in messages."""
-    import logging
-    from pathlib import Path
-
-    from .errors import DataError
-    from .ingest import ingest_path, missing_language
-    from .ingest.decode import read_lines
-    from .segment import segment_document
-
-    logger = logging.getLogger("mtkit.align")
-    if Path(path).is_dir():
-        # ingest_path reads a whole folder, and its first document in the language would be aligned: with a
-        # corpus folder, a page of another story
-        raise DataError(f"{path}: is a directory; give one page or text file (`mtkit build` aligns the stories of "
-                        "a corpus folder)")
-    if presegmented:
-        return read_lines(path), lang
-    # require_text: a page left with no article text is ingest's error, not its warning followed by ours
-    docs = [d for r in ingest_path(Path(path), require_text=True) for d in r.documents]
-    if not docs:  # a corpus directory whose manifest lists no page
-        raise DataError(f"{path}: no article text left after cleaning")
-    langs = list(dict.fromkeys(d.lang for d in docs))
-    if lang:
-        docs = [d for d in docs if d.lang == lang]
-        if not docs:
-            raise missing_language(path, lang, langs)
-    elif len(langs) > 1:
-        # aligning a bilingual page with itself without the options compares its first language with itself
-        logger.warning("%s holds %s text; aligning its %s text (choose with %s)", path, ", ".join(langs),
-                       docs[0].lang, option)
-    doc = docs[0]
-    return [s.text for s in segment_document(doc)], doc.lang
-
-
 def _run_align(args) -> int:
     import json
 
     from .align import align
     from .languages import language_code
-    from .segment import join_sentences
+    from .segment import join_sentences, page_sentences
     from .utils import one_line
 
-    src, src_lang = _sentences_of(args.src, language_code(args.src_lang, "--src-lang"), args.presegmented,
-                                  "--src-lang")
-    tgt, tgt_lang = _sentences_of(args.tgt, language_code(args.tgt_lang, "--tgt-lang"), args.presegmented,
-                                  "--tgt-lang")
+    src, src_lang = page_sentences(args.src, language_code(args.src_lang, "--src-lang"),
+                                   presegmented=args.presegmented, option="--src-lang")
+    tgt, tgt_lang = page_sentences(args.tgt, language_code(args.tgt_lang, "--tgt-lang"),
+                                   presegmented=args.presegmented, option="--tgt-lang")
     result = align(src, tgt, encoder=args.encoder, src_lang=src_lang, tgt_lang=tgt_lang, max_align=args.max_align,
                    top_k=args.top_k, win=args.win, skip=args.skip, show_progress=args.progress)
     for bead in result.beads:

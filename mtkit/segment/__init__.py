@@ -20,7 +20,8 @@ from .chinese import ChineseSplitter
 from .latin import SentencexSplitter
 
 __all__ = ["SEGMENTERS", "SentenceSplitter", "ChineseSplitter", "SentencexSplitter", "get_splitter", "join_sentences",
-           "split_sentences", "segment_document", "segment_documents", "segment_path", "sentence_record", "signature"]
+           "split_sentences", "segment_document", "segment_documents", "segment_path", "page_sentences", "sentence_record",
+           "signature"]
 
 log = logging.getLogger("mtkit.segment")
 
@@ -130,6 +131,42 @@ def segment_path(path, *, lang: str | None = None, to_simplified: bool = False) 
                     yield sentence
     if lang and lang not in held:
         raise missing_language(path, lang, list(held))
+
+
+def page_sentences(path, lang: str | None = None, *, presegmented: bool = False,
+                   option: str = "lang") -> tuple[list[str], str | None]:
+    """The sentences of one version of a story, and their language, as ``mtkit align`` takes them: a page's
+    first document in ``lang`` (any document when None, with a warning if the page holds several languages)
+    cleaned and segmented, or with ``presegmented`` the lines of a text file (``lang`` as given). ``option``
+    names the setting that chooses the language in messages (``--src-lang``)."""
+    from pathlib import Path
+
+    from ..errors import DataError
+    from ..ingest import ingest_path, missing_language
+    from ..ingest.decode import read_lines
+
+    if Path(path).is_dir():
+        # ingest_path reads a whole folder, and its first document in the language would be aligned: with a
+        # corpus folder, a page of another story
+        raise DataError(f"{path}: is a directory; give one page or text file (`mtkit build` aligns the stories of "
+                        "a corpus folder)")
+    if presegmented:
+        return read_lines(path), lang
+    # require_text: a page left with no article text is ingest's error, not its warning followed by ours
+    docs = [d for r in ingest_path(Path(path), require_text=True) for d in r.documents]
+    if not docs:  # a corpus directory whose manifest lists no page
+        raise DataError(f"{path}: no article text left after cleaning")
+    langs = list(dict.fromkeys(d.lang for d in docs))
+    if lang:
+        docs = [d for d in docs if d.lang == lang]
+        if not docs:
+            raise missing_language(path, lang, langs)
+    elif len(langs) > 1:
+        # aligning a bilingual page with itself without the options compares its first language with itself
+        log.warning("%s holds %s text; aligning its %s text (choose with %s)", path, ", ".join(langs),
+                    docs[0].lang, option)
+    doc = docs[0]
+    return [s.text for s in segment_document(doc)], doc.lang
 
 
 def sentence_record(sentence: Sentence) -> dict[str, Any]:

@@ -149,6 +149,36 @@ def test_splits_are_by_story_and_deterministic():
     assert warnings == ["only 1 story with aligned pairs (fewer than 3): every pair is in train; dev and test are empty"]
 
 
+# numbered, so that every sentence of the synthetic corpus is its own (the lexical encoder reads the numbers)
+NUMBERED_PAIRS = [(f"第{k}批{k * 3}名嫌疑人被遣返。", f"Batch {k}: {k * 3} suspects were sent back.") for k in range(1, 101)]
+
+
+def test_a_build_puts_every_pair_of_a_story_in_the_split_of_its_story(tmp_path):
+    """Five two-page stories (synthetic, seed 3; no filters, so every aligned pair is exported): in the order
+    seed 13 gives them, test and then dev take stories until each holds a tenth of the 76 pairs, train the rest;
+    each story's pairs are in its split's files, and nowhere else."""
+    from collections import Counter
+
+    from mtkit.testing import write_synthetic_corpus
+
+    corpus = write_synthetic_corpus(tmp_path / "corpus", 5, NUMBERED_PAIRS, seed=3)
+    result = build_corpus(corpus, tmp_path / "out", BuildConfig(encoder="lexical", formats=["jsonl"], filters=[]))
+    splits = {"s0": "train", "s1": "dev", "s2": "train", "s3": "train", "s4": "test"}
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["story_splits"] == result.report["story_splits"] == splits
+    files = {split: tmp_path / "out" / "jsonl" / "en-zh" / f"{split}.jsonl" for split in ("train", "dev", "test")}
+    rows = {split: [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.is_file() else []
+            for split, path in files.items()}
+    # aligned pairs per story: s4 (18 of 76) fills test, s1 (17) dev
+    assert Counter(r["story"] for split_rows in rows.values() for r in split_rows) == {
+        "s0": 12, "s1": 17, "s2": 19, "s3": 10, "s4": 18}
+    assert {split: sorted({r["story"] for r in split_rows}) for split, split_rows in rows.items()} == {
+        "train": ["s0", "s2", "s3"], "dev": ["s1"], "test": ["s4"]}
+    assert all(splits[r["story"]] == split for split, split_rows in rows.items() for r in split_rows)
+    assert {split: len(split_rows) for split, split_rows in rows.items()} == {"train": 41, "dev": 17, "test": 18}
+    assert result.counts == report["splits"] == {"en-zh": {"train": 41, "dev": 17, "test": 18}}
+
+
 def test_pivot_pairs_through_a_shared_sentence():
     ab = pair("Polisi menangkap.", "警方抓获。", src_doc="s.id", tgt_doc="s.zh", src_idx=(0,), tgt_idx=(0,), story="s")
     cb = pair("Police arrested.", "警方抓获。", src_lang="en", src_doc="s.en", tgt_doc="s.zh", src_idx=(0,),

@@ -370,3 +370,37 @@ def test_align_cli_formats(tmp_path, capsys, fmt, expected):
     out = capsys.readouterr()
     assert out.out.splitlines() == expected
     assert out.err.strip().splitlines()[-1].startswith("align:bertalign|max_align:5|top_k:3|win:5|skip:-0.1|")
+
+
+@pytest.mark.parametrize("options, expected, settings", [
+    ([], ["0.8245\tPolisi menangkap 10 tersangka.\t警方抓获10名嫌疑人。",
+          "0.3307\tMereka dipulangkan ke Tiongkok. Kasus ini masih diselidiki.\t据新华社报道。他们被遣返回中国。案件仍在调查中。"],
+     "max_align:5|top_k:3|win:5|skip:-0.1"),
+    # no bead of more than two sentences: the inserted 据新华社报道。 is left out, the rest one to one
+    (["--max-align", "2"], ["0.8245\tPolisi menangkap 10 tersangka.\t警方抓获10名嫌疑人。", "-0.1000\t\t据新华社报道。",
+                            "0.0305\tMereka dipulangkan ke Tiongkok.\t他们被遣返回中国。",
+                            "-0.0903\tKasus ini masih diselidiki.\t案件仍在调查中。"],
+     "max_align:2|top_k:3|win:5|skip:-0.1"),
+    # leaving a sentence out scores 0.2: more than any bead but the first
+    (["--skip", "0.2"], ["0.8245\tPolisi menangkap 10 tersangka.\t警方抓获10名嫌疑人。",
+                         "0.2000\tMereka dipulangkan ke Tiongkok.\t", "0.2000\tKasus ini masih diselidiki.\t",
+                         "0.2000\t\t据新华社报道。", "0.2000\t\t他们被遣返回中国。", "0.2000\t\t案件仍在调查中。"],
+     "max_align:5|top_k:3|win:5|skip:0.2"),
+    # too short a text for the first pass's candidates or the second pass's window to change the beads
+    (["--top-k", "1", "--win", "1"],
+     ["0.8245\tPolisi menangkap 10 tersangka.\t警方抓获10名嫌疑人。",
+      "0.3307\tMereka dipulangkan ke Tiongkok. Kasus ini masih diselidiki.\t据新华社报道。他们被遣返回中国。案件仍在调查中。"],
+     "max_align:5|top_k:1|win:1|skip:-0.1"),
+])
+def test_align_cli_settings_reach_the_beads_and_the_signature(tmp_path, capsys, options, expected, settings):
+    from mtkit import __version__
+
+    (tmp_path / "src").write_text("Polisi menangkap 10 tersangka.\nMereka dipulangkan ke Tiongkok.\n"
+                                  "Kasus ini masih diselidiki.\n", encoding="utf-8")
+    (tmp_path / "tgt").write_text("警方抓获10名嫌疑人。\n据新华社报道。\n他们被遣返回中国。\n案件仍在调查中。\n", encoding="utf-8")
+    assert main(["align", str(tmp_path / "src"), str(tmp_path / "tgt"), "--presegmented", "--encoder", "lexical",
+                 "--src-lang", "id", "--tgt-lang", "zh", *options]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines() == expected
+    assert out.err.splitlines()[-1] == (f"align:bertalign|{settings}|margin:yes|len_penalty:yes|enc:lexical-v1|"
+                                        f"mtkit:{__version__}")

@@ -27,6 +27,9 @@ def pair(src, tgt, src_lang="id", tgt_lang="zh", score=0.3, bead_type="1-1", **k
     [
         ("alignment_score", {"min_score": 0.1}, pair("a b", "甲乙", score=0.05), False),
         ("alignment_score", {"min_score": 0.1}, pair("a b", "甲乙", score=0.2), True),
+        ("alignment_score", {"min_score": 0.1}, pair("a b", "甲乙", score=0.1), True),  # at the threshold: kept
+        ("alignment_score", {}, pair("a b", "甲乙", score=0.0), True),
+        ("alignment_score", {}, pair("a b", "甲乙", score=-0.0001), False),
         ("empty_side", {}, pair("...", "甲乙"), False),
         ("empty_side", {}, pair("Polisi", "警察"), True),
         ("length", {"min_chars": 3, "max_chars": 10}, pair("ab", "警察警察"), False),
@@ -106,6 +109,17 @@ def test_length_ratio_is_learned_per_language_pair():
     assert f.accept(f.score([pair("x" * 33, "甲" * 10)])[0])
     assert not f.accept(f.score([pair("x" * 10, "甲" * 10)])[0])  # 1/3 of the usual ratio
     assert f.accept(f.score([pair("x" * 10, "word", src_lang="en", tgt_lang="fr")])[0])  # nothing learned: pass
+
+
+def test_length_ratio_is_learned_from_one_to_one_pairs_only():
+    f = build_filter("length_ratio", {"factor": 2.0, "min_pairs": 5})
+    one_to_one = [pair("x" * 30, "甲" * 10) for _ in range(5)]
+    # six 2-1 pairs at 6:1 outnumber the five 1-1 pairs at 3:1; merged sentences are not counted
+    f.fit(one_to_one + [pair("x" * 60, "甲" * 10, bead_type="2-1") for _ in range(6)])
+    assert f.medians == {("id", "zh"): 3.0}
+    few = build_filter("length_ratio", {"factor": 2.0, "min_pairs": 5})
+    few.fit(one_to_one[:4] + [pair("x" * 30, "甲" * 10, bead_type="1-2") for _ in range(3)])  # 4 1-1 pairs: too few
+    assert few.medians == {}
 
 
 def test_duplicates_keep_the_first():

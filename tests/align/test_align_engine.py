@@ -297,6 +297,25 @@ def test_lexical_encoder_beats_length_alone_on_the_seed_gold(pair, lexical_f1, l
     assert round(score_alignments([gale_church(src, tgt)], [gold]).strict_f1, 3) == length_f1
 
 
+SEED_BEADS = ["[0]:[0]", "[1]:[1,2,3]", "[2]:[4,5]", "[3]:[6,7,8,9]", "[4]:[10,11,12]", "[5]:[13,14,15,16]", "[6]:[17]",
+              "[7]:[18]", "[8]:[19]", "[9]:[20]", "[10]:[21,22]", "[11]:[23]"]
+
+
+@pytest.mark.parametrize("settings, scores", [
+    # cosine, less the mean similarity of the neighbours on both sides, times the length penalty
+    ({}, [0.1223, 0.1467, 0.1811, 0.2667, 0.3948, 0.2037, 0.1482, 0.1568, 0.2501, 0.234, 0.209, 0.2551]),
+    ({"len_penalty": False}, [0.1227, 0.1551, 0.1816, 0.2675, 0.4113, 0.2199, 0.153, 0.1641, 0.2808, 0.2588, 0.2177, 0.3507]),
+    ({"margin": False, "len_penalty": False},  # the lexical encoder's cosine alone
+     [0.3029, 0.3454, 0.2932, 0.4332, 0.6139, 0.2888, 0.2538, 0.3404, 0.4258, 0.38, 0.3733, 0.4803]),
+])
+def test_bead_scores_of_the_zh_en_seed_pair(settings, scores):
+    folder = ROOT / "bench" / "gold" / "mps" / "zh-en"
+    src = (folder / "src.txt").read_text(encoding="utf-8").splitlines()
+    tgt = (folder / "tgt.txt").read_text(encoding="utf-8").splitlines()
+    beads = align(src, tgt, encoder="lexical", src_lang="zh", tgt_lang="en", **settings).beads
+    assert [(b.vecalign(), round(b.score, 4)) for b in beads] == list(zip(SEED_BEADS, scores))
+
+
 @pytest.mark.parametrize("src, tgt, expected", [
     (["aaaa", "bbbbbbbb", "cc"], ["AAAA", "BBBBBBBB", "CC"], ["1-1", "1-1", "1-1"]),
     (["a" * 40, "b" * 40, "c" * 30], ["A" * 80, "C" * 30], ["2-1", "1-1"]),

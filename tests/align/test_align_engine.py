@@ -19,7 +19,6 @@ from mtkit.records import Bead
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW = ROOT / "corpora" / "mps-fraud-2024" / "raw"
-TEXT_BERG = ROOT.parent / "shared" / "align-gold" / "text+berg"
 
 
 def overlap_vectors(base: np.ndarray, levels: int = 4) -> np.ndarray:
@@ -246,11 +245,11 @@ def test_bead_parsing_and_errors(tmp_path):
         score_alignments([[]], [[], []])
 
 
-@pytest.mark.skipif(not TEXT_BERG.is_dir(), reason="shared/align-gold is not beside this checkout")
-def test_text_berg_gold_has_the_published_counts():
-    golds = [read_beads(TEXT_BERG / "gold" / f"{k:03d}") for k in range(1, 8)]
-    de = sum(len((TEXT_BERG / "de" / f"{k:03d}").read_text(encoding="utf-8").splitlines()) for k in range(1, 8))
-    fr = sum(len((TEXT_BERG / "fr" / f"{k:03d}").read_text(encoding="utf-8").splitlines()) for k in range(1, 8))
+def test_text_berg_gold_has_the_published_counts(shared):
+    text_berg = shared("align-gold", "text+berg")
+    golds = [read_beads(text_berg / "gold" / f"{k:03d}") for k in range(1, 8)]
+    de = sum(len((text_berg / "de" / f"{k:03d}").read_text(encoding="utf-8").splitlines()) for k in range(1, 8))
+    fr = sum(len((text_berg / "fr" / f"{k:03d}").read_text(encoding="utf-8").splitlines()) for k in range(1, 8))
     assert (de, fr) == (991, 1011)
     assert sum(map(len, golds)) == 916
     assert sum(1 for g in golds for b in g if b.type == "1-1") == 678

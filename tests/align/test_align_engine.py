@@ -202,7 +202,14 @@ def test_a_sentence_transformers_model_from_a_local_path(tmp_path):
     assert result.signature.split("|")[-2] == "enc:st"
 
 
-def test_auto_falls_back_to_lexical_and_says_why(monkeypatch, caplog):
+def test_auto_falls_back_to_lexical_and_says_why(monkeypatch, caplog, tmp_path):
+    from huggingface_hub import constants
+
+    # an empty Hugging Face cache: a LaBSE in the user's would be loaded (or tried, and fail for another reason);
+    # huggingface_hub read the cache's place from the environment when it was imported
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     get_encoder.cache_clear()
     try:

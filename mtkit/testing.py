@@ -243,7 +243,14 @@ def build_tiny_t5(out_dir: str | Path, *, langs: Iterable[str] = ("zh", "id", "e
 
 def train_copy_model(base: str | Path, out: str | Path) -> Path:
     """A tiny Marian trained for a few seconds to copy word sequences: unlike a random model it ends its
-    outputs with EOS at different lengths, which exercises the engine's compaction."""
+    outputs with EOS at different lengths, which exercises the engine's compaction.
+
+    It trains in one thread. The steps are tiny (a 32-wide model), and with two or more threads on a loaded
+    machine the threads mostly wait for each other: 150 steps took 45 to 125 s on a busy 2-core box, 3 to 5 s in
+    one thread. One thread also gives the same model whatever the machine's core count (a reduction split over
+    threads sums in another order), which matters here: 150 steps at this learning rate is about where the model
+    starts ending in-domain inputs early while others run to ``max_length``; fewer steps, or a higher learning
+    rate, leave every output at ``max_length``."""
     import random
 
     import torch
@@ -257,13 +264,18 @@ def train_copy_model(base: str | Path, out: str | Path) -> Path:
     data = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 6))) for _ in range(256)]
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
-    for _ in range(150):
-        batch = rng.sample(data, 32)
-        enc = tok(batch, text_target=batch, return_tensors="pt", padding=True)
-        enc["labels"][enc["labels"] == tok.pad_token_id] = -100
-        model(**enc).loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _ in range(150):
+            batch = rng.sample(data, 32)
+            enc = tok(batch, text_target=batch, return_tensors="pt", padding=True)
+            enc["labels"][enc["labels"] == tok.pad_token_id] = -100
+            model(**enc).loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    finally:
+        torch.set_num_threads(threads)
     model.eval().save_pretrained(out)
     tok.save_pretrained(out)
     return Path(out)

@@ -12,6 +12,12 @@ from mtkit.cpu import PackedLinears, reuse_freed_memory
 
 
 @pytest.fixture(autouse=True)
+def seeded():
+    """The same random layers and inputs on every run: the comparisons below have tolerances."""
+    torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
 def pack_any_size(request, monkeypatch):
     """The tests' layers are small; packing is checked on them as on real ones (see the size test)."""
     if "default_size" not in request.node.name:

@@ -10,7 +10,6 @@ from mtkit.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpora" / "mps-fraud-2024"
-SEEDS = ROOT.parent / "shared" / "seeds"
 
 
 def test_shipped_manifest_describes_the_five_pages():
@@ -29,9 +28,12 @@ def test_shipped_manifest_describes_the_five_pages():
     assert m.languages == ["en", "id", "zh"]
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="shared/seeds is not beside this checkout")
-def test_raw_pages_are_the_seeds_byte_for_byte():
-    for seed in sorted(SEEDS.glob("*.txt")):
+def test_raw_pages_are_the_seeds_byte_for_byte(shared):
+    seeds = sorted(shared("seeds").glob("*.txt"))
+    # the five pages, no more and no fewer (an empty folder passed the loop below)
+    assert [seed.name for seed in seeds] == sorted(p.name for p in (CORPUS / "raw").glob("*.txt"))
+    assert len(seeds) == 5
+    for seed in seeds:
         assert (CORPUS / "raw" / seed.name).read_bytes() == seed.read_bytes()
 
 

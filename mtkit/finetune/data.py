@@ -26,10 +26,15 @@ def load_parallel_splits(dataset: str | Path, config_name: str, direction: str) 
 
 def encode_pairs(tokenizer, sources: list[str], targets: list[str], *, max_source_length: int,
                  max_target_length: int) -> list[dict]:
-    """Tokenized features (input_ids, attention_mask, labels), truncated to the length limits."""
-    enc = tokenizer(sources, text_target=targets, truncation=True, max_length=max_source_length)
-    return [dict(input_ids=i, attention_mask=a, labels=l[:max_target_length])
-            for i, a, l in zip(enc["input_ids"], enc["attention_mask"], enc["labels"])]
+    """Tokenized features (input_ids, attention_mask, labels), truncated to the length limits.
+
+    Targets are tokenized on their own, with their own limit: in one call with the sources they were cut at
+    ``max_source_length``, and cutting those labels again at ``max_target_length`` dropped their EOS (a model
+    taught on them never ends a long sentence). Truncated here, labels end with EOS as sources do."""
+    enc = tokenizer(sources, truncation=True, max_length=max_source_length)
+    labels = tokenizer(text_target=targets, truncation=True, max_length=max_target_length)["input_ids"]
+    return [dict(input_ids=i, attention_mask=a, labels=l)
+            for i, a, l in zip(enc["input_ids"], enc["attention_mask"], labels)]
 
 
 class TokenizedPairs:

@@ -19,7 +19,6 @@ from mtkit.records import Bead
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW = ROOT / "corpora" / "mps-fraud-2024" / "raw"
-TEXT_BERG = ROOT.parent / "shared" / "align-gold" / "text+berg"
 
 
 def overlap_vectors(base: np.ndarray, levels: int = 4) -> np.ndarray:
@@ -203,7 +202,14 @@ def test_a_sentence_transformers_model_from_a_local_path(tmp_path):
     assert result.signature.split("|")[-2] == "enc:st"
 
 
-def test_auto_falls_back_to_lexical_and_says_why(monkeypatch, caplog):
+def test_auto_falls_back_to_lexical_and_says_why(monkeypatch, caplog, tmp_path):
+    from huggingface_hub import constants
+
+    # an empty Hugging Face cache: a LaBSE in the user's would be loaded (or tried, and fail for another reason);
+    # huggingface_hub read the cache's place from the environment when it was imported
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     get_encoder.cache_clear()
     try:
@@ -246,11 +252,11 @@ def test_bead_parsing_and_errors(tmp_path):
         score_alignments([[]], [[], []])
 
 
-@pytest.mark.skipif(not TEXT_BERG.is_dir(), reason="shared/align-gold is not beside this checkout")
-def test_text_berg_gold_has_the_published_counts():
-    golds = [read_beads(TEXT_BERG / "gold" / f"{k:03d}") for k in range(1, 8)]
-    de = sum(len((TEXT_BERG / "de" / f"{k:03d}").read_text(encoding="utf-8").splitlines()) for k in range(1, 8))
-    fr = sum(len((TEXT_BERG / "fr" / f"{k:03d}").read_text(encoding="utf-8").splitlines()) for k in range(1, 8))
+def test_text_berg_gold_has_the_published_counts(shared):
+    text_berg = shared("align-gold", "text+berg")
+    golds = [read_beads(text_berg / "gold" / f"{k:03d}") for k in range(1, 8)]
+    de = sum(len((text_berg / "de" / f"{k:03d}").read_text(encoding="utf-8").splitlines()) for k in range(1, 8))
+    fr = sum(len((text_berg / "fr" / f"{k:03d}").read_text(encoding="utf-8").splitlines()) for k in range(1, 8))
     assert (de, fr) == (991, 1011)
     assert sum(map(len, golds)) == 916
     assert sum(1 for g in golds for b in g if b.type == "1-1") == 678
@@ -295,6 +301,25 @@ def test_lexical_encoder_beats_length_alone_on_the_seed_gold(pair, lexical_f1, l
     test = align(src, tgt, encoder="lexical", src_lang=src_lang, tgt_lang=tgt_lang).beads
     assert round(score_alignments([test], [gold]).strict_f1, 3) == lexical_f1
     assert round(score_alignments([gale_church(src, tgt)], [gold]).strict_f1, 3) == length_f1
+
+
+SEED_BEADS = ["[0]:[0]", "[1]:[1,2,3]", "[2]:[4,5]", "[3]:[6,7,8,9]", "[4]:[10,11,12]", "[5]:[13,14,15,16]", "[6]:[17]",
+              "[7]:[18]", "[8]:[19]", "[9]:[20]", "[10]:[21,22]", "[11]:[23]"]
+
+
+@pytest.mark.parametrize("settings, scores", [
+    # cosine, less the mean similarity of the neighbours on both sides, times the length penalty
+    ({}, [0.1223, 0.1467, 0.1811, 0.2667, 0.3948, 0.2037, 0.1482, 0.1568, 0.2501, 0.234, 0.209, 0.2551]),
+    ({"len_penalty": False}, [0.1227, 0.1551, 0.1816, 0.2675, 0.4113, 0.2199, 0.153, 0.1641, 0.2808, 0.2588, 0.2177, 0.3507]),
+    ({"margin": False, "len_penalty": False},  # the lexical encoder's cosine alone
+     [0.3029, 0.3454, 0.2932, 0.4332, 0.6139, 0.2888, 0.2538, 0.3404, 0.4258, 0.38, 0.3733, 0.4803]),
+])
+def test_bead_scores_of_the_zh_en_seed_pair(settings, scores):
+    folder = ROOT / "bench" / "gold" / "mps" / "zh-en"
+    src = (folder / "src.txt").read_text(encoding="utf-8").splitlines()
+    tgt = (folder / "tgt.txt").read_text(encoding="utf-8").splitlines()
+    beads = align(src, tgt, encoder="lexical", src_lang="zh", tgt_lang="en", **settings).beads
+    assert [(b.vecalign(), round(b.score, 4)) for b in beads] == list(zip(SEED_BEADS, scores))
 
 
 @pytest.mark.parametrize("src, tgt, expected", [
@@ -370,3 +395,37 @@ def test_align_cli_formats(tmp_path, capsys, fmt, expected):
     out = capsys.readouterr()
     assert out.out.splitlines() == expected
     assert out.err.strip().splitlines()[-1].startswith("align:bertalign|max_align:5|top_k:3|win:5|skip:-0.1|")
+
+
+@pytest.mark.parametrize("options, expected, settings", [
+    ([], ["0.8245\tPolisi menangkap 10 tersangka.\t警方抓获10名嫌疑人。",
+          "0.3307\tMereka dipulangkan ke Tiongkok. Kasus ini masih diselidiki.\t据新华社报道。他们被遣返回中国。案件仍在调查中。"],
+     "max_align:5|top_k:3|win:5|skip:-0.1"),
+    # no bead of more than two sentences: the inserted 据新华社报道。 is left out, the rest one to one
+    (["--max-align", "2"], ["0.8245\tPolisi menangkap 10 tersangka.\t警方抓获10名嫌疑人。", "-0.1000\t\t据新华社报道。",
+                            "0.0305\tMereka dipulangkan ke Tiongkok.\t他们被遣返回中国。",
+                            "-0.0903\tKasus ini masih diselidiki.\t案件仍在调查中。"],
+     "max_align:2|top_k:3|win:5|skip:-0.1"),
+    # leaving a sentence out scores 0.2: more than any bead but the first
+    (["--skip", "0.2"], ["0.8245\tPolisi menangkap 10 tersangka.\t警方抓获10名嫌疑人。",
+                         "0.2000\tMereka dipulangkan ke Tiongkok.\t", "0.2000\tKasus ini masih diselidiki.\t",
+                         "0.2000\t\t据新华社报道。", "0.2000\t\t他们被遣返回中国。", "0.2000\t\t案件仍在调查中。"],
+     "max_align:5|top_k:3|win:5|skip:0.2"),
+    # too short a text for the first pass's candidates or the second pass's window to change the beads
+    (["--top-k", "1", "--win", "1"],
+     ["0.8245\tPolisi menangkap 10 tersangka.\t警方抓获10名嫌疑人。",
+      "0.3307\tMereka dipulangkan ke Tiongkok. Kasus ini masih diselidiki.\t据新华社报道。他们被遣返回中国。案件仍在调查中。"],
+     "max_align:5|top_k:1|win:1|skip:-0.1"),
+])
+def test_align_cli_settings_reach_the_beads_and_the_signature(tmp_path, capsys, options, expected, settings):
+    from mtkit import __version__
+
+    (tmp_path / "src").write_text("Polisi menangkap 10 tersangka.\nMereka dipulangkan ke Tiongkok.\n"
+                                  "Kasus ini masih diselidiki.\n", encoding="utf-8")
+    (tmp_path / "tgt").write_text("警方抓获10名嫌疑人。\n据新华社报道。\n他们被遣返回中国。\n案件仍在调查中。\n", encoding="utf-8")
+    assert main(["align", str(tmp_path / "src"), str(tmp_path / "tgt"), "--presegmented", "--encoder", "lexical",
+                 "--src-lang", "id", "--tgt-lang", "zh", *options]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines() == expected
+    assert out.err.splitlines()[-1] == (f"align:bertalign|{settings}|margin:yes|len_penalty:yes|enc:lexical-v1|"
+                                        f"mtkit:{__version__}")

@@ -27,6 +27,9 @@ def pair(src, tgt, src_lang="id", tgt_lang="zh", score=0.3, bead_type="1-1", **k
     [
         ("alignment_score", {"min_score": 0.1}, pair("a b", "甲乙", score=0.05), False),
         ("alignment_score", {"min_score": 0.1}, pair("a b", "甲乙", score=0.2), True),
+        ("alignment_score", {"min_score": 0.1}, pair("a b", "甲乙", score=0.1), True),  # at the threshold: kept
+        ("alignment_score", {}, pair("a b", "甲乙", score=0.0), True),
+        ("alignment_score", {}, pair("a b", "甲乙", score=-0.0001), False),
         ("empty_side", {}, pair("...", "甲乙"), False),
         ("empty_side", {}, pair("Polisi", "警察"), True),
         ("length", {"min_chars": 3, "max_chars": 10}, pair("ab", "警察警察"), False),
@@ -108,6 +111,17 @@ def test_length_ratio_is_learned_per_language_pair():
     assert f.accept(f.score([pair("x" * 10, "word", src_lang="en", tgt_lang="fr")])[0])  # nothing learned: pass
 
 
+def test_length_ratio_is_learned_from_one_to_one_pairs_only():
+    f = build_filter("length_ratio", {"factor": 2.0, "min_pairs": 5})
+    one_to_one = [pair("x" * 30, "甲" * 10) for _ in range(5)]
+    # six 2-1 pairs at 6:1 outnumber the five 1-1 pairs at 3:1; merged sentences are not counted
+    f.fit(one_to_one + [pair("x" * 60, "甲" * 10, bead_type="2-1") for _ in range(6)])
+    assert f.medians == {("id", "zh"): 3.0}
+    few = build_filter("length_ratio", {"factor": 2.0, "min_pairs": 5})
+    few.fit(one_to_one[:4] + [pair("x" * 30, "甲" * 10, bead_type="1-2") for _ in range(3)])  # 4 1-1 pairs: too few
+    assert few.medians == {}
+
+
 def test_duplicates_keep_the_first():
     f = build_filter("duplicates", {"near": True})
     pairs = [pair("Polisi menangkap 10 orang.", "警方抓获10人。"), pair("polisi menangkap 10 orang", "警方抓获10人"),
@@ -147,6 +161,36 @@ def test_splits_are_by_story_and_deterministic():
         "only 2 stories with aligned pairs (fewer than 3): every pair is in train; dev and test are empty"]
     _, warnings = assign_splits({"s1": 5, "s2": 0}, ratios={"train": 0.8, "dev": 0.1, "test": 0.1}, seed=1, min_stories=3)
     assert warnings == ["only 1 story with aligned pairs (fewer than 3): every pair is in train; dev and test are empty"]
+
+
+# numbered, so that every sentence of the synthetic corpus is its own (the lexical encoder reads the numbers)
+NUMBERED_PAIRS = [(f"第{k}批{k * 3}名嫌疑人被遣返。", f"Batch {k}: {k * 3} suspects were sent back.") for k in range(1, 101)]
+
+
+def test_a_build_puts_every_pair_of_a_story_in_the_split_of_its_story(tmp_path):
+    """Five two-page stories (synthetic, seed 3; no filters, so every aligned pair is exported): in the order
+    seed 13 gives them, test and then dev take stories until each holds a tenth of the 76 pairs, train the rest;
+    each story's pairs are in its split's files, and nowhere else."""
+    from collections import Counter
+
+    from mtkit.testing import write_synthetic_corpus
+
+    corpus = write_synthetic_corpus(tmp_path / "corpus", 5, NUMBERED_PAIRS, seed=3)
+    result = build_corpus(corpus, tmp_path / "out", BuildConfig(encoder="lexical", formats=["jsonl"], filters=[]))
+    splits = {"s0": "train", "s1": "dev", "s2": "train", "s3": "train", "s4": "test"}
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["story_splits"] == result.report["story_splits"] == splits
+    files = {split: tmp_path / "out" / "jsonl" / "en-zh" / f"{split}.jsonl" for split in ("train", "dev", "test")}
+    rows = {split: [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.is_file() else []
+            for split, path in files.items()}
+    # aligned pairs per story: s4 (18 of 76) fills test, s1 (17) dev
+    assert Counter(r["story"] for split_rows in rows.values() for r in split_rows) == {
+        "s0": 12, "s1": 17, "s2": 19, "s3": 10, "s4": 18}
+    assert {split: sorted({r["story"] for r in split_rows}) for split, split_rows in rows.items()} == {
+        "train": ["s0", "s2", "s3"], "dev": ["s1"], "test": ["s4"]}
+    assert all(splits[r["story"]] == split for split, split_rows in rows.items() for r in split_rows)
+    assert {split: len(split_rows) for split, split_rows in rows.items()} == {"train": 41, "dev": 17, "test": 18}
+    assert result.counts == report["splits"] == {"en-zh": {"train": 41, "dev": 17, "test": 18}}
 
 
 def test_pivot_pairs_through_a_shared_sentence():

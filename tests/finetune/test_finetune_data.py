@@ -52,6 +52,33 @@ def test_pair_collator_equals_datacollator_for_seq2seq(model_and_tokenizer, padd
         tokenizer.padding_side = "right"
 
 
+# One pair cut at (max_source_length, max_target_length), per model family: (input_ids, labels). Each side is cut at
+# its own limit and still ends with EOS (0 in Marian, 2 in the others); uncut, the source has 6-7 ids, the target
+# 16-17 ("police fraud Myanmar cooperation police fraud").
+TRUNCATED = {
+    "marian": {(10, 6): ([3, 80, 449, 296, 339, 0], [146, 498, 763, 36, 29, 0]),
+               (4, 8): ([3, 80, 449, 0], [146, 498, 763, 36, 29, 213, 520, 0])},
+    "m2m_100": {(10, 6): ([2101, 5, 82, 451, 298, 341, 2], [2021, 148, 500, 765, 38, 2]),
+                (4, 8): ([2101, 5, 82, 2], [2021, 148, 500, 765, 38, 31, 215, 2])},
+    "mbart": {(10, 6): ([2025, 5, 82, 451, 298, 341, 2], [2004, 148, 500, 765, 38, 2]),
+              (4, 8): ([2025, 5, 82, 2], [2004, 148, 500, 765, 38, 31, 215, 2])},
+}
+
+
+@pytest.mark.parametrize("lengths", [(10, 6), (4, 8)])
+def test_each_side_is_cut_at_its_own_limit_and_ends_with_eos(model_and_tokenizer, lengths):
+    """Labels were cut at max_source_length (one tokenizer call for both sides) and then sliced to
+    max_target_length, which dropped their EOS."""
+    model, tokenizer = model_and_tokenizer
+    source, target = "公安部严打电诈跨国犯罪", "police fraud Myanmar cooperation police fraud"
+    (feature,) = encode_pairs(tokenizer, [source], [target], max_source_length=lengths[0], max_target_length=lengths[1])
+    input_ids, labels = TRUNCATED[model.config.model_type][lengths]
+    assert (feature["input_ids"], feature["attention_mask"], feature["labels"]) == (input_ids, [1] * len(input_ids), labels)
+    (whole,) = encode_pairs(tokenizer, [source], [target], max_source_length=30, max_target_length=30)
+    assert len(whole["input_ids"]) in (6, 7) and len(whole["labels"]) in (16, 17)  # within the limits: as tokenized
+    assert whole["labels"][:lengths[1] - 1] == labels[:-1]
+
+
 def test_token_budget_counts_source_plus_target():
     rng = np.random.default_rng(0)
     src = rng.integers(1, 60, 500)
@@ -108,6 +135,7 @@ def test_lean_loss_equals_the_models_loss_and_gradients(model_and_tokenizer):
     loss4, _ = loss_and_grads(lambda: seq2seq_loss(model, batch, num_items_in_batch=torch.tensor(4 * tokens)))
     assert torch.allclose(4 * loss4, ref_loss, atol=1e-5)
     # slices of rows give the same loss and gradient as one piece
+    torch.manual_seed(0)  # the same logits every run: the gradients are compared with a tolerance
     logits = torch.randn(37, 11, requires_grad=True)
     labels = torch.randint(0, 11, (37,))
     labels[::5] = -100

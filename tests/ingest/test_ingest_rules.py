@@ -366,11 +366,37 @@ def test_copyright_footer(text, reason):
         ("byline", "记者:你们如何看待这次跨国联合打击行动取得的成果?下一步还有哪些具体安排和计划?请具体介绍一下相关情况。", None),
         ("language_menu", "Global EditionASIA 中文双语Français", "3 language names"),
         ("language_menu", "The ministry publishes its reports in English, Français and Español every year.", None),
+        # two names: a menu when they are at least 60% of the letters
+        ("language_menu", "Magyar | Polski | Sprachen", "2 language names"),  # 12 of 20 letters: 60%
+        ("language_menu", "Pilih bahasa: English | Bahasa Indonesia", "2 language names"),  # 22 of 33: 67%
+        ("language_menu", "Bahasa Indonesia | English | Menu", "2 language names"),  # 22 of 26: 85%
+        ("language_menu", "Magyar | Polski | Sprachwahl", None),  # 12 of 22: 55%
         ("dateline", "2024-08-27", "date line"),
     ],
 )
 def test_block_rules(rule, text, reason):
     assert CLEANING_RULES.get(rule)().check(text) == reason
+
+
+@pytest.mark.parametrize("lines, dropped", [
+    (["Police in three countries arrested 200 fraud suspects in a joint operation on the border, a spokesman said.",
+      "The suspects will be sent back to their home countries after the investigation, because the case involves "
+      "many countries.",
+      "POLICE in three countries arrested 200 fraud-suspects in a joint operation on the border; a spokesman said!",
+      "Police in three countries arrested 300 fraud suspects in a joint operation on the border, a spokesman said."],
+     [2]),  # other case and punctuation: a repeat; another number: not
+    (["本报讯 3月1日,中国、缅甸、泰国三国警方在边境地区开展联合行动,共抓获电信网络诈骗犯罪嫌疑人两百名,并于当日通过包机遣返回国。",
+      "警方表示,下一步将继续加强执法合作,坚决遏制跨境电诈犯罪高发态势,切实保护人民群众的生命财产安全。",
+      "本报讯 3月1日，中国、缅甸、泰国三国警方在边境地区开展联合行动，共抓获电信网络诈骗犯罪嫌疑人两百名，并于当日通过包机遣返回国。",
+      "本报讯  3 月 1 日 中国 缅甸 泰国三国警方在边境地区开展联合行动 共抓获电信网络诈骗犯罪嫌疑人两百名 并于当日通过包机遣返回国"],
+     [2, 3]),  # full-width punctuation; spaces for punctuation
+])
+def test_a_paragraph_repeated_but_for_case_punctuation_or_spaces_is_dropped(lines, dropped):
+    result = ingest_text("\n".join(lines), doc_id="dup")
+    assert [(r.rule, r.text, r.reason) for r in result.removed] == [
+        ("duplicate_paragraph", lines[i], "repeats line 1") for i in dropped]
+    assert [p.text for d in result.documents for p in d.paragraphs] == [
+        line for i, line in enumerate(lines) if i not in dropped]
 
 
 def test_editor_and_picture_credits_leave_the_body():

@@ -27,6 +27,9 @@ class FakeHub:
         self.shas: dict[str, str] = {}
         self.blobs: dict[str, bytes] = {}
         self.requests: list[str] = []
+        # per repo created, whether the create request asked for a private repo: True, False, or None when the
+        # request said nothing (huggingface_hub sends "private" or, since 1.x, "visibility")
+        self.private: dict[str, bool | None] = {}
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -112,6 +115,10 @@ class FakeHub:
             return self._send(h, 409, {"error": "You already created this dataset repo", "url": f"{self.url}/datasets/{repo}"})
         self.repos[repo] = {}
         self.shas[repo] = "0" * 40
+        if "visibility" in req:
+            self.private[repo] = req["visibility"] == "private"
+        else:
+            self.private[repo] = req.get("private")
         self._send(h, 200, {"url": f"{self.url}/datasets/{repo}", "name": repo})
 
     def _preupload(self, h, body):
@@ -158,7 +165,7 @@ class FakeHub:
         repo = h.match["repo"]
         if repo not in self.repos:
             return self._send(h, 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
-        self._send(h, 200, {"id": repo, "_id": repo, "sha": self.shas[repo], "private": False, "disabled": False,
+        self._send(h, 200, {"id": repo, "_id": repo, "sha": self.shas[repo], "private": bool(self.private.get(repo)), "disabled": False,
                             "downloads": 0, "likes": 0, "tags": [], "lastModified": "2026-11-22T00:00:00.000Z",
                             "siblings": [{"rfilename": p} for p in sorted(self.repos[repo])]})
 

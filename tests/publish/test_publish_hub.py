@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from fake_hub import FakeHub
+from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
 from mtkit.publish import export_corpus, publish_dataset
 from test_publish_export import card_info, make_pairs
@@ -151,3 +152,32 @@ def test_a_republish_deletes_what_the_new_build_no_longer_has(built, tmp_path):
         assert sorted(hub.repos["mtkit/tiny"]) == sorted(["README.md", *by_hand, *copies, *kept])
         for name in kept:
             assert hub.repos["mtkit/tiny"][name] == (smaller / name).read_bytes()
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    """The fake Hub, with this process's huggingface_hub pointed at it (HfApi() reads the endpoint when made)."""
+    from huggingface_hub import constants
+
+    with FakeHub(TOKEN) as hub:
+        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+        monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+        monkeypatch.setenv("HF_TOKEN", TOKEN)
+        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+        yield hub
+
+
+@pytest.mark.parametrize("flags, private", [(["--private"], True), ([], False)])
+def test_the_cli_creates_the_repo_private_only_with_private(built, hub, capsys, flags, private):
+    """`--private` reaches the create-repo request; without it the repo is asked for public."""
+    assert main(["-q", "publish", str(built), "--repo-id", "mtkit/tiny", *flags]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"published mtkit/tiny (5 files) {hub.url}/datasets/mtkit/tiny"
+    assert hub.private == {"mtkit/tiny": private}
+    assert sorted(hub.repos["mtkit/tiny"]) == HUB_FILES
+
+
+@pytest.mark.parametrize("kwargs, private", [({"private": True}, True), ({"private": False}, False), ({}, False)])
+def test_publish_dataset_creates_the_repo_private_only_with_private(built, hub, kwargs, private):
+    result = publish_dataset(built, "mtkit/tiny", token=TOKEN, endpoint=hub.url, **kwargs)
+    assert hub.private == {"mtkit/tiny": private}
+    assert (result.repo_id, result.dry_run, sorted(hub.repos["mtkit/tiny"])) == ("mtkit/tiny", False, HUB_FILES)

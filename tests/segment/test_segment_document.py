@@ -98,10 +98,18 @@ def test_registry_and_fallbacks(lang, cls):
 
 
 def test_registered_names_and_signatures():
+    import re
+    from importlib.metadata import version
+
+    from mtkit import __version__
+
     assert SEGMENTERS.names() == ["en", "id", "ms", "zh"]
-    signatures = {get_splitter(lang).signature() for lang in ("zh", "id", "en")}
-    assert len(signatures) == 3
-    assert signature() == signature() and isinstance(signature(), str)
+    assert [get_splitter(lang).signature() for lang in ("zh", "id", "en")] == [
+        f"segment:zh|v:2|mtkit:{__version__}", f"segment:sentencex-id|v:5|mtkit:{__version__}",
+        f"segment:sentencex-en|v:5|mtkit:{__version__}"]
+    # a digest of the splitters' versions and sentencex's first, then each of them
+    assert re.fullmatch(rf"segment:[0-9a-f]{{8}}\|zh:v2\|latin:sentencex-v5\|sentencex:{re.escape(version('sentencex'))}"
+                        rf"\|mtkit:{re.escape(__version__)}", signature())
 
 
 def test_signature_head_changes_with_a_splitter_version(monkeypatch):

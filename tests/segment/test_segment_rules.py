@@ -124,6 +124,14 @@ def test_split_sentences(lang, text, expected):
         ("zh", "据《人民日报》报道,已抓获5.3万余人!时间线回顾。", ["据《人民日报》报道,已抓获5.3万余人!", "时间线回顾。"]),
         # a stray 《 with no 》 near it holds nothing back
         ("zh", "他说《好。没有闭合的书名号。", ["他说《好。", "没有闭合的书名号。"]),
+        # nor one whose next 》 (here a later title's) is more than MAX_TITLE = 60 characters on
+        ("zh", "他说《好。大家都同意了。然后出发前往北京参加会议,会议讨论了打击跨境电信网络诈骗犯罪的很多问题和下一步的安排,"
+               "并通报了近期的工作进展。后来他读了《人民日报》。",
+         ["他说《好。", "大家都同意了。", "然后出发前往北京参加会议,会议讨论了打击跨境电信网络诈骗犯罪的很多问题和下一步的安排,"
+                                "并通报了近期的工作进展。", "后来他读了《人民日报》。"]),
+        # at the limit: 》 60 characters after 《 closes a title, 61 characters after it does not
+        ("zh", "他读了《打击电诈。" + "跨国犯罪" * 13 + "案件》一书。", ["他读了《打击电诈。" + "跨国犯罪" * 13 + "案件》一书。"]),
+        ("zh", "他读了《打击电诈。" + "跨国犯罪" * 13 + "的案件》一书。", ["他读了《打击电诈。", "跨国犯罪" * 13 + "的案件》一书。"]),
     ],
 )
 def test_abbreviations_and_titles(lang, text, expected):

@@ -32,7 +32,7 @@ from ..utils import absolute_if_local, atomic_write, make_signature, progress, S
 from ..scale import Executor, LocalExecutor
 from ..segment import join_sentences
 from .filters import DEFAULT_FILTERS, build_filter
-from ..ingest.manifest import load_manifest
+from ..ingest.manifest import Manifest, load_manifest
 from .steps import (AlignPairs, PairJob, PrepareStories, StoryWork, pair_jobs, pair_key,
                     story_tasks)
 
@@ -189,7 +189,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     order, so the outputs do not depend on it.
     """
     from ..align import Aligner, get_encoder
-    from ..publish import DatasetCardInfo, export_pairs
+    from ..publish import export_pairs
     from ..publish.dataset_card import write_card
     from .report import write_report
 
@@ -245,16 +245,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
             pairs, unaligned = beads_to_pairs(job, alignment)
             for warning in cached["warnings"]:
                 warn(f"{job.src.id} / {job.tgt.id}: {warning}")
-            types = Counter(b.type for b in alignment.beads)
-            scored = [b.score for b in alignment.beads if b.src and b.tgt]
-            pair_stats.append({
-                "story": job.story, "config": job.config, "src_doc": job.src.id, "tgt_doc": job.tgt.id,
-                "src_sentences": len(job.src_sents), "tgt_sentences": len(job.tgt_sents),
-                "beads": dict(sorted(types.items())), "unaligned_sentences": unaligned,
-                "mean_score": round(sum(scored) / len(scored), 6) if scored else None,
-                "scores": [round(s, 6) for s in scored],
-                **({"document_pairing_score": job.doc_score} if job.doc_score is not None else {}),
-            })
+            pair_stats.append(_pair_stat(job, alignment, unaligned))
             for pair in pairs:
                 spool(pair)
                 if config.pivot:
@@ -352,22 +343,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
             pair.split = split_of.get(pair.story, "train")
             yield pair
 
-    sources = [{"id": d.id, "outlet": d.outlet, "date": d.date, "languages": list(d.languages),
-                "file": str(Path(d.file).relative_to(manifest.root))} for d in manifest.documents]
-    limitations = [
-        "Sentences come from scraped news pages; cleaning is rule-based and may leave or drop a line it should not "
-        "(every removal is listed by `mtkit ingest --explain`).",
-        "Versions of one story are not strict translations: unaligned sentences are left out, and merged beads "
-        "(2-1, 1-2, ...) join sentences.",
-        "Splits are by story, so a held-out split shares no document with train; with few stories some splits "
-        "are empty.",
-    ]
-    card = DatasetCardInfo(
-        name=manifest.name, pretty_name=manifest.pretty_name or manifest.name, description=manifest.description,
-        license=manifest.license, license_name=str(manifest.extra.get("license_name") or ""),
-        license_link=str(manifest.extra.get("license_link") or ""), languages=manifest.languages, sources=sources,
-        method=_method_text(config, align_signature), signature=build_signature(config, align_signature),
-        filter_counts={}, warnings=[], limitations=limitations)
+    card = _card_info(manifest, config, align_signature)
     # The card needs the filter counts, which are known only after the export stream: export, then write it.
     try:
         summary = export_pairs(kept_pairs(), out, formats=tuple(config.formats))
@@ -451,6 +427,42 @@ def _method_text(config: BuildConfig, align_signature: str) -> str:
         "4. **Filter**: " + ", ".join(f["name"] for f in config.filters) + ".",
         "5. **Split**: by story (all versions of a story in one split), deterministic from the seed.",
     ])
+
+
+def _pair_stat(job: PairJob, alignment: Alignment, unaligned: int) -> dict:
+    """The report's row for one aligned document pair (its filter counts are added after the export)."""
+    types = Counter(b.type for b in alignment.beads)
+    scored = [b.score for b in alignment.beads if b.src and b.tgt]
+    return {
+        "story": job.story, "config": job.config, "src_doc": job.src.id, "tgt_doc": job.tgt.id,
+        "src_sentences": len(job.src_sents), "tgt_sentences": len(job.tgt_sents),
+        "beads": dict(sorted(types.items())), "unaligned_sentences": unaligned,
+        "mean_score": round(sum(scored) / len(scored), 6) if scored else None,
+        "scores": [round(s, 6) for s in scored],
+        **({"document_pairing_score": job.doc_score} if job.doc_score is not None else {}),
+    }
+
+
+def _card_info(manifest: Manifest, config: BuildConfig, align_signature: str):
+    """The dataset card's content known before the export (its filter counts and warnings come after it)."""
+    from ..publish import DatasetCardInfo
+
+    sources = [{"id": d.id, "outlet": d.outlet, "date": d.date, "languages": list(d.languages),
+                "file": str(Path(d.file).relative_to(manifest.root))} for d in manifest.documents]
+    limitations = [
+        "Sentences come from scraped news pages; cleaning is rule-based and may leave or drop a line it should not "
+        "(every removal is listed by `mtkit ingest --explain`).",
+        "Versions of one story are not strict translations: unaligned sentences are left out, and merged beads "
+        "(2-1, 1-2, ...) join sentences.",
+        "Splits are by story, so a held-out split shares no document with train; with few stories some splits "
+        "are empty.",
+    ]
+    return DatasetCardInfo(
+        name=manifest.name, pretty_name=manifest.pretty_name or manifest.name, description=manifest.description,
+        license=manifest.license, license_name=str(manifest.extra.get("license_name") or ""),
+        license_link=str(manifest.extra.get("license_link") or ""), languages=manifest.languages, sources=sources,
+        method=_method_text(config, align_signature), signature=build_signature(config, align_signature),
+        filter_counts={}, warnings=[], limitations=limitations)
 
 
 def _read_spool(spool_dir: Path) -> Iterator[SentencePair]:

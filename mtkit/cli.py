@@ -419,10 +419,10 @@ def _run_evaluate(args) -> int:
         if not args.config:
             raise ConfigError("--dataset needs --config (a language pair such as en-zh)")
         if not args.direction:
-            langs = args.config.split("-")
-            choices = f"{langs[0]}->{langs[1]} or {langs[1]}->{langs[0]}" if len(langs) == 2 else "e.g. zh->en"
-            raise ConfigError(f"--dataset needs --direction SRC->TGT ({choices}): config {args.config} holds both "
-                              "directions")
+            from .corpus.dataset import direction_choices
+
+            raise ConfigError(f"--dataset needs --direction SRC->TGT ({direction_choices(args.config)}): config "
+                              f"{args.config} holds both directions")
         # the split gives the references, the sources and the target language: these options would be ignored
         given = [opt for opt, value in (("--ref", args.ref), ("--src", args.src)) if value]
         if given:

@@ -67,6 +67,12 @@ def translation_split(dataset: str | Path, config: str, split: str, langs: Seque
     return ds
 
 
+def direction_choices(config_name: str) -> str:
+    """The two directions of a config, for messages that ask for one: ``en->zh or zh->en``."""
+    langs = config_name.split("-")
+    return f"{langs[0]}->{langs[1]} or {langs[1]}->{langs[0]}" if len(langs) == 2 else "e.g. zh->en"
+
+
 def parse_direction(direction: str | None, config_name: str) -> tuple[str, str]:
     """``(src, tgt)`` of a direction ``zh->en``, checked against the languages of ``config_name`` (``en-zh``).
 
@@ -79,8 +85,8 @@ def parse_direction(direction: str | None, config_name: str) -> tuple[str, str]:
         raise ConfigError(f"direction must be a str SRC->TGT such as 'zh->en', not {type(direction).__name__}")
     langs = config_name.split("-")
     if not direction:
-        choices = f"{langs[0]}->{langs[1]} or {langs[1]}->{langs[0]}" if len(langs) == 2 else "e.g. zh->en"
-        raise ConfigError(f"give the direction, SRC->TGT ({choices}): config {config_name!r} holds both directions")
+        raise ConfigError(f"give the direction, SRC->TGT ({direction_choices(config_name)}): config {config_name!r} "
+                          "holds both directions")
     try:
         src, tgt = (x.strip() for x in direction.split("->"))
     except ValueError:

@@ -136,7 +136,8 @@ class Bleu(Metric):
         tokenize = self.tokenize or default_tokenizer(self.language)
         if tokenize not in BLEU.TOKENIZERS:
             raise ConfigError(f"unknown BLEU tokenizer {tokenize!r}; known: {', '.join(BLEU.TOKENIZERS)}")
-        problem = tokenizer_problem(tokenize)
+        # a default was checked by default_tokenizer (which falls back to char); a tokenizer asked for is checked here
+        problem = tokenizer_problem(tokenize) if self.tokenize else None
         if problem:
             raise ConfigError(problem)
         return BLEU(tokenize=tokenize, references=references)

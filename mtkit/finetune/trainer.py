@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..corpus.dataset import ParallelSplit, parse_direction
 from ..errors import ConfigError
-from ..utils import changed_keys, stable_hash, write_json
+from ..utils import absolute_if_local, changed_keys, stable_hash, write_json
 from .config import LORA_TARGETS, FinetuneConfig, lora_targets
 from .data import PairCollator, TokenizedPairs, encode_pairs, load_parallel_splits
 from .sampler import TokenBudgetBatchSampler
@@ -367,7 +367,9 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config_name: str, d
     _check_bf16(settings)
     run = Path(out_dir)
     # finetune_config.json's key stays "config", as runs have recorded it (mtkit card reads the file)
-    record = {"model": _run_input_name(model_name), "dataset": _run_input_name(dataset), "config": config_name,
+    # local paths resolved (models/x/, ./models/x and /abs/models/x are one input, and a resume from another
+    # directory finds its run), hub names as given
+    record = {"model": absolute_if_local(model_name), "dataset": absolute_if_local(dataset), "config": config_name,
               "direction": direction, **settings.to_dict()}
 
     def run_key(model: str, data: str) -> str:
@@ -475,13 +477,6 @@ def finetune(model_name: str | Path, dataset: str | Path, *, config_name: str, d
     if main:  # final_dir relative to the run: the check above holds from any working directory and after a move
         write_json(done, {"key": key, "final_dir": str(final_model.relative_to(run)), "metrics": metrics})
     return FinetuneResult(run, final_model, metrics, resumed_from=last, main_process=main)
-
-
-def _run_input_name(name: str | Path) -> str:
-    """A model or dataset as the run records it: an existing local path resolved (``models/x/``, ``./models/x``
-    and ``/abs/models/x`` are one input, and a resume from another directory finds its run), a Hub name as given."""
-    path = Path(name).expanduser()
-    return str(path.resolve()) if path.exists() else str(name)
 
 
 def _check_run_folder(run: Path, saved: Path, record: dict, keys: set[str], resume: bool) -> None:

@@ -29,7 +29,7 @@ from typing import Iterator, Sequence
 from ..errors import DataError
 from ..records import Document, Paragraph, Removal
 from ..utils import make_signature, stable_hash
-from .clean import ALL_RULES, CLEANING_RULES, clean_blocks, edited_text, word_count
+from .clean import ALL_RULES, CLEANING_RULES, TEXT_EDIT_VERSIONS, clean_blocks, edited_text, word_count
 from .decode import decode_bytes, read_text_file
 from .langid import opencc_converter, detect_language, han_script_votes
 
@@ -62,10 +62,12 @@ class IngestResult:
 
 
 def signature(*, to_simplified: bool = False) -> str:
-    """``ingest:<digest of every rule's signature>|rules:N|t2s:..``: the first field changes whenever a rule is
+    """``ingest:<digest of every rule's signature and every text edit's version>|rules:N|t2s:..``: the first
+    field changes whenever a rule or a kind of text edit (:data:`~mtkit.ingest.clean.TEXT_EDIT_VERSIONS`) is
     added, removed or re-versioned, so that callers who keep only it (the corpus build) still see the change."""
     rules = [rule.signature().split("|")[:2] for rule in ALL_RULES]
-    return make_signature(f"ingest:{stable_hash(rules, length=8)}", rules=len(rules), t2s=to_simplified)
+    digest = stable_hash(rules, sorted(TEXT_EDIT_VERSIONS.items()), length=8)
+    return make_signature(f"ingest:{digest}", rules=len(rules), t2s=to_simplified)
 
 
 def ingest_file(

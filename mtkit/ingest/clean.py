@@ -698,6 +698,10 @@ CHAR_REF_RE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-
 # (start, end, replacement, kind): a span of the raw paragraph and what its text has in its place
 TextEdit = tuple[int, int, str, str]
 
+# Every edit kind and its version: bump a kind's version when what it changes in the text does, so that the
+# ingest signature (:func:`mtkit.ingest.signature`) changes with it and cached results are not taken for current.
+TEXT_EDIT_VERSIONS = {"html_entity": 1, "pinyin_annotation": 1, "undecodable_byte": 1}
+
 
 def text_edits(raw: str) -> list[TextEdit]:
     """What turns a raw paragraph into its text, in page order: character references decoded by the standard

@@ -174,6 +174,14 @@ def test_every_rule_is_registered_and_signed():
     assert signature().startswith("ingest:") and "|rules:12|t2s:no|" in signature()
 
 
+def test_the_ingest_signature_changes_with_a_text_edit(monkeypatch):
+    from mtkit.ingest import clean
+
+    before = signature().split("|")[0]
+    monkeypatch.setitem(clean.TEXT_EDIT_VERSIONS, "html_entity", clean.TEXT_EDIT_VERSIONS["html_entity"] + 1)
+    assert signature().split("|")[0] != before
+
+
 @pytest.mark.parametrize(
     "data, message",
     [

@@ -102,7 +102,8 @@ def _add_segment(sub):
     p = sub.add_parser("segment", help="print a cleaned page's sentences, one per line",
                        description="Print the sentences of cleaned pages in document order, one per line, each the "
                        "raw file's text between its offsets, less any inline pinyin annotation the cleaning cut out "
-                       "of it and with HTML character references (&amp;, &nbsp;) decoded; --jsonl gives that raw "
+                       "of it, with HTML character references (&amp;, &nbsp;) decoded and with spaces lost in scraping "
+                       "between Latin-script words put back (Pertama,Meningkatkan); --jsonl gives that raw "
                        "text as \"original\" where the two differ. PATH is a page or a corpus directory.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--lang", help="keep one language (zh, id, en, ...)")

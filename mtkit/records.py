@@ -30,7 +30,9 @@ class Paragraph:
 
 @dataclass(slots=True)
 class Removal:
-    """A span of the raw file that cleaning dropped, and the rule that dropped it."""
+    """A span of the raw file that cleaning dropped, and the rule that dropped it; or a text edit of a kept
+    paragraph and its kind (``pinyin_annotation``, ``undecodable_byte``; ``missing_space``: an empty span where a
+    space went into the text)."""
 
     start: int
     end: int

@@ -13,7 +13,8 @@ Decisions a consumer may rely on:
   versions of a story carry them in step), else absent (body);
 - ruby pinyin flattened into Chinese text (``機(jī)``) and U+FFFD (bytes the decoder could not read) leave
   ``text`` but stay in ``original``; character references (``&amp;``, ``&nbsp;``) are decoded in ``text``
-  (``&``, a space) and stay as written in ``original``;
+  (``&``, a space) and stay as written in ``original``; a space that scraping lost between two Latin-script
+  words (``Pertama,Meningkatkan``, ``lagiTindakan``) is back in ``text`` and ``original`` has the words glued;
 - Document ids are ``f"{doc_id}.{lang}"`` also for one-language pages; a language gets its own Document when
   the manifest expects it or it holds ``MIN_PART_SHARE`` of the page's text.
 """
@@ -38,9 +39,12 @@ __all__ = ["IngestResult", "ingest_file", "ingest_text", "ingest_manifest", "ing
 
 logger = logging.getLogger("mtkit.ingest")
 
+# The text edits that are recorded with the removals (a decoded character reference is the same text, no
+# change to record); an inserted space is an empty span of the raw page.
 _EDIT_REASONS = {
     "pinyin_annotation": "ruby annotation flattened into the text (removed from text, kept in original)",
     "undecodable_byte": "a byte the page's encoding could not read (removed from text, kept in original)",
+    "missing_space": "a space lost in scraping between two words (inserted in text; original has them glued)",
 }
 
 # A language gets a Document of its own when it holds at least this share of the page's kept characters
@@ -126,8 +130,8 @@ def ingest_text(
         meta = {"line": block.line}
         if block.role != "body":
             meta["role"] = block.role
-        for s, e, replacement, kind in edits:
-            if not replacement:  # a decoded character reference is the same text, not a removal
+        for s, e, _, kind in edits:
+            if kind in _EDIT_REASONS:
                 removed.append(Removal(block.start + s, block.start + e, kind, block.text[s:e], _EDIT_REASONS[kind]))
         original = block.text if edits else None
         paragraphs.append(Paragraph(clean_text, block.start, block.end, lang, script, original, meta))

@@ -10,7 +10,8 @@ registered by name so that ``--explain`` and the stats can say which rule droppe
   repeated paragraphs, a column label before the title's headline).
 
 Block and page rules judge a block as read (``Block.plain``: character references decoded, ruby pinyin and
-undecodable bytes left out); cuts and offsets index the raw text.
+undecodable bytes left out, spaces that scraping lost between words put back); cuts and offsets index the raw
+text.
 
 The rules are general: they key on the shape of boilerplate (a line of language names, a keyboard-mash token,
 copyright vocabulary, a block after the last paragraph of the article), never on the text of one page.
@@ -695,12 +696,62 @@ PINYIN_ANNOTATION_RE = re.compile(rf"(?<=[\u3400-\u9fff])[(（](?=[a-z{_TONED}]*
 # ("&notice" -> "¬ice", "&copy2024"); a name it does not know is left as written.
 CHAR_REF_RE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 
-# (start, end, replacement, kind): a span of the raw paragraph and what its text has in its place
+# Latin letters: ASCII, Latin-1 (less × and ÷) and Latin Extended-A and -B. Not ``str.isalpha``: Han characters
+# are letters to it, and Chinese puts no space after "," ("亓延军指出,近年来").
+LATIN_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+# A clause mark glued between two letters ("sama,Mengusulkan", "(Source:Ministry"). Digits are not letters, so
+# "1,5" and "10:30" stay. A colon needs three letters before it: "Re:Zero" and "Fw:" subject prefixes are written
+# without a space; a double colon ("std::vector") has a colon, not a letter, beside each colon.
+_GLUED_MARK_RE = re.compile(rf"(?:(?<=[{LATIN_LETTER}])[,;]|(?<=[{LATIN_LETTER}]{{3}}):)(?=[{LATIN_LETTER}])")
+# A run of Latin letters that no other word character precedes: after a digit, an underscore or a letter of
+# another script ("2024lagiTindakan", "的macOS") it is part of a code, an identifier or a mixed-script token.
+_LATIN_WORD_RE = re.compile(rf"(?<!\w)[{LATIN_LETTER}]+")
+# Tokens that are addresses, handles or tags: their marks and capitals are how they are written ("http://a.id",
+# "humas@polri.go.id", "#CekFakta", "polri.go.id/berita,lagi").
+_NOT_PROSE_TOKEN_RE = re.compile(r"://|www\.|@|#|\w\.[a-z]{2,}/")
+
+
+def missing_spaces(raw: str) -> list[int]:
+    """Where a space the scraper lost goes back, in order: after a clause mark glued between two Latin letters
+    (``Pertama,Meningkatkan``, ``(Source:Ministry``), and between a lowercase word and a capitalised one run
+    into it (``lagiTindakan``, ``kerasMengingat``; see ``glued_word_end``). A missing space after a full stop
+    (``dunia.Menjalin``) is the sentence splitter's to handle; URLs, e-mail addresses and hashtags stay as
+    written, and so does a colon in a token with more than one (``urn:isbn:x``, ``fe80::1ff:fe23``)."""
+    positions = []
+    for token in re.finditer(r"\S+", raw):
+        word = token.group()
+        if _NOT_PROSE_TOKEN_RE.search(word):
+            continue
+        for m in _GLUED_MARK_RE.finditer(word):
+            if m.group() != ":" or word.count(":") == 1:
+                positions.append(token.start() + m.end())
+        for m in _LATIN_WORD_RE.finditer(word):
+            end = glued_word_end(m.group())
+            if end is not None:
+                positions.append(token.start() + m.start() + end)
+    return sorted(positions)
+
+
+def glued_word_end(word: str) -> int | None:
+    """Where a lowercase word ends in a run of letters that a capitalised word continues (``lagiTindakan``: 4),
+    or None. The run must start lowercase: one that starts with a capital is a name written in CamelCase
+    (``WhatsApp``, ``YouTube``, ``McDonald``, ``TikTok``). Three lowercase letters at least before the capital:
+    fewer are a brand's prefix (``iPhone``, ``eBay``, ``iOS``); and two lowercase after it: a capital followed
+    by capitals is a name's tail (``macOS``), not a word."""
+    upper = next((i for i, ch in enumerate(word) if ch.isupper()), None)
+    if upper is None or upper < 3:
+        return None
+    after = word[upper + 1:upper + 3]
+    return upper if len(after) == 2 and after.islower() else None
+
+
+# (start, end, replacement, kind): a span of the raw paragraph and what its text has in its place; an inserted
+# space is an empty span (start == end)
 TextEdit = tuple[int, int, str, str]
 
 # Every edit kind and its version: bump a kind's version when what it changes in the text does, so that the
 # ingest signature (:func:`mtkit.ingest.signature`) changes with it and cached results are not taken for current.
-TEXT_EDIT_VERSIONS = {"html_entity": 1, "pinyin_annotation": 1, "undecodable_byte": 1}
+TEXT_EDIT_VERSIONS = {"html_entity": 1, "pinyin_annotation": 1, "undecodable_byte": 1, "missing_space": 1}
 
 
 def text_edits(raw: str) -> list[TextEdit]:
@@ -708,7 +759,9 @@ def text_edits(raw: str) -> list[TextEdit]:
     ``html`` module (kind ``html_entity``; ``&nbsp;`` and the other space references read as a plain space, as
     the sentence splitters and the aligners expect between words), ruby pinyin removed (``pinyin_annotation``),
     and U+FFFD removed (``undecodable_byte``: a byte the decoder could not read, see
-    :mod:`mtkit.ingest.decode`). The kinds cannot overlap: they match disjoint characters."""
+    :mod:`mtkit.ingest.decode`). The kinds cannot overlap: they match disjoint characters. Last, a space
+    that scraping lost between two words goes back in (``missing_space``, see ``missing_spaces``): an empty
+    raw span replaced by " "."""
     edits: list[TextEdit] = []
     for m in CHAR_REF_RE.finditer(raw):
         char = html.unescape(m.group())
@@ -716,6 +769,10 @@ def text_edits(raw: str) -> list[TextEdit]:
             edits.append((m.start(), m.end(), " " if char.isspace() else char, "html_entity"))
     edits += [(m.start(), m.end(), "", "pinyin_annotation") for m in PINYIN_ANNOTATION_RE.finditer(raw)]
     edits += [(m.start(), m.end(), "", "undecodable_byte") for m in re.finditer("\ufffd", raw)]
+    # The ";" that closes a character reference ("&amp;Polisi") is no clause mark: no space goes in right after
+    # (or inside) another edit's span.
+    edits += [(p, p, " ", "missing_space") for p in missing_spaces(raw)
+              if not any(start < p <= end for start, end, _, _ in edits)]
     return sorted(edits)
 
 
@@ -735,7 +792,9 @@ def edited_text(raw: str) -> tuple[str, list[TextEdit]]:
 def raw_offsets(raw: str, edits: list[TextEdit]) -> tuple[list[int], list[int]]:
     """For each character of the edited text, where it starts and ends in ``raw``, so that a span ``s:e`` of the
     text comes from ``raw[starts[s]:ends[e - 1]]``. A decoded reference maps to the whole reference; a removal
-    goes with the character before it (an annotation with the character it annotates)."""
+    goes with the character before it (an annotation with the character it annotates); an inserted space maps
+    to the empty span where it goes in, so that a span starting at it starts at the raw character after it and
+    a span ending at it ends after the raw character before it."""
     starts: list[int] = []
     ends: list[int] = []
     pos = 0

@@ -78,10 +78,10 @@ def segment_document(doc: Document) -> list[Sentence]:
     """The document's sentences in order, each with offsets into the raw page.
 
     A paragraph whose ``text`` is its raw slice is split as it is. Where ingest edited the text (character
-    references decoded, ruby annotations removed: :func:`mtkit.ingest.clean.edited_text`; OpenCC conversion),
-    the edited text is split, as a reader sees it (``setempat.&nbsp;Menurut`` is two sentences, ``&quot;`` no
-    sentence end), and each span maps back to the raw slice it came from: the sentence's ``text`` is the
-    paragraph's text for that span and ``original`` the raw slice.
+    references decoded, ruby annotations removed, lost spaces put back: :func:`mtkit.ingest.clean.edited_text`;
+    OpenCC conversion), the edited text is split, as a reader sees it (``setempat.&nbsp;Menurut`` is two
+    sentences, ``&quot;`` no sentence end), and each span maps back to the raw slice it came from: the
+    sentence's ``text`` is the paragraph's text for that span and ``original`` the raw slice.
     """
     from ..ingest.clean import edited_text, raw_offsets
 

@@ -235,6 +235,21 @@ def test_the_shipped_corpus_builds_and_loads(built):
     assert sum(r["role"] == "body" for r in en_zh["train"]) == 10 and sum(r["role"] == "body" for r in id_zh["train"]) == 10
 
 
+def test_the_built_id_text_has_the_spaces_scraping_lost(built):
+    """The id page glues words ("Pertama,Meningkatkan", "kerasMengingat"): the corpus has them spaced, and its
+    offsets still slice the raw page, glued as it is."""
+    from mtkit.ingest.clean import edited_text
+
+    train_id = (built / "text" / "id-zh" / "train.id").read_text(encoding="utf-8")
+    assert "Pertama, Meningkatkan" in train_id and "keras Mengingat" in train_id
+    assert ",M" not in train_id and "kerasMengingat" not in train_id
+    raw = (CORPUS / "raw" / "000_63baf882e5e4f05a.txt").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in (built / "jsonl" / "id-zh" / "train.jsonl").read_text().splitlines()]
+    assert " ".join(edited_text(raw[s:e])[0] for r in rows for s, e in r["src_offsets"]) == " ".join(
+        r["translation"]["id"] for r in rows)
+    assert "Pertama,Meningkatkan" in raw
+
+
 def test_report_counts_and_warnings(built):
     report = json.loads((built / "report.json").read_text())
     assert report["filters"]["id-zh"]["input"] == 14

@@ -6,7 +6,7 @@ from mtkit.cli import main
 from mtkit.errors import DataError
 from mtkit.ingest import decode_bytes, ingest_file, ingest_text, signature
 from mtkit.ingest.decode import read_lines
-from mtkit.ingest.clean import ALL_RULES, CLEANING_RULES, is_keyboard_mash
+from mtkit.ingest.clean import ALL_RULES, CLEANING_RULES, edited_text, is_keyboard_mash, raw_offsets
 from mtkit.ingest.langid import detect_language, malay_or_indonesian
 
 
@@ -726,6 +726,77 @@ def test_character_references_are_decoded_in_the_text_not_cut_out():
         ("copyright_footer", "Copyright &copy; 2024 Berita.")]
     # the footer is judged as read: "&copy;" is the copyright sign
     assert result.removed[-1].reason == "copyright or licence notice"
+
+
+@pytest.mark.parametrize(
+    "raw, text",
+    [
+        # a clause mark glued between two words (the shipped id and en pages)
+        ("pada saat yang sama,Mengusulkan serangkaian konsep", "pada saat yang sama, Mengusulkan serangkaian konsep"),
+        ("Pertama,Meningkatkan kerja sama", "Pertama, Meningkatkan kerja sama"),
+        ("Juga,Badan keamanan publik", "Juga, Badan keamanan publik"),
+        ("Kedua,Tingkatkan tindakan kerasMengingat kejahatan", "Kedua, Tingkatkan tindakan keras Mengingat kejahatan"),
+        ("(Source:Ministry of Public Security, P. R. China)", "(Source: Ministry of Public Security, P. R. China)"),
+        ("Jakarta;Bandung dan Surabaya,Medan", "Jakarta; Bandung dan Surabaya, Medan"),
+        ("Le café,Émile y el señorÁlvarez", "Le café, Émile y el señor Álvarez"),  # Latin-1 letters are letters
+        # a lowercase word glued to a capitalised one
+        ("lagiTindakan keras bersama", "lagi Tindakan keras bersama"),
+        ("yang kerasMengingat", "yang keras Mengingat"),
+        # no glue: numbers, Chinese, a full stop (the sentence splitter's), a hyphen
+        ("Rp1,5 juta pada pukul 10:30 dari 50.000 orang", "Rp1,5 juta pada pukul 10:30 dari 50.000 orang"),
+        ("亓延军指出,近年来,公安部表示:将继续", "亓延军指出,近年来,公安部表示:将继续"),
+        ("di seluruh dunia.Menjalin kerja sama", "di seluruh dunia.Menjalin kerja sama"),
+        ("Kongres Nasional ke-19,", "Kongres Nasional ke-19,"),
+        # addresses, handles and tags are written as they are
+        ("lihat https://www.polri.go.id/berita,Terkini atau polri.go.id/lagi,Kasus",
+         "lihat https://www.polri.go.id/berita,Terkini atau polri.go.id/lagi,Kasus"),
+        ("kirim ke humas@polri.go.id,Badan atau www.detik.com,Berita #cekFakta",
+         "kirim ke humas@polri.go.id,Badan atau www.detik.com,Berita #cekFakta"),
+        # colons that glue nothing: a short title prefix, a double colon, a token of several colons
+        ("Re:Zero dan std::vector, urn:isbn:abc, fe80::1ff:fe23",
+         "Re:Zero dan std::vector, urn:isbn:abc, fe80::1ff:fe23"),
+        # CamelCase names and brand prefixes: a capital first, or fewer than three lowercase letters before it
+        ("iPhone eBay macOS iOS WhatsApp JavaScript DeepSeek YouTube McDonald LinkedIn TikTok",
+         "iPhone eBay macOS iOS WhatsApp JavaScript DeepSeek YouTube McDonald LinkedIn TikTok"),
+        # the ";" that closes a character reference is no clause mark
+        ("tiga negara &amp;Polisi", "tiga negara &Polisi"),
+    ],
+)
+def test_spaces_lost_between_words_go_back(raw, text):
+    edited, edits = edited_text(raw)
+    assert edited == text
+    # each repair is one space put into an empty span of the raw text
+    inserted = [(end - start, replacement) for start, end, replacement, kind in edits if kind == "missing_space"]
+    assert inserted == [(0, " ")] * (text.count(" ") - raw.count(" "))
+
+
+def test_sentence_offsets_across_inserted_spaces():
+    """An inserted space maps to the empty raw span where it went in: each sentence's offsets slice its raw text,
+    glued as the page has it, also beside a decoded character reference."""
+    from mtkit.segment import segment_document
+
+    page = ("Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar bersama aparat tiga negara &amp; setempat. "
+            "Pertama,Meningkatkan kerja sama dengan lembaga asing. Kedua,Tingkatkan tindakan kerasMengingat kejahatan "
+            "lintas negara.&nbsp;Juga,Badan keamanan publik juga aktif.\n")
+    (doc,) = ingest_text(page, doc_id="p").documents
+    sentences = segment_document(doc)
+    assert [(s.text, page[s.start:s.end]) for s in sentences] == [
+        ("Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar bersama aparat tiga negara & setempat.",
+         "Polisi menangkap lebih dari 200 tersangka penipuan di Myanmar bersama aparat tiga negara &amp; setempat."),
+        ("Pertama, Meningkatkan kerja sama dengan lembaga asing.",
+         "Pertama,Meningkatkan kerja sama dengan lembaga asing."),
+        ("Kedua, Tingkatkan tindakan keras Mengingat kejahatan lintas negara.",
+         "Kedua,Tingkatkan tindakan kerasMengingat kejahatan lintas negara."),
+        ("Juga, Badan keamanan publik juga aktif.", "Juga,Badan keamanan publik juga aktif."),
+    ]
+    assert all(s.original == page[s.start:s.end] for s in sentences)
+    # spans that start or end at an inserted space slice the raw text up to or from where it went in
+    raw = "sama,Mengusulkan"
+    text, edits = edited_text(raw)
+    starts, ends = raw_offsets(raw, edits)
+    assert text == "sama, Mengusulkan"
+    assert [raw[starts[s]:ends[e - 1]] for s, e in [(0, 5), (0, 6), (5, 17), (6, 17)]] == [
+        "sama,", "sama,", "Mengusulkan", "Mengusulkan"]
 
 
 def test_a_page_with_no_text_left_is_a_warning_or_with_require_text_one_error(tmp_path, capsys, caplog):

@@ -1,5 +1,6 @@
 """Ingest on the five shipped pages: what each page loses and why, language parts, offsets, encodings."""
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -22,15 +23,16 @@ def results():
 @pytest.mark.parametrize(
     "seed, parts, rules",
     [
+        # the machine-translated id page lost seven spaces between words ("Pertama,Meningkatkan", "lagiTindakan")
         ("000", [("cctv-id-20240827.id", "id", "Latn", 10)],
-         {"dateline": 1, "language_menu": 1, "page_frame": 1}),
+         {"dateline": 1, "language_menu": 1, "missing_space": 7, "page_frame": 1}),
         ("001", [("chinadaily-zh-20240827.zh", "zh", "Hans", 9)],
          {"byline": 1, "column_label": 1, "copyright_footer": 3, "duplicate_paragraph": 1, "html_remnant": 1,
           "junk_token": 3, "language_menu": 1, "page_frame": 7, "photo_credit": 2, "reader_prompt": 1}),
         ("002", [("xinhua-zh-hant-20250220.zh", "zh", "Hant", 5)],
          {"copyright_footer": 2, "duplicate_paragraph": 4, "photo_credit": 5, "pinyin_annotation": 117}),
         ("003", [("mps-coop-2024.zh", "zh", "Hans", 6), ("mps-coop-2024.en", "en", "Latn", 5)],
-         {"page_frame": 5}),
+         {"missing_space": 1, "page_frame": 5}),  # "(Source:Ministry"
         ("004", [("bjyouth-zh-20230820.zh", "zh", "Hans", 39)],
          {"byline": 12, "copyright_footer": 1, "page_frame": 1, "related_reading": 10}),
     ],
@@ -96,7 +98,8 @@ def test_bilingual_page_splits_at_the_language_change(results):
     assert en.paragraphs[0].text.startswith("New Developments and Progress")
     assert [p.meta.get("role", "body") for p in zh.paragraphs] == ["title"] + ["body"] * 4 + ["source"]
     assert [p.meta.get("role", "body") for p in en.paragraphs] == ["title"] + ["body"] * 4
-    assert en.paragraphs[-1].text.endswith("(Source:Ministry of Public Security, P. R. China)")
+    assert en.paragraphs[-1].text.endswith("(Source: Ministry of Public Security, P. R. China)")
+    assert en.paragraphs[-1].original.endswith("(Source:Ministry of Public Security, P. R. China)")
     assert zh.story == en.story == "mps-intl-coop-2024"
 
 
@@ -136,6 +139,25 @@ def test_pinyin_annotations_leave_the_text_and_stay_in_the_original(results):
     p = results["002"].documents[0].paragraphs[0]
     assert "包機(jī)陸續(xù)" in p.original
     assert "包機陸續降落" in p.text
+
+
+def test_spaces_lost_between_words_are_back_in_the_id_page(results):
+    """The machine-translated id page glues words ("Pertama,Meningkatkan", "kerasMengingat"): its text has the
+    spaces back, its originals keep the page as it is, and its sentences (the build's text) have no glue left."""
+    from mtkit.segment import segment_document
+
+    (doc,) = results["000"].documents
+    for glued, spaced in [("pada saat yang sama,Mengusulkan", "pada saat yang sama, Mengusulkan"),
+                          ("Pertama,Meningkatkan", "Pertama, Meningkatkan"), ("lagiTindakan", "lagi Tindakan"),
+                          ("Kedua,Tingkatkan tindakan kerasMengingat", "Kedua, Tingkatkan tindakan keras Mengingat"),
+                          ("Ketiga,Tingkatkan", "Ketiga, Tingkatkan"), ("Juga,Badan", "Juga, Badan")]:
+        (p,) = [p for p in doc.paragraphs if spaced in p.text]
+        assert glued in p.original and glued in results["000"].raw_text[p.start:p.end]
+    text = "\n".join(s.text for s in segment_document(doc))
+    assert "Pertama, Meningkatkan" in text and "keras Mengingat" in text
+    assert re.findall(r"[^\W\d][,;:][^\W\d]|[a-z]{3}[A-Z][a-z]", text) == []
+    # the Chinese page of the same story keeps its "," unspaced
+    assert all(p.original is None for p in results["001"].documents[0].paragraphs)
 
 
 def test_traditional_to_simplified_keeps_the_original():
@@ -210,8 +232,10 @@ def test_explain_prints_every_removal(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "# cctv-id-20240827.id\tid\tLatn\t10 paragraphs"
     explained = [line.split("\t")[1:] for line in out if "\t" in line and line.startswith(str(RAW))]
+    # an inserted space is an empty span of the raw page: its offsets say where, its text is empty
     assert explained == [["page_frame", "berita"], ["dateline", "2024-08-27"],
-                         ["language_menu", "한어Русский языкEnglishFrançaisIndonesianSanskrit日本語DeutschPortuguêsΕλληνικάesp..."]]
+                         ["language_menu", "한어Русский языкEnglishFrançaisIndonesianSanskrit日本語DeutschPortuguêsΕλληνικάesp..."]
+                         ] + [["missing_space", ""]] * 7
 
 
 def test_jsonl_records_carry_offsets_and_original(capsys):
@@ -238,8 +262,11 @@ def test_jsonl_with_explain_stays_jsonl(capsys):
     removals = [r for r in records if r.get("removed")]
     assert [(r["source"], r["rule"], r["text"]) for r in removals] == [
         (str(seed), "page_frame", "berita"), (str(seed), "dateline", "2024-08-27"),
-        (str(seed), "language_menu", raw[removals[2]["start"]:removals[2]["end"]])]
+        (str(seed), "language_menu", raw[removals[2]["start"]:removals[2]["end"]]),
+    ] + [(str(seed), "missing_space", "")] * 7
     assert all(raw[r["start"]:r["end"]] == r["text"] and r["reason"] for r in removals)
+    # each inserted space is an empty span of the page, between the two characters it parts
+    assert [raw[r["start"] - 1:r["start"] + 1] for r in removals[3:]] == [",M", "iT", ",M", ",T", "sM", ",T", ",B"]
     assert list(removals[0]) == ["removed", "source", "start", "end", "rule", "reason", "text"]
 
 

@@ -308,8 +308,10 @@ SEED_BEADS = ["[0]:[0]", "[1]:[1,2,3]", "[2]:[4,5]", "[3]:[6,7,8,9]", "[4]:[10,1
 
 
 @pytest.mark.parametrize("settings, scores", [
-    # cosine, less the mean similarity of the neighbours on both sides, times the length penalty
-    ({}, [0.1223, 0.1467, 0.1811, 0.2667, 0.3948, 0.2037, 0.1482, 0.1568, 0.2501, 0.234, 0.209, 0.2551]),
+    # cosine, less the mean similarity of the neighbours on both sides, times the length penalty (when the last
+    # line got its lost space back, "(Source: Ministry", its penalty moved and the others' by 1e-4 at most: the
+    # pair's character ratio counts one more character)
+    ({}, [0.1224, 0.1467, 0.181, 0.2666, 0.3947, 0.2037, 0.1482, 0.1567, 0.2501, 0.234, 0.209, 0.2591]),
     ({"len_penalty": False}, [0.1227, 0.1551, 0.1816, 0.2675, 0.4113, 0.2199, 0.153, 0.1641, 0.2808, 0.2588, 0.2177, 0.3507]),
     ({"margin": False, "len_penalty": False},  # the lexical encoder's cosine alone
      [0.3029, 0.3454, 0.2932, 0.4332, 0.6139, 0.2888, 0.2538, 0.3404, 0.4258, 0.38, 0.3733, 0.4803]),

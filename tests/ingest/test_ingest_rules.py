@@ -758,6 +758,8 @@ def test_character_references_are_decoded_in_the_text_not_cut_out():
         # CamelCase names and brand prefixes: a capital first, or fewer than three lowercase letters before it
         ("iPhone eBay macOS iOS WhatsApp JavaScript DeepSeek YouTube McDonald LinkedIn TikTok",
          "iPhone eBay macOS iOS WhatsApp JavaScript DeepSeek YouTube McDonald LinkedIn TikTok"),
+        # Indonesian outlets' channel names, lowercase then capitalised
+        ("Dilansir detikNews dan kumparanBisnis, lagiTindakan", "Dilansir detikNews dan kumparanBisnis, lagi Tindakan"),
         # the ";" that closes a character reference is no clause mark
         ("tiga negara &amp;Polisi", "tiga negara &Polisi"),
     ],

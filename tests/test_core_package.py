@@ -114,3 +114,21 @@ def test_one_name_for_progress_bars(function):
     params = inspect.signature(obj).parameters
     assert "progress" not in params
     assert (params["show_progress"].default, params["show_progress"].kind) == (False, inspect.Parameter.KEYWORD_ONLY)
+
+
+def test_evaluate_imports_nothing_of_finetune():
+    # evaluate is upstream of finetune (finetune writes its cards with evaluate.card); evaluate.card read finetune's
+    # run folders with finetune.config, an import against the data flow: that reader is finetune.model_dir_info now
+    import ast
+
+    against = []
+    for path in sorted((ROOT / "mtkit" / "evaluate").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [("." * node.level) + (node.module or "")]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            against += [f"{path.name}: {name}" for name in names if "finetune" in name.split(".")]
+    assert against == []

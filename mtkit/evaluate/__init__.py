@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from .. import _lazy
 from ..errors import ConfigError, DataError
 from ..ingest.langid import han_and_latin
 from ..utils import check_text_iterable, checked_texts
@@ -24,6 +25,10 @@ from .metrics import CJK_TARGETS, METRICS, Metric, MetricScore, metric_language,
 __all__ = ["MetricScore", "Metric", "METRICS", "metrics_for", "score_corpus", "compare_systems", "check_inputs",
            "ComparisonRow", "SystemComparison", "EvalResult", "evaluate_dataset", "evaluate_files",
            "write_model_card"]
+
+# the run and card modules import heavier packages (datasets, huggingface_hub): loaded on first use
+__getattr__, __dir__ = _lazy.lazy_attributes(__name__, globals(), {
+    "evaluate_dataset": "run", "evaluate_files": "run", "EvalResult": "run", "write_model_card": "card"})
 
 logger = logging.getLogger("mtkit.evaluate")
 
@@ -205,16 +210,3 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
 
 def _f(x) -> float | None:
     return None if x is None else float(x)
-
-
-def __getattr__(name):
-    # the run and card modules import heavier packages (datasets, huggingface_hub): load them on first use
-    if name in ("evaluate_dataset", "evaluate_files", "EvalResult"):
-        from . import run
-
-        return getattr(run, name)
-    if name == "write_model_card":
-        from .card import write_model_card
-
-        return write_model_card
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

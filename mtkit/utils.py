@@ -41,19 +41,33 @@ def length_sorted_batches(
         idx = list(range(w0, min(n, w0 + window)))
         lengths = {i: max(1, int(length(items[i]))) for i in idx}
         idx.sort(key=lambda i: (-lengths[i], i))
-        batch: list[int] = []
-        longest = 0
-        for i in idx:
-            new_longest = max(longest, lengths[i])
-            too_many = max_batch_size and len(batch) + 1 > max_batch_size
-            too_big = max_batch_tokens and batch and new_longest * (len(batch) + 1) > max_batch_tokens
-            if batch and (too_many or too_big):
-                yield batch
-                batch, new_longest = [], lengths[i]
-            batch.append(i)
-            longest = new_longest
-        if batch:
+        yield from fill_batches(idx, lambda i: (lengths[i],), max_batch_size=max_batch_size,
+                                max_batch_tokens=max_batch_tokens)
+
+
+def fill_batches(order: Iterable[int], sides: Callable[[int], tuple[int, ...]], *, max_batch_size: int = 0,
+                 max_batch_tokens: int = 0) -> Iterator[list[int]]:
+    """Cut ``order`` (item indices in the order to batch them, longest first) into consecutive batches: a batch
+    closes when one more item would take it past ``max_batch_size`` items or ``max_batch_tokens`` padded tokens,
+    and that item starts the next (alone when it is over the budget by itself). 0: no bound.
+
+    ``sides(i)`` gives item ``i``'s token counts, one per padded tensor it goes into: ``(length,)`` for a text
+    (:func:`length_sorted_batches`), ``(source, target)`` for a training pair (the fine-tuning sampler). A batch's
+    padded size is its size times the sum of each side's longest."""
+    batch: list[int] = []
+    longest: tuple[int, ...] = ()
+    for i in order:
+        own = sides(i)
+        new_longest = tuple(map(max, longest, own)) if batch else own
+        too_many = max_batch_size and len(batch) + 1 > max_batch_size
+        too_big = max_batch_tokens and batch and sum(new_longest) * (len(batch) + 1) > max_batch_tokens
+        if batch and (too_many or too_big):
             yield batch
+            batch, new_longest = [], own
+        batch.append(i)
+        longest = new_longest
+    if batch:
+        yield batch
 
 
 @contextlib.contextmanager

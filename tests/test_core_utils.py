@@ -7,7 +7,8 @@ import pytest
 from mtkit import __version__
 from mtkit.errors import ConfigError
 from mtkit.registry import Registry
-from mtkit.utils import atomic_write, checked_texts, length_sorted_batches, make_signature, option_text, stable_hash
+from mtkit.utils import (atomic_write, checked_texts, fill_batches, length_sorted_batches, make_signature, option_text,
+                         stable_hash)
 
 
 @pytest.mark.parametrize(
@@ -29,6 +30,14 @@ def test_length_sorted_batches(lengths, kwargs, expected):
 
 def test_a_single_item_longer_than_the_token_budget_still_gets_a_batch():
     assert list(length_sorted_batches(["x" * 50], max_batch_tokens=10)) == [[0]]
+
+
+def test_fill_batches_counts_each_sides_longest():
+    # (source, target) sides: a batch's padded size is its size times (longest source + longest target)
+    sides = [(5, 1), (1, 5), (2, 2), (1, 1)]
+    assert list(fill_batches(range(4), sides.__getitem__, max_batch_tokens=20)) == [[0, 1], [2, 3]]  # 2*(5+5)
+    assert list(fill_batches(range(4), sides.__getitem__, max_batch_tokens=19)) == [[0], [1, 2], [3]]  # 2*(2+5)
+    assert list(fill_batches(range(4), sides.__getitem__)) == [[0, 1, 2, 3]]  # no bound
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path):

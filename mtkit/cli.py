@@ -497,8 +497,9 @@ def _add_card(sub):
 
 def _run_card(args) -> int:
     from .errors import DataError
-    from .evaluate.card import card_settings, model_dir_info, write_model_card
+    from .evaluate.card import card_settings, write_model_card
     from .evaluate.report import read_eval_report
+    from .finetune import model_dir_info
 
     from .utils import check_writable
 

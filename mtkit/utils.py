@@ -1,4 +1,5 @@
-"""Helpers shared by several stages: length-sorted batching, atomic writes, signatures, progress bars."""
+"""Helpers shared by several stages: length-sorted batching, atomic writes, signatures, progress bars, the check of
+the lists of texts the API takes."""
 
 from __future__ import annotations
 
@@ -40,19 +41,33 @@ def length_sorted_batches(
         idx = list(range(w0, min(n, w0 + window)))
         lengths = {i: max(1, int(length(items[i]))) for i in idx}
         idx.sort(key=lambda i: (-lengths[i], i))
-        batch: list[int] = []
-        longest = 0
-        for i in idx:
-            new_longest = max(longest, lengths[i])
-            too_many = max_batch_size and len(batch) + 1 > max_batch_size
-            too_big = max_batch_tokens and batch and new_longest * (len(batch) + 1) > max_batch_tokens
-            if batch and (too_many or too_big):
-                yield batch
-                batch, new_longest = [], lengths[i]
-            batch.append(i)
-            longest = new_longest
-        if batch:
+        yield from fill_batches(idx, lambda i: (lengths[i],), max_batch_size=max_batch_size,
+                                max_batch_tokens=max_batch_tokens)
+
+
+def fill_batches(order: Iterable[int], sides: Callable[[int], tuple[int, ...]], *, max_batch_size: int = 0,
+                 max_batch_tokens: int = 0) -> Iterator[list[int]]:
+    """Cut ``order`` (item indices in the order to batch them, longest first) into consecutive batches: a batch
+    closes when one more item would take it past ``max_batch_size`` items or ``max_batch_tokens`` padded tokens,
+    and that item starts the next (alone when it is over the budget by itself). 0: no bound.
+
+    ``sides(i)`` gives item ``i``'s token counts, one per padded tensor it goes into: ``(length,)`` for a text
+    (:func:`length_sorted_batches`), ``(source, target)`` for a training pair (the fine-tuning sampler). A batch's
+    padded size is its size times the sum of each side's longest."""
+    batch: list[int] = []
+    longest: tuple[int, ...] = ()
+    for i in order:
+        own = sides(i)
+        new_longest = tuple(map(max, longest, own)) if batch else own
+        too_many = max_batch_size and len(batch) + 1 > max_batch_size
+        too_big = max_batch_tokens and batch and sum(new_longest) * (len(batch) + 1) > max_batch_tokens
+        if batch and (too_many or too_big):
             yield batch
+            batch, new_longest = [], own
+        batch.append(i)
+        longest = new_longest
+    if batch:
+        yield batch
 
 
 @contextlib.contextmanager
@@ -317,3 +332,53 @@ def md_cell(text) -> str:
 def changed_keys(old: dict, new: dict) -> list[str]:
     """The keys of two settings records whose values differ (a key on one side only counts), sorted."""
     return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+
+
+# ------------------------------------------------------------------ lists of texts given to the API
+
+
+def checked_texts(values, name: str, *, items: str, hint: str, start: int = 0,
+                  also: tuple[type, ...] = ()) -> Iterator:
+    """The items of ``values`` (any iterable of texts: a list, a tuple, a generator), each checked as it is
+    read; ``values`` itself is checked at the call, so that a mistake fails where it is made even when the items
+    are read later (a stream). For align's, evaluate's and translate's "list of strings" arguments.
+
+    The rule: a wrong **type** is a :class:`TypeError`, as Python's own for a wrong argument: ``values`` that is
+    one ``str`` or ``bytes`` (iterable, but its characters would be taken for ``items``), ``values`` that is not
+    iterable (None), and an item that is not a ``str`` (nor one of the types ``also`` allows: align's Sentence
+    records). :class:`~mtkit.errors.DataError` is for the data's content, which the callers check: no references,
+    hypotheses and references of different lengths, a file's line or a dataset's row that holds no text (the
+    readers name the file and line, or the dataset and row, so the CLI reports it as one line).
+
+    ``name`` is the argument as the caller sees it (``sentences``, ``references[1]``); ``items``, what it
+    holds (``sentences``, ``lines``); ``hint``, how to give it right. An item's error names its index,
+    ``name[k]``, counted from ``start`` (a stream read in chunks gives each chunk's first index)."""
+    check_text_iterable(values, name, items=items, hint=hint)
+    return _checked_items(values, name, start, also)
+
+
+def check_text_iterable(values, name: str, *, items: str, hint: str) -> None:
+    """The first half of :func:`checked_texts`: ``values`` is an iterable and not one string, or a TypeError.
+    Alone where the items are not texts themselves (evaluate's references: lines, or lists of lines)."""
+    if isinstance(values, (str, bytes)):
+        unit = "bytes" if isinstance(values, bytes) else "characters"
+        raise TypeError(f"{name} is one {type(values).__name__} ({len(values)} {unit}), not a list of {items}; "
+                        f"{hint}")
+    try:
+        iter(values)
+    except TypeError:
+        raise TypeError(f"{name} is {_described(values)}, not a list of {items}; {hint}") from None
+
+
+def _checked_items(values, name: str, start: int, also: tuple[type, ...]) -> Iterator:
+    allowed = (str, *also)
+    for k, value in enumerate(values, start):
+        if not isinstance(value, allowed):
+            wanted = " or ".join(t.__name__ for t in allowed) if also else "a string"
+            raise TypeError(f"{name}[{k}] is {_described(value)}, not {wanted}")
+        yield value
+
+
+def _described(value) -> str:
+    """A value as an error message shows it: None, or its type and the start of its repr (``bytes b'x'``)."""
+    return "None" if value is None else f"{type(value).__name__} {value!r:.60}"

@@ -41,7 +41,8 @@ def test_a_stage_is_imported_on_first_access():
         "align = mtkit.align.align\n"
         "print(json.dumps({'before': before, 'align': align.__module__, 'loaded': 'mtkit.align' in sys.modules,"
         " 'corpus': mtkit.corpus.__name__}))")
-    assert got == {"before": [], "align": "mtkit.align", "loaded": True, "corpus": "mtkit.corpus"}
+    # before: no stage, only the standard-library helper that builds the lazy __getattr__ (mtkit._lazy)
+    assert got == {"before": ["mtkit._lazy"], "align": "mtkit.align", "loaded": True, "corpus": "mtkit.corpus"}
 
 
 def test_unknown_names_are_attribute_errors():
@@ -70,6 +71,19 @@ def test_corpus_names_its_entry_points_and_imports_the_builder_on_use():
         "print(json.dumps({'light': light, 'after': build_corpus.__module__}))")
     assert got == {"light": {"mtkit.corpus.builder": False, "torch": False, "yaml": False, "numpy": False},
                    "after": "mtkit.corpus.builder"}
+
+
+def test_evaluate_lists_its_lazy_names_and_imports_run_and_card_on_use():
+    # evaluate's __getattr__ (one helper with mtkit's and corpus's now, mtkit._lazy) had no __dir__: dir() did not
+    # list evaluate_dataset, evaluate_files, EvalResult or write_model_card
+    got = fresh_python(
+        "import json, sys, mtkit.evaluate as e\n"
+        "light = {m: m in sys.modules for m in ('mtkit.evaluate.run', 'mtkit.evaluate.card')}\n"
+        "listed = sorted(set(e.__all__) - set(dir(e)))\n"
+        "print(json.dumps({'light': light, 'unlisted': listed, 'after': [e.EvalResult.__module__, "
+        "e.evaluate_files.__module__, e.write_model_card.__module__]}))")
+    assert got == {"light": {"mtkit.evaluate.run": False, "mtkit.evaluate.card": False}, "unlisted": [],
+                   "after": ["mtkit.evaluate.report", "mtkit.evaluate.run", "mtkit.evaluate.card"]}
 
 
 def test_align_re_exports_its_scoring():
@@ -114,3 +128,21 @@ def test_one_name_for_progress_bars(function):
     params = inspect.signature(obj).parameters
     assert "progress" not in params
     assert (params["show_progress"].default, params["show_progress"].kind) == (False, inspect.Parameter.KEYWORD_ONLY)
+
+
+def test_evaluate_imports_nothing_of_finetune():
+    # evaluate is upstream of finetune (finetune writes its cards with evaluate.card); evaluate.card read finetune's
+    # run folders with finetune.config, an import against the data flow: that reader is finetune.model_dir_info now
+    import ast
+
+    against = []
+    for path in sorted((ROOT / "mtkit" / "evaluate").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [("." * node.level) + (node.module or "")]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            against += [f"{path.name}: {name}" for name in names if "finetune" in name.split(".")]
+    assert against == []

@@ -7,7 +7,8 @@ import pytest
 from mtkit import __version__
 from mtkit.errors import ConfigError
 from mtkit.registry import Registry
-from mtkit.utils import atomic_write, length_sorted_batches, make_signature, option_text, stable_hash
+from mtkit.utils import (atomic_write, checked_texts, fill_batches, length_sorted_batches, make_signature, option_text,
+                         stable_hash)
 
 
 @pytest.mark.parametrize(
@@ -29,6 +30,14 @@ def test_length_sorted_batches(lengths, kwargs, expected):
 
 def test_a_single_item_longer_than_the_token_budget_still_gets_a_batch():
     assert list(length_sorted_batches(["x" * 50], max_batch_tokens=10)) == [[0]]
+
+
+def test_fill_batches_counts_each_sides_longest():
+    # (source, target) sides: a batch's padded size is its size times (longest source + longest target)
+    sides = [(5, 1), (1, 5), (2, 2), (1, 1)]
+    assert list(fill_batches(range(4), sides.__getitem__, max_batch_tokens=20)) == [[0, 1], [2, 3]]  # 2*(5+5)
+    assert list(fill_batches(range(4), sides.__getitem__, max_batch_tokens=19)) == [[0], [1, 2], [3]]  # 2*(2+5)
+    assert list(fill_batches(range(4), sides.__getitem__)) == [[0, 1, 2, 3]]  # no bound
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path):
@@ -112,3 +121,28 @@ def test_attention_without_cudnn_only_changes_cuda_and_restores(device, cudnn_in
         assert torch.backends.cuda.cudnn_sdp_enabled() == cudnn_inside
         assert torch.backends.cuda.flash_sdp_enabled() and torch.backends.cuda.mem_efficient_sdp_enabled()
     assert torch.backends.cuda.cudnn_sdp_enabled()
+
+
+@pytest.mark.parametrize("values, kwargs, message", [
+    ("abc", {}, "texts is one str (3 characters), not a list of lines; give f([line])"),
+    (b"ab", {}, "texts is one bytes (2 bytes), not a list of lines; give f([line])"),
+    (None, {}, "texts is None, not a list of lines; give f([line])"),
+    (["a", None], {}, "texts[1] is None, not a string"),
+    (["a", b"x"], {"start": 10}, "texts[11] is bytes b'x', not a string"),
+    ([1.5], {"also": (int,)}, "texts[0] is float 1.5, not str or int"),
+])
+def test_checked_texts_refuses_wrong_types_with_a_type_error(values, kwargs, message):
+    with pytest.raises(TypeError) as error:
+        list(checked_texts(values, "texts", items="lines", hint="give f([line])", **kwargs))
+    assert str(error.value) == message
+
+
+def test_checked_texts_checks_the_list_at_the_call_and_its_items_as_they_are_read():
+    with pytest.raises(TypeError):
+        checked_texts("abc", "texts", items="lines", hint="")  # no next() needed
+    stream = iter(["a", "b", None])
+    texts = checked_texts(stream, "texts", items="lines", hint="")
+    assert (next(texts), next(texts)) == ("a", "b")
+    with pytest.raises(TypeError, match=r"^texts\[2\] is None, not a string$"):
+        next(texts)
+    assert list(checked_texts(["a", 1], "texts", items="lines", hint="", also=(int,))) == ["a", 1]

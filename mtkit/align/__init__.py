@@ -12,11 +12,11 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
 from ..ingest.langid import document_language, document_sample
 from ..languages import language_code
 from ..records import Alignment, Bead, Sentence
-from ..utils import make_signature, option_text
+from ..utils import checked_texts, make_signature, option_text
 from .dp import align_embeddings, overlap_texts
 from .encoders import ENCODERS, LABSE, LexicalEncoder, SentenceEncoder, TransformerEncoder, get_encoder
 from .scoring import AlignScore, read_beads, score_alignments
@@ -172,7 +172,7 @@ def align_many(pairs: Iterable[tuple[Sequence[str | Sentence], Sequence[str | Se
             yield Alignment(beads, signature, meta)
 
     for src, tgt in pairs:
-        (src, src_records_lang), (tgt, tgt_records_lang) = _sentence_list(src, "source"), _sentence_list(tgt, "target")
+        (src, src_records_lang), (tgt, tgt_records_lang) = _sentence_list(src, "src"), _sentence_list(tgt, "tgt")
         batch.append((src, tgt, src_lang or src_records_lang, tgt_lang or tgt_records_lang))
         if len(batch) >= batch_pairs:
             yield from flush()
@@ -184,23 +184,18 @@ def align_many(pairs: Iterable[tuple[Sequence[str | Sentence], Sequence[str | Se
 def _sentence_list(sentences: Sequence[str | Sentence], side: str) -> tuple[list[str], str | None]:
     """The side's sentence texts as a list, and the language its :class:`Sentence` records agree on (None for
     strings, or records of several languages or none known). A string (which would align character by
-    character) or an item that is neither a string nor a Sentence (None from a missing field) is a DataError
-    here rather than a wrong result or an AttributeError deep inside."""
-    if isinstance(sentences, (str, bytes)):
-        raise DataError(f"the {side} side is one {type(sentences).__name__} of {len(sentences)} characters, not a "
-                        "list of sentences (split it first: mtkit.segment, or one sentence per line)")
+    character) or an item that is neither a string nor a Sentence (None from a missing field) is a TypeError
+    here (:func:`~mtkit.utils.checked_texts`) rather than a wrong result or an AttributeError deep inside."""
     texts, langs, strings = [], set(), False
-    for k, sentence in enumerate(sentences):
+    for sentence in checked_texts(sentences, side, items="sentences", also=(Sentence,),
+                                  hint="split a text first (mtkit.segment, or one sentence per line)"):
         if isinstance(sentence, Sentence):
             texts.append(sentence.text)
             if sentence.lang not in ("", "und"):  # undetermined: says nothing either way
                 langs.add(sentence.lang)
-        elif isinstance(sentence, str):
+        else:
             texts.append(sentence)
             strings = True
-        else:
-            raise DataError(f"{side} sentence {k} is {type(sentence).__name__}, not str or Sentence: "
-                            f"{sentence!r:.60}")
     if strings or not langs:
         return texts, None
     from ..languages import iso_code

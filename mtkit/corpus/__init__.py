@@ -12,19 +12,7 @@ The names below are imported from their modules on first use, so that importing 
 
 __all__ = ["build_corpus", "BuildConfig", "BuildResult"]
 
-_LAZY = {"build_corpus": "builder", "BuildConfig": "builder", "BuildResult": "builder"}
+from .. import _lazy
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value  # found directly from now on
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    # private helpers (_LAZY) left out: dir() is for finding what to use
-    return sorted(n for n in {*globals(), *_LAZY} if not n.startswith("_") or n.startswith("__"))
+__getattr__, __dir__ = _lazy.lazy_attributes(__name__, globals(),
+                                             dict.fromkeys(("build_corpus", "BuildConfig", "BuildResult"), "builder"))

@@ -189,7 +189,6 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     order, so the outputs do not depend on it.
     """
     from ..align import Aligner, get_encoder
-    from ..publish import export_pairs
     from ..publish.dataset_card import write_card
     from .report import write_report
 
@@ -199,186 +198,272 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     executor.start()  # a cluster that cannot be had fails here, before the encoder loads
     manifest = load_manifest(corpus_dir)
     out = Path(out_dir)
-    cache = out / ".cache"
-    (cache / "align").mkdir(parents=True, exist_ok=True)
-    spool_dir = cache / "pairs"
-    shutil.rmtree(spool_dir, ignore_errors=True)
-    spool_dir.mkdir(parents=True)
 
     # a local model folder by its absolute path: the align step's workers load it in other working directories
     encoder_name = absolute_if_local(config.encoder)
     encoder = get_encoder(encoder_name)
-    aligner = Aligner(**config.aligner)
-    align_signature = aligner.signature(encoder)
-    warnings: list[str] = []
+    align_signature = Aligner(**config.aligner).signature(encoder)
+    aligned = _AlignedStories(out / ".cache", align_signature, pivot=config.pivot)
     if getattr(encoder, "fallback_reason", None):
         # for the report only: get_encoder has logged it
-        warnings.append(f"the lexical encoder was used because LaBSE could not be loaded ({encoder.fallback_reason})")
-
-    def warn(warning: str) -> None:
-        """A warning for the log (stderr) and the report, once each: the steps leave these to the driver."""
-        logger.warning(warning)
-        warnings.append(warning)
-
-    doc_stats: dict[str, dict] = {}
-    skipped_pages: list[dict] = []
-    pair_stats: list[dict] = []
-    spools: dict[str, object] = {}
-    story_pairs: Counter = Counter()
-    config_pairs: dict[str, list[SentencePair]] = defaultdict(list) if config.pivot else {}
-
-    def spool(pair: SentencePair) -> None:
-        if pair.config not in spools:
-            spools[pair.config] = open(spool_dir / f"{pair.config}.jsonl", "w", encoding="utf-8")
-        spools[pair.config].write(json.dumps(dataclasses.asdict(pair), ensure_ascii=False) + "\n")
-        story_pairs[pair.story] += 1
-
-    def collect(work: StoryWork) -> None:
-        """A story's aligned pairs into the cache, the report's tables and the spool."""
-        for job, key, fresh in zip(work.jobs, work.keys, work.alignments):
-            doc_stats[job.src.id]["sentences"] = len(job.src_sents)
-            doc_stats[job.tgt.id]["sentences"] = len(job.tgt_sents)
-            if fresh is not None:
-                write_json(cache / "align" / f"{key}.json", fresh)
-            cached = fresh if fresh is not None else json.loads((cache / "align" / f"{key}.json").read_text(encoding="utf-8"))
-            alignment = Alignment([Bead(tuple(s), tuple(t), sc) for s, t, sc in cached["beads"]], align_signature)
-            pairs, unaligned = beads_to_pairs(job, alignment)
-            for warning in cached["warnings"]:
-                warn(f"{job.src.id} / {job.tgt.id}: {warning}")
-            pair_stats.append(_pair_stat(job, alignment, unaligned))
-            for pair in pairs:
-                spool(pair)
-                if config.pivot:
-                    config_pairs[pair.config].append(pair)
+        aligned.warnings.append(f"the lexical encoder was used because LaBSE could not be loaded "
+                                f"({encoder.fallback_reason})")
 
     timings: Counter = Counter()
+    clock = time.perf_counter
+    started = clock()
+    _align_stories(manifest, config, executor, encoder, encoder_name, aligned, timings, show_progress=show_progress)
+    timings["steps (wall)"] += clock() - started
+    if not aligned.doc_stats:  # skipping is for a bad page among good ones; with no good one there is no corpus
+        first = aligned.skipped_pages[0]
+        raise DataError(f"{manifest.path}: no page gives text to align ({len(aligned.skipped_pages)} skipped); the "
+                        f"first, {first['file']}: {first['reason']}")
+    aligned.finish_spool()
+
+    started = clock()
+    filters = _fitted_filters(config.filters, aligned.spool_dir)
+    split_of, split_warnings = assign_splits(dict(aligned.story_pairs), ratios=config.split_ratios, seed=config.seed,
+                                             min_stories=config.min_stories_for_heldout)
+    for warning in split_warnings:
+        aligned.warn(warning)
+    card = _card_info(manifest, config, align_signature)
+    # The card needs the filter counts, which are known only after the export stream: export, then write it.
+    tally = _FilterTally()
+    summary = _export_kept_pairs(_read_spool(aligned.spool_dir), filters, split_of, tally, out,
+                                 formats=tuple(config.formats))
+    card.filter_counts = tally.dropped_per_config()
+    card.warnings = list(dict.fromkeys(aligned.warnings))
+    write_card(out, card, summary)
+    _write_build_config(out, config, card.signature)
+    report = _report(manifest, encoder, card, aligned, tally, summary, split_of)
+    timings["filter+split+export"] += clock() - started
+    started = clock()
+    write_report(out, report, tally.scores)
+    shutil.rmtree(aligned.spool_dir, ignore_errors=True)
+    timings["report"] += clock() - started
+    return BuildResult(out, report, summary.counts, dict(timings))
+
+
+class _AlignedStories:
+    """What the driver keeps of the steps' results, story by story: the alignment cache (``cache/align``), the
+    aligned pairs spooled per config (``cache/pairs``, emptied here: a spool holds one run), the report's
+    per-document and per-pair tables, the pages skipped, the warnings and each story's pair count (for the
+    splits)."""
+
+    def __init__(self, cache: Path, align_signature: str, *, pivot: bool):
+        self.align_dir = cache / "align"
+        self.align_dir.mkdir(parents=True, exist_ok=True)
+        self.spool_dir = cache / "pairs"
+        shutil.rmtree(self.spool_dir, ignore_errors=True)
+        self.spool_dir.mkdir(parents=True)
+        self.align_signature = align_signature
+        self.pivot = pivot
+        self.doc_stats: dict[str, dict] = {}
+        self.skipped_pages: list[dict] = []
+        self.pair_stats: list[dict] = []
+        self.warnings: list[str] = []
+        self.story_pairs: Counter = Counter()
+        # every aligned pair by config, in memory, for derive_pivot_pairs only
+        self.config_pairs: dict[str, list[SentencePair]] = defaultdict(list) if pivot else {}
+        self._spools: dict[str, object] = {}
+
+    def cached_keys(self) -> frozenset[str]:
+        return frozenset(path.stem for path in self.align_dir.glob("*.json"))
+
+    def warn(self, warning: str) -> None:
+        """A warning for the log (stderr) and the report, once each: the steps leave these to the driver."""
+        logger.warning(warning)
+        self.warnings.append(warning)
+
+    def add_story(self, work: StoryWork) -> None:
+        """A prepared story's documents, skipped pages and warnings (its alignments go to :meth:`add_alignments`)."""
+        self.doc_stats.update(work.stats)
+        for doc_id in work.stats:
+            self.doc_stats[doc_id]["sentences"] = None
+        self.skipped_pages += work.skipped
+        for warning in work.warnings:
+            self.warn(warning)
+
+    def add_alignments(self, work: StoryWork) -> None:
+        """A story's aligned pairs into the cache, the report's tables and the spool."""
+        for job, key, fresh in zip(work.jobs, work.keys, work.alignments):
+            self.doc_stats[job.src.id]["sentences"] = len(job.src_sents)
+            self.doc_stats[job.tgt.id]["sentences"] = len(job.tgt_sents)
+            cache_file = self.align_dir / f"{key}.json"
+            if fresh is not None:
+                write_json(cache_file, fresh)
+            cached = fresh if fresh is not None else json.loads(cache_file.read_text(encoding="utf-8"))
+            alignment = Alignment([Bead(tuple(s), tuple(t), sc) for s, t, sc in cached["beads"]], self.align_signature)
+            pairs, unaligned = beads_to_pairs(job, alignment)
+            for warning in cached["warnings"]:
+                self.warn(f"{job.src.id} / {job.tgt.id}: {warning}")
+            self.pair_stats.append(_pair_stat(job, alignment, unaligned))
+            for pair in pairs:
+                self._spool(pair)
+                if self.pivot:
+                    self.config_pairs[pair.config].append(pair)
+
+    def finish_spool(self) -> None:
+        """Spool the pivot pairs (with ``pivot``) and close the spool files: they are read from here on."""
+        if self.pivot:
+            for pair in derive_pivot_pairs(self.config_pairs):
+                self._spool(pair)
+        for fh in self._spools.values():
+            fh.close()
+
+    def _spool(self, pair: SentencePair) -> None:
+        if pair.config not in self._spools:
+            self._spools[pair.config] = open(self.spool_dir / f"{pair.config}.jsonl", "w", encoding="utf-8")
+        self._spools[pair.config].write(json.dumps(dataclasses.asdict(pair), ensure_ascii=False) + "\n")
+        self.story_pairs[pair.story] += 1
+
+
+def _align_stories(manifest: Manifest, config: BuildConfig, executor: Executor, encoder, encoder_name: str,
+                   aligned: _AlignedStories, timings: Counter, *, show_progress: bool) -> None:
+    """Run ingest, segmentation and alignment over the manifest's stories, then (with ``pair_unlabelled``) align
+    the documents no story groups with the pairs :func:`~.docpair.pair_documents` finds; every result goes to
+    ``aligned`` in story order. Adds each stage's seconds to ``timings``."""
     clock = time.perf_counter
     # Stories go to the steps in batches of a few (a story holds one to three pairs): small enough that a pool
     # of workers shares even a small corpus and a lost worker costs little, big enough that an embedding call
     # sees hundreds of sentence windows. Both steps take the same batches, so every executor makes the same
     # align calls.
     batch = max(1, config.align_batch_pairs // 8)
-    align_step = AlignPairs(encoder_name, config.aligner, align_signature, batch_pairs=config.align_batch_pairs,
-                            cached=frozenset(path.stem for path in (cache / "align").glob("*.json")), batch_size=batch)
-    steps = [PrepareStories(config.to_simplified, align_signature, batch_size=batch), align_step]
+    align_step = AlignPairs(encoder_name, config.aligner, aligned.align_signature,
+                            batch_pairs=config.align_batch_pairs, cached=aligned.cached_keys(), batch_size=batch)
+    steps = [PrepareStories(config.to_simplified, aligned.align_signature, batch_size=batch), align_step]
     unpaired: list[Document] = []
-    started = clock()
     tasks = list(story_tasks(manifest))  # the manifest's page list (already in memory), not page text
     works = executor.map(steps, tasks)
     for work in progress(works, enabled=show_progress, total=len(tasks), desc="stories", unit="story"):
         collected = clock()
         for stage, seconds in work.seconds.items():
             timings[stage] += seconds
-        doc_stats.update(work.stats)
-        for doc_id in work.stats:
-            doc_stats[doc_id]["sentences"] = None
-        skipped_pages += work.skipped
-        for warning in work.warnings:
-            warn(warning)
+        aligned.add_story(work)
         if config.pair_unlabelled and not work.jobs:
             unpaired.extend(work.unpaired)
-        collect(work)
+        aligned.add_alignments(work)
         timings["collect"] += clock() - collected
     if unpaired:
-        from .docpair import pair_documents
-
-        auto = []
-        for a, b, score in pair_documents(unpaired, encoder, threshold=config.pairing_threshold):
-            story = f"auto:{a.id}+{b.id}"
-            for doc in (a, b):
-                doc.story = story
-                doc_stats[doc.id]["story"] = story
-            jobs = list(pair_jobs(story, [a, b]))
-            for job in jobs:
-                job.doc_score = score
-            auto.append(StoryWork(story, {}, jobs, [pair_key(job, align_signature) for job in jobs]))
+        auto = _unlabelled_stories(unpaired, encoder, config.pairing_threshold, aligned)
         for work in executor.map([align_step], auto):
             timings["align"] += work.seconds.get("align", 0.0)
-            collect(work)
-    timings["steps (wall)"] += clock() - started
-    if not doc_stats:  # skipping is for a bad page among good ones; with no good one there is no corpus
-        first = skipped_pages[0]
-        raise DataError(f"{manifest.path}: no page gives text to align ({len(skipped_pages)} skipped); the first, "
-                        f"{first['file']}: {first['reason']}")
-    if config.pivot:
-        for pair in derive_pivot_pairs(config_pairs):
-            spool(pair)
-    for fh in spools.values():
-        fh.close()
+            aligned.add_alignments(work)
 
-    started = clock()
-    # filters: fit on the spooled pairs, then filter, split and export in one stream
-    filters = [(spec["name"], build_filter(spec["name"], spec.get("params"))) for spec in config.filters]
+
+def _unlabelled_stories(unpaired: list[Document], encoder, threshold: float,
+                        aligned: _AlignedStories) -> list[StoryWork]:
+    """A story ``auto:A+B`` of its own for each document pair found by similarity, ready for the align step;
+    the two documents' report rows name it."""
+    from .docpair import pair_documents
+
+    auto = []
+    for a, b, score in pair_documents(unpaired, encoder, threshold=threshold):
+        story = f"auto:{a.id}+{b.id}"
+        for doc in (a, b):
+            doc.story = story
+            aligned.doc_stats[doc.id]["story"] = story
+        jobs = list(pair_jobs(story, [a, b]))
+        for job in jobs:
+            job.doc_score = score
+        auto.append(StoryWork(story, {}, jobs, [pair_key(job, aligned.align_signature) for job in jobs]))
+    return auto
+
+
+def _fitted_filters(specs: list[dict], spool_dir: Path) -> list[tuple[str, object]]:
+    """The configured filters by name, each fitted on the spooled pairs (a no-op for those that learn nothing)."""
+    filters = [(spec["name"], build_filter(spec["name"], spec.get("params"))) for spec in specs]
     for _, f in filters:
         f.fit(_read_spool(spool_dir))
-    split_of, split_warnings = assign_splits(dict(story_pairs), ratios=config.split_ratios, seed=config.seed,
-                                             min_stories=config.min_stories_for_heldout)
-    for warning in split_warnings:
-        warn(warning)
-    filter_counts: dict[str, Counter] = defaultdict(Counter)
-    # the same counts per aligned document pair, for the report's per-pair table (pivot pairs have no aligned
-    # document pair of their own and are counted per config only)
-    doc_pair_counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    return filters
+
+
+@dataclass
+class _FilterTally:
+    """The filters' verdicts, counted as the export stream passes: ``input``, ``kept`` and
+    ``dropped_<filter>`` per config and per aligned document pair (for the report's per-pair table; pivot pairs
+    have no aligned document pair of their own and are counted per config only), and every pair's score, kept
+    or not, for the report's histogram."""
+
+    per_config: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    per_doc_pair: dict[tuple[str, str], Counter] = field(default_factory=lambda: defaultdict(Counter))
+    scores: list[float] = field(default_factory=list)
+
+    def add(self, pair: SentencePair, rejected_by: str | None) -> None:
+        counted = [self.per_config[pair.config]]
+        if not pair.meta.get("pivot"):
+            counted.append(self.per_doc_pair[(pair.src_doc, pair.tgt_doc)])
+        for counts in counted:
+            counts["input"] += 1
+            counts["kept" if rejected_by is None else f"dropped_{rejected_by}"] += 1
+        self.scores.append(pair.score)
+
+    def dropped_per_config(self) -> dict[str, dict[str, int]]:
+        """Config -> filter -> pairs it dropped, as the dataset card lists them."""
+        return {c: {k.removeprefix("dropped_"): v for k, v in sorted(n.items()) if k.startswith("dropped_")}
+                for c, n in sorted(self.per_config.items())}
+
+
+def _kept_pairs(pairs: Iterator[SentencePair], filters: list[tuple[str, object]], split_of: dict[str, str],
+                tally: _FilterTally, rejects: RejectsWriter) -> Iterator[SentencePair]:
+    """The pairs every filter accepts, each with its story's split; the first filter that drops a pair writes it
+    to ``rejects``. Every verdict goes to ``tally``."""
+    for pair in pairs:
+        verdict = None
+        for name, f in filters:
+            score = f.score([pair])[0]
+            if not f.accept(score):
+                verdict = (name, score)
+                break
+        tally.add(pair, verdict[0] if verdict else None)
+        if verdict:
+            rejects.write(pair, *verdict)
+            continue
+        pair.split = split_of.get(pair.story, "train")
+        yield pair
+
+
+def _export_kept_pairs(pairs: Iterator[SentencePair], filters: list[tuple[str, object]], split_of: dict[str, str],
+                       tally: _FilterTally, out: Path, *, formats: tuple[str, ...]):
+    """Filter, split and export in one stream; returns the export's summary. The rejects are written beside
+    the export, and only when it completes."""
+    from ..publish import export_pairs
+
     rejects = RejectsWriter(out)
-    all_scores: list[float] = []
-
-    def kept_pairs() -> Iterator[SentencePair]:
-        for pair in _read_spool(spool_dir):
-            verdict = None
-            for name, f in filters:
-                score = f.score([pair])[0]
-                if not f.accept(score):
-                    verdict = (name, score)
-                    break
-            counted = [filter_counts[pair.config]]
-            if not pair.meta.get("pivot"):
-                counted.append(doc_pair_counts[(pair.src_doc, pair.tgt_doc)])
-            for counts in counted:
-                counts["input"] += 1
-                counts["kept" if verdict is None else f"dropped_{verdict[0]}"] += 1
-            all_scores.append(pair.score)
-            if verdict:
-                rejects.write(pair, *verdict)
-                continue
-            pair.split = split_of.get(pair.story, "train")
-            yield pair
-
-    card = _card_info(manifest, config, align_signature)
-    # The card needs the filter counts, which are known only after the export stream: export, then write it.
     try:
-        summary = export_pairs(kept_pairs(), out, formats=tuple(config.formats))
+        summary = export_pairs(_kept_pairs(pairs, filters, split_of, tally, rejects), out, formats=formats)
     except BaseException:
         rejects.abort()
         raise
     rejects.close()
     rejects.remove_stale()
-    card.filter_counts = {c: {k.removeprefix("dropped_"): v for k, v in sorted(n.items()) if k.startswith("dropped_")}
-                          for c, n in sorted(filter_counts.items())}
-    card.warnings = list(dict.fromkeys(warnings))
-    write_card(out, card, summary)
+    return summary
+
+
+def _write_build_config(out: Path, config: BuildConfig, signature: str) -> None:
+    """``OUT/build_config.yaml``: the resolved settings, with the build's signature and mtkit's version."""
     with atomic_write(out / "build_config.yaml") as fh:
-        yaml.safe_dump({"mtkit": __version__, "signature": card.signature, **config.to_dict()}, fh,
+        yaml.safe_dump({"mtkit": __version__, "signature": signature, **config.to_dict()}, fh,
                        allow_unicode=True, sort_keys=True)
-    for stats in pair_stats:
-        stats["filters"] = dict(sorted(doc_pair_counts[(stats["src_doc"], stats["tgt_doc"])].items()))
-    report = {
+
+
+def _report(manifest: Manifest, encoder, card, aligned: _AlignedStories, tally: _FilterTally, summary,
+            split_of: dict[str, str]) -> dict:
+    """The report's content (``OUT/report.json``); each aligned document pair's row gets its filter counts."""
+    for stats in aligned.pair_stats:
+        stats["filters"] = dict(sorted(tally.per_doc_pair[(stats["src_doc"], stats["tgt_doc"])].items()))
+    return {
         "signature": card.signature,
         "corpus": manifest.name,
         "encoder": encoder.signature(),
-        "documents": dict(sorted(doc_stats.items())),
-        "skipped_pages": skipped_pages,
-        "pairs": pair_stats,
-        "filters": {c: dict(sorted(n.items())) for c, n in sorted(filter_counts.items())},
+        "documents": dict(sorted(aligned.doc_stats.items())),
+        "skipped_pages": aligned.skipped_pages,
+        "pairs": aligned.pair_stats,
+        "filters": {c: dict(sorted(n.items())) for c, n in sorted(tally.per_config.items())},
         "splits": {c: s for c, s in summary.counts.items()},
         "story_splits": dict(sorted(split_of.items())),
         "warnings": card.warnings,
     }
-    timings["filter+split+export"] += clock() - started
-    started = clock()
-    write_report(out, report, all_scores)
-    shutil.rmtree(spool_dir, ignore_errors=True)
-    timings["report"] += clock() - started
-    return BuildResult(out, report, summary.counts, dict(timings))
 
 
 class RejectsWriter(TextWriter):

@@ -129,9 +129,10 @@ def parallel_split(dataset: str | Path, config_name: str, split: str, src_lang: 
     langs = (src_lang,) if tgt_lang is None else (src_lang, tgt_lang)
     ds = translation_split(dataset, config_name, split, langs, dataset_dict)
     rows = ds.select_columns(["translation", *(c for c in _PROVENANCE if c in ds.column_names)]).to_list()
+    where = f"{dataset} ({config_name}, {split})"
     return ParallelSplit(src_lang=src_lang, tgt_lang=tgt_lang, split=split,
-                         sources=[r["translation"][src_lang] for r in rows],
-                         targets=None if tgt_lang is None else [r["translation"][tgt_lang] for r in rows],
+                         sources=_texts(rows, src_lang, where),
+                         targets=None if tgt_lang is None else _texts(rows, tgt_lang, where),
                          documents=[_source_document(r, src_lang) for r in rows],
                          bead_types=[_source_bead_type(r, src_lang) for r in rows])
 
@@ -140,6 +141,17 @@ def parallel_splits(dataset: str | Path, config_name: str, src_lang: str, tgt_la
     """Every split of ``config_name``, by the dataset's own split names, opened once."""
     dd = open_translation_dataset(dataset, config_name)
     return {name: parallel_split(dataset, config_name, name, src_lang, tgt_lang, dataset_dict=dd) for name in dd}
+
+
+def _texts(rows: list[dict], lang: str, where: str) -> list[str]:
+    """The rows' ``lang`` texts. A row without one (a null in the Parquet struct) is a DataError naming the
+    dataset and the row: the data's content, which translate, evaluate and finetune would otherwise refuse as a
+    TypeError about their argument (:func:`~mtkit.utils.checked_texts`), naming neither."""
+    texts = [row["translation"][lang] for row in rows]
+    for k, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise DataError(f"{where}: row {k} has no {lang} text ({text!r:.40}, not a string)")
+    return texts
 
 
 def _source_bead_type(row: dict, src: str) -> str:

@@ -16,13 +16,19 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from .. import _lazy
 from ..errors import ConfigError, DataError
 from ..ingest.langid import han_and_latin
+from ..utils import check_text_iterable, checked_texts
 from .metrics import CJK_TARGETS, METRICS, Metric, MetricScore, metric_language, metrics_for
 
 __all__ = ["MetricScore", "Metric", "METRICS", "metrics_for", "score_corpus", "compare_systems", "check_inputs",
            "ComparisonRow", "SystemComparison", "EvalResult", "evaluate_dataset", "evaluate_files",
            "write_model_card"]
+
+# the run and card modules import heavier packages (datasets, huggingface_hub): loaded on first use
+__getattr__, __dir__ = _lazy.lazy_attributes(__name__, globals(), {
+    "evaluate_dataset": "run", "evaluate_files": "run", "EvalResult": "run", "write_model_card": "card"})
 
 logger = logging.getLogger("mtkit.evaluate")
 
@@ -54,29 +60,22 @@ def check_inputs(hypotheses: Sequence[str], references: Sequence[Sequence[str]],
                            tgt_lang)
 
 
-def _as_lines(lines, what: str, example: str) -> list[str]:
-    """``lines`` as a list of strings; a bare string (its characters would be taken for lines) is a TypeError
-    naming the fix, a line that is not a string a DataError naming the line."""
-    if isinstance(lines, str):
-        raise TypeError(f"{what} is one string; give a list of lines: {example}")
-    lines = list(lines)
-    for k, line in enumerate(lines):
-        if not isinstance(line, str):
-            raise DataError(f"{what} line {k + 1} is {type(line).__name__}, not a string")
-    return lines
+def _as_lines(lines, name: str, example: str) -> list[str]:
+    """``lines`` as a list of strings; a bare string (its characters would be taken for lines) or a line that is
+    not a string is a TypeError (:func:`~mtkit.utils.checked_texts`) naming the fix, or the line."""
+    return list(checked_texts(lines, name, items="lines", hint=f"give {example}"))
 
 
 def _as_reference_sets(references) -> list[list[str]]:
     """One list of reference lines, or several (any iterables), as a list of reference sets."""
     example = "references=[line, ...] or [[line, ...], [line, ...]] for several references"
-    if isinstance(references, str):
-        raise TypeError(f"references is one string; give a list of lines: {example}")
+    check_text_iterable(references, "references", items="lines", hint=f"give {example}")
     references = list(references)
     if not references:
         raise DataError(f"no references given: {example}")
     if isinstance(references[0], str):
         return [_as_lines(references, "references", example)]
-    return [_as_lines(refs, f"reference {k + 1}", example) for k, refs in enumerate(references)]
+    return [_as_lines(refs, f"references[{k}]", example) for k, refs in enumerate(references)]
 
 
 def score_corpus(hypotheses: Sequence[str], references, *, tgt_lang: str, metrics=("bleu", "chrf", "ter"),
@@ -185,7 +184,8 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
     if baseline not in systems:
         raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(systems)}")
     refs = _as_reference_sets(references)
-    systems = {name: _as_lines(hyps, name, "compare_systems({name: [line, ...], ...}, references, ...)")
+    systems = {name: _as_lines(hyps, f"systems[{name!r}]",
+                               "compare_systems({name: [line, ...], ...}, references, ...)")
                for name, hyps in systems.items()}
     for name, hyps in systems.items():
         check_inputs(hyps, refs, tgt_lang=tgt_lang if check_script else None, names=(name,))
@@ -210,16 +210,3 @@ def compare_systems(systems: dict[str, Sequence[str]], references, *, tgt_lang: 
 
 def _f(x) -> float | None:
     return None if x is None else float(x)
-
-
-def __getattr__(name):
-    # the run and card modules import heavier packages (datasets, huggingface_hub): load them on first use
-    if name in ("evaluate_dataset", "evaluate_files", "EvalResult"):
-        from . import run
-
-        return getattr(run, name)
-    if name == "write_model_card":
-        from .card import write_model_card
-
-        return write_model_card
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from ..utils import stable_hash
+from ..utils import fill_batches, stable_hash
 
 
 class TokenBudgetBatchSampler:
@@ -48,22 +48,21 @@ class TokenBudgetBatchSampler:
         src = self.source[order]
         tgt = self.target[order] if self.target is not None else np.zeros_like(src)
         key = np.maximum(src, tgt)
+        # a pair counts one source token at least, so that a batch's padded size grows with every pair added
+        src_tokens, tgt_tokens = np.maximum(src, 1).tolist(), tgt.tolist()
+        # max_tokens 0 fits no two pairs (every pair alone, as any budget below a pair's size); fill_batches reads 0
+        # as no bound
+        max_size = 1 if self.max_tokens == 0 else 0
         batches: list[list[int]] = []
         for w0 in range(0, len(order), self.window):
-            # longest first; equal lengths keep the shuffled order
+            # longest first; equal lengths keep the shuffled order. The filling is length_sorted_batches' (one
+            # helper, utils.fill_batches, the source and target as a pair's two sides); the sort stays this class's:
+            # it is by the longer side as given, where length_sorted_batches sorts by a length clamped to 1 (a pair
+            # of two empty sides would move among the 1-token ones), and numpy's lexsort makes an epoch of 1M pairs
+            # about twice as fast as length_sorted_batches' Python sort (1.8 s against 3.8 s, measured)
             pos = w0 + np.lexsort((np.arange(min(self.window, len(order) - w0)), -key[w0:w0 + self.window]))
-            batch: list[int] = []
-            longest_src = longest_tgt = 0
-            for p, s, t in zip(pos.tolist(), src[pos].tolist(), tgt[pos].tolist()):
-                s = max(s, 1)
-                new_src, new_tgt = max(longest_src, s), max(longest_tgt, t)
-                if batch and (len(batch) + 1) * (new_src + new_tgt) > self.max_tokens:
-                    batches.append(batch)
-                    batch, new_src, new_tgt = [], s, t
-                batch.append(p)
-                longest_src, longest_tgt = new_src, new_tgt
-            if batch:
-                batches.append(batch)
+            batches += fill_batches(pos.tolist(), lambda p: (src_tokens[p], tgt_tokens[p]), max_batch_size=max_size,
+                                    max_batch_tokens=self.max_tokens)
         order_list = order.tolist()
         batches = [[order_list[p] for p in batch] for batch in batches]
         rng.shuffle(batches)

@@ -22,7 +22,7 @@ from ..cpu import reuse_freed_memory
 from ..errors import BackendError, ConfigError, DataError
 from ..ingest.decode import read_lines
 from ..scale import Executor, LocalExecutor, Step
-from ..utils import (absolute_if_local, atomic_write, changed_keys, check_writable, folder_fingerprint,
+from ..utils import (absolute_if_local, atomic_write, changed_keys, check_writable, checked_texts, folder_fingerprint,
                      length_sorted_batches, make_signature, one_line, option_text, stable_hash, write_json)
 from .engine import BACKENDS, TranslationBackend, get_backend_class
 from .languages import (iso_language, language_code_for, marian_pair_conflicts, model_family, needs_target_language,
@@ -322,7 +322,8 @@ class Translator:
         per character). ``show_progress`` shows a bar in sentences/s with an ETA; ``first_line`` numbers lines
         in warnings. ``max_batch_tokens`` / ``max_batch_size``: None takes the device's default
         (:attr:`BATCHING`), 0 no bound."""
-        _check_sentences(sentences, "translate")
+        texts = checked_texts(sentences, "sentences", items="sentences", hint="give translate([text, ...])",
+                              start=first_line - 1)  # each item is checked as list() below reads it
         check_options(beam_size=beam_size, max_length=max_length, min_length=min_length,
                       max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size)
         positions = position_limit(self.model, self.family)
@@ -331,7 +332,7 @@ class Translator:
                               f"use {option_text('max_length', positions)} or less")
         # after the checks, so that a mistake does not use up a generator; read once: it is counted, walked
         # and indexed below (a generator was translated in full, then failed on len())
-        sentences = list(sentences)
+        sentences = list(texts)
         device = "cuda" if str(self.device).startswith("cuda") else "cpu"
         default_tokens, default_size, default_rows = self.BATCHING.get(f"{device}/{self.backend.name}",
                                                                        self.BATCHING[device])
@@ -340,9 +341,6 @@ class Translator:
             max_batch_size = min(default_size, max(1, default_rows // beam_size)) if default_rows else default_size
         units: list[tuple[int, list[int]]] = []  # (input index, token ids) per translated unit
         for k, text in enumerate(sentences):
-            if not isinstance(text, str):  # None.strip() or bytes + str failed deep inside, naming no input
-                what = "None" if text is None else type(text).__name__
-                raise DataError(f"sentences[{first_line - 1 + k}] is {what}, not a string")
             if not is_blank(text):
                 units.extend((k, ids) for ids in self._encode(text, first_line + k))
         outputs: list[list[int] | None] = [None] * len(units)
@@ -384,9 +382,10 @@ class Translator:
     def translate_iter(self, sentences: Iterable[str], *, window: int = 1024, **kwargs) -> Iterator[str]:
         """Streaming: translate ``window`` inputs at a time (sorted by length inside the window), in order.
         The arguments are checked at the call, not at the first ``next()``: a mistake fails where it is made."""
-        _check_sentences(sentences, "translate_iter")  # a str is iterable: it would be one input per character
+        # a str is iterable: it would be one input per character; the items are checked as the windows read them
+        texts = checked_texts(sentences, "sentences", items="sentences", hint="give translate_iter([text, ...])")
         check_options(window=window, **kwargs)
-        return self._translate_windows(sentences, window, kwargs)
+        return self._translate_windows(texts, window, kwargs)
 
     def _translate_windows(self, sentences: Iterable[str], window: int, kwargs: dict) -> Iterator[str]:
         chunk: list[str] = []
@@ -399,17 +398,6 @@ class Translator:
                 chunk = []
         if chunk:
             yield from self.translate(chunk, first_line=line, **kwargs)
-
-
-def _check_sentences(sentences, method: str) -> None:
-    """A TypeError for what is not an iterable of sentences: one string (iterable, but one input per character
-    would be translated) or a value that is not iterable at all."""
-    if isinstance(sentences, str):
-        raise TypeError(f"{method} takes a list of sentences, not one string: {method}([text])")
-    try:
-        iter(sentences)
-    except TypeError:
-        raise TypeError(f"{method} takes an iterable of sentences (str), not {type(sentences).__name__}") from None
 
 
 # Characters that print as nothing: a line holding only these (and whitespace) is an empty line. str.strip() keeps

@@ -189,14 +189,18 @@ def test_a_page_with_no_text_left_is_an_error_also_with_a_language(tmp_path, cap
 
 @pytest.mark.parametrize("src, tgt, message", [
     ("Polisi menangkap 10 tersangka.", ["警方抓获10名嫌疑人。"],
-     "the source side is one str of 30 characters, not a list of sentences"),
-    (["Polisi menangkap 10 tersangka.", None], ["警方抓获10名嫌疑人。"],
-     "source sentence 1 is NoneType, not str or Sentence: None"),
-    (["Polisi menangkap 10 tersangka."], [b"x"], "target sentence 0 is bytes, not str or Sentence: b'x'"),
+     "src is one str (30 characters), not a list of sentences; split a text first (mtkit.segment, or one sentence "
+     "per line)"),
+    (None, ["警方抓获10名嫌疑人。"],
+     "src is None, not a list of sentences; split a text first (mtkit.segment, or one sentence per line)"),
+    (["Polisi menangkap 10 tersangka.", None], ["警方抓获10名嫌疑人。"], "src[1] is None, not str or Sentence"),
+    (["Polisi menangkap 10 tersangka."], [b"x"], "tgt[0] is bytes b'x', not str or Sentence"),
 ])
 def test_sides_must_be_lists_of_strings(src, tgt, message):
-    # a string aligned character by character (27 unaligned "sentences", no error); None was an AttributeError
-    with pytest.raises(DataError, match=re.escape(message)):
+    # a string aligned character by character (27 unaligned "sentences", no error); None was an AttributeError.
+    # A TypeError, as for translate's and evaluate's lists (mtkit.utils.checked_texts): these were DataErrors
+    # naming "the source side" and "source sentence 1"; the argument's name and index say the same
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         align(src, tgt, encoder="lexical")
 
 

@@ -48,3 +48,16 @@ def test_every_split_and_missing_languages(dataset):
         "train": ("train", ["警方"], ["Police"]), "test": ("test", ["下大雨了。", "你好。"], ["It rained. It poured.", "Hello."])}
     with pytest.raises(DataError, match=r"ds \(en-zh\): no id text; languages: en, zh$"):
         parallel_split(dataset, "en-zh", "test", "zh", "id")
+
+
+def test_a_row_without_text_is_a_data_error_naming_the_row(tmp_path):
+    # a null in the translation struct reached translate and evaluate, whose checks of their arguments raise a
+    # TypeError (mtkit.utils.checked_texts) that names neither the dataset nor its row; the CLI showed a traceback
+    import datasets
+
+    datasets.DatasetDict({"test": datasets.Dataset.from_list([{"translation": {"en": "Hello.", "zh": "你好。"}},
+                                                              {"translation": {"en": "Police", "zh": None}}])}
+                         ).save_to_disk(str(tmp_path / "en-zh"))
+    assert parallel_split(tmp_path / "en-zh", "en-zh", "test", "en").sources == ["Hello.", "Police"]  # no target read
+    with pytest.raises(DataError, match=r"^.*en-zh \(en-zh, test\): row 1 has no zh text \(None, not a string\)$"):
+        parallel_split(tmp_path / "en-zh", "en-zh", "test", "en", "zh")

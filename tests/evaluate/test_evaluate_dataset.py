@@ -185,27 +185,6 @@ def test_tiny_marian_models_through_the_cli_and_a_card_from_the_model_dir(datase
         "not a saved model (no config.json or adapter_config.json); it holds " + str(tmp_path / "run/final/adapter"))
 
 
-def test_card_from_a_finetuning_run_folder(tmp_path):
-    """A run's final folder: the run's name, the base model recorded by the adapter, the run's facts."""
-    from mtkit.evaluate.card import model_dir_info
-
-    final = tmp_path / "opus-mps-lora" / "final" / "adapter"
-    final.mkdir(parents=True)
-    (final / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "Helsinki-NLP/opus-mt-zh-en"}))
-    (tmp_path / "opus-mps-lora" / "done.json").write_text(json.dumps({"metrics": {"steps": 40, "bleu": 12.5}}))
-    # done.json's scores are no training facts (they filled the Training table beside the card's own results)
-    assert model_dir_info(final) == {"model_name": "opus-mps-lora", "base_model": "Helsinki-NLP/opus-mt-zh-en"}
-    # the run's settings name the model as given to finetune, the dataset it trained on, and how it trained
-    (tmp_path / "opus-mps-lora" / "finetune_config.json").write_text(json.dumps(
-        {"model": "models/opus-mt-zh-en", "dataset": "build/mps", "config": "en-zh", "key": "k", "method": "lora",
-         "learning_rate": None, "batch_max_tokens": 8192, "gradient_accumulation": 2}))
-    assert model_dir_info(final) == {"model_name": "opus-mps-lora", "base_model": "models/opus-mt-zh-en",
-                                     "training_dataset": "build/mps", "training": {
-                                         "method": "lora", "learning_rate": 5e-4, "steps": 40,
-                                         "weights_from": "checkpoint-40 (last)", "batch_max_tokens": 8192,
-                                         "gradient_accumulation": 2}}
-
-
 def test_write_model_card_api_round_trip(tmp_path):
     from huggingface_hub import ModelCard
 

@@ -386,17 +386,24 @@ def test_a_system_of_empty_lines_is_scored_as_sacrebleu_scores_it(files, capsys,
 
 
 @pytest.mark.parametrize("call, error, message", [
+    # one rule for align's, evaluate's and translate's lists (mtkit.utils.checked_texts): a wrong type, of the list
+    # or of a line, is a TypeError naming the argument and the index (a line that is not a string was a
+    # DataError, "hypotheses line 1"); no references at all is the data's content, a DataError
     (lambda: score_corpus(["the cat"], "the cat", tgt_lang="en"), TypeError,
-     "references is one string; give a list of lines: references=[line, ...] or [[line, ...], [line, ...]] for "
-     "several references"),
+     "references is one str (7 characters), not a list of lines; give references=[line, ...] or [[line, ...], "
+     "[line, ...]] for several references"),
     (lambda: score_corpus("the cat", ["the cat"], tgt_lang="en"), TypeError,
-     "hypotheses is one string; give a list of lines: score_corpus([line, ...], references, ...)"),
+     "hypotheses is one str (7 characters), not a list of lines; give score_corpus([line, ...], references, ...)"),
+    (lambda: score_corpus(None, ["the cat"], tgt_lang="en"), TypeError,
+     "hypotheses is None, not a list of lines; give score_corpus([line, ...], references, ...)"),
     (lambda: score_corpus(["the cat"], [], tgt_lang="en"), DataError,
      "no references given: references=[line, ...] or [[line, ...], [line, ...]] for several references"),
-    (lambda: score_corpus([None], ["the cat"], tgt_lang="en"), DataError,
-     "hypotheses line 1 is NoneType, not a string"),
+    (lambda: score_corpus([None], ["the cat"], tgt_lang="en"), TypeError, "hypotheses[0] is None, not a string"),
+    (lambda: score_corpus(["the cat"], [["the cat"], [3]], tgt_lang="en"), TypeError,
+     "references[1][0] is int 3, not a string"),
     (lambda: compare_systems({"a": "x y", "b": ["x"]}, ["x y"], tgt_lang="en"), TypeError,
-     "a is one string; give a list of lines: compare_systems({name: [line, ...], ...}, references, ...)"),
+     "systems['a'] is one str (3 characters), not a list of lines; give compare_systems({name: [line, ...], ...}, "
+     "references, ...)"),
 ])
 def test_api_misuse_gets_clear_errors(call, error, message):
     with pytest.raises(error) as info:

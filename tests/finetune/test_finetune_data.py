@@ -99,6 +99,18 @@ def test_token_budget_counts_source_plus_target():
     assert padded[500] < padded[50]
 
 
+@pytest.mark.parametrize("target, kwargs, expected", [
+    ([4, 2, 9, 1, 5, 6, 3, 7, 0, 6, 1, 2], {"max_tokens": 24, "window": 6},
+     [[10], [8, 3, 6], [7], [5], [2], [11], [0, 1], [9, 4]]),
+    (None, {"max_tokens": 20}, [[11, 6, 10, 1], [2, 7], [5, 9], [0, 8, 3, 4]]),
+    ([4, 2, 9, 1, 5, 6, 3, 7, 0, 6, 1, 2], {"max_tokens": 0}, [[4], [7], [6], [10], [3], [1], [2], [9], [5], [11], [8], [0]]),
+])
+def test_token_budget_batches_are_pinned(target, kwargs, expected):
+    # the batches of the sampler's own fill loop, before it shared utils.fill_batches with length_sorted_batches
+    source = [5, 1, 9, 3, 3, 7, 2, 8, 4, 6, 1, 2]
+    assert list(TokenBudgetBatchSampler(source, target, seed=5, **kwargs)) == expected
+
+
 def test_lean_loss_equals_the_models_loss_and_gradients(model_and_tokenizer):
     from transformers import DataCollatorForSeq2Seq
 

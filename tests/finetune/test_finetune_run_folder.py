@@ -7,7 +7,7 @@ import os
 import pytest
 
 from mtkit.errors import ConfigError
-from mtkit.finetune import finetune
+from mtkit.finetune import finetune, model_dir_info
 
 from test_finetune_runs import settings, write_dataset  # same folder: pytest puts it on sys.path
 
@@ -89,3 +89,23 @@ def test_a_run_recorded_before_paths_were_resolved_is_still_found(assets, tmp_pa
         record = json.loads((out / name).read_text())
         (out / name).write_text(json.dumps({**record, **fields}))
     assert run_in(assets, out, model="marian", dataset="data", model_cards_dir=None).skipped
+
+
+def test_card_from_a_finetuning_run_folder(tmp_path):
+    """A run's final folder: the run's name, the base model recorded by the adapter, the run's facts (what
+    `mtkit card --model-dir` states; finetune reads its own run folders, evaluate imports nothing of finetune)."""
+    final = tmp_path / "opus-mps-lora" / "final" / "adapter"
+    final.mkdir(parents=True)
+    (final / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "Helsinki-NLP/opus-mt-zh-en"}))
+    (tmp_path / "opus-mps-lora" / "done.json").write_text(json.dumps({"metrics": {"steps": 40, "bleu": 12.5}}))
+    # done.json's scores are no training facts (they filled the Training table beside the card's own results)
+    assert model_dir_info(final) == {"model_name": "opus-mps-lora", "base_model": "Helsinki-NLP/opus-mt-zh-en"}
+    # the run's settings name the model as given to finetune, the dataset it trained on, and how it trained
+    (tmp_path / "opus-mps-lora" / "finetune_config.json").write_text(json.dumps(
+        {"model": "models/opus-mt-zh-en", "dataset": "build/mps", "config": "en-zh", "key": "k", "method": "lora",
+         "learning_rate": None, "batch_max_tokens": 8192, "gradient_accumulation": 2}))
+    assert model_dir_info(final) == {"model_name": "opus-mps-lora", "base_model": "models/opus-mt-zh-en",
+                                     "training_dataset": "build/mps", "training": {
+                                         "method": "lora", "learning_rate": 5e-4, "steps": 40,
+                                         "weights_from": "checkpoint-40 (last)", "batch_max_tokens": 8192,
+                                         "gradient_accumulation": 2}}

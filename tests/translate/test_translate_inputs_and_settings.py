@@ -119,7 +119,10 @@ def test_settings_no_search_can_run_with(marians, settings, message):
 
 def test_one_string_is_not_a_list_of_sentences(marians):
     tr = Translator(marians[0])
-    with pytest.raises(TypeError, match=r"translate takes a list of sentences, not one string: translate\(\[text\]\)"):
+    # (was "translate takes a list of sentences, not one string: translate([text])": one wording for align's,
+    # evaluate's and translate's lists now, mtkit.utils.checked_texts)
+    with pytest.raises(TypeError, match=r"^sentences is one str \(4 characters\), not a list of sentences; give "
+                                        r"translate\(\[text, \.\.\.\]\)$"):
         tr.translate("公安 部")
 
 
@@ -134,9 +137,11 @@ def test_any_iterable_of_sentences(marians, make):
 
 def test_not_iterable_sentences_and_a_bad_setting_leave_a_generator_unread(marians):
     tr = Translator(marians[0])
-    with pytest.raises(TypeError, match=r"^translate takes an iterable of sentences \(str\), not int$"):
+    with pytest.raises(TypeError, match=r"^sentences is int 5, not a list of sentences; give "
+                                        r"translate\(\[text, \.\.\.\]\)$"):
         tr.translate(5)
-    with pytest.raises(TypeError, match=r"^translate_iter takes an iterable of sentences \(str\), not NoneType$"):
+    with pytest.raises(TypeError, match=r"^sentences is None, not a list of sentences; give "
+                                        r"translate_iter\(\[text, \.\.\.\]\)$"):
         tr.translate_iter(None)
     inputs = iter(INPUTS)
     with pytest.raises(ConfigError):
@@ -416,18 +421,20 @@ def test_a_chunk_with_the_wrong_line_count_is_an_error_naming_it(marians, tmp_pa
 
 def test_streaming_checks_its_arguments_at_the_call(marians):
     tr = Translator(marians[0])
-    with pytest.raises(TypeError, match=r"^translate_iter takes a list of sentences, not one string: "
-                                        r"translate_iter\(\[text\]\)$"):
+    with pytest.raises(TypeError, match=r"^sentences is one str \(3 characters\), not a list of sentences; give "
+                                        r"translate_iter\(\[text, \.\.\.\]\)$"):
         tr.translate_iter("公安部")  # was one translation per character
     with pytest.raises(ConfigError, match="^window must be at least 1, not 0$"):
         tr.translate_iter(["公安部"], window=0)  # was taken as 1
     with pytest.raises(ConfigError, match="^beam size must be at least 1, not 0$"):
         tr.translate_iter(["公安部"], beam_size=0)
+    # an item of the wrong type is a TypeError, as for align's and evaluate's lists (mtkit.utils.checked_texts);
+    # it was a DataError
     for sentences, message in [(["合作", None], "sentences[1] is None, not a string"),
-                               ([b"abc"], "sentences[0] is bytes, not a string")]:
-        with pytest.raises(DataError, match=rf"^{re.escape(message)}$"):
+                               ([b"abc"], "sentences[0] is bytes b'abc', not a string")]:
+        with pytest.raises(TypeError, match=rf"^{re.escape(message)}$"):
             tr.translate(sentences, max_length=2)
-    with pytest.raises(DataError, match=r"^sentences\[3\] is None, not a string$"):
+    with pytest.raises(TypeError, match=r"^sentences\[3\] is None, not a string$"):
         list(tr.translate_iter(["合作", "", "公安 部", None], window=2, max_length=2))
 
 

@@ -36,9 +36,14 @@ def open_translation_dataset(dataset: str | Path, config: str):
             raise ConfigError(f"{dataset}: no config {config!r}; available: {', '.join(known)}")
     if path.is_file() or not path.exists() and names_a_local_path(str(dataset)):
         raise DataError(f"{dataset}: no such dataset folder")
+    # A local folder is prepared anew on every load: datasets (5.2) keys its cache of a local Hub-layout folder
+    # by the folder's name and the config, not by its files, so a rebuilt build/X, or another folder named X,
+    # gave the rows cached from the first one read. Preparing a local corpus's Parquet files takes seconds; the
+    # split sizes datasets would check them against come from that same stale cache, hence no checks.
+    fresh = {"download_mode": "force_redownload", "verification_mode": "no_checks"} if path.exists() else {}
     try:
         # the expanded path when there is one: datasets takes "~/build/X" for a Hub id (and says it is not one)
-        return datasets.load_dataset(str(path) if path.exists() else str(dataset), config)
+        return datasets.load_dataset(str(path) if path.exists() else str(dataset), config, **fresh)
     except ValueError as exc:  # datasets names the available configs in its message
         raise ConfigError(f"{dataset}: no config {config!r} ({exc})") from None
     except (FileNotFoundError, ConnectionError) as exc:  # no data files there; no such Hub dataset (offline)

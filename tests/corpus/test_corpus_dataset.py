@@ -61,3 +61,23 @@ def test_a_row_without_text_is_a_data_error_naming_the_row(tmp_path):
     assert parallel_split(tmp_path / "en-zh", "en-zh", "test", "en").sources == ["Hello.", "Police"]  # no target read
     with pytest.raises(DataError, match=r"^.*en-zh \(en-zh, test\): row 1 has no zh text \(None, not a string\)$"):
         parallel_split(tmp_path / "en-zh", "en-zh", "test", "en", "zh")
+
+
+def test_a_rebuilt_folder_and_another_folder_of_the_same_name_are_read_as_they_are_now(dataset, tmp_path):
+    # datasets keys its cache of a local Hub-layout folder by the folder's name and config: a rebuilt build/X
+    # and another folder called X gave the rows of the first one read
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    assert parallel_split(dataset, "en-zh", "train", "zh", "en").targets == ["Police"]
+    train = dataset / "data" / "en-zh" / "train-00000-of-00001.parquet"
+    pq.write_table(pa.Table.from_pylist([{"translation": {"en": "Fraud", "zh": "诈骗"}},
+                                         {"translation": {"en": "Court", "zh": "法院"}}]), train)
+    assert parallel_split(dataset, "en-zh", "train", "zh", "en").targets == ["Fraud", "Court"]
+    other = tmp_path / "elsewhere" / "ds"
+    (other / "data" / "en-zh").mkdir(parents=True)
+    (other / "README.md").write_text((dataset / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    for split, en in (("train", "Border"), ("test", "Phone")):
+        pq.write_table(pa.Table.from_pylist([{"translation": {"en": en, "zh": "边境"}}]),
+                       other / "data" / "en-zh" / f"{split}-00000-of-00001.parquet")
+    assert parallel_split(other, "en-zh", "train", "zh", "en").targets == ["Border"]

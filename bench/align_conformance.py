@@ -119,7 +119,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         npz, names, result = Path(tmp) / "cases.npz", Path(tmp) / "names.json", Path(tmp) / "out.json"
-        np.savez(npz, **{f"{name}/{key}": arr for name, arrs in cases.items() for key, arr in zip(("sv", "tv", "sl", "tl"), arrs)})
+        np.savez(npz, **{f"{name}/{key}": arr for name, arrs in cases.items()
+                         for key, arr in zip(("sv", "tv", "sl", "tl"), arrs)})
         names.write_text(json.dumps(list(cases)))
         driver = Path(tmp) / "driver.py"
         driver.write_text(DRIVER)

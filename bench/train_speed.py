@@ -1,6 +1,6 @@
 """Training throughput: mtkit's fine-tuning setup vs a plain Seq2SeqTrainer, in one run.
 
-    python bench/train_speed.py                  # on the GPU machine: opus-mt and NLLB-600M shapes (expected ~3 min on an H100)
+    python bench/train_speed.py                  # on the GPU machine: opus-mt and NLLB-600M shapes (~3 min, H100)
     python bench/train_speed.py --smoke          # anywhere: a tiny model, few pairs, CPU
 
 Random-weight models with the real shapes (speed depends on shapes and lengths, not on weights) and synthetic
@@ -55,7 +55,8 @@ def build(shape: str, device: str = "cpu"):
     family, vocab = VOCAB[shape]
     torch.manual_seed(0)
     if family == "marian":
-        config = MarianConfig(vocab_size=vocab, pad_token_id=vocab - 1, eos_token_id=0, decoder_start_token_id=vocab - 1,
+        config = MarianConfig(vocab_size=vocab, pad_token_id=vocab - 1, eos_token_id=0,
+                              decoder_start_token_id=vocab - 1,
                               max_position_embeddings=512, **SHAPES[shape])
         with torch.device(device):  # random init where the model trains: seconds, not minutes, for NLLB's size
             return MarianMTModel(config)

@@ -41,7 +41,8 @@ def step_profile(model, src, rows: int, source_length: int, device: str = "cuda"
 
     decoder = StaticDecoder(model, "marian")
     last = sorted(src, key=len)[-rows:]
-    ids = torch.tensor([s[:source_length] + [0] * (source_length - len(s[:source_length])) for s in last], device=device)
+    ids = torch.tensor([s[:source_length] + [0] * (source_length - len(s[:source_length])) for s in last],
+                       device=device)
     mask = (ids != 0).long()
     mask[:, 0] = 1
     with attention_without_cudnn(device):

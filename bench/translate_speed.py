@@ -49,7 +49,8 @@ def build(shape: str, out: Path, eos_bias: float = 0.0):
     layers = LAYERS["tiny" if shape == "tiny" else shape]
     torch.manual_seed(0)
     if family == "marian":
-        config = MarianConfig(vocab_size=vocab, pad_token_id=vocab - 1, eos_token_id=0, decoder_start_token_id=vocab - 1,
+        config = MarianConfig(vocab_size=vocab, pad_token_id=vocab - 1, eos_token_id=0,
+                              decoder_start_token_id=vocab - 1,
                               max_position_embeddings=512, **layers)
         model = MarianMTModel(config)
         if eos_bias:  # outputs end as soon as the minimum length allows (see --max-length)

@@ -45,7 +45,8 @@ def _each_path(args, run_one: Callable[[str], None]) -> int:
             sys.stderr.write(f"mtkit {args.command}: error: {exc}\n")
             failed.append(path)
     if failed and len(args.paths) > 1:
-        sys.stderr.write(f"mtkit {args.command}: {len(failed)} of {len(args.paths)} paths failed: {', '.join(failed)}\n")
+        sys.stderr.write(f"mtkit {args.command}: {len(failed)} of {len(args.paths)} paths failed: "
+                         f"{', '.join(failed)}\n")
     return 2 if failed else 0
 
 
@@ -598,7 +599,8 @@ def _add_output_options(parser: argparse.ArgumentParser, *, default) -> None:
     given = {} if default is None else {"default": default}
     parser.add_argument("-v", "--verbose", action="count", **({"default": 0} | given),
                         help="more logging (-vv for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", **given, help="warnings and errors only, no progress bars")
+    parser.add_argument("-q", "--quiet", action="store_true", **given,
+                        help="warnings and errors only, no progress bars")
     parser.add_argument("--progress", dest="force_progress", action="store_true", **given,
                         help="progress bars even when stderr is not a terminal (a log file); default: on a terminal")
 

@@ -47,11 +47,11 @@ def test_a_stage_is_imported_on_first_access():
 
 def test_unknown_names_are_attribute_errors():
     with pytest.raises(AttributeError, match=r"^module 'mtkit' has no attribute 'allign'$"):
-        mtkit.allign
+        _ = mtkit.allign
     assert not hasattr(mtkit, "cli_main")
     corpus = importlib.import_module("mtkit.corpus")
     with pytest.raises(AttributeError, match=r"^module 'mtkit.corpus' has no attribute 'build'$"):
-        corpus.build
+        _ = corpus.build
 
 
 def test_corpus_names_its_entry_points_and_imports_the_builder_on_use():

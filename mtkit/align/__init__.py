@@ -21,7 +21,8 @@ from .dp import align_embeddings, overlap_texts
 from .encoders import ENCODERS, LABSE, LexicalEncoder, SentenceEncoder, TransformerEncoder, get_encoder
 from .scoring import AlignScore, read_beads, score_alignments
 
-__all__ = ["Aligner", "align", "align_many", "language_code", "get_encoder", "SentenceEncoder", "ENCODERS", "LexicalEncoder",
+__all__ = ["Aligner", "align", "align_many", "language_code", "get_encoder", "SentenceEncoder", "ENCODERS",
+           "LexicalEncoder",
            "TransformerEncoder", "LABSE", "score_alignments", "read_beads", "AlignScore"]
 
 logger = logging.getLogger("mtkit.align")
@@ -88,7 +89,7 @@ def embed_overlaps(encoder: SentenceEncoder, sentence_lists: Sequence[Sequence[s
     windows = [overlap_texts(sents, num_overlaps) for sents in sentence_lists]
     vectors: dict[tuple[str | None, str], np.ndarray] = {}
     for lang in dict.fromkeys(langs):
-        distinct = list(dict.fromkeys(t for w, l in zip(windows, langs) if l == lang for t in w))
+        distinct = list(dict.fromkeys(t for w, window_lang in zip(windows, langs) if window_lang == lang for t in w))
         if distinct:
             encoded = encoder.encode(distinct, lang=lang, show_progress=show_progress)
             vectors.update(((lang, t), v) for t, v in zip(distinct, encoded))

@@ -100,7 +100,8 @@ def first_pass(n, w, path, types, dist, index):  # pragma: no cover - compiled
     return pointers
 
 
-def first_back_track(n: int, m: int, pointers: np.ndarray, path: np.ndarray, types: np.ndarray) -> list[tuple[int, int]]:
+def first_back_track(n: int, m: int, pointers: np.ndarray, path: np.ndarray,
+                     types: np.ndarray) -> list[tuple[int, int]]:
     anchors = []
     i, j = n, m
     while True:

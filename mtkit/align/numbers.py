@@ -143,7 +143,8 @@ def _arabic_value(raw: str, lang: str | None) -> float:
                 return float(raw.replace(",", "."))
         return float(re.sub(r"[.,]", "", raw))
     if "," in raw:
-        return float(raw.replace(",", ".")) if lang in ("id", "de", "fr", "es", "it", "pt", "nl") else float(raw.replace(",", ""))
+        decimal_comma = lang in ("id", "de", "fr", "es", "it", "pt", "nl")
+        return float(raw.replace(",", ".")) if decimal_comma else float(raw.replace(",", ""))
     return float(raw)
 
 

@@ -130,7 +130,7 @@ def derive_pivot_pairs(pairs_by_config: dict[str, list[SentencePair]]) -> list[S
             by_pivot[(p.tgt_doc, p.tgt_idx[0], p.tgt_lang)].append(("src", p))
             by_pivot[(p.src_doc, p.src_idx[0], p.src_lang)].append(("tgt", p))
     derived = []
-    for (doc, idx, pivot_lang), members in by_pivot.items():
+    for (_doc, _idx, pivot_lang), members in by_pivot.items():
         others = []
         for side, p in members:
             if side == "src":  # the pivot sentence is p's target: the other language is p's source
@@ -149,7 +149,8 @@ def derive_pivot_pairs(pairs_by_config: dict[str, list[SentencePair]]) -> list[S
     return derived
 
 
-def assign_splits(story_pairs: dict[str, int], *, ratios: dict, seed: int, min_stories: int) -> tuple[dict[str, str], list[str]]:
+def assign_splits(story_pairs: dict[str, int], *, ratios: dict, seed: int,
+                  min_stories: int) -> tuple[dict[str, str], list[str]]:
     """Story -> split, so that a document (and every version of its story) feeds one split only.
 
     Stories are taken in an order fixed by the seed; test, then dev, take stories until they hold their share

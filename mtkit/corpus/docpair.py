@@ -27,7 +27,8 @@ def document_vectors(documents: Sequence[Document], encoder) -> np.ndarray:
     return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 1), np.float32)
 
 
-def pair_documents(documents: Sequence[Document], encoder, *, threshold: float) -> list[tuple[Document, Document, float]]:
+def pair_documents(documents: Sequence[Document], encoder, *,
+                   threshold: float) -> list[tuple[Document, Document, float]]:
     """Mutual-best cross-lingual document pairs with cosine >= ``threshold``, in a stable order.
 
     A pair is dropped when its two documents are matched to different documents of a third language: versions

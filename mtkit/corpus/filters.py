@@ -45,7 +45,8 @@ def build_filter(name: str, params: dict | None = None) -> PairFilter:
     allowed = [k for k in inspect.signature(cls.__init__).parameters if k != "self"]
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise ConfigError(f"filter {name!r}: unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(allowed) or 'none'}")
+        raise ConfigError(f"filter {name!r}: unknown parameter(s) {', '.join(unknown)}; "
+                          f"allowed: {', '.join(allowed) or 'none'}")
     return cls(**params)
 
 

@@ -29,8 +29,9 @@ def render_markdown(report: dict) -> str:
     if report["skipped_pages"]:
         lines += ["", "## Skipped pages", "", "| document | file | declared languages | story | reason |",
                   "|---|---|---|---|---|"]
-        lines += ["| " + " | ".join(md_cell(x) for x in (p["document"], p["file"], ", ".join(p["languages"]), p["story"],
-                                                          p["reason"])) + " |" for p in report["skipped_pages"]]
+        lines += ["| " + " | ".join(md_cell(x) for x in (p["document"], p["file"], ", ".join(p["languages"]),
+                                                          p["story"], p["reason"])) + " |"
+                  for p in report["skipped_pages"]]
     # documents paired by similarity (an unlabelled crawl): the pairing's score beside the story it made
     paired = any("document_pairing_score" in p for p in report["pairs"])
     lines += ["", "## Aligned document pairs", "",

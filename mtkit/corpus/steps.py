@@ -111,8 +111,9 @@ def story_tasks(manifest: Manifest) -> Iterator[StoryTask]:
     grouped = {d for _, docs in groups for d in docs}
     groups += [(d.id, [d.id]) for d in manifest.documents if d.id not in grouped]
     for story, doc_ids in groups:
-        yield StoryTask(story, [Page(by_id[d].id, str(by_id[d].file), str(Path(by_id[d].file).relative_to(manifest.root)),
-                                     tuple(by_id[d].languages)) for d in doc_ids])
+        yield StoryTask(story, [Page(by_id[d].id, str(by_id[d].file),
+                                     str(Path(by_id[d].file).relative_to(manifest.root)), tuple(by_id[d].languages))
+                                for d in doc_ids])
 
 
 def ingest_story(task: StoryTask, *, to_simplified: bool) -> tuple[list[Document], dict[str, dict], list[dict],
@@ -266,7 +267,8 @@ class AlignPairs(Step):
         carried: set[str] = set()  # the warnings the results take to the driver
         with HeldLog("mtkit.align") as held:
             for (src_lang, tgt_lang), group in by_langs.items():
-                texts = [([s.text for s in w.jobs[k].src_sents], [s.text for s in w.jobs[k].tgt_sents]) for w, k in group]
+                texts = [([s.text for s in w.jobs[k].src_sents], [s.text for s in w.jobs[k].tgt_sents])
+                         for w, k in group]
                 results = mtkit.align.align_many(texts, encoder=self._encoder, src_lang=src_lang, tgt_lang=tgt_lang,
                                                  batch_pairs=self.batch_pairs, **self.aligner)
                 for (work, k), alignment in zip(group, results):

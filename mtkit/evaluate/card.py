@@ -124,7 +124,8 @@ def card_settings(report: dict, *, eval_path, system: str | None = None, languag
     if dataset is None:
         raise ConfigError(f"give --dataset ({eval_path} does not record which dataset its scores are of)")
     decoding = evaluated.get("decoding") if system in (evaluated.get("models") or {}) else None
-    return {"system": system, "results": {k: MetricScore(v["name"], v["score"], v["signature"]) for k, v in systems[system].items()},
+    results = {k: MetricScore(v["name"], v["score"], v["signature"]) for k, v in systems[system].items()}
+    return {"system": system, "results": results,
             "languages": langs, "dataset": dataset,
             "dataset_config": agreed("--dataset-config", dataset_config, evaluated.get("config")),
             "split": agreed("--split", split, evaluated.get("split")), "decoding": decoding}

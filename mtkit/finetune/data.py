@@ -33,8 +33,8 @@ def encode_pairs(tokenizer, sources: list[str], targets: list[str], *, max_sourc
     taught on them never ends a long sentence). Truncated here, labels end with EOS as sources do."""
     enc = tokenizer(sources, truncation=True, max_length=max_source_length)
     labels = tokenizer(text_target=targets, truncation=True, max_length=max_target_length)["input_ids"]
-    return [dict(input_ids=i, attention_mask=a, labels=l)
-            for i, a, l in zip(enc["input_ids"], enc["attention_mask"], labels)]
+    return [dict(input_ids=ids, attention_mask=mask, labels=label)
+            for ids, mask, label in zip(enc["input_ids"], enc["attention_mask"], labels)]
 
 
 class TokenizedPairs:

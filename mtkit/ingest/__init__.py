@@ -34,8 +34,8 @@ from .clean import ALL_RULES, CLEANING_RULES, TEXT_EDIT_VERSIONS, clean_blocks, 
 from .decode import decode_bytes, read_text_file
 from .langid import opencc_converter, detect_language, han_script_votes
 
-__all__ = ["IngestResult", "ingest_file", "ingest_text", "ingest_manifest", "ingest_path", "detect_language", "decode_bytes",
-           "CLEANING_RULES", "missing_language", "signature"]
+__all__ = ["IngestResult", "ingest_file", "ingest_text", "ingest_manifest", "ingest_path", "detect_language",
+           "decode_bytes", "CLEANING_RULES", "missing_language", "signature"]
 
 logger = logging.getLogger("mtkit.ingest")
 
@@ -241,7 +241,8 @@ def _split_by_language(paragraphs, *, doc_id, source, story, expected) -> list[D
     for p in paragraphs:
         chars[p.lang] += len(p.text)
     total = sum(chars.values()) or 1
-    parts = [lang for lang in chars if lang != "und" and (chars[lang] >= MIN_PART_SHARE * total or (expected and lang in expected))]
+    parts = [lang for lang in chars
+             if lang != "und" and (chars[lang] >= MIN_PART_SHARE * total or (expected and lang in expected))]
     if not parts and paragraphs:
         parts = [chars.most_common(1)[0][0]]
     groups: dict[str, list[Paragraph]] = {lang: [] for lang in parts}

@@ -255,11 +255,13 @@ def is_keyboard_mash(word: str) -> bool:
             runs.append((step[0], 2))
     long_rows = {row for row, keys in runs if keys >= 3}
     neighbours = sum(1 for step in steps if step is not None)
-    return bool(steps) and (len(long_rows) >= 2 or any(keys >= 6 for _, keys in runs) or neighbours >= 0.75 * len(steps))
+    return bool(steps) and (len(long_rows) >= 2 or any(keys >= 6 for _, keys in runs)
+                            or neighbours >= 0.75 * len(steps))
 
 
 # Words that gambling and SEO spam glue onto site names in Chinese pages.
-_SPAM_WORDS = ("金沙", "娱乐城", "娛樂城", "博彩", "彩票", "赌场", "賭場", "葡京", "威尼斯人", "澳门", "澳門", "真人", "棋牌", "总站", "總站")
+_SPAM_WORDS = ("金沙", "娱乐城", "娛樂城", "博彩", "彩票", "赌场", "賭場", "葡京", "威尼斯人", "澳门", "澳門", "真人",
+               "棋牌", "总站", "總站")
 
 
 @CLEANING_RULES.register("junk_token")
@@ -379,7 +381,8 @@ class Dateline(BlockRule):
 _CONSENT_RE = re.compile(
     r"\b(?:we|this (?:site|website)|our (?:site|website)s?) uses? cookies\b"
     r"|\byou (?:agree|consent) to (?:our|the)\b.{0,60}\b(?:cookies|terms|privacy)"
-    r"|^(?:accept|reject|decline|allow|manage)(?: all)? cookies$|^(?:manage (?:preferences|cookies|settings)|cookie settings)$"
+    r"|^(?:accept|reject|decline|allow|manage)(?: all)? cookies$"
+    r"|^(?:manage (?:preferences|cookies|settings)|cookie settings)$"
     r"|(?:situs|laman) ini menggunakan cookie|(?:本网站|本網站|我们|我們)使用\s*cookie",
     re.IGNORECASE,
 )
@@ -429,7 +432,8 @@ class ReaderPrompt(BlockRule):
         return None
 
 
-BLOCK_RULES: tuple[BlockRule, ...] = (LanguageMenu(), JunkToken(), CopyrightFooter(), Byline(), Dateline(), ReaderPrompt())
+BLOCK_RULES: tuple[BlockRule, ...] = (LanguageMenu(), JunkToken(), CopyrightFooter(), Byline(), Dateline(),
+                                      ReaderPrompt())
 
 
 # ---------------------------------------------------------------- page rules
@@ -518,7 +522,8 @@ class PageFrame(Rule):
         for block in kept[first:last + 1]:
             if block.kept and not is_long(block.plain):
                 plain = block.plain
-                block.role = "source" if _is_source_line(plain) else ("heading" if not _ends_sentence(plain) else "body")
+                block.role = ("source" if _is_source_line(plain)
+                              else "heading" if not _ends_sentence(plain) else "body")
 
 
 def _is_short_prose(text: str, *, closing: bool = False) -> bool:

@@ -116,7 +116,8 @@ def load_manifest(path: str | Path) -> Manifest:
         languages = _as_tuple(entry["languages"])
         for lang in languages:
             if not is_language_code(lang):
-                raise fail(line, f"document {doc_id!r}: unknown language code {lang!r} (use ISO 639-1, e.g. zh, id, en)")
+                raise fail(line, f"document {doc_id!r}: unknown language code {lang!r} "
+                                 "(use ISO 639-1, e.g. zh, id, en)")
         scripts = _as_tuple(entry.get("scripts") or ())
         for script in scripts:
             if script not in SCRIPTS:
@@ -180,4 +181,5 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
 def _check_keys(entry: dict, allowed: set[str], what: str, fail) -> None:
     unknown = sorted(k for k in entry if k != "__line__" and k not in allowed)
     if unknown:
-        raise fail(entry.get("__line__", 0), f"unknown {what} key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(allowed))}")
+        raise fail(entry.get("__line__", 0), f"unknown {what} key(s) {', '.join(map(repr, unknown))}; "
+                                             f"allowed: {', '.join(sorted(allowed))}")

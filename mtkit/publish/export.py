@@ -139,7 +139,8 @@ class TsvWriter(TextWriter):
         first, second = config_languages(pair.config)
         text = {pair.src_lang: pair.src, pair.tgt_lang: pair.tgt}
         fh = self._file((pair.config, pair.split), self.out_dir / "tsv" / pair.config / f"{pair.split}.tsv")
-        fh.write("\t".join(one_line(x) for x in (text[first], text[second], f"{pair.score:.6f}", pair.bead_type, pair.id)) + "\n")
+        fields = (text[first], text[second], f"{pair.score:.6f}", pair.bead_type, pair.id)
+        fh.write("\t".join(one_line(x) for x in fields) + "\n")
 
 
 class MosesWriter(TextWriter):
@@ -151,7 +152,8 @@ class MosesWriter(TextWriter):
     def write(self, pair):
         text = {pair.src_lang: pair.src, pair.tgt_lang: pair.tgt}
         for lang in config_languages(pair.config):
-            fh = self._file((pair.config, pair.split, lang), self.out_dir / "text" / pair.config / f"{pair.split}.{lang}")
+            fh = self._file((pair.config, pair.split, lang),
+                            self.out_dir / "text" / pair.config / f"{pair.split}.{lang}")
             fh.write(one_line(text[lang]) + "\n")
 
 
@@ -195,7 +197,8 @@ class ParquetWriter(Writer):
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.tmp")
             self.written.add(path)
-            self._writers[key] = (pq.ParquetWriter(tmp, schema, compression=self.COMPRESSION, write_statistics=True), tmp, path)
+            writer = pq.ParquetWriter(tmp, schema, compression=self.COMPRESSION, write_statistics=True)
+            self._writers[key] = (writer, tmp, path)
         rows = self._rows.pop(key, [])
         if rows:
             table = pa.Table.from_pylist([features.encode_example(r) for r in rows], schema=schema)
@@ -282,7 +285,7 @@ def save_dataset_dicts(summary: ExportSummary) -> None:
         parts = {}
         # An empty split is left out, as in the Parquet layout: datasets 5.2's save_to_disk writes no Arrow file
         # for a dataset with no rows, and load_from_disk then fails on it (IndexError in concat_tables).
-        for split, n in splits.items():
+        for split in splits:
             path = summary.out_dir / "data" / config / f"{HUB_SPLIT[split]}-{ROW_SHARD}.parquet"
             data = path.read_bytes()
             parts[HUB_SPLIT[split]] = Dataset(InMemoryTable(pq.read_table(path)), info=DatasetInfo(features=features),

@@ -42,8 +42,9 @@ class RayExecutor(Executor):
 
     ``address``: ``None`` follows Ray's rule: the cluster ``RAY_ADDRESS`` names, else one started with ``ray start``
     on this machine, else a new Ray in this process (one this process started already is reused); ``"auto"``
-    joins the cluster this node belongs to (``ray start``); ``HOST:PORT`` or ``ray://HOST:PORT`` names one. ``num_workers``: actors in the
-    pool (default: one per GPU with ``num_gpus``, else 1). ``num_gpus``: GPUs for the pool, one per actor.
+    joins the cluster this node belongs to (``ray start``); ``HOST:PORT`` or ``ray://HOST:PORT`` names one.
+    ``num_workers``: actors in the pool (default: one per GPU with ``num_gpus``, else 1). ``num_gpus``: GPUs for
+    the pool, one per actor.
     """
 
     name = "ray"

@@ -20,8 +20,8 @@ from .chinese import ChineseSplitter
 from .latin import SentencexSplitter
 
 __all__ = ["SEGMENTERS", "SentenceSplitter", "ChineseSplitter", "SentencexSplitter", "get_splitter", "join_sentences",
-           "split_sentences", "segment_document", "segment_documents", "segment_path", "page_sentences", "sentence_record",
-           "signature"]
+           "split_sentences", "segment_document", "segment_documents", "segment_path", "page_sentences",
+           "sentence_record", "signature"]
 
 log = logging.getLogger("mtkit.segment")
 

@@ -371,8 +371,8 @@ class Translator:
                                                 length_penalty=length_penalty)
         except torch.OutOfMemoryError:
             if len(batch) == 1:
-                raise BackendError(f"out of GPU memory on a single sentence; lower {option_text('max_length')} or use a "
-                                   "bigger GPU") from None
+                raise BackendError(f"out of GPU memory on a single sentence; lower {option_text('max_length')} "
+                                   "or use a bigger GPU") from None
             torch.cuda.empty_cache()
             half = len(batch) // 2
             logger.warning("out of GPU memory on a batch of %d; retrying as two batches", len(batch))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .decoder import CACHE_START, cache_capacity
+from .decoder import cache_capacity
 from .search import ScoreRules, StepProgram
 
 NEG = -1.0e9  # transformers' "impossible" score
@@ -56,7 +56,7 @@ def beam_search(decoder, encoder_states, source_mask, *, num_beams: int, max_new
     # every sentence's encoder rows repeated per beam, as generate's expand_inputs_for_generation does
     rows = torch.arange(batch, device=device).repeat_interleave(beams)
     state = decoder.prepare(encoder_states[rows], source_mask[rows],
-                            cache_capacity(1, max_new_tokens, start=CACHE_START if cache_start is None else cache_start))
+                            cache_capacity(1, max_new_tokens, start=cache_start))
     states = _double_buffered(state)
     positions = decoder.position_rows(max_new_tokens)
     top_mask = torch.arange(keep_k, device=device) < beams

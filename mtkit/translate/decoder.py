@@ -34,10 +34,10 @@ FAMILIES = ("marian", "m2m100", "mbart", "t5", "mt5")
 CACHE_START = 64
 
 
-def cache_capacity(needed: int, max_length: int, current: int = 0, start: int = CACHE_START) -> int:
-    """The cache size for a step that writes position ``needed - 1``: ``start`` at first, doubled as needed, never
-    past ``max_length``."""
-    capacity = min(max_length, max(current, start, 1))
+def cache_capacity(needed: int, max_length: int, current: int = 0, start: int | None = None) -> int:
+    """The cache size for a step that writes position ``needed - 1``: ``start`` (None: :data:`CACHE_START`) at
+    first, doubled as needed, never past ``max_length``."""
+    capacity = min(max_length, max(current, CACHE_START if start is None else start, 1))
     while capacity < min(needed, max_length):  # max_length 0 (no step to run): a 0-position cache, not a hang
         capacity = min(max_length, capacity * 2)
     return capacity

@@ -130,7 +130,8 @@ def language_code_for(tokenizer, lang: str, family: str, *, target: bool = False
         if "nllb" in type(tokenizer).__name__.lower():
             code, known = _table_code(NLLB, lang), _additional(tokenizer)
         else:
-            code, known = lang, sorted(getattr(tokenizer, "lang_code_to_token", {}) or getattr(tokenizer, "lang_token_to_id", {}))
+            table = getattr(tokenizer, "lang_code_to_token", {}) or getattr(tokenizer, "lang_token_to_id", {})
+            code, known = lang, sorted(table)
             known = [k.strip("_") for k in known]
             if len(code) > 4 and code.startswith("__") and code.endswith("__"):  # the language token itself
                 code = code[2:-2]
@@ -141,7 +142,8 @@ def language_code_for(tokenizer, lang: str, family: str, *, target: bool = False
         vocab = tokenizer.get_vocab()
         known = sorted(k for k in vocab if k.startswith("<2") and k.endswith(">"))
         if code not in vocab:
-            raise ConfigError(f"language {lang!r}: this model has no {code} token; known: {', '.join(known[:50]) or 'none'}")
+            raise ConfigError(f"language {lang!r}: this model has no {code} token; "
+                              f"known: {', '.join(known[:50]) or 'none'}")
         return code
     else:
         return lang

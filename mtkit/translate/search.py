@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .decoder import CACHE_START, cache_capacity
+from .decoder import cache_capacity
 
 logger = logging.getLogger("mtkit.translate")
 
@@ -166,7 +166,7 @@ def greedy_search(decoder, encoder_states, source_mask, *, max_new_tokens: int, 
     device = encoder_states.device
     rows = encoder_states.shape[0]
     state = decoder.prepare(encoder_states, source_mask,
-                            cache_capacity(1, max_new_tokens, start=CACHE_START if cache_start is None else cache_start))
+                            cache_capacity(1, max_new_tokens, start=cache_start))
     positions = decoder.position_rows(max_new_tokens)
     tokens = torch.full((rows, max_new_tokens + 1), pad_id, dtype=torch.long, device=device)
     tokens[:, 0] = start_id

@@ -141,7 +141,7 @@ def test_texts_of_one_length_go_unpadded_when_they_fill_a_batch(st_model):
     assert sum(rows for rows, width in exact if width == 6) >= 40 and (16, 6) in exact
     assert all(8 <= rows <= 96 // width for rows, width in exact)
     assert not any(padding for _, width, padding in batches if width % 8)
-    for rows, width, padding in batches:
+    for rows, width, _ in batches:
         assert rows * width <= 96 or rows == 1
 
 

@@ -103,7 +103,7 @@ def test_two_processes_train_like_one_process_accumulating_two_batches(tmp_path)
     record = json.loads((two / "done.json").read_text())
     assert record["metrics"]["steps"] == 6
 
-    one = finetune(model, data, config_name="en-zh", direction="zh->en", out_dir=tmp_path / "one",
+    finetune(model, data, config_name="en-zh", direction="zh->en", out_dir=tmp_path / "one",
                    settings=FinetuneConfig.from_dict({**common, "gradient_accumulation": 2}), model_cards_dir=None)
     # the first step's logged loss is the starting model's mean over the label tokens of batches 0 and 1
     reference = first_step_loss(model, data, batch_max_tokens=96, seed=FinetuneConfig.seed)

@@ -2,7 +2,6 @@
 the best evaluation kept between saves, T5 source prefixes, missing data or model."""
 
 import json
-import shutil
 
 import pytest
 import torch

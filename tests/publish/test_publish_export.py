@@ -1,7 +1,6 @@
 """Export of a small hand-made corpus: exact file contents, datasets round trips, byte-identical re-export."""
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -10,7 +10,7 @@ import ray
 from mtkit.cli import main
 from mtkit.corpus.builder import BuildConfig, build_corpus
 from mtkit.corpus.steps import AlignPairs, PrepareStories
-from mtkit.errors import BackendError, ConfigError, DataError
+from mtkit.errors import BackendError, ConfigError
 from mtkit.scale.ray_executor import FAULT_DIR_ENV, RayExecutor
 from mtkit.testing import CORPUS, build_tiny_marian, corpus_texts, write_synthetic_corpus
 from mtkit.translate import TranslatorSpec, translate_file

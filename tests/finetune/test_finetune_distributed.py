@@ -79,7 +79,12 @@ def test_two_processes_train_like_one_process_accumulating_two_batches(tmp_path)
 
     model = build_tiny_marian(tmp_path / "marian", dropout=0.0)
     data = write_dataset(tmp_path / "data", n_train=32, n_dev=6, n_test=4)
-    common = dict(max_steps=6, eval_steps=3, save_steps=3, batch_max_tokens=96, optim="sgd", learning_rate=0.5,
+    # the token budget that makes 4 batches of the 32 pairs: token counts depend on the sentencepiece model
+    # trained on the corpus and the library versions (a fixed 96 made 4 batches when written, 6 in a later environment)
+    budget = next((b for b in range(16, 512) if len(train_batches(model, data, batch_max_tokens=b,
+                                                                  seed=FinetuneConfig.seed)[1]) == 4), None)
+    assert budget is not None
+    common = dict(max_steps=6, eval_steps=3, save_steps=3, batch_max_tokens=budget, optim="sgd", learning_rate=0.5,
                   max_grad_norm=0.0, warmup_ratio=0.0, eval_max_length=6, early_stopping_patience=0, logging_steps=1,
                   save_total_limit=4, run_name="two-processes")
     yaml = tmp_path / "two.yaml"
@@ -106,7 +111,7 @@ def test_two_processes_train_like_one_process_accumulating_two_batches(tmp_path)
     finetune(model, data, config_name="en-zh", direction="zh->en", out_dir=tmp_path / "one",
                    settings=FinetuneConfig.from_dict({**common, "gradient_accumulation": 2}), model_cards_dir=None)
     # the first step's logged loss is the starting model's mean over the label tokens of batches 0 and 1
-    reference = first_step_loss(model, data, batch_max_tokens=96, seed=FinetuneConfig.seed)
+    reference = first_step_loss(model, data, batch_max_tokens=budget, seed=FinetuneConfig.seed)
     assert logged_losses(two)[1] == pytest.approx(reference, abs=1e-4)
     assert logged_losses(tmp_path / "one")[1] == pytest.approx(reference, abs=1e-4)
     start = load_file(str(model / "model.safetensors"))
@@ -125,17 +130,26 @@ def logged_losses(run_dir) -> dict[int, float]:
     return {entry["step"]: entry["loss"] for entry in state["log_history"] if "loss" in entry}
 
 
-def first_step_loss(model_dir, data, *, batch_max_tokens, seed) -> float:
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+def train_batches(model_dir, data, *, batch_max_tokens, seed) -> tuple[list[dict], list[list[int]]]:
+    """The train split's features and the first epoch's batches, as finetune makes them."""
+    from transformers import AutoTokenizer
 
     from mtkit.finetune import TokenBudgetBatchSampler, TokenizedPairs
     from mtkit.finetune.data import load_parallel_splits
 
     train = load_parallel_splits(data, "en-zh", "zh->en")["train"]
-    tokenizer, model = AutoTokenizer.from_pretrained(model_dir), AutoModelForSeq2SeqLM.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
     features = encode_pairs(tokenizer, train.sources, train.targets, max_source_length=256, max_target_length=256)
     pairs = TokenizedPairs(features)
-    batches = list(TokenBudgetBatchSampler(pairs.src_len, pairs.tgt_len, max_tokens=batch_max_tokens, seed=seed))
+    return features, list(TokenBudgetBatchSampler(pairs.src_len, pairs.tgt_len, max_tokens=batch_max_tokens,
+                                                  seed=seed))
+
+
+def first_step_loss(model_dir, data, *, batch_max_tokens, seed) -> float:
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    features, batches = train_batches(model_dir, data, batch_max_tokens=batch_max_tokens, seed=seed)
+    tokenizer, model = AutoTokenizer.from_pretrained(model_dir), AutoModelForSeq2SeqLM.from_pretrained(model_dir)
     step = [features[i] for i in batches[0] + batches[1]]
     with torch.no_grad():
         return model(**PairCollator.for_model(tokenizer, model)(step)).loss.item()

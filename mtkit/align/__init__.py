@@ -105,6 +105,24 @@ def embed_overlaps(encoder: SentenceEncoder, sentence_lists: Sequence[Sequence[s
     return out
 
 
+def _embed_pairs(encoder: SentenceEncoder, pair_langs, src_lists, tgt_lists, src_langs, tgt_langs,
+                 num_overlaps: int, *, show_progress: bool):
+    """:func:`embed_overlaps` of both sides of many pairs, each pair by the encoder that
+    ``encoder.for_languages`` gives for its languages (``pair_langs``); the pairs one encoder serves share its
+    calls. Returns the source sides' and the target sides' (vectors, lengths), in pair order."""
+    pair_encoders = [encoder.for_languages(*langs) for langs in pair_langs]
+    src_side: list = [None] * len(pair_encoders)
+    tgt_side: list = [None] * len(pair_encoders)
+    for pair_encoder in dict.fromkeys(pair_encoders):
+        served = [k for k, e in enumerate(pair_encoders) if e is pair_encoder]
+        for side, lists, langs in ((src_side, src_lists, src_langs), (tgt_side, tgt_lists, tgt_langs)):
+            embedded = embed_overlaps(pair_encoder, [lists[k] for k in served], num_overlaps,
+                                      langs=[langs[k] for k in served], show_progress=show_progress)
+            for k, vectors_and_lengths in zip(served, embedded):
+                side[k] = vectors_and_lengths
+    return src_side, tgt_side
+
+
 def align(src: Sequence[str | Sentence], tgt: Sequence[str | Sentence], *, encoder: str | SentenceEncoder = "auto",
           src_lang: str | None = None, tgt_lang: str | None = None, max_align: int = Aligner.MAX_ALIGN,
           top_k: int = Aligner.TOP_K, win: int = Aligner.WIN, skip: float = Aligner.SKIP,
@@ -153,16 +171,19 @@ def align_many(pairs: Iterable[tuple[Sequence[str | Sentence], Sequence[str | Se
         # took 60 s instead of 14 s.
         src_langs = [sl or document_language([src[i] for i in ks]) for (src, _, sl, _), (ks, _) in zip(batch, kept)]
         tgt_langs = [tl or document_language([tgt[j] for j in kt]) for (_, tgt, _, tl), (_, kt) in zip(batch, kept)]
-        src_side = embed_overlaps(enc, [[src[i] for i in ks] for (src, *_), (ks, _) in zip(batch, kept)],
-                                  aligner.max_align - 1, langs=src_langs, show_progress=show_progress)
-        tgt_side = embed_overlaps(enc, [[tgt[j] for j in kt] for (_, tgt, *_), (_, kt) in zip(batch, kept)],
-                                  aligner.max_align - 1, langs=tgt_langs, show_progress=show_progress)
-        for (src, tgt, given_sl, given_tl), (ks, kt), (sv, sl), (tv, tl), sl_, tl_ in zip(
-                batch, kept, src_side, tgt_side, src_langs, tgt_langs):
+        # the languages known for the pair: given, or detected from enough text to trust (a short text's guess
+        # still picks the word lists its sentences are embedded with, but not the pair's kind of features)
+        known_langs = [(given_sl or _detected_reliably(sl_, src, ks), given_tl or _detected_reliably(tl_, tgt, kt))
+                       for (src, tgt, given_sl, given_tl), (ks, kt), sl_, tl_ in zip(batch, kept, src_langs, tgt_langs)]
+        src_side, tgt_side = _embed_pairs(enc, known_langs,
+                                          [[src[i] for i in ks] for (src, *_), (ks, _) in zip(batch, kept)],
+                                          [[tgt[j] for j in kt] for (_, tgt, *_), (_, kt) in zip(batch, kept)],
+                                          src_langs, tgt_langs, aligner.max_align - 1, show_progress=show_progress)
+        for (src, tgt, given_sl, given_tl), (ks, kt), (sv, sl), (tv, tl), sl_, tl_, known in zip(
+                batch, kept, src_side, tgt_side, src_langs, tgt_langs, known_langs):
             warnings = _check_pair([src[i] for i in ks], [tgt[j] for j in kt], given_sl, given_tl)
             if ks and kt:  # with a side empty nothing is matched, whatever the encoder knows
-                warnings += _lexical_coverage(enc, given_sl or _detected_reliably(sl_, src, ks),
-                                              given_tl or _detected_reliably(tl_, tgt, kt))
+                warnings += _lexical_coverage(enc, *known)
             beads = _restore_blanks(aligner.align_vectors(sv, tv, sl, tl), ks, kt, len(src), len(tgt), aligner.skip)
             # the languages the sides were embedded as (given or detected), for whoever joins a bead's sentences
             meta = {"src_lang": sl_, "tgt_lang": tl_}
@@ -246,17 +267,17 @@ _COVERAGE_LOGGED: set = set()
 
 def _lexical_coverage(encoder: SentenceEncoder, src_lang: str | None, tgt_lang: str | None) -> list[str]:
     """A warning when the lexical encoder aligns a language it has no word list for (logged once per pair of
-    languages): there it matches only shared names, numbers and spellings, and on Text+Berg de-fr it scored below a
-    length-only aligner (bench/RESULTS.md). Quiet for two versions in one language, where shared words suffice."""
-    if not isinstance(encoder, LexicalEncoder) or src_lang == tgt_lang:
-        return []
-    unknown = [lang for lang in (src_lang, tgt_lang) if lang and lang not in encoder.LANGUAGES]
+    languages): there it matches only shared numbers, spellings and sentence length, and on Text+Berg de-fr it
+    scores above a length-only aligner but far below LaBSE (bench/RESULTS.md). Quiet for two versions in one
+    language, where shared words suffice. The pairs it warns for are those :meth:`LexicalEncoder.for_languages`
+    gives the spelling features."""
+    unknown = encoder.lacks_word_lists(src_lang, tgt_lang) if isinstance(encoder, LexicalEncoder) else []
     if not unknown:
         return []
     pair = f"{src_lang}-{tgt_lang}" if src_lang and tgt_lang else f"{unknown[0]} text"
     warning = (f"the lexical encoder has word lists for {', '.join(encoder.LANGUAGES)} only, not "
-               f"{' or '.join(unknown)}: {pair} is matched by shared names, numbers and spellings "
-               f"(expect worse than a length-only aligner); use LaBSE ({option_text('encoder', 'labse')})")
+               f"{' or '.join(unknown)}: {pair} is matched by shared numbers, spellings and sentence length "
+               f"(expect little better than a length-only aligner); use LaBSE ({option_text('encoder', 'labse')})")
     if (src_lang, tgt_lang) not in _COVERAGE_LOGGED:
         _COVERAGE_LOGGED.add((src_lang, tgt_lang))
         logger.warning(warning)

@@ -70,8 +70,8 @@ def extract_numbers(text: str, lang: str | None = None, *, scales: bool = False,
     (where the sources copy European formats), ``5.3`` is a decimal; ``50,000`` is fifty thousand in English.
     With ``scales``, scale words and compound multipliers count too (``1,5 juta`` = ``150万``, ``1.5万亿``). With
     ``numerals_in_context``, Chinese numerals count only where they read as a number (:func:`_reads_as_number`:
-    not 百姓, 十分, 千方百计, 千家万户). The lexical encoder leaves both off, so that its features (and the
-    alignments cached under its name) stay those of ``lexical-v1``.
+    not 百姓, 十分, 千方百计, 千家万户). The lexical encoder leaves both off, so that its number features stay
+    those of ``lexical-v1``.
     """
     values: list[float] = []
     taken: set[int] = set()  # characters read as part of an Arabic number ("3千": the 千 is not also 1000)

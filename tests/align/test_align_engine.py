@@ -15,7 +15,7 @@ from mtkit.align.numbers import extract_numbers, number_keys, parse_cjk_number
 from mtkit.align.scoring import parse_bead, read_beads, score_alignments
 from mtkit.cli import main
 from mtkit.errors import ConfigError, DataError
-from mtkit.records import Bead
+from mtkit.records import Bead, Sentence
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW = ROOT / "corpora" / "mps-fraud-2024" / "raw"
@@ -81,7 +81,7 @@ def test_settings_are_checked_and_signed():
     with pytest.raises(ConfigError, match="max_align must be >= 2"):
         Aligner(max_align=1)
     assert Aligner().signature(LexicalEncoder()).startswith(
-        "align:bertalign|max_align:5|top_k:3|win:5|skip:-0.1|margin:yes|len_penalty:yes|enc:lexical-v1|mtkit:")
+        "align:bertalign|max_align:5|top_k:3|win:5|skip:-0.1|margin:yes|len_penalty:yes|enc:lexical-v2|mtkit:")
 
 
 @pytest.mark.parametrize("function", [align, align_many])
@@ -130,12 +130,12 @@ def test_number_keys_read_scale_words(text, lang, keys):
 
 
 def test_scale_words_leave_the_lexical_encoders_numbers_alone():
-    # the encoder's features (and the alignments cached under lexical-v1) do not change
+    # the encoder's number features (those of lexical-v1) do not change
     assert extract_numbers("1,5 juta dolar dan 2万亿元", "id") == [1.5, 20000.0]
 
 
 def test_numerals_in_words_stay_in_the_lexical_encoders_numbers():
-    # the numbers filter reads no number in 老百姓 or 千方百计; lexical-v1's features still hold them
+    # the numbers filter reads no number in 老百姓 or 千方百计; the lexical encoder's features still hold them
     assert extract_numbers("千方百计保护老百姓,抓获200名", "zh") == [200.0, 1000.0, 100.0, 100.0]
     assert ("n:1000", 2.0) in LexicalEncoder().features("千方百计保护老百姓", "zh")
     assert extract_numbers("抓获3千人", "zh") == [3.0, 1000.0]  # the filter reads 3000; v1 keeps both
@@ -160,6 +160,81 @@ def test_lexical_encoder_finds_the_translation():
     sims = (c @ v.T).ravel()
     assert int(np.argmax(sims)) == 0
     assert np.allclose(np.linalg.norm(c, axis=1), 1.0)
+
+
+# A German and a French version of one short text (written for this test): the French splits the guide's
+# sentence in two and joins the last two German ones; only the first sentence shares a name or a number.
+DE = ["Die Expedition erreichte am 12. Juli 1898 den Gipfel.", "Es war kalt.", "Der Wind blies stark.",
+      "Der Bergführer kannte den Weg über den langen und schmalen Grat sehr genau, denn er war ihn oft gegangen.",
+      "Am Abend kehrten alle Teilnehmer gesund in die Hütte zurück.", "Niemand hatte damit gerechnet."]
+FR = ["L'expédition atteignit le sommet le 12 juillet 1898.", "Il faisait froid.", "Le vent soufflait fort.",
+      "Le guide connaissait parfaitement le chemin sur la longue et étroite arête.", "Il l'avait souvent parcouru.",
+      "Le soir, tous les participants rentrèrent sains et saufs à la cabane, personne ne s'y attendait."]
+
+
+@pytest.mark.parametrize("src_lang, tgt_lang, spelling", [
+    ("zh", "en", False), ("id", "zh", False), ("de", "de", False), (None, "zh", False), (None, None, False),
+    ("de", "fr", True), ("zh", "de", True), ("en", "fr", True), (None, "fr", True)])
+def test_the_lexical_encoder_picks_its_features_by_the_pair_of_languages(src_lang, tgt_lang, spelling):
+    """Word lists where both languages have one (or one language on both sides); spelling, numbers and length
+    where a known language has none. Both kinds sign alike and have the same width."""
+    encoder = LexicalEncoder()
+    chosen = encoder.for_languages(src_lang, tgt_lang)
+    assert (chosen is not encoder) is spelling
+    assert chosen is encoder.for_languages(src_lang, tgt_lang)  # one variant, made once
+    assert chosen.signature() == encoder.signature() == "enc:lexical-v2|dim:4096|length:0.25"
+    assert chosen.encode(["Polizei."], lang=src_lang).shape == (1, 4096 + 45)
+
+
+def test_spelling_features_and_the_length_block():
+    spelling = LexicalEncoder(word_lists=False)
+    # prefixes of words of 4+ letters without accents or stopwords, numbers, punctuation classes
+    assert spelling.features("Die Expedition über die Engelhörner (1898)?", "de") == [
+        ("n:1898", 2.0), ("p:expe", 1.0), ("p:uber", 1.0), ("p:enge", 1.0), ("q:paren", 1.0), ("q:paren", 1.0),
+        ("q:question", 1.0)]
+    assert spelling.features("「警方」抓获10人?", "zh") == [("n:10", 2.0), ("q:quote", 1.0), ("q:quote", 1.0),
+                                                      ("q:question", 1.0)]
+    # the length blocks' cosine falls with the difference of log lengths: exp(-d**2 / (4 * width**2))
+    lengths = np.array([10.0, 15.0, 40.0, 10.0 * 3.5])
+    block = spelling.length_block(lengths)
+    d = np.log1p(lengths[0]) - np.log1p(lengths[1:3])
+    assert np.allclose(block[0] @ block[1:3].T, np.exp(-d ** 2 / (4 * 0.25 ** 2)), atol=0.01)
+    # a Chinese character counts 3.5 Latin ones: 10 of them are as long as 35 letters
+    zh, en = spelling.encode(["一二三四五六七八九十"], lang="zh"), spelling.encode(["abcde" * 7], lang="en")
+    assert np.allclose(zh[:, 4096:], en[:, 4096:])
+    # the word-list kind has no length block
+    assert not LexicalEncoder().encode(["Polizei."], lang="de")[:, 4096:].any()
+
+
+def test_a_pair_without_word_lists_aligns_by_spelling_and_length():
+    """With word-list features only the first sentences meet (12, 1898); every other cosine is 0, and the DP
+    walks the diagonal. Spelling and length find the 1-2 and the 2-1 bead."""
+    result = align(DE, FR, encoder="lexical", src_lang="de", tgt_lang="fr")
+    assert [(b.src, b.tgt) for b in result.beads] == [((0,), (0,)), ((1,), (1,)), ((2,), (2,)), ((3,), (3, 4)),
+                                                      ((4, 5), (5,))]
+    assert [b.score for b in result.beads] == [0.743675, 0.01392, 0.03911, 0.038528, 0.029149]
+
+    class WordListsOnly(LexicalEncoder):
+        def for_languages(self, src_lang, tgt_lang):
+            return self
+
+    result = align(DE, FR, encoder=WordListsOnly(), src_lang="de", tgt_lang="fr")
+    assert [(b.src, b.tgt, b.score) for b in result.beads][1:] == [((k,), (k,), 0.0) for k in range(1, 6)]
+
+
+def test_align_many_embeds_each_pair_by_its_own_languages():
+    """One batch of a de-fr and an id-zh pair (languages from the Sentence records): each gets the alignment
+    that aligning it alone gives."""
+    def records(texts, lang):
+        return [Sentence("d", k, t, lang, "", 0, len(t)) for k, t in enumerate(texts)]
+
+    id_zh = (["Polisi menangkap 10 tersangka.", "Mereka dipulangkan ke Tiongkok."], ["警方抓获10名嫌疑人。", "他们被遣返回中国。"])
+    pairs = [(records(DE, "de"), records(FR, "fr")), (records(id_zh[0], "id"), records(id_zh[1], "zh"))]
+    together = list(align_many(pairs, encoder="lexical"))
+    alone = [align(DE, FR, encoder="lexical", src_lang="de", tgt_lang="fr"),
+             align(*id_zh, encoder="lexical", src_lang="id", tgt_lang="zh")]
+    assert [r.beads for r in together] == [r.beads for r in alone]
+    assert together[1].beads[0].score == 0.901032  # word lists: lexical-v1's score (the CLI format test's)
 
 
 def test_align_many_keeps_pair_order():
@@ -429,5 +504,5 @@ def test_align_cli_settings_reach_the_beads_and_the_signature(tmp_path, capsys, 
                  "--src-lang", "id", "--tgt-lang", "zh", *options]) == 0
     out = capsys.readouterr()
     assert out.out.splitlines() == expected
-    assert out.err.splitlines()[-1] == (f"align:bertalign|{settings}|margin:yes|len_penalty:yes|enc:lexical-v1|"
+    assert out.err.splitlines()[-1] == (f"align:bertalign|{settings}|margin:yes|len_penalty:yes|enc:lexical-v2|"
                                         f"mtkit:{__version__}")

@@ -303,13 +303,14 @@ def test_align_tsv_and_jsonl_join_a_beads_sentences_as_the_corpus_does(tmp_path,
 
 
 def test_the_lexical_encoder_says_when_it_has_no_word_list_for_a_language(caplog, monkeypatch):
-    """On Text+Berg de-fr the lexical encoder scored below a length-only aligner: aligning such a pair says so
+    """On Text+Berg de-fr the lexical encoder scores little above a length-only aligner: aligning such a pair says so
     (once in the log per pair of languages, in every alignment's warnings); zh/en/id pairs and one-language pairs
     stay quiet."""
     de = ["Die Polizei hat gestern zehn Verdächtige festgenommen.", "Sie wurden nach China gebracht."]
     fr = ["La police a arrêté dix suspects hier.", "Ils ont été transférés en Chine."]
     expected = ("the lexical encoder has word lists for zh, en, id only, not de or fr: de-fr is matched by shared "
-                "names, numbers and spellings (expect worse than a length-only aligner); use LaBSE (encoder='labse' / --encoder labse)")
+                "numbers, spellings and sentence length (expect little better than a length-only aligner); use LaBSE "
+                "(encoder='labse' / --encoder labse)")
     monkeypatch.setattr("mtkit.align._COVERAGE_LOGGED", set())
     with caplog.at_level(logging.WARNING, logger="mtkit.align"):
         first = align(de, fr, encoder="lexical", src_lang="de", tgt_lang="fr")
@@ -375,5 +376,6 @@ def test_empty_sides_say_which_and_no_word_list_warning(caplog, monkeypatch):
     with caplog.at_level(logging.WARNING, logger="mtkit.align"):
         result = align(["a b c.", "d e f."], fr, encoder="lexical")
     assert result.meta["warnings"] == [
-        "the lexical encoder has word lists for zh, en, id only, not fr: fr text is matched by shared names, numbers "
-        "and spellings (expect worse than a length-only aligner); use LaBSE (encoder='labse' / --encoder labse)"]
+        "the lexical encoder has word lists for zh, en, id only, not fr: fr text is matched by shared numbers, "
+        "spellings and sentence length (expect little better than a length-only aligner); use LaBSE "
+        "(encoder='labse' / --encoder labse)"]

@@ -129,7 +129,7 @@ def test_ray_logs_at_mtkits_verbosity(monkeypatch, tmp_path, flags, level):
 def test_a_worker_whose_encoder_differs_stops_the_run():
     step = AlignPairs("lexical", {}, "align:bertalign|max_align:5|top_k:3|win:5|skip:-0.1|margin:yes|len_penalty:yes|"
                                      "enc:labse|mtkit:0.1.0")
-    with pytest.raises(BackendError, match=r"this worker's aligner signs .*enc:lexical-v1.*, the driver's .*enc:labse"):
+    with pytest.raises(BackendError, match=r"this worker's aligner signs .*enc:lexical-v2.*, the driver's .*enc:labse"):
         step.setup()
 
 

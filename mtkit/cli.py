@@ -493,6 +493,8 @@ def _add_card(sub):
     p.add_argument("--dataset-config", help="its config (language pair), e.g. en-zh (default: eval.json's)")
     p.add_argument("--split", help="the split the scores come from (default: eval.json's)")
     p.add_argument("--system", help="system in eval.json (default: the first)")
+    p.add_argument("--license", help="the model's Hub license id, e.g. cc-by-4.0 (default: what the base model's "
+                   "local card states, else unknown)")
     p.set_defaults(func=_run_card)
 
 
@@ -516,7 +518,7 @@ def _run_card(args) -> int:
     path = write_model_card(args.out, model_name=model_name, base_model=args.base_model or info.get("base_model"),
                             training=info.get("training"),
                             training_dataset=args.trained_on or info.get("training_dataset"),
-                            origin=info.get("origin"), **settings)
+                            origin=info.get("origin"), license=args.license, **settings)
     _out(f"model card: {path}")
     return 0
 

@@ -89,3 +89,8 @@ def test_license_name_and_link_are_manifest_keys(tmp_path):
                                         + text, encoding="utf-8")
     m = load_manifest(root)
     assert (m.license, m.extra) == ("other", {"license_name": "news-research", "license_link": "LICENSE.md"})
+    # the Hub's ids are lowercase; none stated is its `unknown`
+    (root / "manifest.yaml").write_text("license: CC-BY-4.0\n" + text, encoding="utf-8")
+    assert load_manifest(root).license == "cc-by-4.0"
+    (root / "manifest.yaml").write_text(text, encoding="utf-8")
+    assert load_manifest(root).license == "unknown"

@@ -190,7 +190,7 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     order, so the outputs do not depend on it.
     """
     from ..align import Aligner, get_encoder
-    from ..publish.dataset_card import write_card
+    from ..publish.dataset_card import license_warning, write_card
     from .report import write_report
 
     config = config or BuildConfig()
@@ -228,6 +228,8 @@ def build_corpus(corpus_dir: str | Path, out_dir: str | Path, config: BuildConfi
     for warning in split_warnings:
         aligned.warn(warning)
     card = _card_info(manifest, config, align_signature)
+    if license_warning(card):
+        aligned.warn(license_warning(card))
     # The card needs the filter counts, which are known only after the export stream: export, then write it.
     tally = _FilterTally()
     summary = _export_kept_pairs(_read_spool(aligned.spool_dir), filters, split_of, tally, out,

@@ -8,11 +8,14 @@ settings that produced it.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Sequence
 
-from ..utils import atomic_write, md_cell
+from ..utils import atomic_write, md_cell, names_a_local_path
 from . import MetricScore
+
+logger = logging.getLogger("mtkit.evaluate")
 
 HUB_METRIC = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", "comet": "comet"}
 
@@ -20,7 +23,7 @@ HUB_METRIC = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", "comet": "comet"}
 def write_model_card(out_path: str | Path, *, model_name: str, base_model: str | None, languages: Sequence[str],
                      dataset: str, results: dict[str, MetricScore], dataset_config: str | None = None,
                      split: str | None = "test", training: dict | None = None, intended_use: str = "",
-                     limitations: str = "", license: str = "other", training_dataset: str | None = None,
+                     limitations: str = "", license: str | None = None, training_dataset: str | None = None,
                      origin: str | None = None, decoding: dict | None = None) -> Path:
     """Write the card (YAML metadata with ``model-index`` results, then the text) atomically to ``out_path``.
 
@@ -28,20 +31,33 @@ def write_model_card(out_path: str | Path, *, model_name: str, base_model: str |
     fine-tuned on (the Hub's ``datasets:``); ``base_model``, the model it was fine-tuned from. A model that was
     not trained here gives neither and may give its ``origin`` (where its folder was loaded from), which the
     text names without claiming any training. ``decoding``: the ``beam_size`` and ``max_length`` the scored
-    translations were made with (the scores change with them), stated with the command that reproduces them."""
+    translations were made with (the scores change with them), stated with the command that reproduces them.
+
+    The Hub reads ``base_model``, ``datasets`` and model-index's ``dataset.type`` as Hub ids: a local folder goes
+    into the text only (model-index names the dataset by its folder's name), with a warning naming the
+    ``mtkit card`` options that give the ids. ``license``: a Hub license id; by default the base model's, when
+    its local folder has a card that states one, else ``unknown``."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     pair = "-".join(languages)
+    local = {what: value for what, value in (("base model", base_model), ("training dataset", training_dataset),
+                                             ("evaluation dataset", dataset)) if value and not hub_id(value)}
+    if local:
+        logger.warning("%s: the card's Hub metadata leaves out local folders (%s); give their Hub ids (mtkit card "
+                       "--base-model, --trained-on, --dataset) before publishing it", out_path,
+                       "; ".join(f"{what} {value}" for what, value in local.items()))
+    dataset_id = hub_id(dataset) or Path(str(dataset)).name
+    license = (license or _card_license(base_model) or "unknown").lower()
     eval_results = [
-        EvalResult(task_type="translation", task_name=f"Translation {pair}", dataset_type=dataset,
-                   dataset_name=dataset, dataset_config=dataset_config, dataset_split=split,
+        EvalResult(task_type="translation", task_name=f"Translation {pair}", dataset_type=dataset_id,
+                   dataset_name=dataset_id, dataset_config=dataset_config, dataset_split=split,
                    metric_type=HUB_METRIC.get(key, key), metric_name=score.name, metric_value=round(score.score, 4),
                    metric_config=score.signature, metric_args={"signature": score.signature, **(decoding or {})})
         for key, score in results.items()
     ]
     data = ModelCardData(language=list(languages), license=license, library_name="transformers",
-                         tags=["translation", "mtkit"], base_model=base_model,
-                         datasets=[training_dataset] if training_dataset else None,
+                         tags=["translation", "mtkit"], base_model=hub_id(base_model),
+                         datasets=[hub_id(training_dataset)] if hub_id(training_dataset) else None,
                          model_name=model_name, eval_results=eval_results, pipeline_tag="translation")
     about = f"Translation {pair}"
     if base_model:
@@ -81,6 +97,36 @@ def write_model_card(out_path: str | Path, *, model_name: str, base_model: str |
     return path
 
 
+# A Hub repo id: a name, or an owner and a name, of letters, digits, "-", "_" and "."
+_HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
+
+
+def hub_id(name: str | None) -> str | None:
+    """``name`` when it can be a Hub repo id; None for a local path (one that exists, or one written as a path:
+    ``/abs``, ``./x``, ``a/b/c``), which a card's Hub metadata must not carry (it would also show a home folder's
+    name)."""
+    if not name:
+        return None
+    name = str(name)
+    if names_a_local_path(name) or Path(name).expanduser().exists() or not _HUB_ID.fullmatch(name):
+        return None
+    return name
+
+
+def _card_license(model: str | None) -> str | None:
+    """The license a local model folder's own card (README.md, as a Hub download has it) states, if any."""
+    readme = Path(str(model)).expanduser() / "README.md" if model else None
+    if readme is None or not readme.is_file():
+        return None
+    from huggingface_hub import metadata_load
+
+    try:
+        found = (metadata_load(readme) or {}).get("license")
+    except Exception:  # noqa: BLE001 - a card whose YAML does not parse states nothing
+        return None
+    return found if isinstance(found, str) and found else None
+
+
 def card_settings(report: dict, *, eval_path, system: str | None = None, languages: str | None = None,
                   dataset: str | None = None, dataset_config: str | None = None, split: str | None = None) -> dict:
     """What a card states about its scores, from the eval.json ``report`` (what ``mtkit evaluate`` recorded) and
@@ -114,12 +160,8 @@ def card_settings(report: dict, *, eval_path, system: str | None = None, languag
     tgt = report.get("tgt_lang")
     if tgt and not same_languages([langs[1]], [tgt]):
         raise ConfigError(f"--languages {','.join(langs)} contradicts {eval_path}, whose target language is {tgt}")
-    # --dataset may rename what eval.json recorded (the Hub id of the local folder scored): not checked
-    if dataset is None and evaluated.get("dataset") and Path(evaluated["dataset"]).expanduser().exists():
-        # a local folder is no Hub dataset id, and a published card would show the path (a home folder's name)
-        logging.getLogger("mtkit.evaluate").warning(
-            "the card names the dataset by the local folder %s recorded in %s; give --dataset with its Hub id "
-            "before publishing the card", evaluated["dataset"], eval_path)
+    # --dataset may rename what eval.json recorded (the Hub id of the local folder scored): not checked; a
+    # local folder is said by write_model_card
     dataset = dataset or evaluated.get("dataset")
     if dataset is None:
         raise ConfigError(f"give --dataset ({eval_path} does not record which dataset its scores are of)")

@@ -51,7 +51,7 @@ class Manifest:
     stories: list[Story]
     pretty_name: str = ""
     description: str = ""
-    license: str = "other"
+    license: str = "unknown"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -167,7 +167,8 @@ def load_manifest(path: str | Path) -> Manifest:
         stories=stories,
         pretty_name=str(data.get("pretty_name") or ""),
         description=str(data.get("description") or ""),
-        license=str(data.get("license") or "other"),
+        # the Hub's license ids are lowercase (cc-by-4.0); "unknown" is its id for a license not stated
+        license=str(data.get("license") or "unknown").lower(),
         extra={k: v for k, v in data.items() if k in ("homepage", "citation", "license_name", "license_link")},
     )
 

@@ -26,7 +26,7 @@ class DatasetCardInfo:
     name: str
     pretty_name: str
     description: str = ""
-    license: str = "other"
+    license: str = "unknown"  # a Hub license id; unknown: none stated
     # the Hub's fields for a license that is not one of its identifiers (license: other)
     license_name: str = ""
     license_link: str = ""
@@ -137,13 +137,24 @@ def render_card(info: DatasetCardInfo, summary: ExportSummary) -> str:
 
 
 def _license_text(info: DatasetCardInfo) -> str:
+    sources = "The sentences are taken from the pages listed under Sources, whose publishers' terms apply to them."
+    if info.license == "unknown":
+        # a scraped corpus's manifest often declares no license: say so rather than suggest one was given
+        return f"Unknown: the corpus manifest states no license. {sources}"
     if info.license != "other":
         return f"`{info.license}`."
     named = f"`{info.license_name}`" if info.license_name else "not one of the Hub's license identifiers"
     link = f" ({info.license_link})" if info.license_link else ""
-    # a scraped corpus's manifest often declares no license: say so rather than let `other` suggest one was given
-    return (f"Other: {named}{link}. The sentences are taken from the pages listed under Sources, whose "
-            "publishers' terms apply to them.")
+    return f"Other: {named}{link}. {sources}"
+
+
+def license_warning(info: DatasetCardInfo) -> str | None:
+    """What the Hub asks of a card with ``license: other`` that this one lacks (its docs: a ``license_name``,
+    and the text in a LICENSE file that ``license_link`` points to)."""
+    if info.license != "other" or info.license_name:
+        return None
+    return ("the manifest says license: other without license_name: the Hub asks for license_name (and the text in "
+            "a file named by license_link); or give a Hub license id, or unknown")
 
 
 def _source_langs(src: dict) -> str:

@@ -284,7 +284,7 @@ def test_the_card_passes_datasets_validation(built):
     assert data["size_categories"][0] in json.loads((resource_dir / "size_categories.json").read_text())
     assert data["multilinguality"][0] in json.loads((resource_dir / "multilingualities.json").read_text())
     assert set(data["language"]) <= set(json.loads((resource_dir / "languages.json").read_text()))
-    assert (data["task_categories"], data["license"]) == (["translation"], "other")
+    assert (data["task_categories"], data["license"]) == (["translation"], "unknown")
     configs = MetadataConfigs.from_dataset_card_data(card.data)
     assert configs == {"en-zh": {"data_files": [{"split": "train", "path": "data/en-zh/train-*"}]},
                        "id-zh": {"data_files": [{"split": "train", "path": "data/id-zh/train-*"}]}}

@@ -206,6 +206,44 @@ def test_write_model_card_api_round_trip(tmp_path):
         assert text in card.text
 
 
+def test_a_cards_hub_metadata_holds_hub_ids_only(tmp_path, caplog):
+    """base_model, datasets and model-index's dataset are Hub ids: finetune's cards carried the local folders of
+    the base model and the dataset (home folders' names included). Local folders stay in the text; the license is
+    the base model's card's (a Hub download has one), else unknown, or as given."""
+    from huggingface_hub import ModelCard
+
+    from mtkit.evaluate import score_corpus, write_model_card
+
+    base, data = tmp_path / "opus-mt-zh-en", tmp_path / "build" / "mps"
+    base.mkdir()
+    data.mkdir(parents=True)
+    (base / "README.md").write_text("---\nlicense: cc-by-4.0\n---\n# opus-mt-zh-en\n")
+    results = score_corpus(HYPS["good"], [en for _, en, *_ in ROWS], tgt_lang="en")
+    common = dict(model_name="m", languages=["zh", "en"], dataset=str(data), dataset_config="en-zh", results=results,
+                  training={"method": "full"})
+    with caplog.at_level("WARNING", logger="mtkit.evaluate"):
+        path = write_model_card(tmp_path / "m.md", base_model=str(base), training_dataset=str(data), **common)
+    card = ModelCard.load(path)
+    assert (card.data.base_model, card.data.datasets, card.data.license) == (None, None, "cc-by-4.0")
+    assert [(r.dataset_type, r.dataset_name) for r in card.data.eval_results] == [("mps", "mps")] * len(results)
+    assert str(tmp_path) not in path.read_text().split("\n---\n")[0]
+    assert f"Translation zh-en, fine-tuned from `{base}` on `{data}`." in card.text
+    assert caplog.messages == [f"{path}: the card's Hub metadata leaves out local folders (base model {base}; "
+                               f"training dataset {data}; evaluation dataset {data}); give their Hub ids (mtkit card "
+                               "--base-model, --trained-on, --dataset) before publishing it"]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mtkit.evaluate"):
+        path = write_model_card(tmp_path / "m.md", base_model="Helsinki-NLP/opus-mt-zh-en", training_dataset="org/mps",
+                                license="CC-BY-NC-4.0", **{**common, "dataset": "org/mps"})
+    card = ModelCard.load(path)
+    assert (card.data.base_model, card.data.datasets, card.data.license) == (
+        "Helsinki-NLP/opus-mt-zh-en", ["org/mps"], "cc-by-nc-4.0")
+    assert not caplog.messages
+    # a Hub id names no local folder: its license is not known here
+    assert ModelCard.load(write_model_card(tmp_path / "m.md", base_model="Helsinki-NLP/opus-mt-zh-en",
+                                           **common)).data.license == "unknown"
+
+
 def test_card_of_a_model_that_was_not_trained_here(tmp_path, capsys):
     """A downloaded model saved as is records its Hub name in config.json: its card named it the base the model was
     "fine-tuned from" and listed the evaluation set as training data. Only given facts make those claims."""
@@ -282,12 +320,16 @@ def test_eval_json_records_what_the_scores_are_of_and_the_card_follows_it(datase
     card = tmp_path / "card.md"
     with caplog.at_level("WARNING", logger="mtkit.evaluate"):
         assert main(["card", "--eval", str(ev / "eval.json"), "--out", str(card), "--model-name", "m"]) == 0
-    assert caplog.messages == [f"the card names the dataset by the local folder {dataset} recorded in "
-                               f"{ev / 'eval.json'}; give --dataset with its Hub id before publishing the card"]
+    # a local folder is no Hub id: the text names it, model-index has only its name, and the warning says so
+    assert caplog.messages == [f"{card}: the card's Hub metadata leaves out local folders (evaluation dataset "
+                               f"{dataset}); give their Hub ids (mtkit card --base-model, --trained-on, --dataset) "
+                               "before publishing it"]
     loaded = ModelCard.load(card)
     r = loaded.data.eval_results[0]
-    assert (r.task_name, r.dataset_name, r.dataset_config, r.dataset_split, loaded.data.language) == (
-        "Translation zh-en", str(dataset), "en-zh", "test", ["zh", "en"])
+    assert (r.task_name, r.dataset_type, r.dataset_name, r.dataset_config, r.dataset_split, loaded.data.language) == (
+        "Translation zh-en", "mps", "mps", "en-zh", "test", ["zh", "en"])
+    assert str(dataset) not in card.read_text().split("\n---\n")[0]
+    assert loaded.data.license == "unknown"  # no --license, and no base model folder whose card states one
     assert r.metric_args == {"signature": r.metric_config, "beam_size": 2, "max_length": 64}
     assert f"## Results (`{dataset}` (en-zh), test split)" in loaded.text
     assert "Translations decoded with beam size 2 and at most 64 tokens (`mtkit evaluate --beam 2 --max-length 64`)." \

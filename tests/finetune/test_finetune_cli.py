@@ -26,6 +26,10 @@ def test_finetune_command(tmp_path, capsys):
     best = json.loads((tmp_path / "run" / "done.json").read_text())["metrics"]["best_checkpoint"]
     card = (tmp_path / "cards" / "tiny-zh-en.md").read_text(encoding="utf-8")
     assert f"| weights_from | {best.rsplit('/', 1)[-1]} |" in card and "| steps | 4 |" in card
+    # the local model and dataset folders are named in the text, not in the Hub metadata (base_model:, datasets:)
+    metadata = card.split("\n---\n")[0]
+    assert str(tmp_path) not in metadata and "base_model" not in metadata and "license: unknown" in metadata
+    assert f"fine-tuned from `{model}` on `{data}`" in card
     # the scores change with the decoding settings: `mtkit evaluate`'s defaults gave other numbers
     assert ("Translations decoded with beam size 1 and at most 6 tokens (`mtkit evaluate --beam 1 --max-length 6`)."
             in card)

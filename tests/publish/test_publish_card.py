@@ -91,22 +91,30 @@ def test_prose(card, line):
     assert line in card.text.splitlines()
 
 
-@pytest.mark.parametrize("name, link, yaml, text", [
-    ("", "", {}, "Other: not one of the Hub's license identifiers. The sentences are taken from the pages listed "
-                 "under Sources, whose publishers' terms apply to them."),
-    ("news-research", "LICENSE.md", {"license_name": "news-research", "license_link": "LICENSE.md"},
+@pytest.mark.parametrize("license, name, link, yaml, text, warning", [
+    ("unknown", "", "", {}, "Unknown: the corpus manifest states no license. The sentences are taken from the pages "
+                            "listed under Sources, whose publishers' terms apply to them.", None),
+    ("other", "", "", {}, "Other: not one of the Hub's license identifiers. The sentences are taken from the pages "
+                          "listed under Sources, whose publishers' terms apply to them.",
+     "the manifest says license: other without license_name: the Hub asks for license_name (and the text in a file "
+     "named by license_link); or give a Hub license id, or unknown"),
+    ("other", "news-research", "LICENSE.md", {"license_name": "news-research", "license_link": "LICENSE.md"},
      "Other: `news-research` (LICENSE.md). The sentences are taken from the pages listed under Sources, whose "
-     "publishers' terms apply to them."),
+     "publishers' terms apply to them.", None),
 ])
-def test_license_other(tmp_path, name, link, yaml, text):
-    """`license: other` is what a scraped corpus usually has: the Hub's license_name/license_link when the
-    manifest gives them, and a License section that says what `other` means."""
+def test_license_unknown_or_other(tmp_path, license, name, link, yaml, text, warning):
+    """A scraped corpus usually states no license (the Hub's `unknown`) or its own (`other`): the Hub's
+    license_name/license_link when the manifest gives them, a warning when `other` has no name, and a License
+    section that says what the id means."""
+    from mtkit.publish.dataset_card import license_warning
+
     info = card_info()
-    info.license, info.license_name, info.license_link = "other", name, link
+    info.license, info.license_name, info.license_link = license, name, link
+    assert license_warning(info) == warning
     export_corpus(iter(make_pairs()), tmp_path, card=info, formats=("parquet",))
     card = DatasetCard.load(tmp_path / "README.md", repo_type="dataset")
     data = card.data.to_dict()
-    assert data["license"] == "other"
+    assert data["license"] == license
     assert {k: data[k] for k in ("license_name", "license_link") if k in data} == yaml
     lines = card.text.splitlines()
     assert lines[lines.index("## License") + 2] == text

@@ -282,7 +282,9 @@ def _add_publish(sub):
                        "The token comes from HF_TOKEN or `hf auth login`; it is never printed.")
     p.add_argument("out_dir", metavar="OUT_DIR", help="a folder written by `mtkit build` (README.md + data/)")
     p.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="the Hub dataset repo (created if missing)")
-    p.add_argument("--private", action="store_true", help="create the repo private")
+    p.add_argument("--private", action="store_true", help="make the repo private: create it private, or switch an "
+                   "existing public repo to private before uploading. Without it a new repo is public and an existing "
+                   "one keeps its visibility (a private repo is never made public)")
     p.add_argument("--dry-run", action="store_true", help="list what would be uploaded, with sizes, and what the "
                    "repo holds that would be deleted (its shards not in this build, files of an --include folder "
                    "not sent); send nothing")

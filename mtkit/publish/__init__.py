@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import ConfigError, DataError
+from ..errors import BackendError, ConfigError, DataError, MtkitError
 from ..records import SentencePair
 from ..utils import option_text
 from .dataset_card import DatasetCardInfo, write_card
@@ -73,8 +74,16 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
                     show_progress: bool = False, include: Iterable[str] = ()) -> PublishResult:
     """Upload the card and the Parquet shards of ``out_dir`` to the dataset repo ``repo_id``.
 
+    ``private=True`` makes the repo private: a new one is created private, an existing public one is switched to
+    private before anything is uploaded (and the log says so). ``private=False`` (the default) creates a new repo
+    public and leaves an existing repo as it is: publishing again without ``private`` never makes a private repo
+    public (change that on the Hub).
+
     The token comes from ``token``, else the usual HF environment or login; it is passed to huggingface_hub
-    and never printed, logged or written.
+    and never printed, logged or written. A Hub that cannot be reached (no network, HF_HUB_OFFLINE set) or that
+    refuses a request (bad token, no write access) raises a one-line :class:`~mtkit.errors.MtkitError` naming the
+    repo and what to do, with huggingface_hub's error as its ``__cause__``; publishing only uploads, so nothing
+    local is changed, and a commit the Hub refused leaves the repo's files as they were.
     """
     out_dir = Path(out_dir)
     if not _REPO_ID.match(repo_id):
@@ -109,18 +118,86 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
     was_disabled = are_progress_bars_disabled()
     if not show_progress:  # progress bars are opt-in (the CLI's --progress)
         disable_progress_bars()
+    step = "create {}"
     try:
+        # exist_ok: an existing repo answers 409 and keeps its visibility, whatever ``private`` asks
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        if private:  # before the upload, so that no file of a private publish is ever public
+            step = "make {} private"
+            _make_private(api, repo_id)
+        step = "read {}"
         result.deleted = _stale_files(api, repo_id, files, patterns)
+        step = "upload to {}"
         commit = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(out_dir),
                                    allow_patterns=[name for name, _ in files],  # exactly what a dry run lists
                                    delete_patterns=patterns, commit_message="Upload dataset with mtkit")
+    except Exception as exc:
+        error = _hub_error(exc, repo_id, step, api.endpoint)
+        if error is None:  # not the Hub's answer (a bug, a local file gone): the traceback is the useful report
+            raise
+        raise error from exc
     finally:
         if not was_disabled:
             enable_progress_bars()
     result.url = str(getattr(commit, "repo_url", "") or commit)
     logger.info("uploaded %d files to %s", len(files), repo_id)
     return result
+
+
+def _make_private(api, repo_id: str) -> None:
+    """Switch ``repo_id`` to private if it is public (an existing repo, which create_repo left as it was)."""
+    if api.dataset_info(repo_id).private:
+        return
+    api.update_repo_settings(repo_id, private=True, repo_type="dataset")
+    # a warning, not info: the repo and whatever it held were public until now, which its owner should hear
+    logger.warning("%s was public: made it private (private=True / --private)", repo_id)
+
+
+def _hub_error(exc: Exception, repo_id: str, step: str, endpoint: str) -> MtkitError | None:
+    """One line for a Hub request that failed in ``step`` ("create {}", "upload to {}", ...): offline mode, no
+    connection, or the Hub's refusal (401, 403, ...), saying what to do; None for an error that is not the Hub's."""
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    if isinstance(exc, OfflineModeIsEnabled):
+        return ConfigError(f"cannot publish {repo_id}: HF_HUB_OFFLINE is set, so huggingface_hub sends nothing; "
+                           f"unset it to upload (or pass {option_text('dry_run', True)})")
+    if isinstance(exc, HfHubHTTPError):
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+        reason = getattr(response, "reason_phrase", None) or getattr(response, "reason", None) or ""
+        said = _one_line(getattr(exc, "server_message", None) or "")
+        if status == 401:
+            hint = "check the token (HF_TOKEN or `hf auth login`)"
+        elif status and status >= 500:
+            hint = "the Hub failed, not the request: try again later"
+        else:  # 403, or 404 for a repo the token cannot see: someone else's repo, or a read-only token
+            hint = f"check that the token has write access to {repo_id}"
+        return BackendError(f"the Hub refused to {step.format(repo_id)}: {status or 'HTTP'} {reason}".rstrip()
+                            + (f" ({said})" if said else "") + f"; {hint}")
+    if isinstance(exc, _connection_errors()):
+        return BackendError(f"cannot reach the Hub at {endpoint} to publish {repo_id} ({type(exc).__name__}: "
+                            f"{_one_line(str(exc))}); check the network connection (or HF_ENDPOINT)")
+    return None
+
+
+def _connection_errors() -> tuple[type[Exception], ...]:
+    """The HTTP client's failures to get an answer (refused, timed out, DNS): httpx's (httpx2's) TransportError for
+    huggingface_hub 1.x and later, requests' ConnectionError and Timeout before. Only the client huggingface_hub has
+    imported is looked at, so none is imported here."""
+    kinds: list[type[Exception]] = []
+    for name in ("httpx2", "httpx"):
+        if name in sys.modules:
+            kinds.append(sys.modules[name].TransportError)
+    if "requests" in sys.modules:
+        kinds += [sys.modules["requests"].ConnectionError, sys.modules["requests"].Timeout]
+    return tuple(kinds)
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """``text`` with its whitespace and line breaks collapsed, cut at ``limit`` characters: a server's message or a
+    connection error's can run over several lines, and the CLI prints errors on one."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _stale_files(api, repo_id: str, files: list[tuple[str, int]], patterns: list[str], *,

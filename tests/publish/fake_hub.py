@@ -3,9 +3,9 @@ calls to create a dataset repo, commit regular and LFS files, and download them 
 
 POST /api/repos/create, POST /api/validate-yaml, POST /api/datasets/<repo>/preupload/<rev>,
 POST /datasets/<repo>.git/info/lfs/objects/batch, PUT /lfs/<oid>, POST /api/datasets/<repo>/commit/<rev> (added,
-LFS and deleted files), GET /api/datasets/<repo>/tree/<rev>[/<dir>],
+LFS and deleted files), PUT /api/datasets/<repo>/settings (visibility), GET /api/datasets/<repo>/tree/<rev>[/<dir>],
 GET /api/datasets/<repo>[/revision/<rev>], HEAD|GET /datasets/<repo>/resolve/<rev>/<path>.
-Writes need ``Authorization: Bearer <token>``.
+Writes need ``Authorization: Bearer <token>``. ``refuse`` makes a route answer an error status instead.
 """
 
 from __future__ import annotations
@@ -27,9 +27,12 @@ class FakeHub:
         self.shas: dict[str, str] = {}
         self.blobs: dict[str, bytes] = {}
         self.requests: list[str] = []
-        # per repo created, whether the create request asked for a private repo: True, False, or None when the
-        # request said nothing (huggingface_hub sends "private" or, since 1.x, "visibility")
+        # per repo, whether it is private: as the create request asked (True, False, or None when the request said
+        # nothing; huggingface_hub sends "private" or, since 1.x, "visibility"), then as a settings request set it
         self.private: dict[str, bool | None] = {}
+        # "METHOD /path" -> (status, message): that request is refused, as the Hub refuses a token without write
+        # access (403) or a bad one (401)
+        self.refuse: dict[str, tuple[int, str]] = {}
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,6 +55,12 @@ class FakeHub:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def add_repo(self, repo: str, *, private: bool) -> None:
+        """A dataset repo that exists before the test publishes to it (no files yet)."""
+        self.repos[repo] = {}
+        self.shas[repo] = "0" * 40
+        self.private[repo] = private
+
     def __enter__(self):
         self.thread.start()
         self.timer = threading.Timer(self.lifetime, self.server.shutdown)
@@ -71,10 +80,13 @@ class FakeHub:
         h.query = query  # type: ignore[attr-defined]
         self.requests.append(f"{method} {path}")
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0)) if method in ("POST", "PUT") else b""
-        if method == "PUT":  # pre-signed upload URL, as the Hub hands out for LFS objects: no bearer token
-            if query != f"sig={self._sign(path.rsplit('/', 1)[-1])}":
+        if f"{method} {path}" in self.refuse:
+            status, message = self.refuse[f"{method} {path}"]
+            return self._send(h, status, {"error": message})
+        if method == "PUT" and path.startswith("/lfs/"):  # pre-signed upload URL, as the Hub hands out for LFS
+            if query != f"sig={self._sign(path.rsplit('/', 1)[-1])}":  # objects: no bearer token
                 return self._send(h, 403, {"error": "bad signature"})
-        elif method == "POST" and h.headers.get("Authorization") != f"Bearer {self.token}":
+        elif method in ("POST", "PUT") and h.headers.get("Authorization") != f"Bearer {self.token}":
             return self._send(h, 401, {"error": "Invalid credentials"})
         routes = [
             ("POST", r"/api/repos/create", self._create),
@@ -83,6 +95,7 @@ class FakeHub:
             ("POST", r"/datasets/(?P<repo>[^/]+/[^/]+)\.git/info/lfs/objects/batch", self._lfs_batch),
             ("PUT", r"/lfs/(?P<oid>[0-9a-f]{64})", self._lfs_put),
             ("POST", r"/api/datasets/(?P<repo>[^/]+/[^/]+)/commit/(?P<rev>[^/]+)", self._commit),
+            ("PUT", r"/api/datasets/(?P<repo>[^/]+/[^/]+)/settings", self._settings),
             ("GET", r"/api/datasets/(?P<repo>[^/]+/[^/]+)/tree/(?P<rev>[^/]+)(?:/(?P<dir>.*))?", self._tree),
             ("GET", r"/api/datasets/(?P<repo>[^/]+/[^/]+)(?:/revision/(?P<rev>[^/]+))?", self._info),
             ("GET", r"/datasets/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<file>.+)", self._resolve),
@@ -120,6 +133,17 @@ class FakeHub:
         else:
             self.private[repo] = req.get("private")
         self._send(h, 200, {"url": f"{self.url}/datasets/{repo}", "name": repo})
+
+    def _settings(self, h, body):
+        # update_repo_settings sends {"visibility": "private"|"public"} (1.x and later) or {"private": bool}
+        repo, req = h.match["repo"], json.loads(body)
+        if repo not in self.repos:
+            return self._send(h, 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+        if "visibility" in req:
+            self.private[repo] = req["visibility"] == "private"
+        elif "private" in req:
+            self.private[repo] = bool(req["private"])
+        self._send(h, 200, {})
 
     def _preupload(self, h, body):
         files = json.loads(body)["files"]

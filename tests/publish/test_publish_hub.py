@@ -5,7 +5,9 @@ endpoint into its constants at import time), so nothing here touches the real Hu
 """
 
 import json
+import logging
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 
 from fake_hub import FakeHub
 from mtkit.cli import main
-from mtkit.errors import ConfigError, DataError
+from mtkit.errors import BackendError, ConfigError, DataError
 from mtkit.publish import export_corpus, publish_dataset
 from test_publish_export import card_info, make_pairs
 
@@ -109,7 +111,10 @@ def test_upload_then_load_through_the_hub(built, tmp_path):
         assert no_token.returncode == 2 and "no Hugging Face token" in no_token.stderr
         wrong = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/other"],
                     {**env, "HF_TOKEN": "hf_wrong"}, ROOT)
-        assert wrong.returncode != 0 and "mtkit/other" not in hub.repos
+        assert wrong.returncode == 2 and "mtkit/other" not in hub.repos
+        assert wrong.stderr.splitlines() == [
+            "mtkit publish: error: the Hub refused to create mtkit/other: 401 Unauthorized (Invalid credentials); "
+            "check the token (HF_TOKEN or `hf auth login`)"]
         verbose = run(["-m", "mtkit.cli", "-vv", "publish", str(built), "--repo-id", "mtkit/tiny"], env, ROOT)
         assert verbose.returncode == 0, verbose.stderr
     for proc in (up, load, no_token, wrong, verbose):
@@ -181,3 +186,112 @@ def test_publish_dataset_creates_the_repo_private_only_with_private(built, hub, 
     result = publish_dataset(built, "mtkit/tiny", token=TOKEN, endpoint=hub.url, **kwargs)
     assert hub.private == {"mtkit/tiny": private}
     assert (result.repo_id, result.dry_run, sorted(hub.repos["mtkit/tiny"])) == ("mtkit/tiny", False, HUB_FILES)
+
+
+@pytest.mark.parametrize("existing, kwargs, private, switched", [
+    (None, {"private": True}, True, False),  # created private
+    (False, {"private": True}, True, True),  # an existing public repo: create_repo's 409 kept it public
+    (True, {"private": True}, True, False),
+    (True, {}, True, False),  # publishing again without private never makes a private repo public
+    (True, {"private": False}, True, False),
+    (False, {}, False, False),
+])
+def test_private_makes_the_repo_private_new_or_existing(built, hub, caplog, existing, kwargs, private, switched):
+    if existing is not None:
+        hub.add_repo("mtkit/tiny", private=existing)
+    with caplog.at_level(logging.INFO, logger="mtkit.publish"):
+        publish_dataset(built, "mtkit/tiny", token=TOKEN, endpoint=hub.url, **kwargs)
+    assert hub.private == {"mtkit/tiny": private}
+    assert sorted(hub.repos["mtkit/tiny"]) == HUB_FILES
+    settings = "PUT /api/datasets/mtkit/tiny/settings"
+    assert (settings in hub.requests) == switched
+    assert ("mtkit/tiny was public: made it private" in caplog.text) == switched
+    if switched:  # before any file goes up
+        assert hub.requests.index(settings) < min(i for i, r in enumerate(hub.requests) if "/preupload/" in r)
+
+
+def test_the_cli_makes_an_existing_public_repo_private(built, hub, capsys):
+    hub.add_repo("mtkit/tiny", private=False)
+    assert main(["-q", "publish", str(built), "--repo-id", "mtkit/tiny", "--private"]) == 0
+    assert hub.private == {"mtkit/tiny": True}
+    assert capsys.readouterr().out.splitlines()[-1] == f"published mtkit/tiny (5 files) {hub.url}/datasets/mtkit/tiny"
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("refuse, token, message", [
+    (("POST /api/repos/create", 403, 'You cannot create a dataset under the namespace "mtkit"'),
+     TOKEN, "the Hub refused to create mtkit/tiny: 403 Forbidden (You cannot create a dataset "
+     'under the namespace "mtkit"); check that the token has write access to mtkit/tiny'),
+    (("POST /api/datasets/mtkit/tiny/commit/main", 403, "You have read access but not the required permissions"),
+     TOKEN, "the Hub refused to upload to mtkit/tiny: 403 Forbidden (You have read access but not the required "
+     "permissions); check that the token has write access to mtkit/tiny"),
+    (("PUT /api/datasets/mtkit/tiny/settings", 403, "Forbidden"),
+     TOKEN, "the Hub refused to make mtkit/tiny private: 403 Forbidden (Forbidden); check that the token has "
+     "write access to mtkit/tiny"),
+    (None, "hf_wrong", "the Hub refused to create mtkit/tiny: 401 Unauthorized (Invalid credentials); check the "
+     "token (HF_TOKEN or `hf auth login`)"),
+])
+def test_a_refusing_hub_is_a_one_line_error(built, hub, refuse, token, message):
+    from huggingface_hub.errors import HfHubHTTPError
+
+    before = snapshot(built)
+    if refuse:
+        hub.refuse[refuse[0]] = refuse[1:]
+    if refuse and "settings" in refuse[0]:
+        hub.add_repo("mtkit/tiny", private=False)
+    with pytest.raises(BackendError) as info:
+        publish_dataset(built, "mtkit/tiny", token=token, endpoint=hub.url, private=True)
+    assert str(info.value) == message
+    assert isinstance(info.value.__cause__, HfHubHTTPError)
+    assert hub.repos.get("mtkit/tiny", {}) == {}  # nothing committed, and a repo that stays public gets no file
+    assert snapshot(built) == before
+    assert TOKEN not in str(info.value)
+
+
+def test_offline_mode_is_a_one_line_error(built, hub, monkeypatch):
+    from huggingface_hub import constants
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # read from the environment at import
+    with pytest.raises(ConfigError) as info:
+        publish_dataset(built, "mtkit/tiny", token=TOKEN, endpoint=hub.url)
+    assert str(info.value) == ("cannot publish mtkit/tiny: HF_HUB_OFFLINE is set, so huggingface_hub sends nothing; "
+                               "unset it to upload (or pass dry_run=True / --dry-run)")
+    assert isinstance(info.value.__cause__, OfflineModeIsEnabled)
+    assert hub.requests == []
+
+
+def test_no_connection_is_a_one_line_error(built):
+    with socket.socket() as sock:  # a port nothing listens on: connections are refused at once, with no wait
+        sock.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with pytest.raises(BackendError) as info:
+        publish_dataset(built, "mtkit/tiny", token=TOKEN, endpoint=endpoint)
+    message = str(info.value)
+    assert message.startswith(f"cannot reach the Hub at {endpoint} to publish mtkit/tiny (")
+    assert message.endswith("); check the network connection (or HF_ENDPOINT)") and "\n" not in message
+    assert info.value.__cause__ is not None
+
+
+def test_the_cli_exits_2_with_one_line_when_the_hub_refuses(built, hub, capsys):
+    hub.refuse["POST /api/datasets/mtkit/tiny/commit/main"] = (403, "You have read access but not the required\n"
+                                                               "permissions for this operation")
+    assert main(["-q", "publish", str(built), "--repo-id", "mtkit/tiny"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "mtkit publish: error: the Hub refused to upload to mtkit/tiny: 403 Forbidden (You have read access but not "
+        "the required permissions for this operation); check that the token has write access to mtkit/tiny"]
+
+
+def test_the_cli_offline_exits_2_with_one_line(built, tmp_path):
+    # HF_HUB_OFFLINE as users set it: in the environment before huggingface_hub is imported
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_TOKEN": TOKEN, "HF_HOME": str(tmp_path / "hf"),
+           "HF_ENDPOINT": "http://127.0.0.1:9"}
+    proc = run(["-m", "mtkit.cli", "publish", str(built), "--repo-id", "mtkit/tiny"], env, ROOT)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.splitlines() == [
+        "mtkit publish: error: cannot publish mtkit/tiny: HF_HUB_OFFLINE is set, so huggingface_hub sends nothing; "
+        "unset it to upload (or pass dry_run=True / --dry-run)"]

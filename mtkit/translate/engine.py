@@ -34,6 +34,19 @@ SUPPORTED_GENERATION_FIELDS = {
     "pad_token_id", "decoder_start_token_id", "bos_token_id", "use_cache", "length_penalty", "early_stopping",
     "do_sample", "output_attentions", "output_hidden_states", "_from_model_config", "transformers_version",
     "renormalize_logits", "remove_invalid_values", "num_return_sequences",
+    # read by sampling only, and mtkit decodes with do_sample=False (generate too, HFBackend)
+    "temperature", "top_k", "top_p", "typical_p", "min_p", "epsilon_cutoff", "eta_cutoff", "top_h",
+    # read by assisted decoding only, which needs an assistant model that no backend passes
+    "assistant_confidence_threshold", "assistant_lookbehind", "target_lookbehind", "num_assistant_tokens",
+    "num_assistant_tokens_schedule", "assistant_early_exit",
+}
+# Values that leave greedy and beam search as they are. transformers 5's GenerationConfig() leaves these fields
+# None, but a config that a Trainer or an older transformers saved spells them out (a model fine-tuned by
+# `mtkit finetune` had all of them), and counting them as settings sent every batch of it to generate.
+NEUTRAL_GENERATION_VALUES = {
+    "num_beam_groups": (1,), "diversity_penalty": (0.0,), "encoder_repetition_penalty": (1.0,),
+    "encoder_no_repeat_ngram_size": (0,), "output_scores": (False,), "output_logits": (False,),
+    "return_dict_in_generate": (False,), "low_memory": (False,),
 }
 
 
@@ -122,7 +135,8 @@ class MtkitBackend(TranslationBackend):
         config = self.model.generation_config
         defaults = type(config)()
         return sorted(k for k, v in config.to_dict().items()
-                      if k not in SUPPORTED_GENERATION_FIELDS and v != getattr(defaults, k, None))
+                      if k not in SUPPORTED_GENERATION_FIELDS and v != getattr(defaults, k, None)
+                      and v not in NEUTRAL_GENERATION_VALUES.get(k, ()))
 
     def _rules(self, max_length: int, min_length: int, device):
         """The score rules of ``generate``'s logits processors for this model: in-graph ones for minimum length

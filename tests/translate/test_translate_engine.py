@@ -153,6 +153,43 @@ def test_beam_search_equals_generate(models, name, langs, early_stopping, length
         assert ours.backend.translate_batch(ids, **kwargs) == expected
 
 
+# what a model saved after Seq2SeqTrainer's evaluation spelled out (transformers 5.23): the older defaults
+SAVED_BY_A_TRAINER = {"assistant_confidence_threshold": 0.4, "assistant_lookbehind": 10, "diversity_penalty": 0.0,
+                      "do_sample": False, "encoder_no_repeat_ngram_size": 0, "encoder_repetition_penalty": 1.0,
+                      "epsilon_cutoff": 0.0, "eta_cutoff": 0.0, "num_assistant_tokens": 20,
+                      "num_assistant_tokens_schedule": "constant", "num_beam_groups": 1, "output_scores": False,
+                      "return_dict_in_generate": False, "target_lookbehind": 10, "temperature": 1.0, "top_k": 50,
+                      "top_p": 1.0, "typical_p": 1.0}
+
+
+@pytest.mark.parametrize("settings, to_generate", [
+    (SAVED_BY_A_TRAINER, []),
+    ({"suppress_tokens": [5], "num_beam_groups": 1}, ["suppress_tokens"]),
+    ({"encoder_repetition_penalty": 1.2}, ["encoder_repetition_penalty"]),
+])
+def test_neutral_generation_settings_keep_the_engine(models, tmp_path, caplog, settings, to_generate):
+    """A fine-tuned model's generation config spelled out sampling and assisted-decoding values that greedy and
+    beam search never read, and neutral values of the rest: every batch went to generate. Those stay on the
+    engine (the same ids as generate); a setting the engine does not have still goes to generate, logged."""
+    from transformers import GenerationConfig
+
+    config = GenerationConfig.from_pretrained(models["marian"])
+    for key, value in settings.items():
+        setattr(config, key, value)
+    ours = Translator(models["marian"], backend="mtkit")
+    ours.model.generation_config = config
+    assert ours.backend._unsupported_generation_fields() == to_generate
+    ids = [ours.tokenizer(s).input_ids for s in SOURCES]
+    with caplog.at_level("INFO", logger="mtkit.translate"):
+        got = ours.backend.translate_batch(ids, beam_size=2, max_length=12)
+    assert [r.getMessage() for r in caplog.records if "generation config sets" in r.getMessage()] == (
+        [f"generation config sets {', '.join(to_generate)}: decoding this batch with generate"] if to_generate else [])
+    if not to_generate:
+        hf = Translator(models["marian"], backend="hf")
+        hf.model.generation_config = config
+        assert got == hf.backend.translate_batch(ids, beam_size=2, max_length=12)
+
+
 def test_t5_output_scaling_follows_the_model():
     """transformers 5 forces tie_word_embeddings True in T5Config and MT5Config; the scaling is what the forward
     does: a T5 by what tie_word_embeddings was given as (scale_decoder_outputs), an mT5 never."""

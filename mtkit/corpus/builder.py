@@ -67,8 +67,10 @@ class BuildConfig(StrictConfig):
                 raise ConfigError(f"a filter is {{name: NAME, params: {{...}}}}, got {spec!r}")
             build_filter(spec["name"], spec.get("params"))
         from ..align import Aligner
+        from ..publish.export import check_formats
 
         Aligner(**self.aligner)
+        check_formats(self.formats)  # here, not after ingest and alignment have run
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -236,12 +236,22 @@ class ExportSummary:
         return sum(n for splits in self.counts.values() for n in splits.values())
 
 
-def export_pairs(pairs: Iterable[SentencePair], out_dir: str | Path, *, formats=DEFAULT_FORMATS) -> ExportSummary:
-    """Stream ``pairs`` (each with ``.split`` set) into every format; returns counts per config and split."""
-    out_dir = Path(out_dir)
+def check_formats(formats) -> None:
+    """ConfigError for a format name no writer has."""
     unknown = [f for f in formats if f not in DEFAULT_FORMATS]
     if unknown:
         raise ConfigError(f"unknown export format(s) {', '.join(unknown)}; allowed: {', '.join(DEFAULT_FORMATS)}")
+
+
+def export_pairs(pairs: Iterable[SentencePair], out_dir: str | Path, *, formats=DEFAULT_FORMATS) -> ExportSummary:
+    """Stream ``pairs`` (each with ``.split`` set) into every format; returns counts per config and split.
+
+    Parquet (``data/``, the Hub layout the card describes) is always written. A format's folder that an earlier
+    export left and this one does not write is removed, with a warning: a rebuild with other splits left the old
+    ``hf/`` and ``text/`` splits beside the new ones, where load_from_disk, publish --include and finetune read them
+    (rows now in dev were trained on)."""
+    out_dir = Path(out_dir)
+    check_formats(formats)
     writers = [WRITERS[f](out_dir) for f in formats if f in WRITERS]
     parquet = next((w for w in writers if isinstance(w, ParquetWriter)), None) or ParquetWriter(out_dir)
     if parquet not in writers:
@@ -259,6 +269,7 @@ def export_pairs(pairs: Iterable[SentencePair], out_dir: str | Path, *, formats=
     for writer in writers:
         writer.close()
         writer.remove_stale()
+    _remove_unwritten_formats(out_dir, formats, written={w.root for w in writers})
     counts: dict[str, dict[str, int]] = {}
     for (config, split), n in sorted(parquet.counts.items()):
         counts.setdefault(config, {})[split] = n
@@ -267,6 +278,19 @@ def export_pairs(pairs: Iterable[SentencePair], out_dir: str | Path, *, formats=
         save_dataset_dicts(summary)
     logger.info("exported %d pairs (%s) to %s", summary.total, ", ".join(formats), out_dir)
     return summary
+
+
+def _remove_unwritten_formats(out_dir: Path, formats, written: set[str]) -> None:
+    import shutil
+
+    roots = {name: cls.root for name, cls in WRITERS.items()} | {"hf": "hf"}
+    for name, root in sorted(roots.items()):
+        folder = out_dir / root
+        if root in written or name in formats or not folder.is_dir():
+            continue
+        logger.warning("removing %s: an earlier export's %s files, which this one (formats: %s) does not write and "
+                       "would leave out of date", folder, name, ", ".join(formats))
+        shutil.rmtree(folder)
 
 
 def save_dataset_dicts(summary: ExportSummary) -> None:

@@ -170,6 +170,26 @@ def test_reexport_removes_stale_files(tmp_path):
     assert sorted(p.name for p in (tmp_path / "hf").iterdir()) == ["en-zh"]
 
 
+def test_a_reexport_in_fewer_formats_removes_the_others(tmp_path, caplog):
+    """A rebuild in fewer formats left the earlier hf/ and text/ splits in place, where load_from_disk, publish
+    --include and finetune read rows that the new build had moved to dev. Files that are not an export's stay."""
+    export_corpus(iter(make_pairs()), tmp_path, card=card_info())
+    (tmp_path / "report.md").write_text("not the export's\n")
+    with caplog.at_level("WARNING", logger="mtkit.publish"):
+        export_corpus(iter(make_pairs()), tmp_path, card=card_info(), formats=("jsonl",))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "data", "jsonl", "report.md"]
+    assert caplog.messages == [f"removing {tmp_path / folder}: an earlier export's {name} files, which this one "
+                               "(formats: jsonl) does not write and would leave out of date"
+                               for folder, name in (("hf", "hf"), ("text", "moses"), ("tsv", "tsv"))]
+
+
+def test_a_build_config_with_an_unknown_format_fails_before_any_work():
+    from mtkit.corpus import BuildConfig
+
+    with pytest.raises(ConfigError, match=r"^unknown export format\(s\) csv; allowed: parquet, jsonl, tsv, moses, hf$"):
+        BuildConfig(formats=["parquet", "csv"]).validate()
+
+
 def test_why_empty_splits_get_no_parquet(tmp_path):
     """Pins the datasets behaviour the export works around: a declared Parquet shard with no rows (schema only)
     makes load_dataset fail, so empty splits are neither written nor declared. If this starts to pass, empty

@@ -127,6 +127,7 @@ def ingest_story(task: StoryTask, *, to_simplified: bool) -> tuple[list[Document
     the page).
     """
     from ..ingest import ingest_file
+    from ..ingest.decode import guessed_encoding
 
     documents, stats, skipped, warnings = [], {}, [], []
     for page in task.pages:
@@ -139,13 +140,18 @@ def ingest_story(task: StoryTask, *, to_simplified: bool) -> tuple[list[Document
                 reason = str(exc).removeprefix(f"{page.file}: ")
             if result is not None:
                 reason = _unusable(result)
-            # ingest's warning about a page skipped here ("no article text left") is what the skip warning says
-            held.covered = lambda record: reason is not None and record.levelno == logging.WARNING
+            # ingest's warning about a page skipped here ("no article text left") is what the skip warning says;
+            # a guessed encoding is said below, with the page's name, and goes into the report
+            held.covered = lambda record: (reason is not None and record.levelno == logging.WARNING
+                                           or hasattr(record, "encoding_guess"))
         if reason is not None:
             skipped.append({"document": page.doc_id, "file": page.rel, "languages": list(page.languages),
                             "story": task.story, "reason": reason})
             warnings.append(f"{_page_name(page)}: skipped: {reason}")
             continue
+        if guessed_encoding(result.encoding):
+            warnings.append(f"{_page_name(page)}: not UTF-8; read as {result.encoding}, a guess from its bytes "
+                            "(check its text in the export, or convert the page to UTF-8)")
         detected = [_detected_language(doc) for doc in result.documents]
         if sorted(detected) != sorted(page.languages):
             warnings.append(f"{_page_name(page)}: holds {', '.join(detected)} text, not the declared "

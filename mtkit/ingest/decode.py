@@ -68,14 +68,45 @@ def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
     # Text without NUL bytes is not UTF-16 or UTF-32 (their newlines and ASCII hold NULs; the NUL case returned
     # above), but charset_normalizer ranks them first for some short texts: two lines of GBK came out as
     # utf_16_le, one Chinese line of mojibake where two lines were.
-    best = next((match for match in from_bytes(data) if not match.encoding.startswith(("utf_16", "utf_32"))), None)
-    if best is None:
+    matches = [match for match in from_bytes(data) if not match.encoding.startswith(("utf_16", "utf_32"))]
+    if not matches:
         raise DataError(f"{name}: cannot decode: not UTF-8, UTF-16, GBK, Big5 or another known text encoding")
-    encoding = best.encoding
+    encoding = _preferred_encoding(matches)
     # GB2312 and GBK are subsets of GB18030: decode with the superset so that rare characters survive.
     if encoding in ("gb2312", "gbk"):
         encoding = "gb18030"
-    return _checked(_decode(data, encoding, name), encoding, name)
+    text, encoding = _checked(_decode(data, encoding, name), encoding, name)
+    # a guess can be wrong without any error (a Latin-1 page read as cp1250 mojibake): say so, once per file
+    logger.warning("%s: not UTF-8 text (line %d: %s); read as %s, a guess from its bytes (check the text, or "
+                   "convert the file to UTF-8)", name, *_first_bad_utf8_line(data), encoding,
+                   extra={"encoding_guess": encoding})
+    return text, encoding
+
+
+# What a tie goes to, in this order: charset_normalizer ranks the readings by a "mess" measure that short text
+# leaves tied, and then took the first, often a rare code page: a Windows-1252 page read as cp775 ("Café" ->
+# "Cafķ", "São" -> "SŃo") or cp1250 ("Ministère" -> "Ministčre"), one line of GBK as Korean cp949. Windows-1252
+# is the web's default for a Latin page that declares nothing (the WHATWG Encoding Standard reads even
+# "iso-8859-1" as windows-1252); GB18030 and Big5 are this field's Chinese legacy encodings.
+TIE_PREFERENCE = ("cp1252", "gb18030", "big5")
+
+
+def _preferred_encoding(matches) -> str:
+    """Among charset_normalizer's least messy readings, one that TIE_PREFERENCE names (an encoding is named if
+    it gives the same text as the reading, ``could_be_from_charset``), else the first."""
+    tied = [m for m in matches if m.chaos <= matches[0].chaos]
+    for preferred in TIE_PREFERENCE:
+        for match in tied:
+            same_text = {e.replace("-", "_") for e in match.could_be_from_charset} | {match.encoding}
+            if preferred in same_text or (preferred == "gb18030" and same_text & {"gbk", "gb2312"}):
+                return preferred
+    return matches[0].encoding
+
+
+def guessed_encoding(encoding: str) -> bool:
+    """Whether ``decode_bytes`` read with this encoding by charset detection (a guess, warned about), not UTF-8
+    or UTF-16/32 (which it knows by their bytes or BOM)."""
+    return not encoding.replace("_", "-").lower().startswith(("utf-8", "utf-16", "utf-32"))
 
 
 def read_text_file(path: str | Path) -> tuple[str, str]:
@@ -101,12 +132,7 @@ def read_lines(path: str | Path) -> list[str]:
     it is paired with. Decoded as pages are (UTF-8, UTF-16 by its BOM, else a guess from the bytes with a
     warning, since a guess can be wrong without an error); a UTF-8 BOM is not part of the first line.
     """
-    data = _file_bytes(path)
-    text, encoding = decode_bytes(data, name=str(path))
-    if encoding not in ("utf-8", "utf-16", "utf-32"):
-        # charset detection read it: a Latin-1 file can come out as cp1250 mojibake without an error
-        logger.warning("%s: not UTF-8 text (line %d: %s); read as %s, a guess from its bytes (check the output, "
-                       "or convert the file to UTF-8)", path, *_first_bad_utf8_line(data), encoding)
+    text, _ = decode_bytes(_file_bytes(path), name=str(path))
     lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
     if lines[-1] == "":
         lines.pop()

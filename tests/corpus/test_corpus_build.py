@@ -515,6 +515,22 @@ def test_a_page_in_another_language_than_declared_is_aligned_with_a_warning(tmp_
     assert [p["config"] for p in result.report["pairs"]] == ["id-zh", "en-zh"]
 
 
+def test_a_page_read_by_a_guessed_encoding_is_said_once_with_its_name(tmp_path, caplog):
+    """The shipped Indonesian page saved as Windows-1252: read as cp1252 (charset detection's first reading was
+    cp1250, which gives the same text here), and the guess is a build warning naming the page, in the report, not
+    a second anonymous log line from ingest."""
+    page = (CORPUS / "raw" / "000_63baf882e5e4f05a.txt").read_text(encoding="utf-8")
+    latin = page.replace("Tiongkok", "Tiôngkok")  # a non-ASCII letter that cp1252 has
+    result = build_corpus(corpus_with_cctv_page(tmp_path, latin.encode("cp1252", errors="replace")), tmp_path / "out",
+                          BuildConfig(encoder="lexical"))
+    warning = (f"{CCTV}: not UTF-8; read as cp1252, a guess from its bytes (check its text in the export, or "
+               "convert the page to UTF-8)")
+    assert result.report["warnings"][0] == warning
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("mtkit") and r.levelno >= logging.WARNING]
+    assert logged.count(warning) == 1 and not any("a guess from its bytes (check the text" in m for m in logged)
+    assert "Tiôngkok" in (tmp_path / "out" / "jsonl" / "id-zh" / "train.jsonl").read_text(encoding="utf-8")
+
+
 def test_a_corpus_with_no_usable_page_is_an_error(tmp_path, capsys):
     corpus = corpus_with_cctv_page(tmp_path, b"  \n")
     for page in (corpus / "raw").iterdir():  # the other four as well

@@ -241,13 +241,32 @@ def test_bad_bytes_allowed_grow_with_the_page_and_a_mostly_ascii_page_is_not_gar
     assert (text, encoding) == ("Police – and prosecutors – met\ufffds.", "utf-8")
 
 
-@pytest.mark.parametrize("text, encoding", [
-    ("公安部严打电诈跨国犯罪", "gbk"),  # short: few bad bytes, but no more well-formed UTF-8 than chance gives
-    ("中緬泰三國警方", "big5"),
+@pytest.mark.parametrize("text, encoding, read_as", [
+    ("公安部严打电诈跨国犯罪", "gbk", "gb18030"),  # short: few bad bytes, but no more well-formed UTF-8 than chance gives
+    ("中緬泰三國警方", "big5", "big5"),
 ])
-def test_a_short_legacy_encoded_line_is_not_taken_for_damaged_utf8(text, encoding, caplog):
-    assert decode_bytes(text.encode(encoding), name="page.txt")[1] != "utf-8"
-    assert caplog.messages == []
+def test_a_short_legacy_encoded_line_is_not_taken_for_damaged_utf8(text, encoding, read_as, caplog):
+    assert decode_bytes(text.encode(encoding), name="page.txt") == (text, read_as)
+    assert caplog.messages == [f"page.txt: not UTF-8 text (line 1: invalid start byte); read as {read_as}, a guess "
+                               "from its bytes (check the text, or convert the file to UTF-8)"]
+
+
+@pytest.mark.parametrize("text, encoding, read_as", [
+    # charset_normalizer's first reading of each was another code page, tied with the right one: cp775
+    # ("Cafķ", "SŃo"), cp1250 ("Ministčre"), Korean cp949 for one line of GBK
+    ("Café owners in São Paulo say naïve plans fail.\n", "cp1252", "cp1252"),
+    ("The Ministère de l'Intérieur said on Tuesday that 10 suspects were arrested – “quickly”.\n", "cp1252",
+     "cp1252"),
+    ("Polisi menangkap 10 tersangka di Jakarta pada hari Selasa. Café.\n", "latin-1", "cp1252"),
+    ("公安部严打电诈跨国犯罪,缅甸警方。", "gbk", "gb18030"),
+    ("公安部嚴打電詐跨國犯罪,緬甸警方。", "big5", "big5"),
+    # no tie: a Polish page in its own code page stays in it
+    ("Zażółć gęślą jaźń, powiedział minister.", "cp1250", "cp1250"),
+])
+def test_charset_detection_ties_go_to_the_webs_legacy_encodings(text, encoding, read_as, caplog):
+    assert decode_bytes(text.encode(encoding), name="page.txt") == (text, read_as)
+    assert [m.split("; ")[1] for m in caplog.messages] == [f"read as {read_as}, a guess from its bytes (check the "
+                                                           "text, or convert the file to UTF-8)"]
 
 
 def test_text_without_nul_bytes_is_not_guessed_to_be_utf16():

@@ -185,8 +185,12 @@ class MtkitBackend(TranslationBackend):
             if self._decoder:
                 self._decoder.linear = self._linears
         if unsupported or (beam_size > 1 and not self._decoder):
-            if unsupported:
-                logger.info("generation config sets %s: decoding this batch with generate", ", ".join(unsupported))
+            if unsupported and not self._said_unsupported:
+                # once, as a warning: every batch of this model goes to generate, at generate's speed
+                self._said_unsupported = True
+                logger.warning("the model's generation config sets %s, which the mtkit engine does not have: "
+                               "decoding with generate (remove them from generation_config.json to use the "
+                               "engine)", ", ".join(unsupported))
             return HFBackend(self.model, self.tokenizer, forced_bos_token_id=self.forced_bos_token_id).translate_batch(
                 source_ids, beam_size=beam_size, max_length=max_length, min_length=min_length,
                 length_penalty=length_penalty)
@@ -211,6 +215,7 @@ class MtkitBackend(TranslationBackend):
         return [_strip(r, self._special_ids()) for r in results]
 
     _decoder = None
+    _said_unsupported = False
 
     # None: on CUDA, compaction waits until half the rows are done (it costs a graph capture); on the CPU it
     # happens at once. Tests set True to check the deferred path on the CPU.

@@ -22,6 +22,7 @@ Decisions a consumer may rely on:
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,9 @@ def signature(*, to_simplified: bool = False) -> str:
     field changes whenever a rule or a kind of text edit (:data:`~mtkit.ingest.clean.TEXT_EDIT_VERSIONS`) is
     added, removed or re-versioned, so that callers who keep only it (the corpus build) still see the change."""
     rules = [rule.signature().split("|")[:2] for rule in ALL_RULES]
-    digest = stable_hash(rules, sorted(TEXT_EDIT_VERSIONS.items()), length=8)
+    # the conversion's version only where it runs: signatures without it are those of earlier builds
+    digest = stable_hash(rules, sorted(TEXT_EDIT_VERSIONS.items()), *([T2S_VERSION] if to_simplified else []),
+                         length=8)
     return make_signature(f"ingest:{digest}", rules=len(rules), t2s=to_simplified)
 
 
@@ -267,6 +270,14 @@ def _split_by_language(paragraphs, *, doc_id, source, story, expected) -> list[D
     return documents
 
 
+# OpenCC's t2s keeps 著 wherever Simplified Chinese also writes 著 (显著, 著作), so where Taiwan and Hong Kong write
+# 著 for the aspect particle 着 it gives 随著 for the mainland's 随着 (twice in the shipped Traditional page);
+# tw2s changes those but also 顯著 to 显着, which is wrong. After these words 著 is the particle, unless a
+# character follows that makes it the verb (本著作, 接著作).
+_PARTICLE_ZHE = re.compile(r"(随|接|意味|沿|朝|顺|凭|本)著(?![作名称述录书者])")
+T2S_VERSION = "opencc-t2s+zhe1"
+
+
 def _to_simplified(doc: Document) -> None:
     if doc.lang != "zh" or doc.script != "Hant":
         return
@@ -275,7 +286,7 @@ def _to_simplified(doc: Document) -> None:
     converter = opencc_converter("t2s")
     for p in doc.paragraphs:
         if p.script == "Hant":
-            p.text, p.original, p.script = converter.convert(p.text), p.raw, "Hans"
+            p.text, p.original, p.script = _PARTICLE_ZHE.sub(r"\1着", converter.convert(p.text)), p.raw, "Hans"
             p.meta["converted_from"] = "Hant"
     doc.script = "Hans"
     doc.meta["converted_from"] = "Hant"

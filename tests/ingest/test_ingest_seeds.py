@@ -168,6 +168,17 @@ def test_traditional_to_simplified_keeps_the_original():
     assert p.text.startswith("新华社南京2月20日电(记者朱国亮、熊丰)")
     assert p.original.startswith("新華社南京2月20日電(記者朱國亮、熊豐)")
     assert result.raw_text[p.start:p.end] == p.original
+    # 隨著 is the mainland's 随着, which OpenCC's t2s leaves as 随著 (twice in the text this page keeps)
+    text = "".join(p.text for p in doc.paragraphs)
+    assert (text.count("随着"), text.count("随著"), text.count("显著")) == (2, 0, 0)
+
+
+@pytest.mark.parametrize("traditional, simplified", [
+    ("隨著中國民航包機降落", "随着中国民航包机降落"), ("這意味著警方沿著邊境接著行動", "这意味着警方沿着边境接着行动"),
+    ("取得顯著成效", "取得显著成效"), ("本著作權", "本著作权"), ("著名的學者", "著名的学者")])
+def test_to_simplified_writes_the_particle_zhe_as_the_mainland_does(traditional, simplified):
+    (doc,) = ingest_text(traditional + "。" * 1, doc_id="p", to_simplified=True).documents
+    assert "".join(p.text for p in doc.paragraphs) == simplified + "。"
 
 
 @pytest.mark.parametrize("encoding", ["gb18030", "big5", "utf-16", "utf-8-sig"])

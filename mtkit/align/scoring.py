@@ -187,14 +187,17 @@ def score_alignments(tests: Iterable[AlignmentLike], golds: Iterable[AlignmentLi
     ``"document K"`` (1-based). Anything else is a TypeError naming what is expected.
     """
     tests, golds = _documents(tests, "test"), _documents(golds, "gold")
+    # each entry read first: one document's beads given as the list of documents (read_beads' result, twice) is
+    # a TypeError that says so, not a count mismatch between "14 test alignments" and "3 gold alignments"
+    test_beads = [_as_beads(test, f"tests[{k}]") for k, test in enumerate(tests)]
+    gold_beads = [_as_beads(gold, f"golds[{k}]") for k, gold in enumerate(golds)]
     if len(tests) != len(golds):
         raise DataError(f"{len(tests)} test alignments but {len(golds)} gold alignments")
     if names is None:
         names = [f"{test} vs {gold}" if isinstance(test, (str, os.PathLike)) and isinstance(gold, (str, os.PathLike))
                  else f"document {k + 1}" for k, (test, gold) in enumerate(zip(tests, golds))]
     names = list(names)
-    tests = [_as_beads(test, f"tests[{k}]") for k, test in enumerate(tests)]
-    golds = [_as_beads(gold, f"golds[{k}]") for k, gold in enumerate(golds)]
+    tests, golds = test_beads, gold_beads
     if not any(tests) and not any(golds):  # all-zero scores would read as a result
         raise DataError(f"nothing to score: no bead in any TEST or GOLD ({', '.join(names) or 'none given'})")
     p = [0, 0, 0, 0]

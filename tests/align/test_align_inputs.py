@@ -89,6 +89,9 @@ def test_score_alignments_takes_alignments_and_files(tmp_path, caplog):
                                  "Alignment, a list of Beads or the path of a vecalign file each), not NoneType"),
     ([Bead((0,), (0,))], [[Bead((0,), (0,))]], "score_alignments takes one alignment per document; tests[0] is a "
      "Bead: give each document's beads as one list, score_alignments([beads], [gold_beads])"),
+    # read_beads' lists for both, of different lengths: said as the mistake it is, not as a count mismatch
+    ([Bead((0,), (0,)), Bead((1,), (1,))], [Bead((0,), (0,))], "score_alignments takes one alignment per document; "
+     "tests[0] is a Bead: give each document's beads as one list, score_alignments([beads], [gold_beads])"),
     ([[Bead((0,), (0,))]], [3], "score_alignments takes, for each document, an Alignment, a list of Beads or the "
                                 "path of a vecalign file; golds[0] is int"),
     ([[Bead((0,), (0,)), ((1,), (1,))]], [[Bead((0,), (0,))]], "score_alignments takes, for each document, an "

@@ -302,6 +302,8 @@ def _run_publish(args) -> int:
     verb = "would upload" if result.dry_run else "uploaded"
     for path, size in result.files:
         _out(f"{verb} {path} ({size:,} bytes)")
+    if result.made_private:
+        _out(f"{'would make' if result.dry_run else 'made'} {args.repo_id} private (it was public)")
     for path in result.deleted:
         _out(f"{'would delete' if result.dry_run else 'deleted'} {path} (not in this build)")
     deleted = f", {len(result.deleted)} deleted" if result.deleted else ""

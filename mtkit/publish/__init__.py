@@ -58,6 +58,7 @@ class PublishResult:
     deleted: list[str] = field(default_factory=list)  # paths in the repo this upload removes (delete_patterns)
     url: str = ""
     dry_run: bool = False
+    made_private: bool = False  # an existing public repo switched to private (in a dry run: would be)
 
 
 def hub_files(out_dir: Path, include: Iterable[str] = ()) -> list[tuple[str, int]]:
@@ -106,8 +107,9 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
         if not token:  # the Hub answers "not found" for a private or gated repo asked without a token
             logger.warning("no Hugging Face token: if %s is private, the files this upload would delete there "
                            "cannot be listed", repo_id)
-        result.deleted = _stale_files(HfApi(endpoint=endpoint, token=token or None), repo_id, files, patterns,
-                                      dry_run=True)
+        info = _repo_info(HfApi(endpoint=endpoint, token=token or None), repo_id, dry_run=True)
+        result.deleted = _stale_files(info, files, patterns)
+        result.made_private = bool(private and info is not None and not info.private)
         return result
     if not token:
         raise ConfigError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (or pass "
@@ -124,9 +126,9 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         if private:  # before the upload, so that no file of a private publish is ever public
             step = "make {} private"
-            _make_private(api, repo_id)
+            result.made_private = _make_private(api, repo_id)
         step = "read {}"
-        result.deleted = _stale_files(api, repo_id, files, patterns)
+        result.deleted = _stale_files(_repo_info(api, repo_id), files, patterns)
         step = "upload to {}"
         commit = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(out_dir),
                                    allow_patterns=[name for name, _ in files],  # exactly what a dry run lists
@@ -144,13 +146,15 @@ def publish_dataset(out_dir: str | Path, repo_id: str, *, private: bool = False,
     return result
 
 
-def _make_private(api, repo_id: str) -> None:
-    """Switch ``repo_id`` to private if it is public (an existing repo, which create_repo left as it was)."""
+def _make_private(api, repo_id: str) -> bool:
+    """Switch ``repo_id`` to private if it is public (an existing repo, which create_repo left as it was); whether
+    it was."""
     if api.dataset_info(repo_id).private:
-        return
+        return False
     api.update_repo_settings(repo_id, private=True, repo_type="dataset")
     # a warning, not info: the repo and whatever it held were public until now, which its owner should hear
     logger.warning("%s was public: made it private (private=True / --private)", repo_id)
+    return True
 
 
 def _hub_error(exc: Exception, repo_id: str, step: str, endpoint: str) -> MtkitError | None:
@@ -200,25 +204,29 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _stale_files(api, repo_id: str, files: list[tuple[str, int]], patterns: list[str], *,
-                 dry_run: bool = False) -> list[str]:
-    """The repo's files that ``upload_folder(delete_patterns=patterns)`` removes: those the patterns match
-    (matched as huggingface_hub matches them) that this upload does not send. A repo not there yet has none; in a
-    dry run, a repo that cannot be read gives a warning and no list."""
+def _repo_info(api, repo_id: str, *, dry_run: bool = False):
+    """The repo's info (its files and visibility), in one request (list_repo_files retries an unreachable Hub for
+    ~25 s); None for a repo not there yet, and in a dry run for one that cannot be read, with a warning."""
     from huggingface_hub.errors import RepositoryNotFoundError
-    from huggingface_hub.utils import filter_repo_objects
 
     try:
-        # the repo's info lists its files in one request; list_repo_files retries an unreachable Hub for ~25 s
-        remote = [f.rfilename for f in api.dataset_info(repo_id).siblings or []]
+        return api.dataset_info(repo_id)
     except RepositoryNotFoundError:
-        return []
+        return None
     except Exception as exc:  # offline, no access: a dry run still lists the upload
         if not dry_run:
             raise
-        logger.warning("cannot list %s's files (%s): the files this upload would delete there are not listed",
-                       repo_id, type(exc).__name__)
-        return []
+        logger.warning("cannot read %s (%s): the files this upload would delete there, and whether it is public, "
+                       "are not known", repo_id, type(exc).__name__)
+        return None
+
+
+def _stale_files(info, files: list[tuple[str, int]], patterns: list[str]) -> list[str]:
+    """The files of the repo (``info``, None: not there) that ``upload_folder(delete_patterns=patterns)`` removes:
+    those the patterns match (matched as huggingface_hub matches them) that this upload does not send."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    remote = [f.rfilename for f in (info.siblings or [])] if info is not None else []
     sent = {name for name, _ in files}
     return sorted(p for p in filter_repo_objects(remote, allow_patterns=patterns)
                   if p not in sent and p != ".gitattributes")

@@ -211,10 +211,19 @@ def test_private_makes_the_repo_private_new_or_existing(built, hub, caplog, exis
 
 
 def test_the_cli_makes_an_existing_public_repo_private(built, hub, capsys):
+    """A dry run says the switch it would make, and changes nothing; the publish makes it and says so."""
     hub.add_repo("mtkit/tiny", private=False)
+    assert main(["-q", "publish", str(built), "--repo-id", "mtkit/tiny", "--private", "--dry-run"]) == 0
+    assert "would make mtkit/tiny private (it was public)" in capsys.readouterr().out.splitlines()
+    assert hub.private == {"mtkit/tiny": False}
     assert main(["-q", "publish", str(built), "--repo-id", "mtkit/tiny", "--private"]) == 0
     assert hub.private == {"mtkit/tiny": True}
-    assert capsys.readouterr().out.splitlines()[-1] == f"published mtkit/tiny (5 files) {hub.url}/datasets/mtkit/tiny"
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == f"published mtkit/tiny (5 files) {hub.url}/datasets/mtkit/tiny"
+    assert "made mtkit/tiny private (it was public)" in out
+    # already private: nothing to say
+    assert main(["-q", "publish", str(built), "--repo-id", "mtkit/tiny", "--private", "--dry-run"]) == 0
+    assert not any("private" in line for line in capsys.readouterr().out.splitlines())
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

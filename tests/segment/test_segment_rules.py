@@ -222,7 +222,7 @@ def test_lang_filter_and_jsonl(capsys):
 def test_to_simplified_keeps_the_original_in_jsonl(capsys):
     assert main(["segment", str(RAW / "002_f8e7142ca16b1147.txt"), "--jsonl", "--to-simplified"]) == 0
     first = json.loads(capsys.readouterr().out.splitlines()[0])
-    assert first["text"].startswith("新华社南京2月20日电(记者朱国亮、熊丰)2月20日,随著中国民航包机陆续降落")
+    assert first["text"].startswith("新华社南京2月20日电(记者朱国亮、熊丰)2月20日,随着中国民航包机陆续降落")
     assert first["original"].startswith("新華社南京2月20日電(記者朱國亮、熊豐)2月20日,隨著中國民航包機(jī)陸續(xù)")
     assert first["script"] == "Hans"
 

@@ -412,7 +412,10 @@ def _add_evaluate(sub):
 
 def _run_evaluate(args) -> int:
     from .errors import ConfigError
+    from .evaluate.metrics import check_target_language
     from .evaluate.run import evaluate_dataset, evaluate_files
+
+    check_target_language(args.tgt_lang, "--tgt-lang")  # as segment's --lang: Chinese would be scored as 13a
 
     if len(args.hyp) + len(args.model) == 1:  # the paired test needs two systems: these would do nothing
         ignored = [opt for opt, given in (("--paired-ar", args.method == "ar"), ("--paired-bs", args.method == "bs"),

@@ -314,6 +314,28 @@ def names_a_local_path(name: str) -> bool:
     return str(name).startswith(("/", ".", "~", os.sep)) or str(name).count("/") > 1
 
 
+NO_MODEL_FOLDER = "no such model folder"
+
+
+def missing_model_folder(name: str) -> str | None:
+    """Why a model name can only be a local folder that is not there: ``"no such model folder"``, with a hint when
+    it is shaped like a Hub id ``org/name`` whose ``org`` is a local folder; None when it exists or may be a Hub id.
+
+    A mistyped ``models/typo`` beside a ``models/`` folder is a path, not a Hub id: transformers looked it up on the
+    Hub, retried for most of a minute and reported a connection error. Hub ids stay Hub ids where no local folder
+    has their owner's name (they are looked up in the cache and on the Hub as before)."""
+    name = str(name)
+    if Path(name).expanduser().exists():
+        return None
+    if names_a_local_path(name):
+        return NO_MODEL_FOLDER
+    owner = name.split("/")[0] if "/" in name else ""
+    if owner and Path(owner).is_dir():
+        return (f"{NO_MODEL_FOLDER} ({owner} is a local folder, so {name} is read as a path; to load the Hub "
+                f"model {name}, give it from another directory or rename the local folder {owner})")
+    return None
+
+
 def absolute_if_local(name: str) -> str:
     """A model or encoder name as a worker on another node must get it: an existing local path made absolute
     (``~`` expanded); anything else (a hub id) as given. A relative path names another folder, or a hub id, in a

@@ -7,8 +7,8 @@ import pytest
 from mtkit import __version__
 from mtkit.errors import ConfigError
 from mtkit.registry import Registry
-from mtkit.utils import (atomic_write, checked_texts, fill_batches, length_sorted_batches, make_signature, option_text,
-                         stable_hash)
+from mtkit.utils import (atomic_write, checked_texts, fill_batches, length_sorted_batches, make_signature,
+                         missing_model_folder, option_text, stable_hash)
 
 
 @pytest.mark.parametrize(
@@ -146,3 +146,16 @@ def test_checked_texts_checks_the_list_at_the_call_and_its_items_as_they_are_rea
     with pytest.raises(TypeError, match=r"^texts\[2\] is None, not a string$"):
         next(texts)
     assert list(checked_texts(["a", 1], "texts", items="lines", hint="", also=(int,))) == ["a", 1]
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("models/typo", "no such model folder (models is a local folder, so models/typo is read as a path; to load the "
+                    "Hub model models/typo, give it from another directory or rename the local folder models)"),
+    ("./models/typo", "no such model folder"), ("runs/x/final", "no such model folder"),
+    ("models/base", None), ("models", None),  # there: loaded from the folder
+    ("Helsinki-NLP/opus-mt-zh-en", None), ("labse", None),  # hub ids when no local folder has the owner's name
+])
+def test_missing_model_folder(name, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models" / "base").mkdir(parents=True)
+    assert missing_model_folder(name) == expected

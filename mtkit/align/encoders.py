@@ -23,7 +23,7 @@ import numpy as np
 from ..cpu import PackedLinears, reuse_freed_memory
 from ..errors import BackendError, ConfigError
 from ..registry import Registry
-from ..utils import length_sorted_batches, names_a_local_path
+from ..utils import NO_MODEL_FOLDER, length_sorted_batches, missing_model_folder
 from ..utils import progress as progress_bar
 from .numbers import extract_numbers
 
@@ -690,10 +690,13 @@ def get_encoder(name: str = "auto", *, device: str | None = None) -> SentenceEnc
         return ENCODERS.get(name)()
     if os.path.isdir(os.path.expanduser(name)):
         return TransformerEncoder(os.path.expanduser(name), device=device)
-    if names_a_local_path(name) or os.path.exists(name):
+    missing = missing_model_folder(name)
+    if missing == NO_MODEL_FOLDER or os.path.exists(name):
         # a hub id is org/name: this is a path, and "not in the Hugging Face cache" would send the user astray
-        raise ConfigError(f"encoder {name!r}: no such model folder (give a sentence-transformers model folder, "
+        raise ConfigError(f"encoder {name!r}: {NO_MODEL_FOLDER} (give a sentence-transformers model folder, "
                           "a hub id org/name, auto, labse or lexical)")
+    if missing:  # models/typo beside a models folder: a path too, not a hub id to retry for a minute
+        raise ConfigError(f"encoder {name!r}: {missing}")
     if name == "labse" or "/" in name:
         model = LABSE if name == "labse" else name
         reason = _hub_model_unavailable(model)  # fail in seconds, not after the hub client's minute of retries

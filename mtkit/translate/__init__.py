@@ -40,9 +40,9 @@ CT2_COMPUTE_TYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 def check_model_path(model: str) -> str:
     """What to load ``model`` from: a local folder with ``~`` expanded (transformers would read ``~/m`` as a hub
     id), a hub name as given. A clear error, before transformers reads it, for a local path that is not there
-    (``org/name`` is a hub id: at most one slash, no leading ``/``, ``.`` or ``~``) or holds no model or no
-    tokenizer."""
-    from ..utils import names_a_local_path, saved_model_problem
+    (``org/name`` is a hub id: at most one slash, no leading ``/``, ``.`` or ``~``, and no local folder ``org``)
+    or holds no model or no tokenizer."""
+    from ..utils import missing_model_folder, saved_model_problem
 
     path = Path(model).expanduser()
     if path.is_dir():
@@ -52,8 +52,9 @@ def check_model_path(model: str) -> str:
         return str(path)
     if path.exists():
         raise BackendError(f"cannot load translation model {model!r}: a file, not a model folder or hub name")
-    if names_a_local_path(model):
-        raise BackendError(f"cannot load translation model {model!r}: no such model folder")
+    missing = missing_model_folder(model)
+    if missing:
+        raise BackendError(f"cannot load translation model {model!r}: {missing}")
     return model
 
 

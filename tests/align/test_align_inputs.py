@@ -284,6 +284,15 @@ def test_an_encoder_path_that_is_not_a_folder(name, tmp_path, capsys):
         get_encoder(str(tmp_path / "model.bin"))
 
 
+def test_an_encoder_beside_a_folder_of_its_owners_name_is_a_path(tmp_path, monkeypatch):
+    # models/typo beside a models folder went to the hub as a hub id
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    with pytest.raises(ConfigError, match=re.escape("encoder 'models/typo': no such model folder (models is a local "
+                                                    "folder, so models/typo is read as a path; to load the Hub")):
+        get_encoder("models/typo")
+
+
 def test_align_tsv_and_jsonl_join_a_beads_sentences_as_the_corpus_does(tmp_path, capsys):
     """Chinese sentences of one bead run together (they were joined with a space), and a tab inside a sentence
     no longer adds a TSV column."""

@@ -140,6 +140,30 @@ def test_chinese_in_any_spelling_gets_chinese_settings(tgt_lang, caplog):
     assert "tok:zh" in ours["bleu"].signature and caplog.records == []
 
 
+@pytest.mark.parametrize("tgt_lang", ["Chinese", "english", "xx"])
+def test_a_target_that_is_no_language_code_is_refused(tgt_lang, tmp_path, capsys):
+    # was scored with the 13a defaults (BLEU 88.65 for Chinese output that gets 98.18 with tok:zh) after a warning
+    message = f"tgt_lang {tgt_lang!r} is not a language code; give an ISO 639-1 code such as zh, id or en"
+    with pytest.raises(ConfigError) as raised:
+        score_corpus(ZH_HYP, ZH_REFS, tgt_lang=tgt_lang)
+    assert str(raised.value) == message
+    with pytest.raises(ConfigError, match=f"^{message}$"):
+        compare_systems({"A": ZH_HYP, "B": ZH_REFS}, ZH_REFS, tgt_lang=tgt_lang, n_samples=10)
+    (tmp_path / "hyp.zh").write_text("\n".join(ZH_HYP) + "\n", encoding="utf-8")
+    (tmp_path / "ref.zh").write_text("\n".join(ZH_REFS) + "\n", encoding="utf-8")
+    from mtkit.evaluate import evaluate_files
+
+    with pytest.raises(ConfigError, match=f"^{message}$"):
+        evaluate_files([str(tmp_path / "hyp.zh")], [str(tmp_path / "ref.zh")], tgt_lang=tgt_lang)
+    assert main(["evaluate", "--hyp", str(tmp_path / "hyp.zh"), "--ref", str(tmp_path / "ref.zh"),
+                 "--tgt-lang", tgt_lang]) == 2
+    assert capsys.readouterr().err == f"mtkit evaluate: error: --{message.replace('_', '-', 1)}\n"
+    for code in ("zh", "zh-CN", "ZH", "zho"):  # real codes in any spelling still score as Chinese
+        assert main(["evaluate", "--hyp", str(tmp_path / "hyp.zh"), "--ref", str(tmp_path / "ref.zh"),
+                     "--tgt-lang", code]) == 0
+        assert "tok:zh" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("tgt_lang, tokenizer, install", [("ja", "ja-mecab", "MeCab package, which is not installed "
                                                            "(pip install 'sacrebleu[ja]')"),
                                                           ("ko-KR", "ko-mecab", "mecab_ko package, which is not "

@@ -10,7 +10,7 @@ import torch
 from mtkit.cli import main
 from mtkit.errors import BackendError, ConfigError, DataError
 from mtkit.testing import build_tiny_m2m100, build_tiny_marian, build_tiny_mbart, build_tiny_nllb, build_tiny_t5
-from mtkit.translate import Translator, TranslatorSpec, read_inputs, translate_file
+from mtkit.translate import Translator, TranslatorSpec, check_model_path, read_inputs, translate_file
 
 from test_translate_engine import killed_after_one_chunk  # same folder: pytest puts it on sys.path
 
@@ -166,6 +166,24 @@ def test_cli_bad_settings_write_nothing(marians, tmp_path, capsys):
     assert main(base + ["--beam", "0"]) == 2
     assert "mtkit translate: error: beam size must be at least 1, not 0" in capsys.readouterr().err
     assert not (tmp_path / "out.txt").exists() and not (tmp_path / "out.txt.partial").exists()
+
+
+def test_a_missing_model_beside_a_folder_of_its_owners_name_is_a_path(tmp_path, monkeypatch, capsys):
+    # models/typo beside a models folder was taken for a hub id: ~49 s of hub retries, then a connection error
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "in.txt").write_text("合作\n", encoding="utf-8")
+    message = ("cannot load translation model 'models/typo': no such model folder (models is a local folder, so "
+               "models/typo is read as a path; to load the Hub model models/typo, give it from another directory "
+               "or rename the local folder models)")
+    with pytest.raises(BackendError) as raised:
+        Translator("models/typo")
+    assert str(raised.value) == message
+    assert main(["translate", "in.txt", "--model", "models/typo", "--src-lang", "zh", "--tgt-lang", "en",
+                 "--out", "t.en"]) == 2
+    assert capsys.readouterr().err == f"mtkit translate: error: {message}\n"
+    # a hub id whose owner is no local folder is still a hub id, looked up in the cache and on the hub
+    assert check_model_path("Helsinki-NLP/opus-mt-zh-en") == "Helsinki-NLP/opus-mt-zh-en"
 
 
 def test_model_paths_that_hold_no_model(tmp_path, capsys):

@@ -390,7 +390,8 @@ def _add_evaluate(sub):
     p.add_argument("--model", action="append", default=[], help="model to translate the split with (repeatable)")
     p.add_argument("--dataset", help="dataset folder from `mtkit build` (or a Hub dataset)")
     p.add_argument("--config", help="language-pair config, e.g. en-zh")
-    p.add_argument("--split", default="test")
+    p.add_argument("--split", default="test", help="split of --dataset to score (default test; dev and validation "
+                   "name the same split)")
     p.add_argument("--direction", help="SRC->TGT, e.g. zh->en; required with --dataset (a config holds both "
                    "directions of its pair)")
     p.add_argument("--beam", type=int, default=4, help="beam size for --model (default 4, where `mtkit translate` "

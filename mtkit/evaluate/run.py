@@ -166,7 +166,10 @@ def evaluate_dataset(dataset: str | Path, *, config_name: str, direction: str, s
     if not len(data):
         raise DataError(f"{dataset} ({config_name}): split {split!r} is empty")
     if translator_factory is None:
-        from ..translate import Translator
+        from ..translate import Translator, check_model_path
+
+        for model in models:  # a missing second model is found before the first one translates the split
+            check_model_path(str(model))
 
         def translator_factory(model):
             return Translator(model, backend=backend, src_lang=src, tgt_lang=tgt)

@@ -348,6 +348,17 @@ def test_eval_json_records_what_the_scores_are_of_and_the_card_follows_it(datase
         assert capsys.readouterr().err == f"mtkit card: error: {message.format(e=ev / 'eval.json')}\n"
 
 
+def test_a_missing_model_is_found_before_any_model_translates(dataset, tmp_path, monkeypatch):
+    from mtkit.errors import BackendError
+    from mtkit.testing import build_tiny_marian
+    from mtkit.translate import Translator
+
+    good = build_tiny_marian(tmp_path / "good")
+    monkeypatch.setattr(Translator, "translate", lambda *a, **k: pytest.fail("translated before the models were checked"))
+    with pytest.raises(BackendError, match=r"^cannot load translation model '.*nope': no such model folder"):
+        evaluate_dataset(dataset, config_name="en-zh", direction="zh->en", models=[str(good), str(tmp_path / "nope")])
+
+
 def test_a_bad_out_is_found_before_any_model_translates(dataset, tmp_path):
     (tmp_path / "afile").write_text("x")
 

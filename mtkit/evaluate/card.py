@@ -47,10 +47,12 @@ def write_model_card(out_path: str | Path, *, model_name: str, base_model: str |
                        "--base-model, --trained-on, --dataset) before publishing it", out_path,
                        "; ".join(f"{what} {value}" for what, value in local.items()))
     dataset_id = hub_id(dataset) or Path(str(dataset)).name
-    license = (license or _card_license(base_model) or "unknown").lower()
+    # model-index wants a pretty name beside the id: a local build's card has one
+    dataset_name = _local_card_field(dataset, "pretty_name") or dataset_id
+    license = (license or _local_card_field(base_model, "license") or "unknown").lower()
     eval_results = [
         EvalResult(task_type="translation", task_name=f"Translation {pair}", dataset_type=dataset_id,
-                   dataset_name=dataset_id, dataset_config=dataset_config, dataset_split=split,
+                   dataset_name=dataset_name, dataset_config=dataset_config, dataset_split=split,
                    metric_type=HUB_METRIC.get(key, key), metric_name=score.name, metric_value=round(score.score, 4),
                    metric_config=score.signature, metric_args={"signature": score.signature, **(decoding or {})})
         for key, score in results.items()
@@ -113,15 +115,16 @@ def hub_id(name: str | None) -> str | None:
     return name
 
 
-def _card_license(model: str | None) -> str | None:
-    """The license a local model folder's own card (README.md, as a Hub download has it) states, if any."""
-    readme = Path(str(model)).expanduser() / "README.md" if model else None
+def _local_card_field(folder: str | None, key: str) -> str | None:
+    """What the card of a local folder (its README.md: a Hub download's, or the dataset card `mtkit build`
+    writes) states for ``key``, if it is a string."""
+    readme = Path(str(folder)).expanduser() / "README.md" if folder else None
     if readme is None or not readme.is_file():
         return None
     from huggingface_hub import metadata_load
 
     try:
-        found = (metadata_load(readme) or {}).get("license")
+        found = (metadata_load(readme) or {}).get(key)
     except Exception:  # noqa: BLE001 - a card whose YAML does not parse states nothing
         return None
     return found if isinstance(found, str) and found else None

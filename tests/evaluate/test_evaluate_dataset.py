@@ -218,6 +218,7 @@ def test_a_cards_hub_metadata_holds_hub_ids_only(tmp_path, caplog):
     base.mkdir()
     data.mkdir(parents=True)
     (base / "README.md").write_text("---\nlicense: cc-by-4.0\n---\n# opus-mt-zh-en\n")
+    (data / "README.md").write_text("---\npretty_name: MPS news (zh-id-en)\n---\n# mps\n")
     results = score_corpus(HYPS["good"], [en for _, en, *_ in ROWS], tgt_lang="en")
     common = dict(model_name="m", languages=["zh", "en"], dataset=str(data), dataset_config="en-zh", results=results,
                   training={"method": "full"})
@@ -225,7 +226,9 @@ def test_a_cards_hub_metadata_holds_hub_ids_only(tmp_path, caplog):
         path = write_model_card(tmp_path / "m.md", base_model=str(base), training_dataset=str(data), **common)
     card = ModelCard.load(path)
     assert (card.data.base_model, card.data.datasets, card.data.license) == (None, None, "cc-by-4.0")
-    assert [(r.dataset_type, r.dataset_name) for r in card.data.eval_results] == [("mps", "mps")] * len(results)
+    # model-index: the folder's name as the id, the pretty name its dataset card states
+    assert [(r.dataset_type, r.dataset_name) for r in card.data.eval_results] == [
+        ("mps", "MPS news (zh-id-en)")] * len(results)
     assert str(tmp_path) not in path.read_text().split("\n---\n")[0]
     assert f"Translation zh-en, fine-tuned from `{base}` on `{data}`." in card.text
     assert caplog.messages == [f"{path}: the card's Hub metadata leaves out local folders (base model {base}; "
